@@ -1,0 +1,44 @@
+"""Fixtures shared by the whole suite: real databases (SQLite and PostgreSQL) and the shared samples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import postgres_admin_url, postgres_available, temporary_postgres_database
+from tests.support.env import require
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples" / "edxml"
+
+
+@pytest.fixture(scope="session")
+def samples_dir() -> Path:
+    require(SAMPLES.is_dir(), f"../shared/samples/edxml not found beside the checkout ({SAMPLES})")
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database of this test session (created and dropped around it)."""
+    require(postgres_available(), f"PostgreSQL not reachable at {postgres_admin_url()} (set EDOC_TEST_POSTGRES_URL)")
+    with temporary_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind; tests that use it run once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'edoc.sqlite3'}"
+    require(postgres_available(), f"PostgreSQL not reachable at {postgres_admin_url()} (set EDOC_TEST_POSTGRES_URL)")
+    url: str = request.getfixturevalue("_pg_function_db")
+    return url
+
+
+@pytest.fixture
+def _pg_function_db() -> Iterator[str]:
+    with temporary_postgres_database() as url:
+        yield url
