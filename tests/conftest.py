@@ -10,6 +10,8 @@ import pytest
 from tests.support.databases import postgres_admin_url, postgres_available, temporary_postgres_database
 from tests.support.env import require
 
+pytest_plugins = ["tests.support.pki.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples" / "edxml"
 
