@@ -77,10 +77,11 @@ class AuthenticatedCall:
 class _Headers:
     """Case-insensitive view of request headers keeping wire bytes and noticing duplicates."""
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
+    def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
         self.values: dict[str, str] = {}
         self.duplicated: set[str] = set()
-        for name, value in headers.items():
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        for name, value in pairs:
             key = name.lower()
             if key in self.values:
                 self.duplicated.add(key)
@@ -126,7 +127,7 @@ class VxpAuthenticator:
 
     def authenticate(
         self,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | Iterable[tuple[str, str]],
         body: bytes | None = None,
         *,
         required: Iterable[str] = (),
@@ -134,6 +135,8 @@ class VxpAuthenticator:
     ) -> AuthenticatedCall:
         """The authenticated call, or a :class:`~service.vxp.errors.VxpError` (auth failures first).
 
+        ``headers``: a case-insensitive mapping, or all (name, value) pairs so repeated headers are seen
+        (Starlette's ``Headers.items()`` gives every pair).
         ``required``: the operation's parameters that must be present and signed (``Operation.required``).
         ``body``: when given (sendEdoc), ``hash-file`` is checked against it. ``check_replay=False`` lets a
         facade skip the replay guard for read-only calls of SDK clients that reuse one timestamp.
