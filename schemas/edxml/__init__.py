@@ -1,0 +1,1 @@
+"""edXML packages (QCVN 102:2016 as carried by the national-axis kit): values, builder, tolerant parser, XSD."""
