@@ -210,7 +210,7 @@ class VxpClient:
 
     # --- the wire ---
 
-    def signed_headers(self, operation: str, params: Mapping[str, str]) -> list[tuple[str, bytes]]:
+    def signed_headers(self, operation: str, params: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
         """The request headers of one call, signed; public so benchmarks and tests can inspect them."""
         op = OPERATIONS[operation]
         values = {"timestamp": self._next_timestamp(), "systemid": self._systemid,
@@ -226,7 +226,7 @@ class VxpClient:
             ("User-Agent", SDK_USER_AGENT),
             (header_name("version"), SDK_VERSION),
         ]
-        return [(name, value.encode("utf-8")) for name, value in headers]
+        return [(name.encode("ascii"), value.encode("utf-8")) for name, value in headers]
 
     def call(self, operation: str, params: Mapping[str, str], *, body: bytes = b"") -> dict[str, Any]:
         """One signed call; the OK envelope, or the errors the module docstring lists."""
