@@ -1,0 +1,888 @@
+"""Verification of the signatures in a PDF (PAdES / adbe.pkcs7.detached), producing a :class:`VerificationReport`.
+
+What is checked, per STANDARDS.md §7 (NĐ 23/2025 and its circular): the signature was made with the key of the
+certificate (SIG_CRYPTO_FAILURE), the signed bytes are unchanged (HASH_FAILURE), what the /ByteRange covers and
+what was appended after the signed revision (pyHanko's difference analysis), the path to a pinned trust anchor
+(:mod:`signing.pdf.trust`), certificate validity **at signing time**, revocation (:mod:`signing.pdf.revocation`),
+algorithm strength, key usage, and the signature timestamp.
+
+Signing time. The time used is the trusted signature timestamp when there is one (a proof of existence, POE),
+else the signer's claimed time, with a warning saying so; a claimed time later than the verification time is
+replaced by the verification time. Following ETSI EN 319 102-1, a failure at a *proven* time is TOTAL_FAILED
+(REVOKED, EXPIRED, NOT_YET_VALID) while the same failure at a merely *claimed* time is INDETERMINATE
+(REVOKED_NO_POE, OUT_OF_BOUNDS_NO_POE): a claimed time proves nothing, so it may never make a verdict better.
+In particular a certificate revoked after the claimed time but before now, without a timestamp, is
+REVOKED_NO_POE (a stolen key can backdate).
+
+Changes after signing. ETSI has no sub-indication for PDF incremental updates; this project decides:
+content changes (ModificationLevel OTHER, or beyond the DocMDP permission) make that signature TOTAL_FAILED /
+SIG_CONSTRAINTS_FAILURE; a /ByteRange that does not delimit a complete revision is TOTAL_FAILED / FORMAT_FAILURE;
+allowed changes (form values) keep the signature valid for its revision, but the file overall is then at best
+INDETERMINATE / SIG_CONSTRAINTS_FAILURE because its newest revision is not covered by any signature
+(``whole_document_signed`` is False). Later signatures and LTA data (DSS, document timestamps) are not changes.
+
+Speed (issue 3: ≤ 30 ms p50 for a two-signature B-LT file with cached revocation data): anchors are parsed once
+per :class:`TrustStore`, revocation data comes from the document or the policy's cache, and one validation
+context is built per signature without network access when the cache is warm.
+
+Only a file that cannot be read at all raises :class:`PdfVerificationError` (code ``pdf_unreadable``); every
+signature problem is a value in the report (STYLE.md 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import tsp as asn1_tsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import misc as pdf_misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, SuspiciousModification
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError
+
+from signing.errors import SigningError
+from signing.pdf.report import (
+    AlgorithmInfo,
+    CertificateInfo,
+    ChangesAfterSigning,
+    Coverage,
+    Finding,
+    Indication,
+    ModificationLevel,
+    RevocationInfo,
+    RevocationStatus,
+    SignatureReport,
+    SigningTimeSource,
+    SubIndication,
+    VerificationReport,
+)
+from signing.pdf.revocation import (
+    RevocationData,
+    RevocationMode,
+    RevocationPolicy,
+    describe_status,
+    fetch_for_path,
+    revinfo_from_signed_data,
+)
+from signing.pdf.trust import TrustStore
+
+__all__ = ["PdfVerificationError", "averify_pdf", "verify_pdf"]
+
+log = logging.getLogger(__name__)
+
+# STANDARDS.md §7: RSA >= 2048 or ECDSA >= 256, SHA-256 or stronger.
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+WEAK_DIGESTS = frozenset({"md2", "md5", "sha1"})
+# Key usage a signing certificate must assert (either one; NĐ 23/2025 asks that key usage be checked).
+SIGNING_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
+_MAX_FILE = 512 * 1024 * 1024
+
+
+class PdfVerificationError(SigningError):
+    """The file cannot be read as a PDF at all (not a PDF, damaged beyond repair, encrypted with a password)."""
+
+    code = "pdf_unreadable"
+
+
+def verify_pdf(
+    data: bytes | Path,
+    *,
+    trust: TrustStore,
+    anchor_sets: Sequence[str] | None = None,
+    revocation: RevocationPolicy | None = None,
+    at: datetime | None = None,
+) -> VerificationReport:
+    """Verify every signature in ``data``. ``at`` is the verification ("current") time, default now (UTC).
+
+    Pass one long-lived ``revocation`` policy to reuse its OCSP/CRL cache. Do not call from a running event
+    loop: use :func:`averify_pdf` there (or run this in a worker thread)."""
+    return asyncio.run(averify_pdf(data, trust=trust, anchor_sets=anchor_sets, revocation=revocation, at=at))
+
+
+async def averify_pdf(
+    data: bytes | Path,
+    *,
+    trust: TrustStore,
+    anchor_sets: Sequence[str] | None = None,
+    revocation: RevocationPolicy | None = None,
+    at: datetime | None = None,
+) -> VerificationReport:
+    """Async form of :func:`verify_pdf` (network fetches of OCSP/CRL happen inside)."""
+    raw = _read_bytes(data)
+    now = (at or datetime.now(UTC)).astimezone(UTC)
+    policy = revocation or RevocationPolicy()
+    reader = _open(raw)
+    anchors = trust.anchors(anchor_sets)
+    ctx = _Context(
+        reader=reader,
+        roots=trust.parsed(anchors),
+        trust=trust,
+        anchor_sets=tuple(anchor_sets) if anchor_sets is not None else trust.set_names,
+        policy=policy,
+        now=now,
+        dss=_read_dss(reader),
+    )
+    found, skipped = _collect(reader)
+    signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)}
+    reports = []
+    for name, emb in found:
+        if isinstance(emb, Exception):
+            reports.append(_unreadable_signature(name, emb, now))
+        else:
+            reports.append(await _verify_one(emb, ctx, signed_fields))
+    return _overall(raw, reader, tuple(reports), skipped, policy, now, ctx.anchor_sets)
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _read_bytes(data: bytes | Path) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    try:
+        size = data.stat().st_size
+        if size > _MAX_FILE:
+            raise PdfVerificationError(f"{data} is larger than {_MAX_FILE} bytes")
+        return data.read_bytes()
+    except OSError as exc:
+        raise PdfVerificationError(f"cannot read {data}: {exc}") from exc
+
+
+def _open(raw: bytes) -> PdfFileReader:
+    if not raw.lstrip()[:1024].find(b"%PDF-") >= 0:
+        raise PdfVerificationError("not a PDF file (no %PDF- header)")
+    try:
+        reader = PdfFileReader(io.BytesIO(raw), strict=False)
+        if reader.encrypted:
+            result = reader.decrypt(b"")
+            if result.status.name == "FAILED":
+                raise PdfVerificationError("the PDF is encrypted with a user password")
+        reader.root  # noqa: B018 - forces the catalog to resolve
+    except PdfVerificationError:
+        raise
+    except (pdf_misc.PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise PdfVerificationError(f"the PDF cannot be parsed: {exc}") from exc
+    return reader
+
+
+def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
+    try:
+        return DocumentSecurityStore.read_dss(reader)
+    except Exception:  # a missing or damaged DSS only means no embedded LTV data
+        return None
+
+
+def _collect(reader: PdfFileReader) -> tuple[list[tuple[str, EmbeddedPdfSignature | Exception]], list[str]]:
+    """Filled signature fields in signing order; unreadable ones kept as the exception (reported as failed).
+    Document timestamps are returned in ``skipped`` (they are LTA data, not signatures of a person)."""
+    found: list[tuple[str, EmbeddedPdfSignature | Exception]] = []
+    skipped: list[str] = []
+    for fq_name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            obj = sig_obj.get_object()
+            if obj.get("/Type") == "/DocTimeStamp" or obj.get("/SubFilter") == "/ETSI.RFC3161":
+                skipped.append(fq_name)
+                continue
+            found.append((fq_name, EmbeddedPdfSignature(reader, sig_field, fq_name)))
+        except Exception as exc:  # any parse failure of one signature is that signature's verdict
+            found.append((fq_name, exc))
+
+    def order(item: tuple[str, EmbeddedPdfSignature | Exception]) -> int:
+        return item[1].signed_revision if isinstance(item[1], EmbeddedPdfSignature) else 1 << 30
+
+    found.sort(key=order)
+    return found, skipped
+
+
+# --- per signature -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    reader: PdfFileReader
+    roots: list[asn1_x509.Certificate]
+    trust: TrustStore
+    anchor_sets: tuple[str, ...]
+    policy: RevocationPolicy
+    now: datetime
+    dss: DocumentSecurityStore | None
+
+
+@dataclass
+class _Findings:
+    warnings: list[Finding] = field(default_factory=list)
+    errors: list[Finding] = field(default_factory=list)
+
+    def warn(self, code: str, vi: str, en: str) -> None:
+        self.warnings.append(Finding(code, vi, en))
+
+    def error(self, code: str, vi: str, en: str) -> None:
+        self.errors.append(Finding(code, vi, en))
+
+
+class _Malformed(Exception):
+    """pyHanko could not process the signature structure (becomes TOTAL_FAILED / FORMAT_FAILURE)."""
+
+
+@dataclass(frozen=True)
+class _Timing:
+    claimed: datetime | None
+    tst: datetime | None  # genTime of the signature timestamp token, not yet validated
+    used: datetime
+    source: SigningTimeSource
+
+
+async def _verify_one(emb: EmbeddedPdfSignature, ctx: _Context, signed_fields: set[str]) -> SignatureReport:
+    notes = _Findings()
+    try:
+        cert = emb.signer_cert
+    except Exception as exc:  # pyHanko raises plain errors when the SignerInfo names no cert
+        return _no_signer_cert(emb, ctx, exc)
+    timing = _timing(emb, ctx.now, use_timestamp=True)
+    try:
+        status, revdata = await _validate(emb, cert, timing, ctx)
+        if timing.source is SigningTimeSource.TIMESTAMP and not _timestamp_ok(status):
+            notes.warn(
+                "timestamp_untrusted",
+                "Dấu thời gian của chữ ký không hợp lệ hoặc không tin cậy; dùng thời điểm ký do người ký tự khai",
+                "The signature timestamp is invalid or untrusted; the signer's claimed time is used instead",
+            )
+            timing = _timing(emb, ctx.now, use_timestamp=False)
+            status, revdata = await _validate(emb, cert, timing, ctx)
+    except _Malformed as exc:
+        return _format_failure(emb, cert, timing, ctx, exc)
+    return _build_report(emb, cert, status, revdata, timing, ctx, signed_fields, notes)
+
+
+def _timing(emb: EmbeddedPdfSignature, now: datetime, *, use_timestamp: bool) -> _Timing:
+    claimed = emb.self_reported_timestamp
+    tst = _tst_time(emb.signer_info) if use_timestamp else None
+    if tst is not None:
+        return _Timing(claimed, tst, tst, SigningTimeSource.TIMESTAMP)
+    if claimed is not None:
+        return _Timing(claimed, None, min(claimed, now), SigningTimeSource.CLAIMED)
+    return _Timing(None, None, now, SigningTimeSource.VALIDATION_TIME)
+
+
+def _tst_time(signer_info: asn1_cms.SignerInfo) -> datetime | None:
+    for attr in signer_info["unsigned_attrs"] or ():
+        if attr["type"].native != "signature_time_stamp_token":
+            continue
+        for token in attr["values"]:
+            content = token["content"]["encap_content_info"]["content"]
+            tst_info: asn1_tsp.TSTInfo = content.parsed
+            return tst_info["gen_time"].native
+    return None
+
+
+async def _validate(
+    emb: EmbeddedPdfSignature, cert: asn1_x509.Certificate, timing: _Timing, ctx: _Context
+) -> tuple[PdfSignatureStatus, RevocationData]:
+    certs = _cms_certs(emb.signed_data) + (list(ctx.dss.load_certs()) if ctx.dss else [])
+    revdata = RevocationData()
+    ocsps, crls = revinfo_from_signed_data(emb.signed_data)
+    revdata.add_embedded(ocsps, crls)
+    if ctx.dss is not None:
+        revdata.add_embedded(
+            (_load_ocsp(o) for o in ctx.dss.ocsps), (_load_crl(c) for c in ctx.dss.crls)
+        )
+    paths = [await _path(cert, certs, ctx)]
+    tsa_cert = _tsa_cert(emb.signer_info)
+    if tsa_cert is not None:
+        paths.append(await _path(tsa_cert, certs + _tst_certs(emb.signer_info), ctx))
+    for path in paths:
+        if path and _needs_fetch(path, revdata, timing):
+            await fetch_for_path(path, revdata, ctx.policy, ctx.now)
+    signer_vc = _context(ctx, certs, revdata, timing.used, ctx.policy.mode)
+    ts_vc = None
+    if timing.tst is not None:
+        ts_vc = _context(ctx, certs, revdata, timing.tst, RevocationMode.SOFT_FAIL)
+    try:
+        status = await async_validate_pdf_signature(
+            emb,
+            signer_validation_context=signer_vc,
+            ts_validation_context=ts_vc,
+            diff_policy=DEFAULT_DIFF_POLICY,
+            key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES), match_all_key_usages=False),
+        )
+    except (SignatureValidationError, pdf_misc.PdfError, ValueError, KeyError) as exc:
+        raise _Malformed(str(exc)) from exc
+    return status, revdata
+
+
+def _needs_fetch(path: list[asn1_x509.Certificate], revdata: RevocationData, timing: _Timing) -> bool:
+    """Embedded data suffices when a timestamp proves the signing time; otherwise current status is needed
+    (a revocation after a merely claimed time must be seen)."""
+    embedded_enough = timing.source is SigningTimeSource.TIMESTAMP and all(
+        revdata.has_status_for(c) for c in path[:-1]
+    )
+    return not embedded_enough
+
+
+def _context(
+    ctx: _Context, certs: list, revdata: RevocationData, moment: datetime, mode: RevocationMode
+) -> ValidationContext:
+    return ValidationContext(
+        trust_roots=ctx.roots,
+        other_certs=certs,
+        moment=moment,
+        best_signature_time=moment,
+        allow_fetching=False,
+        ocsps=list(revdata.ocsps),
+        crls=list(revdata.crls),
+        revocation_mode="require" if mode is RevocationMode.HARD_FAIL else "soft-fail",
+        retroactive_revinfo=True,
+    )
+
+
+async def _path(cert: asn1_x509.Certificate, certs: list, ctx: _Context) -> list[asn1_x509.Certificate]:
+    """One candidate path, leaf first, anchor last; empty when none leads to a configured anchor."""
+    vc = ValidationContext(trust_roots=ctx.roots, other_certs=certs, moment=ctx.now, revocation_mode="soft-fail")
+    try:
+        paths = await vc.path_builder.async_build_paths(cert)
+    except PathBuildingError:
+        return []
+    if not paths:
+        return []
+    return _leaf_first(paths[0], cert)
+
+
+def _leaf_first(vpath, cert: asn1_x509.Certificate) -> list[asn1_x509.Certificate]:
+    chain = list(reversed(list(vpath.iter_certs(include_root=True))))
+    if not chain or chain[0].sha256 != cert.sha256:
+        chain.insert(0, cert)
+    return chain
+
+
+def _cms_certs(signed_data: asn1_cms.SignedData) -> list[asn1_x509.Certificate]:
+    return [c.chosen for c in signed_data["certificates"] or () if c.name == "certificate"]
+
+
+def _tst_signed_data(signer_info: asn1_cms.SignerInfo) -> asn1_cms.SignedData | None:
+    for attr in signer_info["unsigned_attrs"] or ():
+        if attr["type"].native == "signature_time_stamp_token":
+            for token in attr["values"]:
+                return token["content"]
+    return None
+
+
+def _tst_certs(signer_info: asn1_cms.SignerInfo) -> list[asn1_x509.Certificate]:
+    sd = _tst_signed_data(signer_info)
+    return [] if sd is None else _cms_certs(sd)
+
+
+def _tsa_cert(signer_info: asn1_cms.SignerInfo) -> asn1_x509.Certificate | None:
+    sd = _tst_signed_data(signer_info)
+    if sd is None:
+        return None
+    sid = sd["signer_infos"][0]["sid"]
+    for cert in _cms_certs(sd):
+        if sid.name == "issuer_and_serial_number":
+            if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+                return cert
+        elif cert.key_identifier == sid.chosen.native:
+            return cert
+    return None
+
+
+def _load_ocsp(ref):
+    from asn1crypto import ocsp as asn1_ocsp
+
+    return asn1_ocsp.OCSPResponse.load(ref.get_object().data)
+
+
+def _load_crl(ref):
+    from asn1crypto import crl as asn1_crl
+
+    return asn1_crl.CertificateList.load(ref.get_object().data)
+
+
+def _timestamp_ok(status: PdfSignatureStatus) -> bool:
+    tst = status.timestamp_validity
+    return tst is not None and tst.intact and tst.valid and tst.trusted
+
+
+# --- mapping to the report ---------------------------------------------------------------------------------
+
+
+def _build_report(
+    emb: EmbeddedPdfSignature,
+    cert: asn1_x509.Certificate,
+    status: PdfSignatureStatus,
+    revdata: RevocationData,
+    timing: _Timing,
+    ctx: _Context,
+    signed_fields: set[str],
+    notes: _Findings,
+) -> SignatureReport:
+    path = _leaf_first(status.validation_path, cert) if status.validation_path else []
+    trusted_path = status.trust_problem_indic is None and status.validation_path is not None
+    anchor_set = _anchor_set(status, ctx)
+    revocation = describe_status(cert, revdata)
+    algorithms = _algorithms(status, cert, path)
+    key_usage_ok = _key_usage_ok(cert)
+    coverage = _coverage(emb.coverage)
+    changes = _changes(emb, ctx.reader)
+    covers_final = _covers_final(coverage, changes, emb.fq_name, signed_fields)
+    proven = timing.source is SigningTimeSource.TIMESTAMP
+    in_period = _in_period(cert, timing.used)
+
+    missing_revinfo = _missing_revinfo(path, revdata)
+    indication, sub = _classify(
+        status, coverage, changes, revocation, algorithms, in_period, timing, proven, missing_revinfo
+    )
+    if missing_revinfo:
+        _warn_no_revocation(notes, revdata)
+        if ctx.policy.mode is RevocationMode.HARD_FAIL and indication is Indication.TOTAL_PASSED:
+            indication, sub = Indication.INDETERMINATE, SubIndication.TRY_LATER
+    _timing_notes(notes, timing, cert, revocation)
+    _change_notes(notes, changes, covers_final, coverage)
+    _algorithm_notes(notes, algorithms, key_usage_ok)
+    if ctx.policy.offline and revocation.status is RevocationStatus.GOOD and not proven:
+        notes.warn(
+            "revocation_as_embedded",
+            "Chế độ ngoại tuyến: tình trạng thu hồi lấy từ dữ liệu trong tệp, có thể đã thay đổi sau đó",
+            "Offline mode: revocation status is as embedded in the file and may have changed since",
+        )
+    valid_at_signing = _valid_at_signing(sub, trusted_path, in_period, revocation, timing)
+    return SignatureReport(
+        field_name=emb.fq_name,
+        signer=_cert_info(cert),
+        claimed_signing_time=timing.claimed,
+        timestamp_time=timing.tst if proven else None,
+        signing_time_used=timing.used,
+        signing_time_source=timing.source,
+        integrity=bool(status.intact and status.valid),
+        coverage=coverage,
+        signed_revision=emb.signed_revision + 1,
+        changes=changes,
+        covers_final_document=covers_final,
+        certificate_path=tuple(_cert_info(c) for c in path),
+        anchor_set=anchor_set,
+        valid_at_signing_time=valid_at_signing,
+        revocation=revocation,
+        algorithms=algorithms,
+        key_usage_ok=key_usage_ok,
+        indication=indication,
+        sub_indication=sub,
+        warnings=tuple(notes.warnings),
+        errors=tuple(notes.errors),
+    )
+
+
+_PYH_SUB = {
+    "NO_CERTIFICATE_CHAIN_FOUND": SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+    "CHAIN_CONSTRAINTS_FAILURE": SubIndication.CHAIN_CONSTRAINTS_FAILURE,
+    "CRYPTO_CONSTRAINTS_FAILURE": SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+    "REVOKED_NO_POE": SubIndication.REVOKED_NO_POE,
+    "REVOKED_CA_NO_POE": SubIndication.REVOKED_CA_NO_POE,
+    "OUT_OF_BOUNDS_NO_POE": SubIndication.OUT_OF_BOUNDS_NO_POE,
+    "TRY_LATER": SubIndication.TRY_LATER,
+    "NO_SIGNING_CERTIFICATE_FOUND": SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+}
+
+
+def _classify(
+    status: PdfSignatureStatus,
+    coverage: Coverage,
+    changes: ChangesAfterSigning,
+    revocation: RevocationInfo,
+    algorithms: AlgorithmInfo | None,
+    in_period: str,
+    timing: _Timing,
+    proven: bool,
+    missing_revinfo: bool,
+) -> tuple[Indication, SubIndication | None]:
+    failed, indeterminate = Indication.TOTAL_FAILED, Indication.INDETERMINATE
+    if not status.intact:
+        return failed, SubIndication.HASH_FAILURE
+    if not status.valid:
+        return failed, SubIndication.SIG_CRYPTO_FAILURE
+    if coverage is Coverage.PARTIAL:
+        return failed, SubIndication.FORMAT_FAILURE
+    if changes.level is ModificationLevel.OTHER or status.docmdp_ok is False:
+        return failed, SubIndication.SIG_CONSTRAINTS_FAILURE
+    revoked_before = (
+        revocation.status is RevocationStatus.REVOKED
+        and revocation.revoked_at is not None
+        and revocation.revoked_at <= timing.used
+    )
+    indic = status.trust_problem_indic
+    indic_name = indic.name if indic is not None else None
+    if proven and (revoked_before or indic_name == "REVOKED_NO_POE"):
+        return failed, SubIndication.REVOKED
+    if proven and in_period != "in":
+        return failed, SubIndication.EXPIRED if in_period == "after" else SubIndication.NOT_YET_VALID
+    if algorithms is not None and algorithms.weak:
+        return indeterminate, SubIndication.CRYPTO_CONSTRAINTS_FAILURE
+    if in_period != "in" and indic_name != "NO_CERTIFICATE_CHAIN_FOUND":
+        return indeterminate, SubIndication.OUT_OF_BOUNDS_NO_POE
+    if indic is not None:
+        sub = _PYH_SUB.get(indic_name or "", SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE)
+        if sub is SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE and missing_revinfo:
+            sub = SubIndication.TRY_LATER  # hard-fail: certvalidator refused the path for lack of revocation data
+        return indeterminate, sub
+    if revocation.status is RevocationStatus.REVOKED and not proven:
+        return indeterminate, SubIndication.REVOKED_NO_POE
+    return Indication.TOTAL_PASSED, None
+
+
+def _missing_revinfo(path: list[asn1_x509.Certificate], revdata: RevocationData) -> bool:
+    return bool(path) and not all(revdata.has_status_for(c) for c in path[:-1])
+
+
+def _warn_no_revocation(notes: _Findings, revdata: RevocationData) -> None:
+    detail = "; ".join(revdata.fetch_failures)[:300]
+    notes.warn(
+        "revocation_unchecked",
+        "Không kiểm tra được tình trạng thu hồi chứng thư (không có OCSP/CRL sử dụng được)"
+        + (f": {detail}" if detail else ""),
+        "Certificate revocation status could not be checked (no usable OCSP response or CRL)"
+        + (f": {detail}" if detail else ""),
+    )
+
+
+def _timing_notes(notes: _Findings, timing: _Timing, cert: asn1_x509.Certificate, rev: RevocationInfo) -> None:
+    if timing.source is SigningTimeSource.CLAIMED:
+        notes.warn(
+            "claimed_signing_time",
+            "Không có dấu thời gian: thời điểm ký do người ký tự khai, không phải bằng chứng",
+            "No timestamp: the signing time is claimed by the signer and is not proof",
+        )
+        if timing.claimed is not None and timing.claimed > timing.used:
+            notes.warn(
+                "claimed_time_in_future",
+                "Thời điểm ký tự khai muộn hơn thời điểm kiểm tra; dùng thời điểm kiểm tra",
+                "The claimed signing time is later than the verification time; the verification time is used",
+            )
+    elif timing.source is SigningTimeSource.VALIDATION_TIME:
+        notes.warn(
+            "no_signing_time",
+            "Chữ ký không ghi thời điểm ký; hiệu lực chứng thư được kiểm tra tại thời điểm kiểm tra",
+            "The signature states no signing time; certificate validity is checked at verification time",
+        )
+    if rev.status is RevocationStatus.REVOKED and rev.revoked_at is not None:
+        when = rev.revoked_at.isoformat()
+        notes.warn(
+            "certificate_revoked",
+            f"Chứng thư của người ký đã bị thu hồi lúc {when}",
+            f"The signer's certificate was revoked at {when}",
+        )
+
+
+def _change_notes(notes: _Findings, changes: ChangesAfterSigning, covers_final: bool, coverage: Coverage) -> None:
+    if coverage is Coverage.PARTIAL:
+        notes.error(
+            "byte_range",
+            "Vùng ký (/ByteRange) không bao trọn một phiên bản của tệp: có thể đã bị chèn nội dung",
+            "The signed byte range does not delimit a complete revision of the file: content may be injected",
+        )
+    elif changes.level is ModificationLevel.OTHER:
+        notes.error(
+            "modified_after_signing",
+            "Tài liệu đã bị sửa nội dung sau khi ký" + (f" ({changes.detail})" if changes.detail else ""),
+            "The document's content was modified after signing" + (f" ({changes.detail})" if changes.detail else ""),
+        )
+    elif not covers_final:
+        fields = ", ".join(changes.changed_form_fields) or "—"
+        notes.warn(
+            "changed_after_signing",
+            f"Tài liệu đã được bổ sung sau khi ký (trường biểu mẫu: {fields}); chữ ký chỉ xác nhận phiên bản trước đó",
+            f"The document was changed after signing (form fields: {fields}); the signature covers an earlier"
+            " revision only",
+        )
+
+
+def _algorithm_notes(notes: _Findings, algorithms: AlgorithmInfo | None, key_usage_ok: bool | None) -> None:
+    if algorithms is not None and algorithms.weak:
+        problems = "; ".join(algorithms.problems)
+        notes.error(
+            "weak_algorithm",
+            f"Thuật toán không còn an toàn: {problems}",
+            f"Algorithm no longer acceptable: {problems}",
+        )
+    if key_usage_ok is False:
+        notes.error(
+            "key_usage",
+            "Chứng thư không cho phép dùng khóa để ký (Key Usage thiếu digitalSignature/nonRepudiation)",
+            "The certificate does not allow signing (Key Usage lacks digitalSignature/nonRepudiation)",
+        )
+
+
+def _valid_at_signing(
+    sub: SubIndication | None, trusted: bool, in_period: str, rev: RevocationInfo, timing: _Timing
+) -> bool | None:
+    if in_period != "in" or sub in (SubIndication.REVOKED, SubIndication.REVOKED_CA_NO_POE):
+        return False
+    if rev.status is RevocationStatus.REVOKED and rev.revoked_at is not None and rev.revoked_at <= timing.used:
+        return False
+    if trusted and sub is None:
+        return True
+    return None
+
+
+def _in_period(cert: asn1_x509.Certificate, when: datetime) -> str:
+    validity = cert["tbs_certificate"]["validity"]
+    if when < validity["not_before"].native:
+        return "before"
+    if when > validity["not_after"].native:
+        return "after"
+    return "in"
+
+
+def _coverage(level: SignatureCoverageLevel | None) -> Coverage:
+    if level == SignatureCoverageLevel.ENTIRE_FILE:
+        return Coverage.ENTIRE_FILE
+    if level == SignatureCoverageLevel.ENTIRE_REVISION:
+        return Coverage.ENTIRE_REVISION
+    return Coverage.PARTIAL
+
+
+def _changes(emb: EmbeddedPdfSignature, reader: PdfFileReader) -> ChangesAfterSigning:
+    later = reader.xrefs.total_revisions - 1 - emb.signed_revision
+    diff = emb.diff_result
+    if isinstance(diff, DiffResult):
+        level = ModificationLevel(diff.modification_level.name)
+        fields: tuple[str, ...] = tuple(sorted(diff.changed_form_fields))
+        detail = None
+    else:
+        level, fields = ModificationLevel.OTHER, ()
+        detail = str(diff) if isinstance(diff, SuspiciousModification) else None
+    if later <= 0:
+        return ChangesAfterSigning(level=level, later_revisions=0, changed_form_fields=fields, detail=detail)
+    before, after = _page_stats(reader, emb.signed_revision), _page_stats(reader, None)
+    return ChangesAfterSigning(
+        level=level,
+        later_revisions=later,
+        pages_added=max(0, after[0] - before[0]),
+        pages_removed=max(0, before[0] - after[0]),
+        annotations_added=max(0, after[1] - before[1]),
+        changed_form_fields=fields,
+        detail=detail,
+    )
+
+
+def _page_stats(reader: PdfFileReader, revision: int | None) -> tuple[int, int]:
+    """(pages, annotations) of a revision (``None``: the newest). Best effort: (0, 0) when unreadable."""
+    try:
+        root = reader.root if revision is None else reader.get_historical_root(revision)
+        pages = annots = 0
+        stack, seen = [root["/Pages"]], 0
+        while stack and seen < 100_000:
+            node = stack.pop()
+            seen += 1
+            if node.get("/Type") == "/Pages" or "/Kids" in node:
+                stack.extend(kid.get_object() for kid in node.get("/Kids", ()))
+            else:
+                pages += 1
+                annots += len(node.get("/Annots", ()) or ())
+        return pages, annots
+    except Exception:  # informative counts only; the diff analysis makes the decision
+        return 0, 0
+
+
+def _covers_final(coverage: Coverage, changes: ChangesAfterSigning, name: str, signed_fields: set[str]) -> bool:
+    if coverage is Coverage.ENTIRE_FILE:
+        return True
+    if coverage is Coverage.PARTIAL or changes.level is ModificationLevel.OTHER:
+        return False
+    if changes.level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES):
+        return True
+    later_signatures = signed_fields - {name}
+    return changes.level is ModificationLevel.FORM_FILLING and set(changes.changed_form_fields) <= later_signatures
+
+
+def _anchor_set(status: PdfSignatureStatus, ctx: _Context) -> str | None:
+    path = status.validation_path
+    if path is None or status.trust_problem_indic is not None:
+        return None
+    cert = getattr(path.trust_anchor.authority, "certificate", None)
+    if cert is None:
+        return None
+    names = ctx.trust.set_names_of(cert.sha256.hex(), ctx.anchor_sets)
+    return ",".join(names) or None
+
+
+def _algorithms(
+    status: PdfSignatureStatus, cert: asn1_x509.Certificate, path: list[asn1_x509.Certificate]
+) -> AlgorithmInfo | None:
+    try:
+        digest = str(status.md_algorithm)
+        mechanism = str(status.pkcs7_signature_mechanism)
+        key = cert.public_key
+        key_type, key_size = key.algorithm, key.bit_size
+    except (ValueError, KeyError, AttributeError):
+        return None
+    problems = []
+    if digest.lower() in WEAK_DIGESTS:
+        problems.append(f"digest {digest}")
+    if any(w in mechanism.lower() for w in WEAK_DIGESTS):
+        problems.append(f"signature {mechanism}")
+    if key_type in ("rsa", "rsassa_pss") and key_size < MIN_RSA_BITS:
+        problems.append(f"RSA key {key_size} bits < {MIN_RSA_BITS}")
+    if key_type == "ec" and key_size < MIN_EC_BITS:
+        problems.append(f"EC key {key_size} bits < {MIN_EC_BITS}")
+    for c in path[:-1]:  # the anchor's self-signature is not relied upon
+        hash_algo = c["signature_algorithm"].hash_algo
+        if hash_algo in WEAK_DIGESTS:
+            problems.append(f"certificate '{_cn(c)}' signed with {c['signature_algorithm'].signature_algo}"
+                            f" ({hash_algo})")
+    return AlgorithmInfo(
+        digest=digest, signature=mechanism, key_type=key_type, key_size=key_size,
+        weak=bool(problems), problems=tuple(problems),
+    )
+
+
+def _key_usage_ok(cert: asn1_x509.Certificate) -> bool | None:
+    usage = cert.key_usage_value
+    if usage is None:
+        return None  # no KeyUsage extension: unrestricted by RFC 5280, reported as unknown
+    return bool(set(usage.native) & SIGNING_KEY_USAGES)
+
+
+def _cn(cert: asn1_x509.Certificate) -> str:
+    return cert.subject.native.get("common_name") or cert.subject.human_friendly
+
+
+def _cert_info(cert: asn1_x509.Certificate) -> CertificateInfo:
+    subject, issuer = cert.subject.native, cert.issuer.native
+    validity = cert["tbs_certificate"]["validity"]
+    return CertificateInfo(
+        subject=cert.subject.human_friendly,
+        common_name=_first(subject.get("common_name")),
+        organisation=_first(subject.get("organization_name")),
+        serial_hex=format(cert.serial_number, "x"),
+        issuer=cert.issuer.human_friendly,
+        issuer_common_name=_first(issuer.get("common_name")),
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+        sha256=cert.sha256.hex(),
+    )
+
+
+def _first(value: object) -> str | None:
+    if isinstance(value, list | tuple):
+        return str(value[0]) if value else None
+    return None if value is None else str(value)
+
+
+# --- failures before validation ----------------------------------------------------------------------------
+
+
+def _bare_report(
+    field_name: str, now: datetime, sub: SubIndication, finding: Finding, *, indication: Indication,
+    signer: CertificateInfo | None = None, claimed: datetime | None = None, revision: int = 0,
+) -> SignatureReport:
+    return SignatureReport(
+        field_name=field_name, signer=signer, claimed_signing_time=claimed, timestamp_time=None,
+        signing_time_used=claimed or now,
+        signing_time_source=SigningTimeSource.CLAIMED if claimed else SigningTimeSource.VALIDATION_TIME,
+        integrity=False, coverage=Coverage.PARTIAL, signed_revision=revision,
+        changes=ChangesAfterSigning(level=ModificationLevel.OTHER), covers_final_document=False,
+        certificate_path=(), anchor_set=None, valid_at_signing_time=None, revocation=RevocationInfo(),
+        algorithms=None, key_usage_ok=None, indication=indication, sub_indication=sub, errors=(finding,),
+    )
+
+
+def _unreadable_signature(name: str, exc: Exception, now: datetime) -> SignatureReport:
+    log.info("unreadable signature %s: %s", name, exc)
+    return _bare_report(
+        name, now, SubIndication.FORMAT_FAILURE,
+        Finding("signature_unreadable", f"Không đọc được chữ ký: {exc}", f"The signature cannot be read: {exc}"),
+        indication=Indication.TOTAL_FAILED,
+    )
+
+
+def _no_signer_cert(emb: EmbeddedPdfSignature, ctx: _Context, exc: Exception) -> SignatureReport:
+    return _bare_report(
+        emb.fq_name, ctx.now, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+        Finding("no_signing_certificate", "Chữ ký không kèm chứng thư của người ký",
+                f"The signature does not carry the signer's certificate: {exc}"),
+        indication=Indication.INDETERMINATE, revision=emb.signed_revision + 1,
+    )
+
+
+def _format_failure(
+    emb: EmbeddedPdfSignature, cert: asn1_x509.Certificate, timing: _Timing, ctx: _Context, exc: Exception
+) -> SignatureReport:
+    log.info("signature %s could not be validated: %s", emb.fq_name, exc)
+    return _bare_report(
+        emb.fq_name, ctx.now, SubIndication.FORMAT_FAILURE,
+        Finding("signature_malformed", f"Chữ ký sai cấu trúc: {exc}", f"The signature is malformed: {exc}"),
+        indication=Indication.TOTAL_FAILED, signer=_cert_info(cert), claimed=timing.claimed,
+        revision=emb.signed_revision + 1,
+    )
+
+
+# --- the whole file ----------------------------------------------------------------------------------------
+
+
+def _overall(
+    raw: bytes,
+    reader: PdfFileReader,
+    sigs: tuple[SignatureReport, ...],
+    skipped: list[str],
+    policy: RevocationPolicy,
+    now: datetime,
+    anchor_sets: tuple[str, ...],
+) -> VerificationReport:
+    warnings: list[Finding] = []
+    whole = any(s.integrity and s.covers_final_document for s in sigs)
+    if not sigs:
+        indication, sub = Indication.INDETERMINATE, SubIndication.SIGNED_DATA_NOT_FOUND
+        warnings.append(Finding("no_signatures", "Tệp không có chữ ký số", "The file has no digital signature"))
+    elif any(s.indication is Indication.TOTAL_FAILED for s in sigs):
+        indication, sub = Indication.TOTAL_FAILED, _first_sub(sigs, Indication.TOTAL_FAILED)
+    elif any(s.indication is Indication.INDETERMINATE for s in sigs):
+        indication, sub = Indication.INDETERMINATE, _first_sub(sigs, Indication.INDETERMINATE)
+    elif not whole:
+        indication, sub = Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE
+        warnings.append(Finding(
+            "unsigned_changes",
+            "Phiên bản mới nhất của tài liệu không được chữ ký nào bao trùm: có nội dung bổ sung sau chữ ký cuối",
+            "The newest revision of the document is not covered by any signature: something was added after"
+            " the last signature",
+        ))
+    else:
+        indication, sub = Indication.TOTAL_PASSED, None
+    if skipped:
+        warnings.append(Finding(
+            "document_timestamps_not_evaluated",
+            f"Dấu thời gian tài liệu chưa được đánh giá: {', '.join(skipped)}",
+            f"Document timestamps not evaluated: {', '.join(skipped)}",
+        ))
+    return VerificationReport(
+        file_sha256=hashlib.sha256(raw).hexdigest(),
+        file_size=len(raw),
+        revisions=reader.xrefs.total_revisions,
+        signatures=sigs,
+        indication=indication,
+        sub_indication=sub,
+        whole_document_signed=whole,
+        generated_at=now,
+        policy={**policy.describe(), "anchor_sets": ",".join(anchor_sets), "signing_time": "timestamp-or-claimed"},
+        warnings=tuple(warnings),
+    )
+
+
+def _first_sub(sigs: tuple[SignatureReport, ...], indication: Indication) -> SubIndication | None:
+    return next((s.sub_indication for s in sigs if s.indication is indication), None)
+
