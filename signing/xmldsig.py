@@ -1,0 +1,929 @@
+"""XML-DSig signatures of edXML packages (QCVN 102:2016): sign as the national axis expects, verify as a value.
+
+What this module owns
+    The package signature: one enveloped ``ds:Signature`` with ``Reference URI=""`` (the whole package), placed as
+    the last child of ``/edXML/edXML:edXMLEnvelope/edXML:edXMLHeader`` (STANDARDS.md §2). A relay re-signs: any
+    Signature already in the header is replaced. Verification returns :class:`XmlSignatureCheck`; only input that
+    cannot be read at all raises :class:`XmlSignatureError`. Whether an unsigned or weak package is refused is the
+    service's policy, decided from ``XmlSignatureCheck.code``.
+
+Canonicalization: inclusive Canonical XML 1.0 (``REC-xml-c14n-20010315``) for SignedInfo and, after the
+enveloped-signature transform, for the Reference
+    Both field samples from the national-axis SDK kit canonicalize SignedInfo with inclusive C14N 1.0, and the older
+    one digests the document with it too (enveloped transform only, C14N 1.0 being XML-DSig's default). It is the
+    one algorithm every XML-DSig verifier must implement, the Java SDK included. With ``URI=""`` the signed node-set
+    is the whole document, which has no ancestors, so exclusive C14N's benefit (moving a signed subtree into
+    another context) buys nothing here. The exclusive transform seen in ``edoc_new`` is accepted when verifying.
+    Algorithms sent: RSA-SHA256 (PKCS#1 v1.5, what the field's verifiers know) or ECDSA-SHA256, SHA-256 digests;
+    SHA-1 is accepted on input only, reported as weak.
+
+Two engines, one behaviour
+    ``sign_package``/``verify_package`` (bytes, small packages) use signxml. signxml copies the whole document
+    several times (serialize + re-parse per reference and per transform) and lxml's own C14N writer buffers the
+    whole escaped text of an attachment before writing it: 4-6× the package size, i.e. most of a gigabyte for a
+    package carrying a 100 MB attachment (~135 MB of XML). ``sign_package_file``/``verify_package_file`` therefore
+    stream: expat events (prefixes kept) go through a small C14N 1.0 writer (inclusive and exclusive) into a hash
+    or into the output file, in 1 MiB reads, so memory stays flat whatever the package size. The Signature
+    element itself is small and is handled with lxml. The unit tests cross-check the engines both ways (signxml
+    accepts what the streaming signer writes, the streaming verifier accepts what signxml signs) and compare the
+    streaming canonicalizer byte for byte with lxml's on the field samples.
+
+Hardened parsing: no DTD, no entities, no network. lxml runs with ``resolve_entities=False, no_network=True,
+load_dtd=False, huge_tree=True``; expat with parameter entities off; a DOCTYPE is refused in both.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+from xml.parsers import expat
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+from signxml import SignatureConfiguration, XMLSigner, XMLVerifier
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.exceptions import InvalidDigest, SignXMLException
+from signxml.exceptions import InvalidSignature as SignXmlInvalidSignature
+
+from signing.errors import SigningError
+from signing.keys import KeyMaterial
+
+__all__ = [
+    "DS_NS",
+    "EDXML_NS",
+    "XmlSignatureCheck",
+    "XmlSignatureError",
+    "sign_package",
+    "sign_package_file",
+    "verify_package",
+    "verify_package_file",
+]
+
+EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+HEADER_PATH = ((EDXML_NS, "edXML"), (EDXML_NS, "edXMLEnvelope"), (EDXML_NS, "edXMLHeader"))
+
+C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+_EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+_C14N = {  # algorithm URI -> (exclusive, with_comments); C14N 1.1 equals 1.0 on a whole document
+    C14N_10: (False, False),
+    C14N_10 + "#WithComments": (False, True),
+    "http://www.w3.org/2006/12/xml-c14n11": (False, False),
+    "http://www.w3.org/2006/12/xml-c14n11#WithComments": (False, True),
+    "http://www.w3.org/2001/10/xml-exc-c14n#": (True, False),
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments": (True, True),
+}
+_DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
+    "http://www.w3.org/2000/09/xmldsig#sha1": hashes.SHA1,
+    "http://www.w3.org/2001/04/xmldsig-more#sha224": hashes.SHA224,
+    "http://www.w3.org/2001/04/xmlenc#sha256": hashes.SHA256,
+    "http://www.w3.org/2001/04/xmldsig-more#sha384": hashes.SHA384,
+    "http://www.w3.org/2001/04/xmlenc#sha512": hashes.SHA512,
+}
+_MORE = "http://www.w3.org/2001/04/xmldsig-more#"
+_SIGNATURES: dict[str, tuple[str, type[hashes.HashAlgorithm]]] = {  # URI -> (scheme, hash)
+    DS_NS + "rsa-sha1": ("pkcs1", hashes.SHA1),
+    DS_NS + "dsa-sha1": ("dsa", hashes.SHA1),
+    _MORE + "ecdsa-sha1": ("ecdsa", hashes.SHA1),
+    **{f"{_MORE}rsa-sha{n}": ("pkcs1", h) for n, h in ((224, hashes.SHA224), (256, hashes.SHA256),
+                                                        (384, hashes.SHA384), (512, hashes.SHA512))},
+    **{f"{_MORE}ecdsa-sha{n}": ("ecdsa", h) for n, h in ((224, hashes.SHA224), (256, hashes.SHA256),
+                                                          (384, hashes.SHA384), (512, hashes.SHA512))},
+    **{f"http://www.w3.org/2007/05/xmldsig-more#sha{n}-rsa-MGF1": ("pss", h)
+       for n, h in ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))},
+}  # fmt: skip
+SHA256_DIGEST = "http://www.w3.org/2001/04/xmlenc#sha256"
+RSA_SHA256 = _MORE + "rsa-sha256"
+ECDSA_SHA256 = _MORE + "ecdsa-sha256"
+READ_CHUNK = 1 << 20
+
+P_ABSENT = "The package carries no XML signature."
+P_DIGEST = "The package content was changed after signing (reference digest mismatch)."
+P_SIGNATURE = "The signature value does not verify with the signer certificate's public key."
+P_FOREIGN = (
+    "The Signature element is not in the XML-DSig namespace (" + DS_NS + "), so it cannot be verified."
+)
+P_MISPLACED = "The signature is not a child of edXML:edXMLHeader, where QCVN 102:2016 packages carry it."
+P_NO_CERT = "The signature carries no X509Certificate in KeyInfo, so the signer cannot be identified."
+
+
+class XmlSignatureError(SigningError):
+    """The package cannot be read (not XML, DOCTYPE or entities present, not an edXML package)."""
+
+    code = "xml_unreadable"
+
+
+@dataclass(frozen=True)
+class XmlSignatureCheck:
+    """The outcome of checking a package signature. ``valid`` means cryptographically intact (the signature
+    verifies with the certificate in KeyInfo and the package is unchanged), whatever the algorithm strength and
+    trust. ``weak``: SHA-1 anywhere, RSA < 2048 or EC < 256 bits. ``trusted`` is None when no trust list was given,
+    otherwise whether the signer certificate is, or chains by signature to, one of them (no revocation or
+    validity-time check here). ``code``: "absent", "invalid" (present but not intact or unreadable), "weak"
+    (intact but weak) or "valid"."""
+
+    present: bool
+    valid: bool
+    weak: bool
+    signature_algorithm: str | None
+    digest_algorithm: str | None
+    signer_subject: str | None
+    signer_certificate_sha256: str | None
+    key_size: int | None
+    trusted: bool | None
+    problems: tuple[str, ...]
+    code: str
+
+
+# --------------------------------------------------------------------------------------------- public API
+
+
+def sign_package(xml: bytes, key: KeyMaterial) -> bytes:
+    """Sign an edXML package held in memory (signxml); returns the signed package as UTF-8 bytes."""
+    root = _parse_bytes(xml).getroot()
+    header = _header_of(root)
+    for old in _signature_children(header):
+        _remove_keeping_tail(old)
+    etree.SubElement(header, etree.QName(DS_NS, "Signature"), {"Id": "placeholder"}, nsmap={"ds": DS_NS})
+    signer = XMLSigner(
+        signature_algorithm=_signature_method_for(key),
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
+    )
+    try:
+        signed = signer.sign(root, key=key.private_key, cert=[key.certificate, *key.chain])
+    except (SignXMLException, ValueError) as exc:
+        raise SigningError(f"XML signing failed: {exc}", code="xml_sign_failed") from exc
+    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+
+def verify_package(xml: bytes, *, trusted: Sequence[x509.Certificate] = ()) -> XmlSignatureCheck:
+    """Check the signature of an edXML package held in memory (signxml); see :class:`XmlSignatureCheck`."""
+    try:
+        tree, oddity = _parse_bytes(xml), None
+    except _NamespaceError as exc:  # the field has packages with undeclared prefixes: read them, report it
+        tree, oddity = _parse_bytes(xml, recover=True), exc.message
+    root = tree.getroot()
+    found = _find_signature_in_tree(root)
+    if found is None:
+        return _absent()
+    element, in_header = found
+    facts = _inspect(element)
+    if oddity is not None:
+        facts.problems.append(f"{oddity}; its signature cannot be verified.")
+    if facts.verifiable:
+        facts.problems.extend(_signxml_problems(root, in_header, facts))
+    return _report(facts, in_header=in_header, trusted=trusted)
+
+
+def sign_package_file(src: Path, dst: Path, key: KeyMaterial) -> None:
+    """Sign a package file into ``dst`` in two streaming passes (digest, then write); memory stays flat."""
+    header = _HeaderSignatures()
+    digest = hashlib.sha256()
+    _stream_file(Path(src), _C14nPass(_C14nWriter(digest.update), skip=header.is_signature, watch=header))
+    if header.in_scope is None:
+        raise XmlSignatureError("not an edXML package: /edXML/edXML:edXMLEnvelope/edXML:edXMLHeader not found")
+    signature = _build_signature(key, digest.digest(), header.in_scope)
+    _write_atomically(Path(dst), lambda out: _write_signed(Path(src), out, signature))
+
+
+def verify_package_file(path: Path, *, trusted: Sequence[x509.Certificate] = ()) -> XmlSignatureCheck:
+    """Check the signature of an edXML package file, streaming; same report as :func:`verify_package`."""
+    scan = _SignatureScan()
+    try:
+        with contextlib.suppress(_StopParsing):
+            _stream_file(Path(path), scan)
+    except _NamespaceError:  # rare field quirk: fall back to the in-memory reader, which reports it
+        return verify_package(Path(path).read_bytes(), trusted=trusted)
+    if scan.captured is None:
+        return _absent()
+    element = _parse_bytes(scan.captured).getroot()
+    facts = _inspect(element)
+    if facts.verifiable:
+        facts.problems.extend(_streaming_problems(Path(path), scan.ordinal, facts))
+    return _report(facts, in_header=scan.in_header, trusted=trusted)
+
+
+# ------------------------------------------------------------------------------------- hardened parsing
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_blank_text=False
+    )
+
+
+class _NamespaceError(XmlSignatureError):
+    """Well-formed XML that breaks the Namespaces in XML rules (e.g. an undeclared prefix)."""
+
+    code = "xml_namespace_error"
+
+
+def _parse_bytes(xml: bytes, *, recover: bool = False) -> etree._ElementTree:
+    if not isinstance(xml, bytes | bytearray):
+        raise XmlSignatureError("the package must be given as bytes")
+    parser = _parser()
+    if recover:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
+                                 recover=True)  # fmt: skip
+    try:
+        tree = etree.ElementTree(etree.fromstring(bytes(xml), parser=parser))
+    except etree.XMLSyntaxError as exc:
+        errors = list(exc.error_log)
+        if errors and all(e.domain == etree.ErrorDomains.NAMESPACE for e in errors):
+            raise _NamespaceError(f"The package breaks the XML namespace rules ({errors[0].message})") from exc
+        raise XmlSignatureError(f"the package is not well-formed XML: {exc}") from exc
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise XmlSignatureError("DOCTYPE declarations are not accepted in edXML packages (DTDs and entities off)")
+    if any(True for _ in tree.getroot().iter(etree.Entity)):
+        raise XmlSignatureError("entity references are not accepted in edXML packages")
+    return tree
+
+
+def _header_of(root: etree._Element) -> etree._Element:
+    header = root.find(f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader")
+    if root.tag != f"{{{EDXML_NS}}}edXML" or header is None:
+        raise XmlSignatureError("not an edXML package: /edXML/edXML:edXMLEnvelope/edXML:edXMLHeader not found")
+    return header
+
+
+def _signature_children(header: etree._Element) -> list[etree._Element]:
+    return [c for c in header if isinstance(c.tag, str) and etree.QName(c).localname == "Signature"]
+
+
+def _remove_keeping_tail(element: etree._Element) -> None:
+    """Detach ``element`` the way the enveloped-signature transform does: the text after it stays."""
+    parent = element.getparent()
+    assert parent is not None
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _find_signature_in_tree(root: etree._Element) -> tuple[etree._Element, bool] | None:
+    header = root.find(f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader")
+    in_header = _signature_children(header) if header is not None else []
+    for candidate in in_header:
+        if candidate.tag == f"{{{DS_NS}}}Signature":
+            return candidate, True
+    anywhere = next(root.iter(f"{{{DS_NS}}}Signature"), None)
+    if anywhere is not None:
+        return anywhere, False
+    return (in_header[0], True) if in_header else None
+
+
+# ------------------------------------------------------------------------------- signature inspection
+
+
+@dataclass
+class _Facts:
+    """What the Signature element says, read without trusting it."""
+
+    namespace: str
+    signature_method: str | None = None
+    c14n_method: str | None = None
+    inclusive_prefixes: tuple[str, ...] = ()
+    transform_prefixes: tuple[str, ...] = ()
+    transforms: tuple[str, ...] = ()
+    reference_uri: str | None = None
+    digest_method: str | None = None
+    digest_value: bytes | None = None
+    signature_value: bytes | None = None
+    certificate: x509.Certificate | None = None
+    certificates: tuple[x509.Certificate, ...] = ()
+    signed_info: etree._Element | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def verifiable(self) -> bool:
+        return not self.problems and self.certificate is not None
+
+
+def _inspect(signature: etree._Element) -> _Facts:
+    ns = etree.QName(signature).namespace or ""
+    facts = _Facts(namespace=ns)
+    q = (lambda name: f"{{{ns}}}{name}") if ns else (lambda name: name)
+    signed_info = signature.find(q("SignedInfo"))
+    references = signed_info.findall(q("Reference")) if signed_info is not None else []
+    facts.signed_info = signed_info
+    facts.signature_method = _algorithm(signed_info, q("SignatureMethod"))
+    facts.c14n_method = _algorithm(signed_info, q("CanonicalizationMethod"))
+    if references:
+        facts.reference_uri = references[0].get("URI")
+        facts.digest_method = _algorithm(references[0], q("DigestMethod"))
+        transforms = references[0].findall(f"{q('Transforms')}/{q('Transform')}")
+        facts.transforms = tuple(t.get("Algorithm", "") for t in transforms)
+        facts.transform_prefixes = _prefix_list(transforms)
+        facts.digest_value = _b64(references[0].findtext(q("DigestValue")))
+    facts.signature_value = _b64(signature.findtext(q("SignatureValue")))
+    if signed_info is not None:
+        facts.inclusive_prefixes = _prefix_list(signed_info.findall(q("CanonicalizationMethod")))
+    _read_certificates(signature, q, facts)
+    if ns != DS_NS:
+        facts.problems.insert(0, P_FOREIGN)
+    else:
+        facts.problems.extend(_structure_problems(facts, len(references)))
+    return facts
+
+
+def _prefix_list(methods: list[etree._Element]) -> tuple[str, ...]:
+    """The InclusiveNamespaces PrefixList of an exclusive C14N method element, if any."""
+    for method in methods:
+        found = method.find(f"{{{_EXC_C14N}}}InclusiveNamespaces")
+        if found is not None:
+            return tuple(found.get("PrefixList", "").split())
+    return ()
+
+
+def _algorithm(parent: etree._Element | None, tag: str) -> str | None:
+    child = parent.find(tag) if parent is not None else None
+    return child.get("Algorithm") if child is not None else None
+
+
+def _b64(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except ValueError:
+        return None
+
+
+def _read_certificates(signature: etree._Element, q: Callable[[str], str], facts: _Facts) -> None:
+    found = signature.findall(f"{q('KeyInfo')}/{q('X509Data')}/{q('X509Certificate')}")
+    texts = [element.text or "" for element in found]
+    if not texts:
+        facts.problems.append(P_NO_CERT)
+        return
+    certificates = []
+    for text in texts:
+        der = _b64(text)
+        try:
+            certificates.append(x509.load_der_x509_certificate(der or b""))
+        except ValueError:
+            facts.problems.append("The signer certificate in KeyInfo cannot be read (truncated or not DER).")
+            return
+    facts.certificates = tuple(certificates)
+    facts.certificate = _leaf(certificates)
+
+
+def _leaf(certificates: list[x509.Certificate]) -> x509.Certificate:
+    """The certificate that issued none of the others (XML-DSig implies no order in X509Data)."""
+    issuers = {c.issuer for c in certificates}
+    leaves = [c for c in certificates if c.subject not in issuers or c.subject == c.issuer]
+    return (leaves or certificates)[0]
+
+
+def _structure_problems(facts: _Facts, references: int) -> list[str]:
+    problems = []
+    if facts.signed_info is None or facts.signature_value is None:
+        problems.append("The signature lacks SignedInfo or a readable SignatureValue.")
+    if references != 1 or facts.reference_uri != "":
+        problems.append('The signature must carry exactly one Reference with URI="" (the whole package).')
+    if ENVELOPED not in facts.transforms:
+        problems.append("The Reference lacks the enveloped-signature transform.")
+    unknown = [t for t in facts.transforms if t != ENVELOPED and t not in _C14N]
+    unknown += [m for m in (facts.c14n_method,) if m not in _C14N]
+    unknown += [m for m in (facts.signature_method,) if m not in _SIGNATURES]
+    unknown += [m for m in (facts.digest_method,) if m not in _DIGESTS]
+    if unknown:
+        problems.append(f"Unsupported or missing algorithm: {', '.join(str(u) for u in unknown)}.")
+    if facts.digest_value is None and not problems:
+        problems.append("The Reference has no readable DigestValue.")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------- report
+
+
+def _absent() -> XmlSignatureCheck:
+    return XmlSignatureCheck(
+        present=False, valid=False, weak=False, signature_algorithm=None, digest_algorithm=None,
+        signer_subject=None, signer_certificate_sha256=None, key_size=None, trusted=None,
+        problems=(P_ABSENT,), code="absent",
+    )  # fmt: skip
+
+
+def _report(facts: _Facts, *, in_header: bool, trusted: Sequence[x509.Certificate]) -> XmlSignatureCheck:
+    valid = facts.verifiable  # the engine has appended its problems: none left means intact
+    problems = list(facts.problems)
+    if not in_header and facts.namespace == DS_NS:
+        problems.append(P_MISPLACED)
+    cert = facts.certificate
+    key_size = _key_size(cert)
+    weak_reasons = _weak_reasons(facts, key_size)
+    problems.extend(weak_reasons)
+    return XmlSignatureCheck(
+        present=True,
+        valid=valid,
+        weak=bool(weak_reasons),
+        signature_algorithm=_short(facts.signature_method),
+        digest_algorithm=_short(facts.digest_method),
+        signer_subject=cert.subject.rfc4514_string() if cert is not None else None,
+        signer_certificate_sha256=cert.fingerprint(hashes.SHA256()).hex() if cert is not None else None,
+        key_size=key_size,
+        trusted=_is_trusted(cert, facts.certificates, trusted) if trusted else None,
+        problems=tuple(problems),
+        code=("weak" if weak_reasons else "valid") if valid else "invalid",
+    )
+
+
+def _short(uri: str | None) -> str | None:
+    return uri.rsplit("#", 1)[-1] if uri and "#" in uri else uri
+
+
+def _key_size(cert: x509.Certificate | None) -> int | None:
+    if cert is None:
+        return None
+    public_key = cert.public_key()
+    if isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return public_key.key_size
+    return getattr(public_key, "key_size", None)
+
+
+def _weak_reasons(facts: _Facts, key_size: int | None) -> list[str]:
+    reasons = []
+    for kind, uri in (("signature method", facts.signature_method), ("digest method", facts.digest_method)):
+        if uri and "sha1" in uri.lower():
+            reasons.append(f"Weak algorithm: SHA-1 {kind} ({_short(uri)}); SHA-256 or stronger is required.")
+    public_key = facts.certificate.public_key() if facts.certificate is not None else None
+    if isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size < 2048:
+        reasons.append(f"Weak key: RSA {key_size} bits; at least 2048 bits is required.")
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.key_size < 256:
+        reasons.append(f"Weak key: EC {key_size} bits; at least 256 bits is required.")
+    return reasons
+
+
+def _is_trusted(
+    cert: x509.Certificate | None, carried: Iterable[x509.Certificate], anchors: Sequence[x509.Certificate]
+) -> bool:
+    """Whether ``cert`` is an anchor or chains to one by issuer name and signature (at most 8 links)."""
+    if cert is None:
+        return False
+    pinned = {a.fingerprint(hashes.SHA256()) for a in anchors}
+    pool = [*anchors, *carried]
+    current = cert
+    for _ in range(8):
+        if current.fingerprint(hashes.SHA256()) in pinned:
+            return True
+        issuer = next((c for c in pool if c != current and _issued(current, c)), None)
+        if issuer is None:
+            return False
+        current = issuer
+    return False
+
+
+def _issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if child.issuer != issuer.subject:
+        return False
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------ signxml engine
+
+
+def _signature_method_for(key: KeyMaterial) -> SignatureMethod:
+    return SignatureMethod.ECDSA_SHA256 if isinstance(key.private_key, ec.EllipticCurvePrivateKey) else (
+        SignatureMethod.RSA_SHA256
+    )
+
+
+def _signxml_problems(root: etree._Element, in_header: bool, facts: _Facts) -> list[str]:
+    """Verify with signxml, accepting every algorithm (strength is reported, not enforced, here)."""
+    assert facts.certificate is not None
+    location = f"./{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader/" if in_header else ".//"
+    config = SignatureConfiguration(
+        location=location,
+        signature_methods=frozenset(SignatureMethod),
+        digest_algorithms=frozenset(DigestAlgorithm),
+        default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
+        verification_time=facts.certificate.not_valid_before_utc,  # validity in time is the trust layer's job
+    )
+    try:
+        XMLVerifier().verify(root, x509_cert=facts.certificate, expect_config=config, parser=_parser())
+    except InvalidDigest:
+        return [P_DIGEST]
+    except SignXmlInvalidSignature:
+        return [P_SIGNATURE]
+    except (SignXMLException, etree.LxmlError, ValueError) as exc:
+        return [f"The signature cannot be processed: {exc}"]
+    return []
+
+
+# ---------------------------------------------------------------------------------- streaming engine
+
+
+def _streaming_problems(path: Path, ordinal: int, facts: _Facts) -> list[str]:
+    if not _signed_info_verifies(facts):
+        return [P_SIGNATURE]
+    exclusive, prefixes = False, facts.transform_prefixes
+    for transform in facts.transforms:
+        if transform in _C14N:
+            exclusive = _C14N[transform][0]
+    hasher = hashlib.new(_DIGESTS[facts.digest_method or ""].name)
+    writer = _C14nWriter(hasher.update, exclusive=exclusive, inclusive_prefixes=prefixes)
+    _stream_file(path, _C14nPass(writer, skip=lambda e: e.ordinal == ordinal))
+    return [] if hasher.digest() == facts.digest_value else [P_DIGEST]
+
+
+def _signed_info_verifies(facts: _Facts) -> bool:
+    assert facts.signed_info is not None and facts.certificate is not None
+    exclusive, with_comments = _C14N[facts.c14n_method or ""]
+    data = etree.tostring(
+        facts.signed_info, method="c14n", exclusive=exclusive, with_comments=with_comments,
+        inclusive_ns_prefixes=list(facts.inclusive_prefixes) or None,
+    )  # fmt: skip
+    scheme, hash_cls = _SIGNATURES[facts.signature_method or ""]
+    public_key = facts.certificate.public_key()
+    value = facts.signature_value or b""
+    try:
+        if scheme == "pkcs1" and isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(value, data, padding.PKCS1v15(), hash_cls())
+        elif scheme == "pss" and isinstance(public_key, rsa.RSAPublicKey):
+            pss = padding.PSS(mgf=padding.MGF1(hash_cls()), salt_length=hash_cls.digest_size)
+            public_key.verify(value, data, pss, hash_cls())
+        elif scheme == "ecdsa" and isinstance(public_key, ec.EllipticCurvePublicKey):
+            public_key.verify(_raw_to_der(value, public_key.key_size), data, ec.ECDSA(hash_cls()))
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _raw_to_der(value: bytes, key_bits: int) -> bytes:
+    size = (key_bits + 7) // 8
+    if len(value) != 2 * size:
+        raise ValueError("ECDSA SignatureValue has the wrong length")
+    return utils.encode_dss_signature(int.from_bytes(value[:size], "big"), int.from_bytes(value[size:], "big"))
+
+
+def _build_signature(key: KeyMaterial, digest: bytes, in_scope: dict[str, str]) -> bytes:
+    """The ds:Signature element, signed over SignedInfo canonicalized in its place inside edXMLHeader."""
+    ds = lambda name: f"{{{DS_NS}}}{name}"  # noqa: E731
+    context = etree.Element(f"{{{EDXML_NS}}}edXMLHeader", nsmap={(p or None): u for p, u in in_scope.items() if u})
+    signature = etree.SubElement(context, ds("Signature"), nsmap={"ds": DS_NS})
+    signed_info = etree.SubElement(signature, ds("SignedInfo"))
+    etree.SubElement(signed_info, ds("CanonicalizationMethod"), Algorithm=C14N_10)
+    is_ec = isinstance(key.private_key, ec.EllipticCurvePrivateKey)
+    etree.SubElement(signed_info, ds("SignatureMethod"), Algorithm=ECDSA_SHA256 if is_ec else RSA_SHA256)
+    reference = etree.SubElement(signed_info, ds("Reference"), URI="")
+    transforms = etree.SubElement(reference, ds("Transforms"))
+    etree.SubElement(transforms, ds("Transform"), Algorithm=ENVELOPED)
+    etree.SubElement(transforms, ds("Transform"), Algorithm=C14N_10)
+    etree.SubElement(reference, ds("DigestMethod"), Algorithm=SHA256_DIGEST)
+    etree.SubElement(reference, ds("DigestValue")).text = base64.b64encode(digest).decode()
+    value = _sign_bytes(key, etree.tostring(signed_info, method="c14n"))
+    etree.SubElement(signature, ds("SignatureValue")).text = base64.b64encode(value).decode()
+    x509_data = etree.SubElement(etree.SubElement(signature, ds("KeyInfo")), ds("X509Data"))
+    for cert in (key.certificate, *key.chain):
+        etree.SubElement(x509_data, ds("X509Certificate")).text = base64.b64encode(
+            cert.public_bytes(Encoding.DER)
+        ).decode()
+    return etree.tostring(signature, method="c14n", exclusive=True)
+
+
+def _sign_bytes(key: KeyMaterial, data: bytes) -> bytes:
+    private_key = key.private_key
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        r, s = utils.decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
+        size = (private_key.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    return private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _write_signed(src: Path, out: BinaryIO, signature: bytes) -> None:
+    header = _HeaderSignatures(on_end=lambda: out.write(signature))
+    out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    writer = _C14nWriter(out.write, with_comments=True)
+    _stream_file(src, _C14nPass(writer, skip=header.is_signature, watch=header))
+
+
+def _write_atomically(dst: Path, produce: Callable[[BinaryIO], None]) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            produce(out)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# -------------------------------------------------------------- expat events and a C14N 1.0 writer
+
+
+@dataclass
+class _Element:
+    uri: str
+    local: str
+    prefix: str
+    attributes: list[tuple[str, str, str, str]]  # (uri, local, prefix, value)
+    in_scope: dict[str, str]  # prefix ("" = default) -> namespace URI ("" = none)
+    ordinal: int
+    depth: int
+    path: tuple[tuple[str, str], ...]  # (uri, local) from the root to this element
+
+
+class _StopParsing(Exception):  # control flow only, never escapes this module
+    pass
+
+
+class _Events:
+    """Receives parse events; subclasses override what they need."""
+
+    def start(self, element: _Element) -> None: ...
+    def end(self, element: _Element) -> None: ...
+    def text(self, data: str) -> None: ...
+    def comment(self, data: str) -> None: ...
+    def pi(self, target: str, data: str) -> None: ...
+
+
+def _split(name: str) -> tuple[str, str, str]:
+    parts = name.split("\x01")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    if len(parts) == 2:
+        return parts[0], parts[1], ""
+    return "", name, ""
+
+
+_UNBOUND_PREFIX = expat.errors.codes[expat.errors.XML_ERROR_UNBOUND_PREFIX]
+
+
+def _refuse_dtd(*_: object) -> None:
+    raise XmlSignatureError("DOCTYPE declarations are not accepted in edXML packages (DTDs and entities off)")
+
+
+def _stream_file(path: Path, events: _Events) -> None:
+    """Parse ``path`` with expat in 1 MiB reads, prefixes kept, and feed ``events``."""
+    parser = expat.ParserCreate(namespace_separator="\x01")
+    parser.namespace_prefixes = True
+    parser.ordered_attributes = True
+    parser.buffer_text = True
+    parser.buffer_size = READ_CHUNK
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_dtd
+    stack: list[_Element] = []
+    pending: dict[str, str] = {}
+    counter = iter(range(1, 1 << 62))
+
+    def on_ns(prefix: str | None, uri: str | None) -> None:
+        pending[prefix or ""] = uri or ""
+
+    def on_start(name: str, flat: list[str]) -> None:
+        uri, local, prefix = _split(name)
+        attributes = [(*_split(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
+        parent = stack[-1] if stack else None
+        in_scope = {**parent.in_scope, **pending} if parent else dict(pending)
+        pending.clear()
+        path = (*(parent.path if parent else ()), (uri, local))
+        element = _Element(uri, local, prefix, attributes, in_scope, next(counter), len(stack), path)
+        stack.append(element)
+        events.start(element)
+
+    def on_end(_name: str) -> None:
+        events.end(stack.pop())
+
+    parser.StartNamespaceDeclHandler = on_ns
+    parser.StartElementHandler = on_start
+    parser.EndElementHandler = on_end
+    parser.CharacterDataHandler = events.text
+    parser.CommentHandler = events.comment
+    parser.ProcessingInstructionHandler = events.pi
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        if exc.code == _UNBOUND_PREFIX:
+            raise _NamespaceError(f"The package breaks the XML namespace rules ({exc})") from exc
+        raise XmlSignatureError(f"the package is not well-formed XML: {exc}") from exc
+    except OSError as exc:
+        raise XmlSignatureError(f"cannot read the package {path}: {exc.strerror or exc}") from exc
+
+
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
+)
+
+
+class _C14nWriter:
+    """Canonical XML 1.0 (inclusive or exclusive, with or without comments) of an event stream, as UTF-8."""
+
+    def __init__(
+        self,
+        write: Callable[[bytes], object],
+        *,
+        exclusive: bool = False,
+        with_comments: bool = False,
+        inclusive_prefixes: Iterable[str] = (),
+    ) -> None:
+        self._write = write
+        self._exclusive = exclusive
+        self._with_comments = with_comments
+        self._inclusive_prefixes = {"" if p == "#default" else p for p in inclusive_prefixes}
+        self._rendered: list[dict[str, str]] = [{}]
+        self._depth = 0
+        self._root_done = False
+
+    def start(self, element: _Element) -> None:
+        rendered = dict(self._rendered[-1])
+        declarations = []
+        for prefix in sorted(self._candidates(element, rendered)):
+            uri = element.in_scope.get(prefix, "")
+            if prefix != "xml" and rendered.get(prefix, "") != uri:
+                declarations.append(f' xmlns:{prefix}="{_attr(uri)}"' if prefix else f' xmlns="{_attr(uri)}"')
+                rendered[prefix] = uri
+        self._rendered.append(rendered)
+        attributes = sorted(element.attributes, key=lambda a: (a[0], a[1]))
+        rendered_attrs = "".join(f' {_qname(p, local)}="{_attr(v)}"' for _, local, p, v in attributes)
+        self._out(f"<{_qname(element.prefix, element.local)}{''.join(declarations)}{rendered_attrs}>")
+        self._depth += 1
+
+    def _candidates(self, element: _Element, rendered: dict[str, str]) -> set[str]:
+        if not self._exclusive:
+            return set(element.in_scope) | ({""} if rendered.get("") else set())
+        used = {element.prefix} | {p for u, _, p, _ in element.attributes if p}
+        return used | (self._inclusive_prefixes & set(element.in_scope))
+
+    def end(self, element: _Element) -> None:
+        self._rendered.pop()
+        self._depth -= 1
+        self._out(f"</{_qname(element.prefix, element.local)}>")
+        if self._depth == 0:
+            self._root_done = True
+
+    def text(self, data: str) -> None:
+        if self._depth:
+            self._out(data.translate(_TEXT_ESCAPES))
+
+    def comment(self, data: str) -> None:
+        if self._with_comments:
+            self._outside_root(f"<!--{data}-->")
+
+    def pi(self, target: str, data: str) -> None:
+        self._outside_root(f"<?{target} {data}?>" if data else f"<?{target}?>")
+
+    def _outside_root(self, node: str) -> None:
+        if self._depth:
+            self._out(node)
+        elif self._root_done:
+            self._out("\n" + node)
+        else:
+            self._out(node + "\n")
+
+    def _out(self, text: str) -> None:
+        for i in range(0, len(text), READ_CHUNK):
+            self._write(text[i : i + READ_CHUNK].encode("utf-8"))
+
+
+def _qname(prefix: str, local: str) -> str:
+    return f"{prefix}:{local}" if prefix else local
+
+
+def _attr(value: str) -> str:
+    return value.translate(_ATTR_ESCAPES)
+
+
+class _C14nPass(_Events):
+    """Feeds a writer, leaving out the elements ``skip`` selects (the enveloped-signature transform)."""
+
+    def __init__(
+        self, writer: _C14nWriter, *, skip: Callable[[_Element], bool], watch: _Events | None = None
+    ) -> None:
+        self._writer = writer
+        self._skip = skip
+        self._watch = watch
+        self._skipping = 0
+
+    def start(self, element: _Element) -> None:
+        if self._watch is not None:
+            self._watch.start(element)
+        if self._skipping or self._skip(element):
+            self._skipping += 1
+        else:
+            self._writer.start(element)
+
+    def end(self, element: _Element) -> None:
+        if self._skipping:
+            self._skipping -= 1
+            return
+        if self._watch is not None:
+            self._watch.end(element)
+        self._writer.end(element)
+
+    def text(self, data: str) -> None:
+        if not self._skipping:
+            self._writer.text(data)
+
+    def comment(self, data: str) -> None:
+        if not self._skipping:
+            self._writer.comment(data)
+
+    def pi(self, target: str, data: str) -> None:
+        if not self._skipping:
+            self._writer.pi(target, data)
+
+
+def _is_header(element: _Element) -> bool:
+    return element.path == HEADER_PATH
+
+
+class _HeaderSignatures(_Events):
+    """Finds edXMLHeader, selects its Signature children (any namespace) and marks the header's end."""
+
+    def __init__(self, on_end: Callable[[], object] | None = None) -> None:
+        self.in_scope: dict[str, str] | None = None
+        self._on_end = on_end
+
+    def is_signature(self, element: _Element) -> bool:
+        return element.local == "Signature" and element.path[:-1] == HEADER_PATH
+
+    def start(self, element: _Element) -> None:
+        if _is_header(element):
+            self.in_scope = dict(element.in_scope)
+
+    def end(self, element: _Element) -> None:
+        if _is_header(element) and self._on_end is not None:
+            self._on_end()
+
+
+class _SignatureScan(_Events):
+    """First pass of verification: picks the Signature to check and captures it as canonical XML (inclusive
+    C14N of the subtree, so it keeps every namespace in scope where it sat). Prefers a ds:Signature child of the
+    header, then any ds:Signature, then a Signature child of the header in another namespace."""
+
+    def __init__(self) -> None:
+        self.captured: bytes | None = None
+        self.ordinal = 0
+        self.in_header = False
+        self._buffer: list[bytes] = []
+        self._capture: _C14nPass | None = None
+        self._capturing = 0
+
+    def _rank(self, element: _Element) -> int:
+        in_header = element.path[:-1] == HEADER_PATH
+        if element.local != "Signature":
+            return 0
+        if element.uri == DS_NS:
+            return 3 if in_header else 2
+        return 1 if in_header else 0
+
+    def start(self, element: _Element) -> None:
+        if self._capturing:
+            self._capturing += 1
+            assert self._capture is not None
+            self._capture.start(element)
+            return
+        rank = self._rank(element)
+        if rank and rank > self._best_rank():
+            self._buffer = []
+            self._capture = _C14nPass(_C14nWriter(self._buffer.append), skip=lambda _e: False)
+            self._capturing = 1
+            self.ordinal, self.in_header, self._rank_seen = element.ordinal, rank in (1, 3), rank
+            self._capture.start(element)
+
+    def _best_rank(self) -> int:
+        return getattr(self, "_rank_seen", 0)
+
+    def end(self, element: _Element) -> None:
+        if self._capturing:
+            assert self._capture is not None
+            self._capture.end(element)
+            self._capturing -= 1
+            if not self._capturing:
+                self.captured = b"".join(self._buffer)
+        elif _is_header(element) and self._best_rank() == 3:
+            raise _StopParsing
+
+    def text(self, data: str) -> None:
+        if self._capturing and self._capture is not None:
+            self._capture.text(data)
