@@ -113,9 +113,7 @@ READ_CHUNK = 1 << 20
 P_ABSENT = "The package carries no XML signature."
 P_DIGEST = "The package content was changed after signing (reference digest mismatch)."
 P_SIGNATURE = "The signature value does not verify with the signer certificate's public key."
-P_FOREIGN = (
-    "The Signature element is not in the XML-DSig namespace (" + DS_NS + "), so it cannot be verified."
-)
+P_FOREIGN = "The Signature element is not in the XML-DSig namespace (" + DS_NS + "), so it cannot be verified."
 P_MISPLACED = "The signature is not a child of edXML:edXMLHeader, where QCVN 102:2016 packages carry it."
 P_NO_CERT = "The signature carries no X509Certificate in KeyInfo, so the signer cannot be identified."
 
@@ -504,8 +502,10 @@ def _issued(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def _signature_method_for(key: KeyMaterial) -> SignatureMethod:
-    return SignatureMethod.ECDSA_SHA256 if isinstance(key.private_key, ec.EllipticCurvePrivateKey) else (
-        SignatureMethod.RSA_SHA256
+    return (
+        SignatureMethod.ECDSA_SHA256
+        if isinstance(key.private_key, ec.EllipticCurvePrivateKey)
+        else (SignatureMethod.RSA_SHA256)
     )
 
 
@@ -730,9 +730,7 @@ def _stream_file(path: Path, events: _Events) -> None:
 
 
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
-_ATTR_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
-)
+_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"})
 
 
 class _C14nWriter:
@@ -816,9 +814,7 @@ def _attr(value: str) -> str:
 class _C14nPass(_Events):
     """Feeds a writer, leaving out the elements ``skip`` selects (the enveloped-signature transform)."""
 
-    def __init__(
-        self, writer: _C14nWriter, *, skip: Callable[[_Element], bool], watch: _Events | None = None
-    ) -> None:
+    def __init__(self, writer: _C14nWriter, *, skip: Callable[[_Element], bool], watch: _Events | None = None) -> None:
         self._writer = writer
         self._skip = skip
         self._watch = watch
