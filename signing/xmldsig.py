@@ -161,6 +161,9 @@ def sign_package(xml: bytes, key: KeyMaterial) -> bytes:
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0,
     )
+    # XMLSigner takes no parser argument (XMLVerifier does): without huge_tree its internal re-parse refuses any
+    # attachment over 10 MB ("Text node too long"), so hand it the hardened parser the verifier gets.
+    signer._parser = _parser()
     try:
         signed = signer.sign(root, key=key.private_key, cert=[key.certificate, *key.chain])
     except (SignXMLException, ValueError) as exc:
