@@ -1,0 +1,96 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (production), one code path.
+
+SQLite is tuned for a single-node gateway: WAL journal (readers never block the writer), foreign keys on, a busy
+timeout so concurrent writers queue instead of failing, and ``BEGIN IMMEDIATE`` for writer sessions so a
+transaction that will write takes the write lock up front rather than failing half-way with "database is
+locked".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.errors import StorageError, UnknownBackend
+
+__all__ = ["create_engine", "is_postgresql", "is_sqlite", "session_factory", "writer_session_factory"]
+
+_KNOWN = ("sqlite", "postgresql")
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql+psycopg://…``; a clear error for anything else."""
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise UnknownBackend(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() not in _KNOWN:
+        raise UnknownBackend(
+            f"unsupported database {parsed.get_backend_name()!r} in {url!r}; use sqlite:///… or postgresql+psycopg://…"
+        )
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, **kwargs)
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below drive transactions
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading (SQLite: deferred transactions, which never block other readers)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def writer_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for read-then-write transactions.
+
+    On SQLite they start with ``BEGIN IMMEDIATE``: the write lock is taken up front (waiting up to the busy
+    timeout), so a transaction never fails half-way because another writer committed after it read. PostgreSQL
+    needs nothing special.
+    """
+    if is_sqlite(engine):
+        return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def ping(engine: Engine) -> None:
+    """Raise :class:`StorageError` unless the database answers."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"database unreachable: {exc.__class__.__name__}: {exc}") from exc

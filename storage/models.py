@@ -1,0 +1,269 @@
+"""SQLAlchemy 2 models of the gateway's metadata and exchange log.
+
+One delivery row per (package, recipient) is the inbox entry itself: the unique constraint on that pair is what
+makes "delivered exactly once" hold even when a bus message is redelivered. The outbox row is written in the same
+transaction as the package (transactional outbox), so nothing accepted is lost between the commit and the bus.
+Exchange events are append-only. Times are stored as UTC.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Agency",
+    "ApiKey",
+    "AttachmentRow",
+    "Base",
+    "ClientAgency",
+    "ClientSystem",
+    "Delivery",
+    "ExchangeEvent",
+    "OutboxMessage",
+    "Package",
+    "ReplayNonce",
+    "StatusEntry",
+    "new_id",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A 32-hex-digit id whose prefix is the creation time in ms, so ids sort roughly by age."""
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: sa.JSON(),
+        list[Any]: sa.JSON(),
+    }
+
+
+class Agency(Base):
+    """An agency of the directory (mã định danh). ``local`` agencies have their inbox on this node."""
+
+    __tablename__ = "agency"
+    code: Mapped[str] = mapped_column(sa.String(13), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    parent_code: Mapped[str | None] = mapped_column(sa.String(13), index=True)
+    email: Mapped[str | None] = mapped_column(sa.String(100))
+    telephone: Mapped[str | None] = mapped_column(sa.String(20))
+    fax: Mapped[str | None] = mapped_column(sa.String(20))
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    website: Mapped[str | None] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ClientSystem(Base):
+    """A system that calls the gateway (a DMS, a clerk's workstation, an auditor, an admin tool)."""
+
+    __tablename__ = "client_system"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    vxp_systemid: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    vxp_secret_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    agencies: Mapped[list[ClientAgency]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def agency_codes(self) -> list[str]:
+        return sorted(link.agency_code for link in self.agencies)
+
+
+class ClientAgency(Base):
+    """Which agencies a client system may act for."""
+
+    __tablename__ = "client_agency"
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("client_system.id", ondelete="CASCADE"), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(sa.ForeignKey("agency.code"), primary_key=True)
+    client: Mapped[ClientSystem] = relationship(back_populates="agencies")
+
+
+class ApiKey(Base):
+    """An API key, stored as the SHA-256 of the key (keys are 256-bit random, so a fast hash is enough)."""
+
+    __tablename__ = "api_key"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(sa.ForeignKey("client_system.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    client: Mapped[ClientSystem] = relationship(lazy="joined")
+
+
+class Package(Base):
+    """An accepted edXML package (``kind`` edoc or status); its bytes live in the object store."""
+
+    __tablename__ = "package"
+    __table_args__ = (sa.UniqueConstraint("from_code", "idempotency_key"),)
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    document_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    from_code: Mapped[str] = mapped_column(sa.String(13), index=True)
+    business_type: Mapped[int] = mapped_column(default=0)
+    subject: Mapped[str | None] = mapped_column(sa.String(500))
+    status_code: Mapped[str | None] = mapped_column(sa.String(2))
+    response_for_id: Mapped[str | None] = mapped_column(sa.ForeignKey("package.id"), index=True)
+    blob_sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int]
+    request_sha256: Mapped[str] = mapped_column(sa.String(64))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200))
+    submitted_by: Mapped[str | None] = mapped_column(sa.ForeignKey("client_system.id"))
+    channel: Mapped[str] = mapped_column(sa.String(16), default="api")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    signature: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    oddities: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="package", order_by="Delivery.to_code", lazy="selectin"
+    )
+    attachments: Mapped[list[AttachmentRow]] = relationship(order_by="AttachmentRow.position", lazy="selectin")
+
+
+class AttachmentRow(Base):
+    """One attachment of a package, stored decoded as its own blob so it can be served without re-parsing."""
+
+    __tablename__ = "attachment"
+    package_id: Mapped[str] = mapped_column(sa.ForeignKey("package.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    content_id: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(500))
+    content_type: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    blob_sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int]
+    verification: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class Delivery(Base):
+    """One recipient of one package; the row *is* the recipient's inbox entry once ``state`` is delivered.
+
+    States: pending → delivered → acked; pending → dead after the retry schedule. ``business_status`` is the
+    recipient's latest status code (01…06, 02) and ``recall_state`` tracks QĐ 28/2018 recall/update/replace.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("package_id", "to_code"),
+        sa.Index("ix_delivery_inbox", "to_code", "state", "delivered_at"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    package_id: Mapped[str] = mapped_column(sa.ForeignKey("package.id", ondelete="CASCADE"))
+    to_code: Mapped[str] = mapped_column(sa.String(13))
+    route: Mapped[str] = mapped_column(sa.String(64), default="local")
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    business_status: Mapped[str | None] = mapped_column(sa.String(2))
+    recall_state: Mapped[str | None] = mapped_column(sa.String(16))
+    recall_kind: Mapped[str | None] = mapped_column(sa.String(8))
+    remote_doc_id: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    package: Mapped[Package] = relationship(back_populates="deliveries", lazy="joined")
+
+
+class StatusEntry(Base):
+    """The business-status history of a document, per recipient, in the order it happened."""
+
+    __tablename__ = "status_entry"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    package_id: Mapped[str] = mapped_column(sa.ForeignKey("package.id", ondelete="CASCADE"), index=True)
+    agency_code: Mapped[str] = mapped_column(sa.String(13))
+    code: Mapped[str] = mapped_column(sa.String(2))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    staff: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    status_package_id: Mapped[str | None] = mapped_column(sa.ForeignKey("package.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExchangeEvent(Base):
+    """Append-only exchange log: every accepted, refused, delivered, acknowledged and status event."""
+
+    __tablename__ = "exchange_event"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    package_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    document_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    agency_code: Mapped[str | None] = mapped_column(sa.String(13), index=True)
+    actor: Mapped[str | None] = mapped_column(sa.String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Base):
+    """A message waiting for the bus (transactional outbox; with the database queue it *is* the bus)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_ready", "done_at", "available_at"),)
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    topic: Mapped[str] = mapped_column(sa.String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(sa.String(64))
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ReplayNonce(Base):
+    """Signatures of authenticated calls already seen (VXP replay protection), kept until they expire."""
+
+    __tablename__ = "replay_nonce"
+    systemid: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    signature: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,98 @@
+"""Object store on a local folder: the embedded default (``file:///var/lib/edoc/objects``).
+
+Layout ``<root>/ab/cd/<sha256>``. A blob is streamed into a temporary file in the same folder while its hash is
+computed, fsynced, then renamed into place, so a crash never leaves a partial blob under a valid name. Fine for
+one machine; a production deployment uses S3/MinIO (two copies, object lock), and the settings refuse this
+backend in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from storage.errors import BlobNotFound, StorageError
+from storage.interfaces import BlobRef
+
+__all__ = ["FilesystemObjectStore"]
+
+_CHUNK = 1024 * 1024
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class FilesystemObjectStore:
+    """Content-addressed blobs in a folder (see module docstring)."""
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.url = self.root.resolve().as_uri()
+        self._fsync = fsync
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha256: str) -> Path:
+        if not _SHA256.match(sha256):
+            raise BlobNotFound(f"not a SHA-256 blob address: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put_bytes(self, data: bytes) -> BlobRef:
+        return self.put_stream(io.BytesIO(data))
+
+    def put_file(self, path: Path) -> BlobRef:
+        with open(path, "rb") as fh:
+            return self.put_stream(fh)
+
+    def put_stream(self, stream: BinaryIO) -> BlobRef:
+        digest = hashlib.sha256()
+        size = 0
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="blob-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                if self._fsync:
+                    os.fsync(out.fileno())
+            ref = BlobRef(digest.hexdigest(), size)
+            final = self._path(ref.sha256)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, final)
+            return ref
+        except OSError as exc:
+            raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return open(self._path(sha256), "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(f"blob {sha256} is not in {self.url}") from exc
+
+    def read(self, sha256: str) -> bytes:
+        with self.open(sha256) as fh:
+            return fh.read()
+
+    def exists(self, sha256: str) -> bool:
+        try:
+            return self._path(sha256).is_file()
+        except BlobNotFound:
+            return False
+
+    def check(self) -> None:
+        probe = self.root / "tmp" / ".probe"
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise StorageError(f"object store {self.url} is not writable: {exc}") from exc

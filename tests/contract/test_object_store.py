@@ -1,0 +1,86 @@
+"""The object-store port's contract, written once and run against every backend (STYLE.md 3)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from storage import objects
+from storage.errors import BlobNotFound, StorageError, UnknownBackend
+from storage.interfaces import ObjectStore
+
+
+class ObjectStoreContract:
+    """Subclass with a ``store`` fixture returning a fresh, empty store."""
+
+    def test_put_bytes_is_content_addressed(self, store: ObjectStore) -> None:
+        ref = store.put_bytes(b"v\xc4\x83n b\xe1\xba\xa3n")
+        assert ref.sha256 == hashlib.sha256(b"v\xc4\x83n b\xe1\xba\xa3n").hexdigest()
+        assert ref.size == 10
+        assert store.read(ref.sha256) == b"v\xc4\x83n b\xe1\xba\xa3n"
+        assert store.exists(ref.sha256)
+
+    def test_same_bytes_twice_give_the_same_ref(self, store: ObjectStore) -> None:
+        assert store.put_bytes(b"x" * 100) == store.put_bytes(b"x" * 100)
+
+    def test_stream_larger_than_a_chunk(self, store: ObjectStore) -> None:
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        ref = store.put_stream(io.BytesIO(data))
+        assert ref.size == len(data)
+        with store.open(ref.sha256) as fh:
+            assert hashlib.sha256(fh.read()).hexdigest() == ref.sha256
+
+    def test_put_file(self, store: ObjectStore, tmp_path: Path) -> None:
+        path = tmp_path / "a.pdf"
+        path.write_bytes(b"%PDF-1.7 test")
+        assert store.read(store.put_file(path).sha256) == b"%PDF-1.7 test"
+
+    def test_missing_blob_is_a_clear_error(self, store: ObjectStore) -> None:
+        missing = "0" * 64
+        assert not store.exists(missing)
+        with pytest.raises(BlobNotFound):
+            store.read(missing)
+
+    def test_malformed_address_is_refused(self, store: ObjectStore) -> None:
+        with pytest.raises(BlobNotFound):
+            store.read("../../etc/passwd")
+        assert not store.exists("../x")
+
+    def test_empty_blob(self, store: ObjectStore) -> None:
+        ref = store.put_bytes(b"")
+        assert ref.size == 0 and store.read(ref.sha256) == b""
+
+    def test_check_passes_on_a_healthy_store(self, store: ObjectStore) -> None:
+        store.check()
+
+
+class TestFilesystemObjectStore(ObjectStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> ObjectStore:
+        return objects.from_url((tmp_path / "objects").as_uri())
+
+    def test_no_partial_blob_is_left_behind_on_failure(self, store: ObjectStore) -> None:
+        class Broken(io.RawIOBase):
+            def read(self, n: int = -1) -> bytes:
+                raise OSError("disk gone")
+
+        with pytest.raises(StorageError):
+            store.put_stream(Broken())  # type: ignore[arg-type]
+        root = Path(store.url.removeprefix("file://"))
+        assert [p for p in root.rglob("*") if p.is_file()] == []
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere, so the read-only folder is not read-only")
+    def test_check_fails_on_a_read_only_folder(self, tmp_path: Path) -> None:
+        store = objects.from_url((tmp_path / "ro").as_uri())
+        (tmp_path / "ro").chmod(0o500)
+        with pytest.raises(StorageError):
+            store.check()
+
+
+def test_unknown_scheme_names_the_known_ones() -> None:
+    with pytest.raises(UnknownBackend, match="file://"):
+        objects.from_url("ftp://example/bucket")
