@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.databases import postgres_admin_url, postgres_available, temporary_postgres_database
 from tests.support.env import require
+
+if TYPE_CHECKING:
+    from tests.support.gateway import Env
 
 pytest_plugins = ["tests.support.pki.fixtures"]
 
@@ -44,3 +48,19 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def _pg_function_db() -> Iterator[str]:
     with temporary_postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def env(empty_database_url: str, tmp_path: Path) -> Iterator["Env"]:
+    """A gateway on a freshly migrated database of each kind (SQLite and PostgreSQL)."""
+    from tests.support.gateway import gateway_env
+
+    yield from gateway_env(empty_database_url, tmp_path)
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> Iterator["Env"]:
+    """A gateway on SQLite only, for tests whose subject is not the database."""
+    from tests.support.gateway import gateway_env
+
+    yield from gateway_env(f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path)

@@ -97,11 +97,33 @@ class Agency:
     fax: str
 
 
-_RECEIVED_KEYS = ("docId", "serviceType", "messageType", "from", "to", "status", "status_desc",
-                  "created_time", "updated_time")
-_SENT_KEYS = ("serviceType", "senderDocId", "receiverDocId", "fromCode", "toCode", "sendStatus",
-              "sendStatusDesc", "receiveStatus", "receiveStatusDesc", "title", "notation", "sentTime",
-              "receivedTime", "messageType")
+_RECEIVED_KEYS = (
+    "docId",
+    "serviceType",
+    "messageType",
+    "from",
+    "to",
+    "status",
+    "status_desc",
+    "created_time",
+    "updated_time",
+)
+_SENT_KEYS = (
+    "serviceType",
+    "senderDocId",
+    "receiverDocId",
+    "fromCode",
+    "toCode",
+    "sendStatus",
+    "sendStatusDesc",
+    "receiveStatus",
+    "receiveStatusDesc",
+    "title",
+    "notation",
+    "sentTime",
+    "receivedTime",
+    "messageType",
+)
 _AGENCY_KEYS = ("id", "pid", "code", "name", "mail", "mobile", "fax")
 
 
@@ -141,22 +163,30 @@ class VxpClient:
     # --- operations ---
 
     def send_edoc(
-        self, edxml: bytes, *, from_code: str, to_codes: Sequence[str] = (), messagetype: str = "edoc",
+        self,
+        edxml: bytes,
+        *,
+        from_code: str,
+        to_codes: Sequence[str] = (),
+        messagetype: str = "edoc",
         servicetype: str = "eDoc",
     ) -> str:
         """Submit a package (``messagetype="edoc"``) or a status package (``"status"``); returns the DocId."""
         if messagetype not in ("edoc", "status"):
             raise ValueError(f"messagetype must be 'edoc' or 'status', not {messagetype!r}")
-        params = {"from": from_code, "to": gson_array(to_codes), "servicetype": servicetype,
-                  "messagetype": messagetype, "hash-file": hash_file_sdk(edxml)}
+        params = {
+            "from": from_code,
+            "to": gson_array(to_codes),
+            "servicetype": servicetype,
+            "messagetype": messagetype,
+            "hash-file": hash_file_sdk(edxml),
+        }
         doc_id = self.call("sendEdoc", params, body=edxml).get("DocId")
         if not isinstance(doc_id, str | int) or str(doc_id) == "":
             raise VxpResponseError("sendEdoc answered OK without a DocId")
         return str(doc_id)
 
-    def get_received_edoc_list(
-        self, messagetype: str = "edoc", *, servicetype: str = "eDoc"
-    ) -> list[ReceivedItem]:
+    def get_received_edoc_list(self, messagetype: str = "edoc", *, servicetype: str = "eDoc") -> list[ReceivedItem]:
         params = {"servicetype": servicetype, "messagetype": messagetype}
         rows = self._rows(self.call("getReceivedEdocList", params))
         return [ReceivedItem(*(_text(r.get(k)) for k in _RECEIVED_KEYS)) for r in rows]
@@ -191,11 +221,17 @@ class VxpClient:
         return [Agency(*(_text(r.get(k)) for k in _AGENCY_KEYS)) for r in rows]
 
     def register_agency(
-        self, *, code: str, name: str, pcode: str = "", id: str = "", mail: str = "", mobile: str = "",
+        self,
+        *,
+        code: str,
+        name: str,
+        pcode: str = "",
+        id: str = "",
+        mail: str = "",
+        mobile: str = "",
         fax: str = "",
     ) -> None:
-        record = {"id": id, "pcode": pcode, "code": code, "name": name, "mail": mail, "mobile": mobile,
-                  "fax": fax}
+        record = {"id": id, "pcode": pcode, "code": code, "name": name, "mail": mail, "mobile": mobile, "fax": fax}
         body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         self.call("registerAgency", {}, body=body)
 
@@ -213,8 +249,12 @@ class VxpClient:
     def signed_headers(self, operation: str, params: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
         """The request headers of one call, signed; public so benchmarks and tests can inspect them."""
         op = OPERATIONS[operation]
-        values = {"timestamp": self._next_timestamp(), "systemid": self._systemid,
-                  "Content-Type": op.content_type, **params}
+        values = {
+            "timestamp": self._next_timestamp(),
+            "systemid": self._systemid,
+            "Content-Type": op.content_type,
+            **params,
+        }
         order = java_hashmap_order(list(values))
         sign_header = gson_object((header_name(n), values[n]) for n in order)
         headers = [("Content-Type", op.content_type)]

@@ -91,8 +91,15 @@ def parse_timestamp(text: str, zone: tzinfo = VN_TZ) -> datetime:
 # --- signed-header JSON and HMAC ---
 
 _GSON_ESCAPES = {
-    '"': '\\"', "\\": "\\\\", "\t": "\\t", "\b": "\\b", "\n": "\\n", "\r": "\\r", "\f": "\\f",
-    "\u2028": "\\u2028", "\u2029": "\\u2029",
+    '"': '\\"',
+    "\\": "\\\\",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\f": "\\f",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
 }
 
 
@@ -191,7 +198,10 @@ def fail_envelope(code: str, desc: str, operation: str | None = None) -> dict[st
 TRANSPORT_STATUSES = frozenset({"done", "fail"})
 #: ``updateStatus`` values that are business statuses, and the STANDARDS §3 status code each stands for.
 UPDATE_STATUS_TO_STATUS_CODE: Mapping[str, str] = {
-    "inbox": "01", "rejection": "02", "acceptance": "03", "processing": "05",
+    "inbox": "01",
+    "rejection": "02",
+    "acceptance": "03",
+    "processing": "05",
 }
 
 
@@ -226,9 +236,16 @@ OPERATIONS: Mapping[str, Operation] = {
     op.name: op
     for op in (
         # "to" may be absent: then the package's own To list is the recipient list (§8).
-        _op("sendEdoc", "POST", ("from", "to", "servicetype", "messagetype", "hash-file"), ("DocId",),
+        _op(
+            "sendEdoc",
+            "POST",
+            ("from", "to", "servicetype", "messagetype", "hash-file"),
+            ("DocId",),
             required=("from", "servicetype", "messagetype", "hash-file"),
-            content_type="application/octet-stream", fail_fields={"DocId": ""}, body="edxml"),
+            content_type="application/octet-stream",
+            fail_fields={"DocId": ""},
+            body="edxml",
+        ),
         _op("getReceivedEdocList", "POST", ("servicetype", "messagetype"), ("data",)),
         # filePath is the SDK's client-side folder: some DMS send it; a server ignores it.
         _op("getEdoc", "POST", ("docId", "filePath"), ("data",), required=("docId",)),

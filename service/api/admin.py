@@ -1,0 +1,172 @@
+"""Directory (agencies), client systems, the exchange log, health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from service.api.deps import CallerDep, GatewayDep, require_role
+from service.exchange import directory, log
+from service.exchange.errors import Forbidden, Invalid
+from storage.db import ping
+
+router = APIRouter(prefix="/api/v1", tags=["directory and audit"])
+health = APIRouter(tags=["health"])
+
+
+class AgencyIn(BaseModel):
+    code: str = Field(examples=["000.00.11.H53"])
+    name: str = Field(max_length=200)
+    parent: str | None = None
+    email: str | None = Field(None, max_length=100)
+    telephone: str | None = Field(None, max_length=20)
+    fax: str | None = Field(None, max_length=20)
+    address: str | None = Field(None, max_length=500)
+
+
+class ClientIn(BaseModel):
+    name: str = Field(max_length=100)
+    role: Literal["dms", "clerk", "auditor", "admin"]
+    agencies: list[str] = []
+
+
+def _agency_json(row: Any) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "parent": row.parent_code,
+        "email": row.email,
+        "telephone": row.telephone,
+        "fax": row.fax,
+        "address": row.address,
+    }
+
+
+@router.get("/agencies", summary="The agency directory")
+def list_agencies(gw: GatewayDep, caller: CallerDep, suffix: str | None = None) -> dict[str, Any]:
+    with gw.sessions() as session:
+        return {"items": [_agency_json(a) for a in directory.list_agencies(session, prefix=suffix)]}
+
+
+@router.post("/agencies", summary="Add or update agencies (one object, a list, or a CSV/JSON file body)")
+async def post_agencies(request: Request, gw: GatewayDep, caller: CallerDep) -> JSONResponse:
+    require_role(caller, "admin")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if ctype == "text/csv":
+        items = directory.parse_agency_file(body, fmt="csv")
+    else:
+        items = directory.parse_agency_file(body if body.strip().startswith(b"[") else b"[" + body + b"]", fmt="json")
+    with gw.writes() as session, session.begin():
+        report = directory.import_agencies(session, items)
+        log.record(session, "directory_import", actor=caller.name, added=len(report.added), changed=len(report.changed))
+    return JSONResponse(
+        {"added": report.added, "changed": report.changed, "unchanged": report.unchanged},
+        status_code=201 if report.added else 200,
+    )
+
+
+@router.post("/clients", status_code=201, summary="Create a client system; its API key is shown once")
+def post_client(body: ClientIn, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
+    require_role(caller, "admin")
+    with gw.writes() as session, session.begin():
+        client, key = directory.create_client(session, name=body.name, role=body.role, agencies=body.agencies)
+        log.record(session, "client_created", actor=caller.name, client=client.name, role=client.role)
+        return {"id": client.id, "name": client.name, "role": client.role, "agencies": body.agencies, "api_key": key}
+
+
+@router.get("/clients", summary="Client systems (never their keys)")
+def list_clients(gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
+    require_role(caller, "admin")
+    import sqlalchemy as sa
+
+    from storage.models import ClientSystem
+
+    with gw.sessions() as session:
+        rows = session.execute(sa.select(ClientSystem).order_by(ClientSystem.name)).scalars().all()
+        return {
+            "items": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "role": c.role,
+                    "agencies": c.agency_codes,
+                    "vxp_systemid": c.vxp_systemid,
+                    "active": c.active,
+                }
+                for c in rows
+            ]
+        }
+
+
+@router.get("/events", tags=["audit"], summary="The exchange log, filtered")
+def events(
+    gw: GatewayDep,
+    caller: CallerDep,
+    agency: str | None = None,
+    document_id: str | None = None,
+    package_id: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: Annotated[int | None, Query(description="return events after this id (cursor)")] = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> dict[str, Any]:
+    if caller.role not in ("auditor", "admin"):
+        if agency is None and len(caller.agencies) == 1:
+            agency = next(iter(caller.agencies))
+        if agency is None or not caller.may_act_for(agency):
+            raise Forbidden(
+                "only auditors see every agency's events; name one of yours with ?agency=", code="wrong_role"
+            )
+    for value in (since, until):
+        if value is not None and value.tzinfo is None:
+            raise Invalid("since/until need a time zone (e.g. 2026-11-25T08:00:00+07:00)", code="naive_datetime")
+    flt = log.EventFilter(
+        agency=agency,
+        document_id=document_id,
+        package_id=package_id,
+        kind=kind,
+        since=since,
+        until=until,
+        after_id=after_id,
+        limit=limit,
+    )
+    with gw.sessions() as session:
+        rows = log.query_events(session, flt)
+    items = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "kind": e.kind,
+            "package_id": e.package_id,
+            "document_id": e.document_id,
+            "agency": e.agency_code,
+            "actor": e.actor,
+            "detail": e.detail,
+        }
+        for e in rows
+    ]
+    return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
+
+
+@health.get("/healthz", summary="The process is alive")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health.get("/readyz", summary="The database and the object store answer")
+def readyz(gw: GatewayDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    for name, probe in (("database", lambda: ping(gw.engine)), ("objects", gw.store.check)):
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"fail: {exc}"
+    ok = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ok else "fail", "checks": checks}, status_code=200 if ok else 503)

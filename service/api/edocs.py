@@ -1,0 +1,245 @@
+"""Native REST API v1: documents and status packages. Routes stay thin; the work is in service.exchange."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from service.api.deps import CallerDep, GatewayDep, require_role
+from service.exchange import answers, compose, inbox
+from service.exchange.errors import Invalid, PayloadTooLarge
+from service.exchange.submit import SubmitResult, submit_package
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+
+SENDERS = ("dms", "clerk", "admin")
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+class Staff(BaseModel):
+    department: str | None = None
+    staff: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+
+
+class StatusIn(BaseModel):
+    code: str = Field(pattern=r"^(0[1-6]|13|15|16)$", description="01…06, 13 (sender), 15/16 (answers to 13)")
+    description: str | None = Field(None, max_length=500)
+    staff: Staff | None = None
+    agency: str | None = Field(None, description="the recipient agency answering, when the caller acts for several")
+
+
+class RecallIn(BaseModel):
+    to: list[str] | None = Field(None, description="recipients to recall from (default: all)")
+    reason: str | None = Field(None, max_length=500)
+    staff: Staff | None = None
+
+
+def _accepted(result: SubmitResult) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return JSONResponse(result.as_json(), status_code=202, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the package is {declared} bytes; the limit is {limit}", code="package_too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the package exceeds the limit of {limit} bytes", code="package_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_SUBMIT_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/xml": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["header"],
+                    "properties": {
+                        "header": {
+                            "type": "string",
+                            "description": "JSON: from, to[], code{number,notation}, subject…",
+                        },
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/edocs", status_code=202, openapi_extra=_SUBMIT_DOC, summary="Submit a document or status package")
+async def submit(
+    request: Request, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    require_role(caller, *SENDERS)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype.startswith("multipart/"):
+        return await _submit_multipart(request, gw, caller, idempotency_key)
+    if ctype not in ("application/xml", "text/xml", "application/octet-stream", ""):
+        raise Invalid(
+            f"unsupported Content-Type {ctype!r}: send application/xml or multipart/form-data",
+            code="unsupported_media_type",
+        )
+    raw = await _read_body(request, gw.settings.max_package_bytes)
+    result = await run_in_threadpool(
+        submit_package, gw, caller=caller, raw=raw, idempotency_key=idempotency_key, channel="api"
+    )
+    return _accepted(result)
+
+
+async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | None) -> Response:
+    form = await request.form(max_files=100, max_fields=20)
+    spool = tempfile.TemporaryDirectory(prefix="edoc-upload-")
+    try:
+        header_text = form.get("header")
+        if not isinstance(header_text, str):
+            raise Invalid("the multipart body needs a 'header' field with the JSON header", code="invalid_header")
+        try:
+            header = json.loads(header_text)
+        except json.JSONDecodeError as exc:
+            raise Invalid(f"the 'header' field is not JSON: {exc}", code="invalid_header") from exc
+        if not isinstance(header, dict):
+            raise Invalid("the 'header' field must be a JSON object", code="invalid_header")
+        files = []
+        total, limit = 0, gw.settings.max_package_bytes * 3 // 4  # base64 grows the files by a third
+        for upload in form.getlist("files"):
+            if isinstance(upload, str):
+                raise Invalid("'files' parts must be files", code="invalid_header")
+            total += upload.size or 0
+            if total > limit:
+                raise PayloadTooLarge(
+                    f"the files exceed {limit} bytes (the package limit, base64-encoded)", code="package_too_large"
+                )
+            files.append(await run_in_threadpool(_file_input, upload, spool))
+        result = await run_in_threadpool(
+            answers.submit_native, gw, caller=caller, header=header, files=files, idempotency_key=key
+        )
+    finally:
+        await form.close()
+        spool.cleanup()
+    return _accepted(result)
+
+
+LARGE_FILE = 8 * 1024 * 1024
+
+
+def _file_input(upload: Any, spool: tempfile.TemporaryDirectory[str]) -> compose.FileInput:
+    """Small files stay in memory; large ones are copied to a named temporary file and streamed from there."""
+    name = upload.filename or "file"
+    ctype = upload.content_type or "application/octet-stream"
+    upload.file.seek(0)
+    if (upload.size or 0) <= LARGE_FILE:
+        return compose.FileInput(name, ctype, data=upload.file.read())
+    path = Path(spool.name) / f"upload-{len(list(Path(spool.name).iterdir()))}"
+    with open(path, "wb") as out:
+        shutil.copyfileobj(upload.file, out, 1024 * 1024)
+    return compose.FileInput(name, ctype, path=path)
+
+
+@router.get("/inbox", summary="Packages and status packages waiting for an agency, oldest first")
+def list_inbox(
+    gw: GatewayDep,
+    caller: CallerDep,
+    agency: str | None = None,
+    after: str | None = Query(None, description="cursor from the previous page's next_cursor"),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    with gw.sessions() as session:
+        page = inbox.inbox(session, caller, agency=agency, after=after, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/edocs/{package_id}", summary="A package's record: deliveries, status history, signature check")
+def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
+    with gw.sessions() as session:
+        return inbox.package_record(session, caller, package_id)
+
+
+@router.get("/edocs/{package_id}/edxml", summary="The package as delivered (signed by this node)")
+def get_edxml(package_id: str, gw: GatewayDep, caller: CallerDep) -> Response:
+    with gw.sessions() as session:
+        package, sha = inbox.edxml_of(gw, session, caller, package_id)
+    return _blob_response(gw, sha, "application/xml", f"{package.id}.edxml", package.size)
+
+
+@router.get("/edocs/{package_id}/attachments/{n}", summary="An attachment, decoded")
+def get_attachment(package_id: str, n: int, gw: GatewayDep, caller: CallerDep) -> Response:
+    with gw.sessions() as session:
+        att = inbox.attachment_of(session, caller, package_id, n)
+    return _blob_response(gw, att.blob_sha256, att.content_type, att.name, att.size)
+
+
+def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int) -> Response:
+    from urllib.parse import quote
+
+    stream = gw.store.open(sha)
+
+    def chunks() -> Any:
+        with stream:
+            while chunk := stream.read(1024 * 1024):
+                yield chunk
+
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "Content-Length": str(size),
+        "ETag": f'"{sha}"',
+    }
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+@router.post("/edocs/{package_id}/ack", summary="Transport acknowledgement: leaves the inbox, sends 01 to the sender")
+def ack(package_id: str, gw: GatewayDep, caller: CallerDep, agency: str | None = None) -> dict[str, Any]:
+    return inbox.ack(gw, caller, package_id, agency=agency)
+
+
+@router.post("/edocs/{package_id}/status", status_code=202, summary="Send a business status about a document")
+def post_status(
+    package_id: str, body: StatusIn, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    require_role(caller, *SENDERS)
+    result = answers.send_status(
+        gw,
+        caller=caller,
+        package_id=package_id,
+        code=body.code,
+        agency=body.agency,
+        description=body.description,
+        staff=body.staff.model_dump(exclude_none=True) if body.staff else None,
+        idempotency_key=idempotency_key,
+    )
+    return _accepted(result)
+
+
+@router.post("/edocs/{package_id}/recall", status_code=202, summary="Recall a document (QĐ 28/2018, type 1)")
+def post_recall(
+    package_id: str, body: RecallIn, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    require_role(caller, *SENDERS)
+    result = answers.recall(
+        gw,
+        caller=caller,
+        package_id=package_id,
+        to=body.to,
+        reason=body.reason,
+        staff=body.staff.model_dump(exclude_none=True) if body.staff else None,
+        idempotency_key=idempotency_key,
+    )
+    return _accepted(result)

@@ -1,0 +1,51 @@
+"""The FastAPI application factory: ``create_app(settings)`` (STYLE.md 7); nothing is read at import time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service.api import admin, edocs
+from service.context import Gateway
+from service.errors import install_error_handlers
+from service.settings import Settings
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """Exchange official electronic documents between Vietnamese state agencies (edXML, QCVN 102:2016;
+QĐ 28/2018/QĐ-TTg). Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem+json with a
+stable `code`."""
+
+
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
+    gw = gateway or Gateway.from_settings(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if gw.settings.embedded_worker:
+            from service.exchange.delivery import DeliveryWorker
+
+            thread = threading.Thread(
+                target=DeliveryWorker(gw).run_forever, args=(stop,), name="edoc-delivery", daemon=True
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            gw.wakeup.set()
+            if thread is not None:
+                thread.join(timeout=10)
+
+    app = FastAPI(title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.gateway = gw
+    install_error_handlers(app)
+    app.include_router(edocs.router)
+    app.include_router(admin.router)
+    app.include_router(admin.health)
+    return app

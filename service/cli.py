@@ -1,0 +1,280 @@
+"""The ``edoc`` command line (typer + rich): serve, worker, db, agency, client, edxml.
+
+Errors print one line (``error: …``) and exit non-zero; normal output goes to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="edoc-gateway: exchange, sign, verify and archive official e-documents.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+agency_app = typer.Typer(help="The agency directory.", no_args_is_help=True)
+client_app = typer.Typer(help="Client systems and their API keys.", no_args_is_help=True)
+edxml_app = typer.Typer(help="Inspect edXML packages.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agency_app, name="agency")
+app.add_typer(client_app, name="client")
+app.add_typer(edxml_app, name="edxml")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: Any) -> Any:
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+def _gateway(settings: Any) -> Any:
+    from service.context import Gateway
+    from service.settings import ConfigError
+    from storage.errors import StorageError
+
+    try:
+        return Gateway.from_settings(settings)
+    except (ConfigError, StorageError) as exc:
+        fail(str(exc))
+
+
+def _upgrade(settings: Any) -> None:
+    from storage.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    demo: Annotated[bool, typer.Option("--demo", help="create ./var with demo agencies and keys")] = False,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    data_dir: Annotated[Path | None, typer.Option(help="folder for SQLite + objects (embedded tier)")] = None,
+) -> None:
+    """Run the gateway (HTTP API + embedded delivery worker)."""
+    import uvicorn
+
+    settings = _settings(demo=demo or None, data_dir=data_dir)
+    _upgrade(settings)
+    if settings.demo:
+        from service.demo import ensure_demo
+
+        gw = _gateway(settings)
+        info = ensure_demo(gw)
+        gw.close()
+        _print_demo(info, host, port)
+    if data_dir is not None:
+        os.environ["EDOC_DATA_DIR"] = str(data_dir)
+    if demo:
+        os.environ["EDOC_DEMO"] = "true"
+    _gateway(settings).close()  # fail fast on bad settings before uvicorn starts
+    uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False)
+
+
+def _print_demo(info: dict[str, Any], host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    table = Table(title="Demo agencies and API keys (TEST ONLY: for this laptop, never production)")
+    for column in ("agency", "name", "client", "role", "API key"):
+        table.add_column(column)
+    for row in info["clients"]:
+        table.add_row(row["agency"], row["agency_name"], row["name"], row["role"], row["api_key"])
+    out.print(table)
+    first = info["clients"][0]
+    out.print(
+        f"\nOpenAPI: {base}/docs\nTry:\n  curl -H 'Authorization: Bearer {first['api_key']}' "
+        f"'{base}/api/v1/inbox?agency={first['agency']}'",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="drain what is ready, then exit")] = False,
+) -> None:
+    """Run a delivery worker on its own (several may run against one PostgreSQL)."""
+    import signal
+    import threading
+
+    from service.exchange.delivery import DeliveryWorker
+
+    gw = _gateway(_settings())
+    runner = DeliveryWorker(gw)
+    if once:
+        total = 0
+        while n := runner.run_once():
+            total += n
+        out.print(f"processed {total} messages")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), gw.wakeup.set()))
+    signal.signal(signal.SIGINT, lambda *_: (stop.set(), gw.wakeup.set()))
+    runner.run_forever(stop)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to the configured database."""
+    from storage.migrate import current_revision
+
+    settings = _settings()
+    try:
+        _upgrade(settings)
+    except Exception as exc:
+        fail(f"migration failed: {exc}")
+    out.print(f"database at revision {current_revision(settings.resolved_database_url())}")
+
+
+@agency_app.command("add")
+def agency_add(
+    code: str,
+    name: str,
+    parent: Annotated[str | None, typer.Option(help="parent agency code")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add or update one agency."""
+    from service.exchange.directory import AgencyInput, upsert_agency
+
+    gw = _gateway(_settings())
+    with _domain_errors(), gw.writes() as session, session.begin():
+        outcome = upsert_agency(session, AgencyInput(code=code, name=name, parent=parent, email=email))
+    out.print(f"{code}: {outcome}")
+
+
+@agency_app.command("list")
+def agency_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the directory."""
+    from service.exchange.directory import list_agencies
+
+    gw = _gateway(_settings())
+    with gw.sessions() as session:
+        rows = [(a.code, a.name, a.parent_code or "") for a in list_agencies(session)]
+    if as_json:
+        out.print_json(json.dumps([{"code": c, "name": n, "parent": p or None} for c, n, p in rows]))
+        return
+    table = Table("code", "name", "parent")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+@agency_app.command("import")
+def agency_import(file: Path) -> None:
+    """Import agencies from CSV (code,name,parent,…) or JSON (a list of objects)."""
+    from service.exchange.directory import import_agencies, parse_agency_file
+
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    gw = _gateway(_settings())
+    fmt = "json" if file.suffix.lower() == ".json" else "csv"
+    with _domain_errors(), gw.writes() as session, session.begin():
+        report = import_agencies(session, parse_agency_file(file.read_bytes(), fmt=fmt))
+    out.print(f"added {len(report.added)}, changed {len(report.changed)}, unchanged {len(report.unchanged)}")
+
+
+@client_app.command("add")
+def client_add(
+    name: Annotated[str, typer.Option("--name", help="a unique name for the client system")],
+    agency: Annotated[list[str], typer.Option("--agency", help="agency code it acts for (repeat)")],
+    role: Annotated[str, typer.Option(help="dms, clerk, auditor or admin")] = "dms",
+) -> None:
+    """Create a client system and print its API key (shown once, stored hashed)."""
+    from service.exchange.directory import create_client
+
+    gw = _gateway(_settings())
+    with _domain_errors(), gw.writes() as session, session.begin():
+        client, key = create_client(session, name=name, role=role, agencies=agency)
+        client_id = client.id
+    err.print(f"client {name} ({role}) created as {client_id}; its API key (shown once):")
+    out.print(key, highlight=False)
+
+
+class _domain_errors:
+    """Turn the gateway's own errors into a one-line message and exit code 1."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: Any, exc: Any, _tb: Any) -> bool:
+        from schemas.errors import SchemaError
+        from service.exchange.errors import ExchangeError
+        from signing.errors import SigningError
+        from storage.errors import StorageError
+
+        if exc is not None and isinstance(exc, ExchangeError | SchemaError | SigningError | StorageError):
+            fail(f"{exc} [{getattr(exc, 'code', 'error')}]")
+        return False
+
+
+@edxml_app.command("validate")
+def edxml_validate(file: Path) -> None:
+    """Validate a package against the project's XSD; exit 0 when valid, 1 when not."""
+    from schemas.edxml import validate
+
+    data = _read(file)
+    with _domain_errors():
+        issues = validate(data)
+    for issue in issues:
+        out.print(f"{file}: {issue}", highlight=False, soft_wrap=True)
+    if issues:
+        fail(f"{file}: {len(issues)} problem(s)")
+    out.print(f"{file}: valid")
+
+
+@edxml_app.command("show")
+def edxml_show(file: Path, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a package's header fields, attachments and oddities."""
+    from schemas.edxml import parse_package
+    from service.edxml_view import package_view
+
+    data = _read(file)
+    with _domain_errors():
+        parsed = parse_package(data)
+    view = package_view(parsed)
+    if as_json:
+        sys.stdout.write(json.dumps(view, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(show_header=False)
+    for key, value in view["fields"].items():
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+    for att in view["attachments"]:
+        out.print(f"attachment {att['content_id']}: {att['name']} ({att['content_type']}, {att['size']} bytes)")
+    for odd in view["oddities"]:
+        out.print(f"[yellow]oddity[/yellow] {odd['code']}: {odd['message']}", highlight=False, soft_wrap=True)
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

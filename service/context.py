@@ -1,0 +1,73 @@
+"""The gateway's wiring: database, object store, node key and router, built once from settings.
+
+Use cases receive this object (or its parts) as an argument; nothing reads settings at import time (STYLE.md 7).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.routing import Router
+from service.settings import Settings
+from signing.keys import KeyMaterial, load_pkcs12
+from storage import objects
+from storage.db import create_engine, session_factory, writer_session_factory
+from storage.interfaces import ObjectStore
+
+__all__ = ["Gateway"]
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    writes: sessionmaker[Session]
+    store: ObjectStore
+    router: Router
+    wakeup: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Gateway:
+        settings.check_production()
+        engine = create_engine(settings.resolved_database_url())
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            writes=writer_session_factory(engine),
+            store=objects.from_url(settings.resolved_storage_url()),
+            router=Router.local_only(),
+        )
+
+    @cached_property
+    def node_key(self) -> KeyMaterial:
+        """The key this node signs outgoing packages with (a generated demo key outside production)."""
+        password = self.settings.node_key_password
+        pw = password.get_secret_value().encode() if password else None
+        if self.settings.node_key_file is not None:
+            return load_pkcs12(self.settings.node_key_file, pw)
+        return _demo_node_key(self.settings.data_dir / "keys" / "node-demo.p12", self.settings.node_id)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_demo_lock = threading.Lock()
+
+
+def _demo_node_key(path: Path, node_id: str) -> KeyMaterial:
+    from signing.demo import create_demo_pkcs12
+
+    with _demo_lock:
+        if path.exists():
+            return load_pkcs12(path, None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        create_demo_pkcs12(path, common_name=f"edoc-gateway node {node_id}", organization="edoc-gateway", password=None)
+        return load_pkcs12(path, None)

@@ -1,0 +1,120 @@
+"""Native use cases that build a package for the caller: submit from a JSON header + files, send a business
+status about a document, recall a document. Each ends in :func:`submit.submit_built`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from service.context import Gateway
+from service.exchange import compose
+from service.exchange.directory import Caller
+from service.exchange.errors import Forbidden, NotFound
+from service.exchange.submit import SubmitResult, submit_built
+from storage.models import Package
+
+__all__ = ["recall", "send_status", "submit_native"]
+
+
+def _fingerprint(*parts: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+def submit_native(
+    gw: Gateway,
+    *,
+    caller: Caller,
+    header: dict[str, Any],
+    files: Sequence[compose.FileInput],
+    idempotency_key: str | None,
+) -> SubmitResult:
+    """Build a document package from the native JSON header and files, then submit it."""
+    parsed = compose.header_from_json(header)
+    with gw.sessions() as session:
+        from service.exchange.policy import check_sender
+
+        check_sender(caller, parsed.from_code)
+        package = compose.edoc_from_header(session, parsed, files)
+    fingerprint = _fingerprint(header, [f.sha256() for f in files], [f.name for f in files])
+    attachment_files = {f"cid:{n}": f.path for n, f in enumerate(files, start=1) if f.path is not None}
+    return submit_built(
+        gw,
+        caller=caller,
+        package=package,
+        fingerprint=fingerprint,
+        idempotency_key=idempotency_key,
+        secrecy=(parsed.security_level, parsed.sphere_of_promulgation),
+        attachment_files=attachment_files,
+    )
+
+
+def _original(gw: Gateway, caller: Caller, package_id: str) -> Package:
+    with gw.sessions() as session:
+        package = session.get(Package, package_id)
+        if package is None or package.kind != "edoc":
+            raise NotFound(f"no document {package_id}", code="unknown_package")
+        if package.response_for_id is not None and package.business_type:
+            # Answers (15/16) may name the recall package itself: they are about the original.
+            original = session.get(Package, package.response_for_id)
+            assert original is not None
+            package = original
+        return package
+
+
+def send_status(
+    gw: Gateway,
+    *,
+    caller: Caller,
+    package_id: str,
+    code: str,
+    agency: str | None = None,
+    description: str | None = None,
+    staff: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """A business status about document ``package_id``, packaged and routed back to its sender (13: to recipients)."""
+    original = _original(gw, caller, package_id)
+    if code == "13":
+        from_code = original.from_code
+        if not caller.may_act_for(from_code):
+            raise Forbidden("only the sender of a document may send 13", code="not_document_sender")
+    else:
+        mine = [d.to_code for d in original.deliveries if caller.may_act_for(d.to_code)]
+        if agency is not None:
+            mine = [c for c in mine if c == agency]
+        if not mine:
+            raise NotFound(f"document {package_id} was not addressed to your agency", code="unknown_package")
+        from_code = mine[0]
+    with gw.sessions() as session:
+        status = compose.status_package(
+            session, original=original, from_code=from_code, code=code, description=description, staff=staff
+        )
+    fingerprint = _fingerprint("status", original.id, from_code, code, description, staff)
+    key = idempotency_key or f"status:{original.id}:{from_code}:{code}:{fingerprint[:16]}"
+    return submit_built(gw, caller=caller, package=status, fingerprint=fingerprint, idempotency_key=key)
+
+
+def recall(
+    gw: Gateway,
+    *,
+    caller: Caller,
+    package_id: str,
+    to: Sequence[str] | None = None,
+    reason: str | None = None,
+    staff: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """Recall document ``package_id`` (QĐ 28/2018, BussinessDocType 1) from some or all of its recipients."""
+    original = _original(gw, caller, package_id)
+    with gw.sessions() as session:
+        original = session.get(Package, original.id)  # type: ignore[assignment]
+        assert original is not None
+        package = compose.recall_package(gw, session, caller, original, to=to, reason=reason, staff=staff)
+    recipients = sorted(o.organ_id for o in package.header.to)
+    fingerprint = _fingerprint("recall", original.id, recipients, reason, staff)
+    key = idempotency_key or f"recall:{original.id}:{fingerprint[:16]}"
+    return submit_built(gw, caller=caller, package=package, fingerprint=fingerprint, idempotency_key=key)

@@ -1,0 +1,266 @@
+"""Packages the gateway builds for a caller: from a native JSON header + files, a business status, a recall.
+
+These go through the same submit path as packages that arrive whole; being built here from authenticated input,
+they skip the incoming-signature policy (there is no sender signature to check) and are signed by the node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from schemas.agency import AgencyCode
+from schemas.edxml import (
+    Attachment,
+    Business,
+    BusinessDocType,
+    Code,
+    DocumentId,
+    DocumentType,
+    EdocPackage,
+    MessageHeader,
+    Organization,
+    OtherInfo,
+    PromulgationInfo,
+    ResponseFor,
+    SignerInfo,
+    StaffInfo,
+    StatusPackage,
+    parse_package,
+)
+from service.context import Gateway
+from service.exchange.clock import vn_wall_clock
+from service.exchange.directory import Caller
+from service.exchange.errors import Forbidden, Invalid, NotFound
+from service.exchange.statuses import LABELS_VI
+from storage.models import Agency, Package
+
+__all__ = ["FileInput", "HeaderInput", "edoc_from_header", "organization", "recall_package", "status_package"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileInput:
+    """An uploaded file: in memory (``data``) or, for large ones, in a temporary file (``path``)."""
+
+    name: str
+    content_type: str
+    data: bytes = b""
+    path: Path | None = None
+    description: str | None = None
+
+    def sha256(self) -> str:
+        if self.path is None:
+            return hashlib.sha256(self.data).hexdigest()
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as fh:
+            while chunk := fh.read(1024 * 1024):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderInput:
+    """The native API's document header (``multipart/form-data`` part ``header``)."""
+
+    from_code: str
+    to: Sequence[str]
+    number: str
+    notation: str
+    subject: str
+    type_name: str = "Công văn"
+    type: int = 1
+    content: str | None = None
+    place: str | None = None
+    date: dt.date | None = None
+    signer: dict[str, str] | None = None
+    due_date: dt.date | None = None
+    priority: int | None = None
+    sphere_of_promulgation: str | None = None
+    security_level: str | None = None
+    steering_type: int | None = None
+    to_places: Sequence[str] = ()
+    staff: dict[str, str] | None = None
+
+
+def organization(session: Session, code: str) -> Organization:
+    agency = session.get(Agency, code)
+    if agency is None:
+        raise NotFound(f"agency {code} is not in the directory", code="unknown_agency")
+    return Organization(
+        organ_id=agency.code,
+        organ_name=agency.name,
+        organization_in_charge=agency.name,
+        organ_add=agency.address,
+        email=agency.email,
+        telephone=agency.telephone,
+        fax=agency.fax,
+        website=agency.website,
+    )
+
+
+def _staff(data: dict[str, str] | None) -> StaffInfo | None:
+    if not data:
+        return None
+    return StaffInfo(
+        department=data.get("department"), staff=data.get("staff"), email=data.get("email"), mobile=data.get("mobile")
+    )
+
+
+def edoc_from_header(session: Session, header: HeaderInput, files: Sequence[FileInput]) -> EdocPackage:
+    date = header.date or vn_wall_clock().date()
+    code = Code(number=header.number, notation=header.notation)
+    signer = header.signer or {}
+    msg = MessageHeader(
+        from_=organization(session, header.from_code),
+        to=tuple(organization(session, c) for c in dict.fromkeys(header.to)) if header.to else (),
+        document_id=str(DocumentId.for_(header.from_code, date, code)),
+        code=code,
+        promulgation_info=PromulgationInfo(place=header.place, date=date),
+        document_type=DocumentType(type=header.type, type_name=header.type_name),
+        subject=header.subject,
+        content=header.content,
+        signer_info=SignerInfo(
+            competence=signer.get("competence"), position=signer.get("position"), full_name=signer.get("full_name")
+        )
+        if signer
+        else None,
+        due_date=header.due_date,
+        other_info=OtherInfo(priority=header.priority, sphere_of_promulgation=header.sphere_of_promulgation),
+        steering_type=header.steering_type,
+        to_places=tuple(header.to_places),
+    )
+    attachments = tuple(
+        Attachment(
+            content_id=f"cid:{n}", name=f.name, content_type=f.content_type, description=f.description, data=f.data
+        )
+        for n, f in enumerate(files, start=1)
+    )
+    business = Business(
+        doc_type=BusinessDocType.NEW, document_id=msg.document_id, paper=0, staff_info=_staff(header.staff)
+    )
+    return EdocPackage(header=msg, business=business, attachments=attachments)
+
+
+def status_package(
+    session: Session,
+    *,
+    original: Package,
+    from_code: str,
+    code: str,
+    description: str | None,
+    staff: dict[str, str] | None,
+) -> StatusPackage:
+    summary = original.summary or {}
+    notation = summary.get("code_notation")
+    number = summary.get("code_number")
+    date = summary.get("promulgation_date")
+    return StatusPackage(
+        from_=organization(session, from_code),
+        response_for=ResponseFor(
+            organ_id=original.from_code,
+            code=f"{number}/{notation}" if number and notation else None,
+            promulgation_date=dt.date.fromisoformat(date) if date else None,
+            document_id=original.document_id,
+        ),
+        status_code=code,
+        timestamp=vn_wall_clock(),
+        staff_info=_staff(staff),
+        description=description or LABELS_VI.get(code),
+    )
+
+
+def recall_package(
+    gw: Gateway,
+    session: Session,
+    caller: Caller,
+    original: Package,
+    *,
+    to: Sequence[str] | None,
+    reason: str | None,
+    staff: dict[str, str] | None,
+) -> EdocPackage:
+    """A recall (BussinessDocType 1, QĐ 28/2018) of ``original`` for some or all of its recipients."""
+    if not caller.may_act_for(original.from_code):
+        raise Forbidden("only the sender of a document may recall it", code="not_document_sender")
+    if original.kind != "edoc" or original.business_type != 0:
+        raise Invalid("only an original document can be recalled", code="not_recallable")
+    recipients = {d.to_code: d for d in original.deliveries}
+    chosen = list(dict.fromkeys(to)) if to else list(recipients)
+    unknown = [c for c in chosen if c not in recipients]
+    if unknown:
+        raise Invalid(f"{', '.join(unknown)} did not receive this document", code="not_a_recipient")
+    pending = [c for c in chosen if recipients[c].recall_state == "requested"]
+    if pending:
+        raise Invalid(f"a recall request to {', '.join(pending)} is already pending", code="recall_pending")
+    parsed = parse_package(gw.store.read(original.blob_sha256))
+    assert parsed.edoc is not None
+    header = parsed.edoc.header
+    rf = ResponseFor(
+        organ_id=original.from_code,
+        code=str(header.code) if header.code else None,
+        promulgation_date=header.promulgation_info.date if header.promulgation_info else None,
+        document_id=original.document_id,
+    )
+    new_header = replace(header, to=tuple(organization(session, c) for c in chosen), response_for=(rf,))
+    business = Business(
+        doc_type=BusinessDocType.RECALL,
+        document_id=original.document_id,
+        doc_reason=reason or "Thu hồi văn bản điện tử",
+        paper=0,
+        staff_info=_staff(staff),
+    )
+    return EdocPackage(header=new_header, business=business)
+
+
+def header_from_json(data: dict[str, Any]) -> HeaderInput:
+    """The native JSON header, checked; errors name the field."""
+
+    def need(key: str) -> Any:
+        value = data.get(key)
+        if value in (None, "", []):
+            raise Invalid(f"the header lacks '{key}'", code="invalid_header", field=key)
+        return value
+
+    def date(key: str) -> dt.date | None:
+        value = data.get(key)
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(str(value).replace("/", "-"))
+        except ValueError as exc:
+            raise Invalid(f"'{key}' is not a date (YYYY-MM-DD): {value!r}", code="invalid_header", field=key) from exc
+
+    to = need("to")
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list):
+        raise Invalid("'to' must be a list of agency codes", code="invalid_header", field="to")
+    code = data.get("code") or {}
+    if not isinstance(code, dict):
+        raise Invalid("'code' must be an object {number, notation}", code="invalid_header", field="code")
+    return HeaderInput(
+        from_code=str(AgencyCode.parse(str(need("from")))),
+        to=[str(AgencyCode.parse(str(c))) for c in to],
+        number=str(code.get("number") or data.get("number") or need("number")),
+        notation=str(code.get("notation") or data.get("notation") or need("notation")),
+        subject=str(need("subject")),
+        type_name=str(data.get("type_name") or "Công văn"),
+        type=int(data.get("type") or 1),
+        content=data.get("content"),
+        place=data.get("place"),
+        date=date("date"),
+        signer=data.get("signer"),
+        due_date=date("due_date"),
+        priority=data.get("priority"),
+        sphere_of_promulgation=data.get("sphere_of_promulgation"),
+        security_level=data.get("security_level"),
+        steering_type=data.get("steering_type"),
+        to_places=tuple(data.get("to_places") or ()),
+        staff=data.get("staff"),
+    )

@@ -1,0 +1,218 @@
+"""The delivery worker: drains the outbox, routes each delivery, retries with backoff, dead-letters at the end.
+
+Exactly once: the inbox entry *is* the delivery row, and a local delivery is a conditional update
+``pending → delivered`` committed together with marking the outbox message done. A message redelivered after a
+crash (its lease expired) finds the delivery already delivered and only marks itself done. Several workers (in
+several processes) can run against one PostgreSQL: claiming uses ``FOR UPDATE SKIP LOCKED`` and a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from service.context import Gateway
+from service.exchange import log
+from service.routing import LOCAL
+from storage.db import is_postgresql
+from storage.models import Delivery, OutboxMessage, utcnow
+
+__all__ = ["DeliveryError", "DeliveryWorker", "Transport"]
+
+logger = logging.getLogger("edoc.delivery")
+LEASE = timedelta(seconds=60)
+
+
+class DeliveryError(Exception):
+    """A hop failed; the message is retried on the schedule."""
+
+
+# A transport delivers one delivery row over one route; returns an optional remote id.
+Transport = Callable[[Session, Delivery], str | None]
+
+
+def _deliver_local(_session: Session, delivery: Delivery) -> None:
+    delivery.state = "delivered"
+    delivery.delivered_at = utcnow()
+    return None
+
+
+@dataclass
+class DeliveryWorker:
+    gw: Gateway
+    name: str = ""
+    transports: dict[str, Transport] | None = None
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.transports = {LOCAL: _deliver_local, **(self.transports or {})}
+
+    def run_once(self, limit: int | None = None) -> int:
+        """Claim and process up to ``limit`` ready messages; returns how many were processed."""
+        ids = self._claim(limit or self.gw.settings.worker_batch)
+        for message_id in ids:
+            self._process(message_id)
+        return len(ids)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        logger.info("delivery worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception:  # keep the worker alive; the message is retried after its lease
+                logger.exception("delivery worker %s: batch failed", self.name)
+            self.gw.wakeup.wait(self.gw.settings.worker_poll_seconds)
+            self.gw.wakeup.clear()
+        logger.info("delivery worker %s stopped", self.name)
+
+    def _claim(self, limit: int) -> list[int]:
+        now = utcnow()
+        ready = (
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.done_at.is_(None), OutboxMessage.available_at <= now)
+            .where(sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        with self.gw.writes() as session, session.begin():
+            if is_postgresql(self.gw.engine):
+                ready = ready.with_for_update(skip_locked=True)
+            ids = list(session.execute(ready).scalars())
+            if ids:
+                session.execute(
+                    sa.update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .values(locked_until=now + LEASE, locked_by=self.name)
+                )
+        return ids
+
+    def _process(self, message_id: int) -> None:
+        with self.gw.sessions() as session:
+            message = session.get(OutboxMessage, message_id)
+            topic = message.topic if message is not None else None
+        if topic == "auto_status":
+            self._auto_status(message_id)
+            return
+        error: str | None = None
+        with self.gw.writes() as session, session.begin():
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.done_at is not None or message.locked_by != self.name:
+                return
+            delivery = session.get(Delivery, message.payload.get("delivery_id"), with_for_update=True)
+            if delivery is None or delivery.state != "pending":
+                message.done_at = utcnow()  # redelivered after success, or the row is gone: nothing to do
+                return
+            try:
+                self._hop(session, delivery)
+                message.done_at = utcnow()
+                return
+            except DeliveryError as exc:
+                error = str(exc)
+        self._retry_or_bury(message_id, error or "delivery failed")
+
+    def _auto_status(self, message_id: int) -> None:
+        """Send the status a transport ack implies (01 đã đến), as the recipient agency, exactly once."""
+        from service.exchange.answers import send_status
+        from service.exchange.directory import Caller
+        from service.exchange.errors import Invalid
+
+        with self.gw.sessions() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.done_at is not None or message.locked_by != self.name:
+                return
+            delivery = session.get(Delivery, message.payload["delivery_id"])
+            code = str(message.payload.get("code", "01"))
+            target = (delivery.package_id, delivery.to_code) if delivery is not None else None
+        try:
+            if target is not None:
+                caller = Caller(client_id="", name="gateway", role="dms", agencies=frozenset({target[1]}))
+                send_status(
+                    self.gw,
+                    caller=caller,
+                    package_id=target[0],
+                    code=code,
+                    agency=target[1],
+                    idempotency_key=f"auto:{message.payload['delivery_id']}:{code}",
+                )
+        except Invalid as exc:
+            if exc.code not in ("status_transition", "document_recalled"):
+                self._retry_or_bury(message_id, str(exc))
+                return
+            logger.info("automatic status %s skipped: %s", code, exc)
+        except Exception as exc:
+            logger.exception("automatic status %s failed", code)
+            self._retry_or_bury(message_id, f"{exc.__class__.__name__}: {exc}")
+            return
+        with self.gw.writes() as session, session.begin():
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == self.name)
+                .values(done_at=utcnow())
+            )
+
+    def _hop(self, session: Session, delivery: Delivery) -> None:
+        assert self.transports is not None
+        transport = self.transports.get(delivery.route)
+        if transport is None:
+            raise DeliveryError(f"no transport for route {delivery.route!r}")
+        with session.begin_nested():
+            remote_id = transport(session, delivery)
+        if remote_id:
+            delivery.remote_doc_id = remote_id
+        delivery.attempts += 1
+        package = delivery.package
+        log.record(
+            session,
+            "delivered",
+            package_id=package.id,
+            document_id=package.document_id,
+            agency=delivery.to_code,
+            actor=f"worker:{self.name}",
+            route=delivery.route,
+            kind=package.kind,
+            status_code=package.status_code,
+        )
+
+    def _retry_or_bury(self, message_id: int, error: str) -> None:
+        schedule = self.gw.settings.retry_schedule
+        with self.gw.writes() as session, session.begin():
+            message = session.get(OutboxMessage, message_id)
+            if message is None:
+                return
+            delivery = session.get(Delivery, message.payload.get("delivery_id"))
+            if message.topic != "deliver":
+                delivery = None
+            message.attempts += 1
+            message.last_error = error
+            message.locked_until = None
+            if delivery is not None:
+                delivery.attempts += 1
+                delivery.last_error = error
+            if message.attempts > len(schedule):
+                message.done_at = utcnow()
+                if delivery is not None:
+                    delivery.state = "dead"
+                    package = delivery.package
+                    log.record(
+                        session,
+                        "dead",
+                        package_id=package.id,
+                        document_id=package.document_id,
+                        agency=delivery.to_code,
+                        actor=f"worker:{self.name}",
+                        error=error,
+                        attempts=message.attempts,
+                    )
+                logger.error("delivery %s is dead after %d attempts: %s", message.payload, message.attempts, error)
+                return
+            message.available_at = utcnow() + timedelta(seconds=schedule[message.attempts - 1])
+            logger.warning("delivery %s failed (attempt %d), retrying: %s", message.payload, message.attempts, error)

@@ -1,0 +1,198 @@
+"""The agency directory, client systems and their API keys.
+
+API keys are ``edk_`` + 43 characters of URL-safe randomness (256 bits). Only their SHA-256 is stored; the key is
+shown once at creation. A key belongs to a client system with one role and the agency codes it may act for.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from schemas.agency import AgencyCode
+from service.exchange.errors import Conflict, Invalid, NotFound, Unauthorized
+from storage.models import Agency, ApiKey, ClientAgency, ClientSystem, utcnow
+
+__all__ = [
+    "ROLES",
+    "AgencyInput",
+    "Caller",
+    "ImportReport",
+    "authenticate",
+    "create_client",
+    "import_agencies",
+    "list_agencies",
+    "parse_agency_file",
+    "upsert_agency",
+]
+
+ROLES = ("dms", "clerk", "auditor", "admin")
+KEY_PREFIX = "edk_"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated client system."""
+
+    client_id: str
+    name: str
+    role: str
+    agencies: frozenset[str]
+
+    def may_act_for(self, code: str) -> bool:
+        return code in self.agencies
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyInput:
+    code: str
+    name: str
+    parent: str | None = None
+    email: str | None = None
+    telephone: str | None = None
+    fax: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def authenticate(session: Session, key: str) -> Caller:
+    """The caller owning an API key; :class:`Unauthorized` for an unknown, revoked or inactive one."""
+    if not key.startswith(KEY_PREFIX):
+        raise Unauthorized("not an edoc-gateway API key", code="invalid_api_key")
+    row = session.execute(sa.select(ApiKey).where(ApiKey.key_hash == hash_key(key))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or not row.client.active:
+        raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
+    client = row.client
+    return Caller(client.id, client.name, client.role, frozenset(client.agency_codes))
+
+
+def _agency_values(item: AgencyInput) -> dict[str, Any]:
+    code = str(AgencyCode.parse(item.code))
+    parent = str(AgencyCode.parse(item.parent)) if item.parent else None
+    if not item.name.strip():
+        raise Invalid(f"agency {code} has no name", code="invalid_agency")
+    return {
+        "code": code,
+        "name": item.name.strip()[:200],
+        "parent_code": parent,
+        "email": item.email,
+        "telephone": item.telephone,
+        "fax": item.fax,
+        "address": item.address,
+    }
+
+
+def upsert_agency(session: Session, item: AgencyInput) -> str:
+    """Insert or update one agency; returns ``added``, ``changed`` or ``unchanged``."""
+    values = _agency_values(item)
+    row = session.get(Agency, values["code"])
+    if row is None:
+        session.add(Agency(**values))
+        return "added"
+    changed = False
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            changed = True
+    if not row.active:
+        row.active = True
+        changed = True
+    return "changed" if changed else "unchanged"
+
+
+def import_agencies(session: Session, items: Iterable[AgencyInput]) -> ImportReport:
+    outcome: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
+    for item in items:
+        outcome[upsert_agency(session, item)].append(str(AgencyCode.parse(item.code)))
+    return ImportReport(*(tuple(outcome[k]) for k in ("added", "changed", "unchanged")))
+
+
+def parse_agency_file(data: bytes, *, fmt: str) -> list[AgencyInput]:
+    """Agencies from CSV (header ``code,name,parent[,email,telephone,fax,address]``) or a JSON list of objects."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("the agency file is not UTF-8", code="invalid_agency_file") from exc
+    if fmt == "json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Invalid(f"the agency file is not JSON: {exc}", code="invalid_agency_file") from exc
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise Invalid("the agency JSON must be a list of objects", code="invalid_agency_file")
+    else:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    items = []
+    for number, row in enumerate(rows, start=1):
+        if not row.get("code") or not row.get("name"):
+            raise Invalid(f"agency record {number} lacks code or name", code="invalid_agency_file")
+        items.append(
+            AgencyInput(
+                code=str(row["code"]).strip(),
+                name=str(row["name"]),
+                parent=(str(row.get("parent") or row.get("pcode") or "").strip() or None),
+                email=row.get("email") or row.get("mail") or None,
+                telephone=row.get("telephone") or row.get("mobile") or None,
+                fax=row.get("fax") or None,
+                address=row.get("address") or None,
+            )
+        )
+    return items
+
+
+def list_agencies(session: Session, *, prefix: str | None = None) -> Sequence[Agency]:
+    query = sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.code)
+    if prefix:
+        query = query.where(Agency.code.like(f"%{prefix}"))
+    return session.execute(query).scalars().all()
+
+
+def create_client(
+    session: Session, *, name: str, role: str, agencies: Sequence[str], vxp_systemid: str | None = None
+) -> tuple[ClientSystem, str]:
+    """Create a client system with one API key; returns the row and the key (shown once, stored hashed)."""
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}; one of {', '.join(ROLES)}", code="invalid_role")
+    if session.execute(sa.select(ClientSystem).where(ClientSystem.name == name)).scalar_one_or_none():
+        raise Conflict(f"a client system named {name!r} exists", code="client_exists")
+    codes = [str(AgencyCode.parse(code)) for code in agencies]
+    for code in codes:
+        if session.get(Agency, code) is None:
+            raise NotFound(f"agency {code} is not in the directory", code="unknown_agency")
+    client = ClientSystem(name=name, role=role, vxp_systemid=vxp_systemid)
+    client.agencies = [ClientAgency(agency_code=code) for code in codes]
+    session.add(client)
+    session.flush()
+    return client, issue_key(session, client)
+
+
+def issue_key(session: Session, client: ClientSystem) -> str:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(client_id=client.id, key_hash=hash_key(key), prefix=key[:10]))
+    return key
+
+
+def revoke_keys(session: Session, client_id: str) -> int:
+    result = session.execute(
+        sa.update(ApiKey).where(ApiKey.client_id == client_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,249 @@
+"""What a recipient sees: its inbox (oldest first, cursor-paginated), a package's record and bytes, and the
+transport acknowledgement that takes an item out of the inbox and (for a document) sends status 01 back.
+
+Visibility: the sender's agencies and the recipients' agencies see a package; auditors and admins see all.
+A recipient whose copy was recalled (QĐ 28/2018, answer 15) can still read the record but no longer gets the
+document's bytes (410 Gone).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from service.context import Gateway
+from service.exchange import log
+from service.exchange.directory import Caller
+from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
+from service.exchange.statuses import LABELS_VI
+from storage.models import AttachmentRow, Delivery, OutboxMessage, Package, StatusEntry, utcnow
+
+__all__ = ["InboxPage", "ack", "attachment_of", "edxml_of", "inbox", "package_record", "resolve_agency"]
+
+PRIVILEGED = ("auditor", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def resolve_agency(caller: Caller, agency: str | None) -> str:
+    """The agency the caller acts for in this request: the one given, or its only one."""
+    if agency is None:
+        if len(caller.agencies) != 1:
+            raise Invalid("this client acts for several agencies: say which one with ?agency=", code="agency_required")
+        return next(iter(caller.agencies))
+    if not caller.may_act_for(agency):
+        raise Forbidden(f"this client system does not act for agency {agency}", code="not_your_agency")
+    return agency
+
+
+def _encode_cursor(at: datetime, delivery_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), delivery_id]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, delivery_id = json.loads(raw)
+        return datetime.fromisoformat(at), str(delivery_id)
+    except (ValueError, TypeError) as exc:
+        raise Invalid("the 'after' cursor is not one this API returned", code="invalid_cursor") from exc
+
+
+def inbox(session: Session, caller: Caller, *, agency: str | None, after: str | None, limit: int) -> InboxPage:
+    code = resolve_agency(caller, agency)
+    limit = max(1, min(limit, 500))
+    query = (
+        sa.select(Delivery)
+        .join(Package)
+        .where(Delivery.to_code == code, Delivery.state == "delivered")
+        .order_by(Delivery.delivered_at, Delivery.id)
+        .limit(limit + 1)
+    )
+    if after:
+        at, delivery_id = _decode_cursor(after)
+        query = query.where(
+            sa.or_(Delivery.delivered_at > at, sa.and_(Delivery.delivered_at == at, Delivery.id > delivery_id))
+        )
+    rows = list(session.execute(query).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = _encode_cursor(rows[-1].delivered_at, rows[-1].id) if more and rows[-1].delivered_at else None
+    return InboxPage([_inbox_item(d) for d in rows], cursor)
+
+
+def _inbox_item(delivery: Delivery) -> dict[str, Any]:
+    package = delivery.package
+    item: dict[str, Any] = {
+        "id": package.id,
+        "kind": package.kind,
+        "from": package.from_code,
+        "document_id": package.document_id,
+        "received_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+    }
+    if package.kind == "edoc":
+        item["subject"] = package.subject
+        item["business_type"] = package.business_type
+        item["attachments"] = [_attachment_json(a) for a in package.attachments]
+    else:
+        item["code"] = package.status_code
+        item["label_vi"] = LABELS_VI.get(package.status_code or "")
+        item["description"] = package.summary.get("description")
+        item["response_for"] = package.response_for_id
+    if package.summary.get("warnings"):
+        item["warnings"] = package.summary["warnings"]
+    return item
+
+
+def _visible(caller: Caller, package: Package) -> None:
+    if caller.role in PRIVILEGED or caller.may_act_for(package.from_code):
+        return
+    if any(caller.may_act_for(d.to_code) for d in package.deliveries):
+        return
+    raise NotFound(f"no package {package.id}", code="unknown_package")
+
+
+def _get(session: Session, caller: Caller, package_id: str) -> Package:
+    package = session.get(Package, package_id)
+    if package is None:
+        raise NotFound(f"no package {package_id}", code="unknown_package")
+    _visible(caller, package)
+    return package
+
+
+def _attachment_json(att: AttachmentRow) -> dict[str, Any]:
+    out = {
+        "n": att.position,
+        "name": att.name,
+        "content_type": att.content_type,
+        "size": att.size,
+        "sha256": att.blob_sha256,
+        "description": att.description,
+    }
+    if att.verification is not None:
+        out["verification"] = att.verification
+    return out
+
+
+def package_record(session: Session, caller: Caller, package_id: str) -> dict[str, Any]:
+    package = _get(session, caller, package_id)
+    history = session.execute(
+        sa.select(StatusEntry).where(StatusEntry.package_id == package.id).order_by(StatusEntry.id)
+    ).scalars()
+    return {
+        "id": package.id,
+        "kind": package.kind,
+        "document_id": package.document_id,
+        "from": package.from_code,
+        "subject": package.subject,
+        "business_type": package.business_type,
+        "status_code": package.status_code,
+        "response_for": package.response_for_id,
+        "created_at": package.created_at.isoformat(),
+        "size": package.size,
+        "summary": package.summary,
+        "xml_signature": package.signature,
+        "oddities": package.oddities,
+        "attachments": [_attachment_json(a) for a in package.attachments],
+        "deliveries": [_delivery_json(d) for d in package.deliveries],
+        "history": [
+            {
+                "agency": entry.agency_code,
+                "code": entry.code,
+                "label_vi": LABELS_VI.get(entry.code),
+                "description": entry.description,
+                "staff": entry.staff,
+                "at": entry.created_at.isoformat(),
+                "status_package": entry.status_package_id,
+            }
+            for entry in history
+        ],
+    }
+
+
+def _delivery_json(d: Delivery) -> dict[str, Any]:
+    return {
+        "to": d.to_code,
+        "state": d.state,
+        "route": d.route,
+        "attempts": d.attempts,
+        "last_error": d.last_error,
+        "business_status": d.business_status,
+        "recall_state": d.recall_state,
+        "recall_kind": d.recall_kind,
+        "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+        "acked_at": d.acked_at.isoformat() if d.acked_at else None,
+    }
+
+
+def _servable(caller: Caller, package: Package) -> None:
+    """Refuse the bytes of a recalled copy to the recipient it was recalled from."""
+    if caller.role in PRIVILEGED or caller.may_act_for(package.from_code):
+        return
+    mine = [d for d in package.deliveries if caller.may_act_for(d.to_code)]
+    if mine and all(d.recall_state in ("recalled", "replaced") for d in mine):
+        raise Gone(f"document {package.document_id} was recalled by its sender", code="document_recalled")
+
+
+def edxml_of(gw: Gateway, session: Session, caller: Caller, package_id: str) -> tuple[Package, str]:
+    package = _get(session, caller, package_id)
+    _servable(caller, package)
+    return package, package.blob_sha256
+
+
+def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> AttachmentRow:
+    package = _get(session, caller, package_id)
+    _servable(caller, package)
+    for att in package.attachments:
+        if att.position == n:
+            return att
+    raise NotFound(f"package {package_id} has no attachment {n}", code="unknown_attachment")
+
+
+def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
+    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox)."""
+    with gw.writes() as session, session.begin():
+        package = _get(session, caller, package_id)
+        codes = [agency] if agency else [d.to_code for d in package.deliveries if caller.may_act_for(d.to_code)]
+        if agency:
+            resolve_agency(caller, agency)
+        delivery = (
+            session.execute(
+                sa.select(Delivery)
+                .where(Delivery.package_id == package.id, Delivery.to_code.in_(codes))
+                .order_by(Delivery.to_code)
+                .with_for_update()
+            )
+            .scalars()
+            .first()
+        )
+        if delivery is None:
+            raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
+        if delivery.state == "acked":
+            return {"id": package.id, "agency": delivery.to_code, "state": "acked", "already": True}
+        if delivery.state != "delivered":
+            raise Invalid(f"package {package_id} is not in the inbox ({delivery.state})", code="not_in_inbox")
+        delivery.state = "acked"
+        delivery.acked_at = utcnow()
+        log.record(
+            session,
+            "acked",
+            package_id=package.id,
+            document_id=package.document_id,
+            agency=delivery.to_code,
+            actor=caller.name,
+            kind=package.kind,
+        )
+        if package.kind == "edoc" and package.business_type == 0 and delivery.business_status is None:
+            session.add(OutboxMessage(topic="auto_status", payload={"delivery_id": delivery.id, "code": "01"}))
+    gw.wakeup.set()
+    return {"id": package.id, "agency": delivery.to_code, "state": "acked", "already": False}

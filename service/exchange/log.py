@@ -1,0 +1,70 @@
+"""The exchange log: one append-only event per step of every exchange, queried by auditors.
+
+Events are written in the same transaction as the change they describe, so the log never claims something that
+was rolled back, and never misses something that was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.models import ExchangeEvent
+
+__all__ = ["EventFilter", "query_events", "record"]
+
+
+def record(
+    session: Session,
+    kind: str,
+    *,
+    package_id: str | None = None,
+    document_id: str | None = None,
+    agency: str | None = None,
+    actor: str | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        ExchangeEvent(
+            kind=kind,
+            package_id=package_id,
+            document_id=document_id,
+            agency_code=agency,
+            actor=actor,
+            detail={k: v for k, v in detail.items() if v is not None},
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    agency: str | None = None
+    document_id: str | None = None
+    package_id: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after_id: int | None = None
+    limit: int = 100
+
+
+def query_events(session: Session, flt: EventFilter) -> Sequence[ExchangeEvent]:
+    query = sa.select(ExchangeEvent).order_by(ExchangeEvent.id)
+    conditions = [
+        (flt.agency, lambda v: ExchangeEvent.agency_code == v),
+        (flt.document_id, lambda v: ExchangeEvent.document_id == v),
+        (flt.package_id, lambda v: ExchangeEvent.package_id == v),
+        (flt.kind, lambda v: ExchangeEvent.kind == v),
+        (flt.since, lambda v: ExchangeEvent.at >= v),
+        (flt.until, lambda v: ExchangeEvent.at < v),
+        (flt.after_id, lambda v: ExchangeEvent.id > v),
+    ]
+    for value, condition in conditions:
+        if value is not None:
+            query = query.where(condition(value))
+    return session.execute(query.limit(max(1, min(flt.limit, 1000)))).scalars().all()

@@ -1,0 +1,159 @@
+"""Business statuses (01…06, 02; 13/15/16 for recall, update and replace) and their legal order.
+
+Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
+- a recipient reports only about a document it has received: 01 đã đến, then 03 đã tiếp nhận, 04 phân công,
+  05 đang xử lý, 06 hoàn thành, in that order (steps may be skipped, 04/05 repeated); 02 từ chối only before 03;
+- nothing follows 06 or 02 except an answer to a recall;
+- 13 (yêu cầu lấy lại) comes from the document's sender, or is implied by a recall/update/replace package
+  (BussinessDocType 1/2/3); the recipient answers 15 (đồng ý) or 16 (từ chối), and only to a pending request.
+  On 15 the recipient's copy is marked recalled (or updated/replaced) and no longer served as valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from schemas.edxml import ResponseFor, StaffInfo
+from service.exchange import log
+from service.exchange.errors import Invalid, NotFound
+from storage.models import Delivery, Package, StatusEntry
+
+__all__ = ["LABELS_VI", "apply_effects", "check_transition", "find_original", "staff_json"]
+
+LABELS_VI = {
+    "01": "Đã đến",
+    "02": "Từ chối tiếp nhận",
+    "03": "Đã tiếp nhận",
+    "04": "Phân công",
+    "05": "Đang xử lý",
+    "06": "Hoàn thành",
+    "13": "Yêu cầu lấy lại",
+    "15": "Đồng ý lấy lại/cập nhật",
+    "16": "Từ chối lấy lại/cập nhật",
+}
+_NEXT: dict[str | None, set[str]] = {
+    None: {"01", "02", "03"},
+    "01": {"02", "03"},
+    "03": {"04", "05", "06"},
+    "04": {"04", "05", "06"},
+    "05": {"05", "06"},
+    "02": set(),
+    "06": set(),
+}
+_ACCEPTED = {"recall": "recalled", "update": "updated", "replace": "replaced"}
+
+
+def find_original(session: Session, rf: ResponseFor | None) -> Package:
+    """The document a status package answers, by ResponseFor/DocumentId (and OrganId when given)."""
+    if rf is None or not rf.document_id:
+        raise Invalid("the status package has no ResponseFor/DocumentId", code="status_without_document")
+    document_id = str(rf.document_id)
+    sender = rf.organ_id or document_id.split(",", 1)[0]
+    row = session.execute(
+        sa.select(Package)
+        .where(Package.kind == "edoc", Package.business_type == 0, Package.document_id == document_id)
+        .where(Package.from_code == sender)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no document {document_id} from {sender} passed through this gateway", code="unknown_document")
+    return row
+
+
+def check_transition(delivery: Delivery, code: str) -> None:
+    if code not in LABELS_VI or code == "13":
+        raise Invalid(f"status {code} cannot be sent by a recipient", code="invalid_status_code")
+    if delivery.state not in ("delivered", "acked"):
+        raise Invalid(
+            f"the document has not reached {delivery.to_code} yet (delivery {delivery.state})", code="not_delivered"
+        )
+    if code in ("15", "16"):
+        if delivery.recall_state != "requested":
+            raise Invalid(
+                "15/16 answer a pending recall/update request (13), and there is none", code="no_pending_recall"
+            )
+        return
+    if delivery.recall_state in _ACCEPTED.values():
+        raise Invalid("the document was taken back; no further status may be sent", code="document_recalled")
+    current = delivery.business_status
+    if code not in _NEXT.get(current, set()):
+        now = f"{current} {LABELS_VI[current]}" if current else "none"
+        raise Invalid(
+            f"status {code} ({LABELS_VI[code]}) cannot follow the current status ({now})",
+            code="status_transition",
+            current=current,
+        )
+
+
+def staff_json(staff: StaffInfo | None) -> dict[str, Any] | None:
+    if staff is None:
+        return None
+    return {"department": staff.department, "staff": staff.staff, "email": staff.email, "mobile": staff.mobile}
+
+
+def apply_effects(session: Session, *, plan_kind: str, package: Package, recall_kind: str | None, actor: str) -> None:
+    """Update the original document's deliveries and status history for a just-inserted package."""
+    if package.response_for_id is None:
+        return
+    original = session.get(Package, package.response_for_id)
+    if original is None:
+        raise NotFound("the original document vanished")
+    targets = {d.to_code for d in package.deliveries} if plan_kind == "edoc" else set()
+    code = package.status_code
+    if plan_kind == "edoc" or code == "13":
+        kind = recall_kind or "recall"
+        for delivery in original.deliveries:
+            if plan_kind == "status" or delivery.to_code in targets:
+                _request_recall(session, original, delivery, kind, package, actor)
+        return
+    assert code is not None
+    delivery = session.execute(
+        sa.select(Delivery)
+        .where(Delivery.package_id == original.id, Delivery.to_code == package.from_code)
+        .with_for_update()
+    ).scalar_one()
+    check_transition(delivery, code)  # again, under the row lock: a concurrent status may have moved it
+    if code in ("15", "16"):
+        kind = delivery.recall_kind or "recall"
+        delivery.recall_state = _ACCEPTED[kind] if code == "15" else "refused"
+    else:
+        delivery.business_status = code
+    _entry(session, original, delivery.to_code, code, package, actor)
+
+
+def _request_recall(
+    session: Session, original: Package, delivery: Delivery, kind: str, package: Package, actor: str
+) -> None:
+    delivery.recall_state = "requested"
+    delivery.recall_kind = kind
+    _entry(session, original, delivery.to_code, "13", package, actor, note=kind)
+
+
+def _entry(
+    session: Session, original: Package, agency: str, code: str, package: Package, actor: str, note: str | None = None
+) -> None:
+    summary = package.summary or {}
+    session.add(
+        StatusEntry(
+            package_id=original.id,
+            agency_code=agency,
+            code=code,
+            description=summary.get("description") or note,
+            staff=summary.get("staff"),
+            status_package_id=package.id,
+        )
+    )
+    log.record(
+        session,
+        "status",
+        package_id=original.id,
+        document_id=original.document_id,
+        agency=agency,
+        actor=actor,
+        status_code=code,
+        label=LABELS_VI.get(code),
+        via_package=package.id,
+        kind=note,
+    )

@@ -1,0 +1,473 @@
+"""Submit: accept an edXML package (document or status) from a client system, durably, exactly once.
+
+Order of work (ARCHITECTURE.md, the exchange step 1):
+1. parse (hardened, tolerant) and verify the package's XML signature;
+2. refuse what policy forbids, *before* storing anything (foreign ``From``, unknown recipient, secret document,
+   forged signature; unsigned/weak per policy; an illegal status transition);
+3. append this node's TraceHeader, rebuild the package canonically and sign it as this node (a relay that adds a
+   TraceHeader breaks the previous enveloped signature, so it must re-sign; the sender's signature check is kept
+   in the package record and the original bytes are kept as a blob for evidence);
+4. write the blobs (package, original, decoded attachments) to the object store;
+5. in ONE transaction: package row, one delivery row per recipient, status history, exchange-log events and
+   one outbox row per delivery. A retry with the same idempotency key (or, without one, the same DocumentId from
+   the same sender) returns the first answer; a different package under the same key is a conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from schemas.edxml import (
+    BusinessDocType,
+    EdocPackage,
+    ParseLimits,
+    StatusPackage,
+    TraceHeader,
+    build_edoc,
+    build_status,
+    parse_package,
+    write_edoc,
+)
+from service.context import Gateway
+from service.exchange import log, statuses
+from service.exchange.clock import vn_wall_clock
+from service.exchange.directory import Caller
+from service.exchange.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from service.exchange.policy import check_not_secret, check_sender, check_signature
+from signing.xmldsig import sign_package, sign_package_file, verify_package
+from storage.interfaces import BlobRef
+from storage.models import Agency, AttachmentRow, Delivery, OutboxMessage, Package
+
+__all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
+
+RECALL_KINDS = {BusinessDocType.RECALL: "recall", BusinessDocType.UPDATE: "update", BusinessDocType.REPLACE: "replace"}
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    to: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    id: str
+    document_id: str
+    kind: str
+    deliveries: tuple[DeliveryView, ...]
+    replayed: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "document_id": self.document_id,
+            "kind": self.kind,
+            "deliveries": [{"to": d.to, "state": d.state} for d in self.deliveries],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class _Plan:
+    """Everything decided before the expensive work and the transaction."""
+
+    kind: str
+    document_id: str
+    from_code: str
+    recipients: list[str]
+    idempotency_key: str
+    request_sha256: str
+    business_type: int = 0
+    subject: str | None = None
+    status_code: str | None = None
+    original_id: str | None = None
+    recall_kind: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    signature: dict[str, Any] = field(default_factory=dict)
+    oddities: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    edoc: EdocPackage | None
+    status: StatusPackage | None
+    oddities: tuple[Any, ...] = ()
+    attachment_files: Mapping[str, Path] = field(default_factory=dict)
+
+
+def submit_package(
+    gw: Gateway, *, caller: Caller, raw: bytes, idempotency_key: str | None = None, channel: str = "api"
+) -> SubmitResult:
+    """Accept a complete edXML package (see module docstring); raises an ExchangeError/SchemaError to refuse."""
+    if not raw:
+        raise Invalid("the request body is empty: expected an edXML package", code="empty_body")
+    if len(raw) > gw.settings.max_package_bytes:
+        raise PayloadTooLarge(
+            f"the package is {len(raw)} bytes; the limit is {gw.settings.max_package_bytes}", code="package_too_large"
+        )
+    parsed = parse_package(raw, limits=ParseLimits(max_bytes=gw.settings.max_package_bytes))
+    check = verify_package(raw)
+    warnings = check_signature(check, gw.settings.xml_signature_policy)
+    incoming = _Incoming(parsed.edoc, parsed.status, parsed.oddities)
+    signature = {"incoming": _check_json(check)}
+    request_sha = hashlib.sha256(raw).hexdigest()
+    return _accept(gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw)
+
+
+def submit_built(
+    gw: Gateway,
+    *,
+    caller: Caller,
+    package: EdocPackage | StatusPackage,
+    fingerprint: str,
+    idempotency_key: str | None = None,
+    channel: str = "api",
+    secrecy: Sequence[str | None] = (),
+    attachment_files: Mapping[str, Path] | None = None,
+) -> SubmitResult:
+    """Accept a package the gateway built from authenticated native input (compose.py).
+
+    ``fingerprint`` identifies the request (not the built bytes, which carry a fresh timestamp), so a retry with
+    the same idempotency key is recognised.
+    """
+    check_not_secret(secrecy, gw.settings.secret_markings)
+    if isinstance(package, EdocPackage):
+        incoming = _Incoming(package, None, attachment_files=attachment_files or {})
+    else:
+        incoming = _Incoming(None, package)
+    signature = {"incoming": {"code": "built", "problems": []}}
+    return _accept(gw, caller, incoming, fingerprint, idempotency_key, channel, signature, [], evidence=None)
+
+
+def _accept(
+    gw: Gateway,
+    caller: Caller,
+    incoming: _Incoming,
+    request_sha: str,
+    idempotency_key: str | None,
+    channel: str,
+    signature: dict[str, Any],
+    warnings: list[str],
+    *,
+    evidence: bytes | None,
+) -> SubmitResult:
+    with gw.sessions() as session:
+        plan = _plan(gw, session, caller, incoming, idempotency_key, request_sha)
+        plan.warnings += warnings
+        plan.signature = signature
+        plan.oddities = [{"code": o.code, "message": o.message, "path": o.path} for o in incoming.oddities]
+        replay = _find_replay(session, plan)
+        if replay is not None:
+            return replay
+    if evidence is not None:
+        plan.signature["original_sha256"] = gw.store.put_bytes(evidence).sha256
+    blob, attachments = _emit(gw, incoming)
+    return _commit(gw, caller, plan, blob, attachments, channel)
+
+
+def _check_json(check: Any) -> dict[str, Any]:
+    return {
+        "code": check.code,
+        "valid": check.valid,
+        "weak": check.weak,
+        "signature_algorithm": check.signature_algorithm,
+        "digest_algorithm": check.digest_algorithm,
+        "signer": check.signer_subject,
+        "problems": list(check.problems),
+    }
+
+
+def _plan(gw: Gateway, session: Session, caller: Caller, parsed: _Incoming, key: str | None, request_sha: str) -> _Plan:
+    if parsed.edoc is not None:
+        return _plan_edoc(gw, session, caller, parsed.edoc, key, request_sha)
+    assert parsed.status is not None
+    return _plan_status(session, caller, parsed.status, key, request_sha)
+
+
+def _plan_edoc(
+    gw: Gateway, session: Session, caller: Caller, pkg: EdocPackage, key: str | None, request_sha: str
+) -> _Plan:
+    header = pkg.header
+    from_code = header.from_.organ_id
+    check_sender(caller, from_code)
+    other = header.other_info
+    check_not_secret([other.sphere_of_promulgation if other else None], gw.settings.secret_markings)
+    recipients = _known_recipients(session, [org.organ_id for org in header.to])
+    business_type = int(pkg.business.doc_type) if pkg.business is not None else 0
+    document_id = str(header.document_id)
+    plan = _Plan(
+        kind="edoc",
+        document_id=document_id,
+        from_code=from_code,
+        recipients=recipients,
+        idempotency_key=key or f"doc:{document_id}:t{business_type}",
+        request_sha256=request_sha,
+        business_type=business_type,
+        subject=(header.subject or "")[:500] or None,
+        summary=_summary(pkg),
+    )
+    if business_type:
+        original = _recall_target(session, pkg, from_code)
+        plan.original_id = original.id
+        plan.recall_kind = RECALL_KINDS[BusinessDocType(business_type)]
+    return plan
+
+
+def _known_recipients(session: Session, codes: list[str]) -> list[str]:
+    from schemas.agency import AgencyCode
+
+    if not codes:
+        raise Invalid("the package has no recipient (To)", code="no_recipient")
+    seen: list[str] = []
+    for code in codes:
+        normal = str(AgencyCode.parse(code))
+        agency = session.get(Agency, normal)
+        if agency is None or not agency.active:
+            raise Invalid(
+                f"recipient {normal} is not an agency of the directory", code="unknown_recipient", agency=normal
+            )
+        if normal not in seen:
+            seen.append(normal)
+    return seen
+
+
+def _recall_target(session: Session, pkg: EdocPackage, from_code: str) -> Package:
+    """The document a recall/update/replace refers to (QĐ 28/2018), sent earlier by the same agency."""
+    candidates: list[str] = []
+    business = pkg.business
+    assert business is not None
+    if business.doc_type == BusinessDocType.REPLACE:
+        candidates += [str(r.document_id) for r in (business.replacements or ()) if r.document_id]
+    if business.doc_type == BusinessDocType.UPDATE and business.document_id:
+        candidates.append(str(business.document_id))
+    candidates += [str(rf.document_id) for rf in pkg.header.response_for if rf.document_id]
+    candidates.append(str(pkg.header.document_id))
+    for document_id in candidates:
+        row = session.execute(
+            sa.select(Package).where(
+                Package.kind == "edoc",
+                Package.business_type == 0,
+                Package.from_code == from_code,
+                Package.document_id == document_id,
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+    raise Invalid(
+        f"the document to recall/update/replace was not sent through this gateway by {from_code} "
+        f"(looked for {', '.join(dict.fromkeys(candidates))})",
+        code="recall_target_unknown",
+    )
+
+
+def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str | None, request_sha: str) -> _Plan:
+    from_code = st.from_.organ_id
+    check_sender(caller, from_code)
+    code = str(getattr(st.status_code, "value", st.status_code))
+    original = statuses.find_original(session, st.response_for)
+    if code == "13":
+        if original.from_code != from_code:
+            raise Invalid("only the sender of a document may ask to take it back (13)", code="not_document_sender")
+        recipients = [d.to_code for d in original.deliveries]
+    else:
+        delivery = next((d for d in original.deliveries if d.to_code == from_code), None)
+        if delivery is None:
+            raise Invalid(f"{from_code} did not receive document {original.document_id}", code="not_a_recipient")
+        statuses.check_transition(delivery, code)
+        recipients = [original.from_code]
+    stamp = st.timestamp.isoformat() if st.timestamp else ""
+    return _Plan(
+        kind="status",
+        document_id=original.document_id,
+        from_code=from_code,
+        recipients=recipients,
+        idempotency_key=key or f"status:{original.id}:{code}:{stamp}",
+        request_sha256=request_sha,
+        status_code=code,
+        original_id=original.id,
+        summary={"status_code": code, "description": st.description, "staff": statuses.staff_json(st.staff_info)},
+    )
+
+
+def _summary(pkg: EdocPackage) -> dict[str, Any]:
+    h = pkg.header
+    return {
+        "code_number": h.code.number if h.code else None,
+        "code_notation": h.code.notation if h.code else None,
+        "type_name": h.document_type.type_name if h.document_type else None,
+        "promulgation_date": (
+            h.promulgation_info.date.isoformat() if h.promulgation_info and h.promulgation_info.date else None
+        ),
+        "signer": h.signer_info.full_name if h.signer_info else None,
+        "from_name": h.from_.organ_name,
+        "to": [org.organ_id for org in h.to],
+        "business_type": int(pkg.business.doc_type) if pkg.business else 0,
+        "attachments": len(pkg.attachments),
+    }
+
+
+def _find_replay(session: Session, plan: _Plan) -> SubmitResult | None:
+    row = session.execute(
+        sa.select(Package).where(Package.from_code == plan.from_code, Package.idempotency_key == plan.idempotency_key)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.request_sha256 != plan.request_sha256:
+        raise Conflict(
+            f"a different package was already accepted under this idempotency key ({plan.idempotency_key}); "
+            "send a new DocumentId or a new Idempotency-Key",
+            code="idempotency_conflict",
+            existing_id=row.id,
+        )
+    return result_for(row, replayed=True)
+
+
+def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
+    return SubmitResult(
+        id=row.id,
+        document_id=row.document_id,
+        kind=row.kind,
+        deliveries=tuple(DeliveryView(d.to_code, d.state) for d in row.deliveries),
+        replayed=replayed,
+        warnings=tuple(row.summary.get("warnings", ())),
+    )
+
+
+def _emit(gw: Gateway, parsed: _Incoming) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
+    """The package as this node sends it (TraceHeader appended, canonical, signed), and attachment blobs."""
+    if parsed.edoc is not None and parsed.attachment_files:
+        return _emit_streaming(gw, parsed.edoc, parsed.attachment_files)
+    if parsed.edoc is not None:
+        traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
+        signed = sign_package(build_edoc(traced), gw.node_key)
+        attachments = [(att, gw.store.put_bytes(att.data)) for att in parsed.edoc.attachments]
+    else:
+        assert parsed.status is not None
+        signed = sign_package(build_status(parsed.status), gw.node_key)
+        attachments = []
+    return gw.store.put_bytes(signed), attachments
+
+
+def _emit_streaming(
+    gw: Gateway, pkg: EdocPackage, files: Mapping[str, Path]
+) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
+    """Large attachments: build and sign through temporary files, so memory stays flat whatever their size."""
+    traced = pkg.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
+    with tempfile.TemporaryDirectory(prefix="edoc-emit-") as tmp:
+        unsigned, signed = Path(tmp) / "unsigned.edxml", Path(tmp) / "signed.edxml"
+        with open(unsigned, "wb") as out:
+            write_edoc(traced, out, attachment_files=files)
+        sign_package_file(unsigned, signed, gw.node_key)
+        unsigned.unlink()
+        blob = gw.store.put_file(signed)
+    attachments = []
+    for att in pkg.attachments:
+        path = files.get(att.content_id)
+        attachments.append((att, gw.store.put_file(path) if path is not None else gw.store.put_bytes(att.data)))
+    return blob, attachments
+
+
+def _commit(
+    gw: Gateway,
+    caller: Caller,
+    plan: _Plan,
+    blob: BlobRef,
+    attachments: list[tuple[Any, BlobRef]],
+    channel: str,
+) -> SubmitResult:
+    try:
+        with gw.writes() as session, session.begin():
+            replay = _find_replay(session, plan)
+            if replay is not None:
+                return replay
+            row = _insert(gw, session, caller, plan, blob, attachments, channel)
+            result = result_for(row)
+    except sa.exc.IntegrityError:
+        # A concurrent identical submit won the race: answer as its replay.
+        with gw.sessions() as session:
+            replay = _find_replay(session, plan)
+        if replay is None:
+            raise
+        return replay
+    gw.wakeup.set()
+    return result
+
+
+def _insert(
+    gw: Gateway,
+    session: Session,
+    caller: Caller,
+    plan: _Plan,
+    blob: BlobRef,
+    attachments: list[tuple[Any, BlobRef]],
+    channel: str,
+) -> Package:
+    summary = dict(plan.summary)
+    if plan.warnings:
+        summary["warnings"] = plan.warnings
+    row = Package(
+        kind=plan.kind,
+        document_id=plan.document_id,
+        from_code=plan.from_code,
+        business_type=plan.business_type,
+        subject=plan.subject,
+        status_code=plan.status_code,
+        response_for_id=plan.original_id,
+        blob_sha256=blob.sha256,
+        size=blob.size,
+        request_sha256=plan.request_sha256,
+        idempotency_key=plan.idempotency_key,
+        submitted_by=caller.client_id or None,
+        channel=channel,
+        summary=summary,
+        signature=plan.signature,
+        oddities=plan.oddities,
+    )
+    session.add(row)
+    session.flush()
+    for position, (att, ref) in enumerate(attachments):
+        session.add(
+            AttachmentRow(
+                package_id=row.id,
+                position=position,
+                content_id=att.content_id,
+                name=att.name,
+                content_type=att.content_type or "application/octet-stream",
+                description=att.description,
+                blob_sha256=ref.sha256,
+                size=ref.size,
+            )
+        )
+    for code in plan.recipients:
+        delivery = Delivery(package_id=row.id, to_code=code, route=gw.router.resolve(code))
+        session.add(delivery)
+        session.flush()
+        session.add(OutboxMessage(topic="deliver", payload={"delivery_id": delivery.id}))
+    log.record(
+        session,
+        "submitted" if plan.kind == "edoc" else "status_submitted",
+        package_id=row.id,
+        document_id=plan.document_id,
+        agency=plan.from_code,
+        actor=caller.name,
+        to=plan.recipients,
+        status_code=plan.status_code,
+        business_type=plan.business_type or None,
+        warnings=plan.warnings or None,
+    )
+    statuses.apply_effects(session, plan_kind=plan.kind, package=row, recall_kind=plan.recall_kind, actor=caller.name)
+    session.flush()
+    session.refresh(row)
+    if row.id is None:
+        raise NotFound("package vanished")
+    return row

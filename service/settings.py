@@ -1,0 +1,76 @@
+"""Typed settings, read from ``EDOC_*`` environment variables (STYLE.md 7–8). Only :mod:`service` reads them.
+
+Production refuses to start with demo keys, the file/SQLite backends or a missing secret key, so that a laptop
+configuration cannot end up serving a province by accident.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings"]
+
+DEMO_SECRET = "demo-not-secret-change-me"  # noqa: S105 - the marker production refuses
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or unsafe for the chosen environment."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDOC_", extra="forbid", env_file=None)
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    storage_url: str = ""
+    bus_url: str = "db://"
+    secret_key: SecretStr = SecretStr(DEMO_SECRET)
+
+    node_id: str = Field("000.00.00.H53", description="agency code of this node, written in TraceHeaders")
+    node_key_file: Path | None = None
+    node_key_password: SecretStr | None = None
+    demo: bool = False
+
+    xml_signature_policy: Literal["reject", "warn"] = "warn"
+    secret_markings: tuple[str, ...] = ("mật", "tối mật", "tuyệt mật")
+    max_package_bytes: int = 150 * 1024 * 1024
+    retry_schedule: tuple[float, ...] = (1, 5, 30, 120, 600, 1800, 3600)
+    worker_poll_seconds: float = 0.25
+    worker_batch: int = 32
+    embedded_worker: bool = True
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str) -> str:
+        from schemas.agency import AgencyCode
+
+        return str(AgencyCode.parse(value))
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'edoc.sqlite3').resolve()}"
+
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or (self.data_dir / "objects").resolve().as_uri()
+
+    def check_production(self) -> None:
+        """Refuse settings that are fine on a laptop but unsafe in production."""
+        if self.environment != "production":
+            return
+        problems = []
+        if self.demo:
+            problems.append("demo mode is on (EDOC_DEMO)")
+        if self.secret_key.get_secret_value() == DEMO_SECRET or len(self.secret_key.get_secret_value()) < 32:
+            problems.append("EDOC_SECRET_KEY is the demo value or shorter than 32 characters")
+        if self.resolved_database_url().startswith("sqlite"):
+            problems.append("the SQLite database is for the embedded tier; set EDOC_DATABASE_URL to PostgreSQL")
+        if self.resolved_storage_url().startswith("file:"):
+            problems.append("the file object store is for the embedded tier; set EDOC_STORAGE_URL to s3://…")
+        if self.node_key_file is None:
+            problems.append("EDOC_NODE_KEY_FILE is not set (the node must sign with a real certificate)")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
