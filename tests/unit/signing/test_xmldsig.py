@@ -327,7 +327,14 @@ def test_streaming_c14n_equals_lxml_on_field_samples(
     samples_dir: Path, tmp_path: Path, exclusive: bool, with_comments: bool
 ) -> None:
     extra = tmp_path / "made.edxml"
-    extra.write_bytes(make_package().replace(b"<edXML:Subject>", b'<edXML:Subject a="x&#9;&quot;y" xml:lang="vi">'))
+    odd = (
+        b'<edXML:Subject b="1" a="x&#9;&quot;y&#13;&lt;" xml:lang="vi"><?pi data?>a &gt; b &amp; c&#13; <![CDATA[<x>]]>'
+    )
+    extra.write_bytes(
+        make_package()
+        .replace(b"<edXML:Subject>", odd)
+        .replace(b"<edXML:edXMLHeader>", b"<edXML:edXMLHeader xmlns:u='urn:u' u:z='1'><u:x xmlns=''/>")
+    )
     files = [*sorted(samples_dir.glob("*.edxml")), extra]
     compared = 0
     for path in files:
