@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 __all__ = ["EDXML_NS", "XMLDSIG_NS", "BusinessDocType", "StatusCode"]
 
@@ -35,7 +35,7 @@ _STATUS_LABELS = {
 }
 
 
-class StatusCode(str, Enum):
+class StatusCode(StrEnum):
     """Status codes of a status package (STANDARDS §3); 07–12 and 14 were never seen and are not defined."""
 
     ARRIVED = "01"
@@ -57,6 +57,3 @@ class StatusCode(str, Enum):
     def sent_by(self) -> str:
         """``"receiver"`` or ``"sender"`` of the original document."""
         return _STATUS_LABELS[self.value][1]
-
-    def __str__(self) -> str:
-        return self.value

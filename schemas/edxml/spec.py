@@ -79,6 +79,7 @@ class Spec:
 
     cls: type
     fields: tuple[Field, ...]
+    ordered: bool = True  # False: the XSD takes the children in any order (the field mixes orders)
 
     def field(self, tag: str) -> Field | None:
         return next((f for f in self.fields if f.tag == tag), None)
@@ -95,7 +96,7 @@ ORGANIZATION = Spec(Organization, (
     K("Telephone", "telephone", T.TEXT, max_len=20),
     K("Fax", "fax", T.TEXT, max_len=20),
     K("Website", "website", T.TEXT),
-))  # fmt: skip
+), ordered=False)  # fmt: skip
 CODE = Spec(Code, (
     K("CodeNumber", "number", T.CODE, required=True, max_len=11),
     K("CodeNotation", "notation", T.CODE, required=True, max_len=30),
@@ -128,7 +129,7 @@ RESPONSE_FOR = Spec(ResponseFor, (
     K("Code", "code", T.CODE, max_len=42),
     K("PromulgationDate", "promulgation_date", T.DATE),
     K("DocumentId", "document_id", T.DOCID, required=True),
-))  # fmt: skip
+), ordered=False)  # fmt: skip
 TRACE_HEADER = Spec(TraceHeader, (
     K("OrganId", "organ_id", T.AGENCY, required=True),
     K("Timestamp", "timestamp", T.DATETIME, required=True),
@@ -138,7 +139,7 @@ STAFF_INFO = Spec(StaffInfo, (
     K("Staff", "staff", T.TEXT),
     K("Email", "email", T.TEXT),
     K("Mobile", "mobile", T.TEXT),
-))  # fmt: skip
+), ordered=False)  # fmt: skip
 RECEIVER = Spec(Receiver, (
     K("OrganId", "organ_id", T.AGENCY, required=True),
     K("ReceiverType", "receiver_type", T.INT, minimum=0),
