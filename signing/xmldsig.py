@@ -400,7 +400,7 @@ def _structure_problems(facts: _Facts, references: int) -> list[str]:
         problems.append('The signature must carry exactly one Reference with URI="" (the whole package).')
     if ENVELOPED not in facts.transforms:
         problems.append("The Reference lacks the enveloped-signature transform.")
-    unknown = [t for t in facts.transforms if t != ENVELOPED and t not in _C14N]
+    unknown: list[str | None] = [t for t in facts.transforms if t != ENVELOPED and t not in _C14N]
     unknown += [m for m in (facts.c14n_method,) if m not in _C14N]
     unknown += [m for m in (facts.signature_method,) if m not in _SIGNATURES]
     unknown += [m for m in (facts.digest_method,) if m not in _DIGESTS]
@@ -544,7 +544,7 @@ def _streaming_problems(path: Path, ordinal: int, facts: _Facts) -> list[str]:
     for transform in facts.transforms:
         if transform in _C14N:
             exclusive = _C14N[transform][0]
-    hasher = hashlib.new(_DIGESTS[facts.digest_method or ""].name)
+    hasher = hashlib.new(_DIGESTS[facts.digest_method or ""]().name)
     writer = _C14nWriter(hasher.update, exclusive=exclusive, inclusive_prefixes=prefixes)
     _stream_file(path, _C14nPass(writer, skip=lambda e: e.ordinal == ordinal))
     return [] if hasher.digest() == facts.digest_value else [P_DIGEST]
@@ -564,7 +564,7 @@ def _signed_info_verifies(facts: _Facts) -> bool:
         if scheme == "pkcs1" and isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(value, data, padding.PKCS1v15(), hash_cls())
         elif scheme == "pss" and isinstance(public_key, rsa.RSAPublicKey):
-            pss = padding.PSS(mgf=padding.MGF1(hash_cls()), salt_length=hash_cls.digest_size)
+            pss = padding.PSS(mgf=padding.MGF1(hash_cls()), salt_length=hash_cls().digest_size)
             public_key.verify(value, data, pss, hash_cls())
         elif scheme == "ecdsa" and isinstance(public_key, ec.EllipticCurvePublicKey):
             public_key.verify(_raw_to_der(value, public_key.key_size), data, ec.ECDSA(hash_cls()))
@@ -691,7 +691,7 @@ def _stream_file(path: Path, events: _Events) -> None:
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_dtd
     parser.EntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_dtd  # type: ignore[assignment]
     stack: list[_Element] = []
     pending: dict[str, str] = {}
     counter = iter(range(1, 1 << 62))
