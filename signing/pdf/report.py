@@ -234,9 +234,7 @@ class VerificationReport:
     @property
     def exit_code(self) -> int:
         """0 passed, 1 failed, 2 indeterminate (for the CLI)."""
-        return {Indication.TOTAL_PASSED: 0, Indication.TOTAL_FAILED: 1, Indication.INDETERMINATE: 2}[
-            self.indication
-        ]
+        return {Indication.TOTAL_PASSED: 0, Indication.TOTAL_FAILED: 1, Indication.INDETERMINATE: 2}[self.indication]
 
     @property
     def verdict_vi(self) -> str:

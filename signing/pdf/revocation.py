@@ -110,9 +110,7 @@ class RevocationData:
     embedded_crl: set[bytes] = field(default_factory=set)
     fetch_failures: list[str] = field(default_factory=list)
 
-    def add_embedded(
-        self, ocsps: Iterable[asn1_ocsp.OCSPResponse], crls: Iterable[asn1_crl.CertificateList]
-    ) -> None:
+    def add_embedded(self, ocsps: Iterable[asn1_ocsp.OCSPResponse], crls: Iterable[asn1_crl.CertificateList]) -> None:
         for resp in ocsps:
             self.ocsps.append(resp)
             self.embedded_ocsp.add(resp.dump())
@@ -121,7 +119,18 @@ class RevocationData:
             self.embedded_crl.add(item.dump())
 
     def has_status_for(self, cert: asn1_x509.Certificate) -> bool:
-        return _ocsp_for(cert, self.ocsps) is not None or _crl_for(cert, self.crls) is not None
+        return _ocsp_for(cert, self.ocsps) is not None or _crl_for(cert, self.crls, self) is not None
+
+    def __post_init__(self) -> None:
+        self._names: dict[bytes, bytes] = {}
+
+    def issuer_key(self, name: asn1_x509.Name) -> bytes:
+        """A comparable key for a Name; asn1crypto's Name equality re-normalises on every call (slow)."""
+        der = name.dump()
+        key = self._names.get(der)
+        if key is None:
+            key = self._names[der] = name.hashable.encode()
+        return key
 
 
 def revinfo_from_signed_data(
@@ -214,16 +223,16 @@ def describe_status(cert: asn1_x509.Certificate, data: RevocationData) -> Revoca
         status = single["cert_status"]
         revoked = status.name == "revoked"
         return RevocationInfo(
-            status=RevocationStatus.REVOKED if revoked else (
-                RevocationStatus.GOOD if status.name == "good" else RevocationStatus.UNKNOWN
-            ),
+            status=RevocationStatus.REVOKED
+            if revoked
+            else (RevocationStatus.GOOD if status.name == "good" else RevocationStatus.UNKNOWN),
             source=RevocationSource.OCSP,
             embedded=whole.dump() in data.embedded_ocsp,
             produced_at=basic["tbs_response_data"]["produced_at"].native,
             revoked_at=status.chosen["revocation_time"].native if revoked else None,
             reason=(status.chosen["revocation_reason"].native if revoked else None),
         )
-    found = _crl_for(cert, data.crls)
+    found = _crl_for(cert, data.crls, data)
     if found is not None:
         crl_obj, entry = found
         return RevocationInfo(
@@ -261,12 +270,13 @@ def _ocsp_for(cert: asn1_x509.Certificate, responses: Iterable[asn1_ocsp.OCSPRes
     return None if best is None else best[:3]
 
 
-def _crl_for(cert: asn1_x509.Certificate, crls: Iterable[asn1_crl.CertificateList]):
+def _crl_for(cert: asn1_x509.Certificate, crls: Iterable[asn1_crl.CertificateList], data: RevocationData):
     """The newest CRL from ``cert``'s issuer and the entry for ``cert`` in it (``None`` when not listed)."""
     best = None
+    issuer = data.issuer_key(cert.issuer)
     for item in crls:
         tbs = item["tbs_cert_list"]
-        if tbs["issuer"] != cert.issuer:
+        if data.issuer_key(tbs["issuer"]) != issuer:
             continue
         if best is None or tbs["this_update"].native > best["tbs_cert_list"]["this_update"].native:
             best = item

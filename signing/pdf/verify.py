@@ -41,6 +41,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from asn1crypto import cms as asn1_cms
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import tsp as asn1_tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import misc as pdf_misc
@@ -55,6 +57,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError
+from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, SimpleTrustManager
 
 from signing.errors import SigningError
 from signing.pdf.report import (
@@ -129,16 +132,7 @@ async def averify_pdf(
     now = (at or datetime.now(UTC)).astimezone(UTC)
     policy = revocation or RevocationPolicy()
     reader = _open(raw)
-    anchors = trust.anchors(anchor_sets)
-    ctx = _Context(
-        reader=reader,
-        roots=trust.parsed(anchors),
-        trust=trust,
-        anchor_sets=tuple(anchor_sets) if anchor_sets is not None else trust.set_names,
-        policy=policy,
-        now=now,
-        dss=_read_dss(reader),
-    )
+    ctx = _context_for_file(reader, trust, anchor_sets, policy, now)
     found, skipped = _collect(reader)
     signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)}
     reports = []
@@ -182,6 +176,35 @@ def _open(raw: bytes) -> PdfFileReader:
     return reader
 
 
+def _context_for_file(
+    reader: PdfFileReader,
+    trust: TrustStore,
+    anchor_sets: Sequence[str] | None,
+    policy: RevocationPolicy,
+    now: datetime,
+) -> _Context:
+    """What all signatures of one file share: anchors, one certificate registry, the DSS content."""
+    roots = trust.parsed(trust.anchors(anchor_sets))
+    dss = _read_dss(reader)
+    registry = CertificateRegistry.build(list(dss.load_certs()) if dss else ())
+    trust_manager = SimpleTrustManager.build(trust_roots=roots)
+    for root in roots:
+        registry.register(root)
+    return _Context(
+        reader=reader,
+        roots=roots,
+        trust=trust,
+        anchor_sets=tuple(anchor_sets) if anchor_sets is not None else trust.set_names,
+        policy=policy,
+        now=now,
+        dss_ocsps=[_load_ocsp(o) for o in dss.ocsps] if dss else [],
+        dss_crls=[_load_crl(c) for c in dss.crls] if dss else [],
+        registry=registry,
+        trust_manager=trust_manager,
+        path_builder=PathBuilder(trust_manager=trust_manager, registry=registry),
+    )
+
+
 def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
     try:
         return DocumentSecurityStore.read_dss(reader)
@@ -222,7 +245,11 @@ class _Context:
     anchor_sets: tuple[str, ...]
     policy: RevocationPolicy
     now: datetime
-    dss: DocumentSecurityStore | None
+    dss_ocsps: list[asn1_ocsp.OCSPResponse]
+    dss_crls: list[asn1_crl.CertificateList]
+    registry: CertificateRegistry
+    trust_manager: SimpleTrustManager
+    path_builder: PathBuilder
 
 
 @dataclass
@@ -295,25 +322,17 @@ def _tst_time(signer_info: asn1_cms.SignerInfo) -> datetime | None:
 async def _validate(
     emb: EmbeddedPdfSignature, cert: asn1_x509.Certificate, timing: _Timing, ctx: _Context
 ) -> tuple[PdfSignatureStatus, RevocationData]:
-    certs = _cms_certs(emb.signed_data) + (list(ctx.dss.load_certs()) if ctx.dss else [])
+    certs = _cms_certs(emb.signed_data) + _tst_certs(emb.signer_info)
+    ctx.registry.register_multiple(certs)
     revdata = RevocationData()
-    ocsps, crls = revinfo_from_signed_data(emb.signed_data)
-    revdata.add_embedded(ocsps, crls)
-    if ctx.dss is not None:
-        revdata.add_embedded(
-            (_load_ocsp(o) for o in ctx.dss.ocsps), (_load_crl(c) for c in ctx.dss.crls)
-        )
-    paths = [await _path(cert, certs, ctx)]
-    tsa_cert = _tsa_cert(emb.signer_info)
-    if tsa_cert is not None:
-        paths.append(await _path(tsa_cert, certs + _tst_certs(emb.signer_info), ctx))
-    for path in paths:
-        if path and _needs_fetch(path, revdata, timing):
-            await fetch_for_path(path, revdata, ctx.policy, ctx.now)
-    signer_vc = _context(ctx, certs, revdata, timing.used, ctx.policy.mode)
+    revdata.add_embedded(*revinfo_from_signed_data(emb.signed_data))
+    revdata.add_embedded(ctx.dss_ocsps, ctx.dss_crls)
+    if not ctx.policy.offline:
+        await _gather_revinfo(cert, emb, revdata, timing, ctx)
+    signer_vc = _context(ctx, revdata, timing.used, ctx.policy.mode)
     ts_vc = None
     if timing.tst is not None:
-        ts_vc = _context(ctx, certs, revdata, timing.tst, RevocationMode.SOFT_FAIL)
+        ts_vc = _context(ctx, revdata, timing.tst, RevocationMode.SOFT_FAIL)
     try:
         status = await async_validate_pdf_signature(
             emb,
@@ -327,21 +346,28 @@ async def _validate(
     return status, revdata
 
 
-def _needs_fetch(path: list[asn1_x509.Certificate], revdata: RevocationData, timing: _Timing) -> bool:
-    """Embedded data suffices when a timestamp proves the signing time; otherwise current status is needed
-    (a revocation after a merely claimed time must be seen)."""
-    embedded_enough = timing.source is SigningTimeSource.TIMESTAMP and all(
-        revdata.has_status_for(c) for c in path[:-1]
-    )
-    return not embedded_enough
+async def _gather_revinfo(
+    cert: asn1_x509.Certificate, emb: EmbeddedPdfSignature, revdata: RevocationData, timing: _Timing, ctx: _Context
+) -> None:
+    """Add cached or fetched status for the signer's path (and the TSA's) where the document's own is not enough.
+
+    Embedded data suffices when a timestamp proves the signing time; otherwise current status is needed, since
+    a revocation after a merely claimed time must be seen."""
+    leaves = [cert]
+    tsa_cert = _tsa_cert(emb.signer_info)
+    if tsa_cert is not None:
+        leaves.append(tsa_cert)
+    for leaf in leaves:
+        path = await _path(leaf, ctx)
+        proven = timing.source is SigningTimeSource.TIMESTAMP
+        if path and not (proven and all(revdata.has_status_for(c) for c in path[:-1])):
+            await fetch_for_path(path, revdata, ctx.policy, ctx.now)
 
 
-def _context(
-    ctx: _Context, certs: list, revdata: RevocationData, moment: datetime, mode: RevocationMode
-) -> ValidationContext:
+def _context(ctx: _Context, revdata: RevocationData, moment: datetime, mode: RevocationMode) -> ValidationContext:
     return ValidationContext(
-        trust_roots=ctx.roots,
-        other_certs=certs,
+        trust_manager=ctx.trust_manager,
+        certificate_registry=ctx.registry,
         moment=moment,
         best_signature_time=moment,
         allow_fetching=False,
@@ -352,11 +378,10 @@ def _context(
     )
 
 
-async def _path(cert: asn1_x509.Certificate, certs: list, ctx: _Context) -> list[asn1_x509.Certificate]:
+async def _path(cert: asn1_x509.Certificate, ctx: _Context) -> list[asn1_x509.Certificate]:
     """One candidate path, leaf first, anchor last; empty when none leads to a configured anchor."""
-    vc = ValidationContext(trust_roots=ctx.roots, other_certs=certs, moment=ctx.now, revocation_mode="soft-fail")
     try:
-        paths = await vc.path_builder.async_build_paths(cert)
+        paths = await ctx.path_builder.async_build_paths(cert)
     except PathBuildingError:
         return []
     if not paths:
@@ -402,15 +427,11 @@ def _tsa_cert(signer_info: asn1_cms.SignerInfo) -> asn1_x509.Certificate | None:
     return None
 
 
-def _load_ocsp(ref):
-    from asn1crypto import ocsp as asn1_ocsp
-
+def _load_ocsp(ref) -> asn1_ocsp.OCSPResponse:
     return asn1_ocsp.OCSPResponse.load(ref.get_object().data)
 
 
-def _load_crl(ref):
-    from asn1crypto import crl as asn1_crl
-
+def _load_crl(ref) -> asn1_crl.CertificateList:
     return asn1_crl.CertificateList.load(ref.get_object().data)
 
 
@@ -743,11 +764,16 @@ def _algorithms(
     for c in path[:-1]:  # the anchor's self-signature is not relied upon
         hash_algo = c["signature_algorithm"].hash_algo
         if hash_algo in WEAK_DIGESTS:
-            problems.append(f"certificate '{_cn(c)}' signed with {c['signature_algorithm'].signature_algo}"
-                            f" ({hash_algo})")
+            problems.append(
+                f"certificate '{_cn(c)}' signed with {c['signature_algorithm'].signature_algo} ({hash_algo})"
+            )
     return AlgorithmInfo(
-        digest=digest, signature=mechanism, key_type=key_type, key_size=key_size,
-        weak=bool(problems), problems=tuple(problems),
+        digest=digest,
+        signature=mechanism,
+        key_type=key_type,
+        key_size=key_size,
+        weak=bool(problems),
+        problems=tuple(problems),
     )
 
 
@@ -788,24 +814,46 @@ def _first(value: object) -> str | None:
 
 
 def _bare_report(
-    field_name: str, now: datetime, sub: SubIndication, finding: Finding, *, indication: Indication,
-    signer: CertificateInfo | None = None, claimed: datetime | None = None, revision: int = 0,
+    field_name: str,
+    now: datetime,
+    sub: SubIndication,
+    finding: Finding,
+    *,
+    indication: Indication,
+    signer: CertificateInfo | None = None,
+    claimed: datetime | None = None,
+    revision: int = 0,
 ) -> SignatureReport:
     return SignatureReport(
-        field_name=field_name, signer=signer, claimed_signing_time=claimed, timestamp_time=None,
+        field_name=field_name,
+        signer=signer,
+        claimed_signing_time=claimed,
+        timestamp_time=None,
         signing_time_used=claimed or now,
         signing_time_source=SigningTimeSource.CLAIMED if claimed else SigningTimeSource.VALIDATION_TIME,
-        integrity=False, coverage=Coverage.PARTIAL, signed_revision=revision,
-        changes=ChangesAfterSigning(level=ModificationLevel.OTHER), covers_final_document=False,
-        certificate_path=(), anchor_set=None, valid_at_signing_time=None, revocation=RevocationInfo(),
-        algorithms=None, key_usage_ok=None, indication=indication, sub_indication=sub, errors=(finding,),
+        integrity=False,
+        coverage=Coverage.PARTIAL,
+        signed_revision=revision,
+        changes=ChangesAfterSigning(level=ModificationLevel.OTHER),
+        covers_final_document=False,
+        certificate_path=(),
+        anchor_set=None,
+        valid_at_signing_time=None,
+        revocation=RevocationInfo(),
+        algorithms=None,
+        key_usage_ok=None,
+        indication=indication,
+        sub_indication=sub,
+        errors=(finding,),
     )
 
 
 def _unreadable_signature(name: str, exc: Exception, now: datetime) -> SignatureReport:
     log.info("unreadable signature %s: %s", name, exc)
     return _bare_report(
-        name, now, SubIndication.FORMAT_FAILURE,
+        name,
+        now,
+        SubIndication.FORMAT_FAILURE,
         Finding("signature_unreadable", f"Không đọc được chữ ký: {exc}", f"The signature cannot be read: {exc}"),
         indication=Indication.TOTAL_FAILED,
     )
@@ -813,10 +861,16 @@ def _unreadable_signature(name: str, exc: Exception, now: datetime) -> Signature
 
 def _no_signer_cert(emb: EmbeddedPdfSignature, ctx: _Context, exc: Exception) -> SignatureReport:
     return _bare_report(
-        emb.fq_name, ctx.now, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-        Finding("no_signing_certificate", "Chữ ký không kèm chứng thư của người ký",
-                f"The signature does not carry the signer's certificate: {exc}"),
-        indication=Indication.INDETERMINATE, revision=emb.signed_revision + 1,
+        emb.fq_name,
+        ctx.now,
+        SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+        Finding(
+            "no_signing_certificate",
+            "Chữ ký không kèm chứng thư của người ký",
+            f"The signature does not carry the signer's certificate: {exc}",
+        ),
+        indication=Indication.INDETERMINATE,
+        revision=emb.signed_revision + 1,
     )
 
 
@@ -825,9 +879,13 @@ def _format_failure(
 ) -> SignatureReport:
     log.info("signature %s could not be validated: %s", emb.fq_name, exc)
     return _bare_report(
-        emb.fq_name, ctx.now, SubIndication.FORMAT_FAILURE,
+        emb.fq_name,
+        ctx.now,
+        SubIndication.FORMAT_FAILURE,
         Finding("signature_malformed", f"Chữ ký sai cấu trúc: {exc}", f"The signature is malformed: {exc}"),
-        indication=Indication.TOTAL_FAILED, signer=_cert_info(cert), claimed=timing.claimed,
+        indication=Indication.TOTAL_FAILED,
+        signer=_cert_info(cert),
+        claimed=timing.claimed,
         revision=emb.signed_revision + 1,
     )
 
@@ -855,20 +913,24 @@ def _overall(
         indication, sub = Indication.INDETERMINATE, _first_sub(sigs, Indication.INDETERMINATE)
     elif not whole:
         indication, sub = Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE
-        warnings.append(Finding(
-            "unsigned_changes",
-            "Phiên bản mới nhất của tài liệu không được chữ ký nào bao trùm: có nội dung bổ sung sau chữ ký cuối",
-            "The newest revision of the document is not covered by any signature: something was added after"
-            " the last signature",
-        ))
+        warnings.append(
+            Finding(
+                "unsigned_changes",
+                "Phiên bản mới nhất của tài liệu không được chữ ký nào bao trùm: có nội dung bổ sung sau chữ ký cuối",
+                "The newest revision of the document is not covered by any signature: something was added after"
+                " the last signature",
+            )
+        )
     else:
         indication, sub = Indication.TOTAL_PASSED, None
     if skipped:
-        warnings.append(Finding(
-            "document_timestamps_not_evaluated",
-            f"Dấu thời gian tài liệu chưa được đánh giá: {', '.join(skipped)}",
-            f"Document timestamps not evaluated: {', '.join(skipped)}",
-        ))
+        warnings.append(
+            Finding(
+                "document_timestamps_not_evaluated",
+                f"Dấu thời gian tài liệu chưa được đánh giá: {', '.join(skipped)}",
+                f"Document timestamps not evaluated: {', '.join(skipped)}",
+            )
+        )
     return VerificationReport(
         file_sha256=hashlib.sha256(raw).hexdigest(),
         file_size=len(raw),
@@ -885,4 +947,3 @@ def _overall(
 
 def _first_sub(sigs: tuple[SignatureReport, ...], indication: Indication) -> SubIndication | None:
     return next((s.sub_indication for s in sigs if s.indication is indication), None)
-
