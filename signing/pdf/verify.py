@@ -132,7 +132,7 @@ async def averify_pdf(
     now = (at or datetime.now(UTC)).astimezone(UTC)
     policy = revocation or RevocationPolicy()
     reader = _open(raw)
-    ctx = _context_for_file(reader, trust, anchor_sets, policy, now)
+    ctx = _context_for_file(raw, reader, trust, anchor_sets, policy, now)
     found, skipped = _collect(reader)
     signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)}
     reports = []
@@ -177,6 +177,7 @@ def _open(raw: bytes) -> PdfFileReader:
 
 
 def _context_for_file(
+    raw: bytes,
     reader: PdfFileReader,
     trust: TrustStore,
     anchor_sets: Sequence[str] | None,
@@ -191,6 +192,7 @@ def _context_for_file(
     for root in roots:
         registry.register(root)
     return _Context(
+        raw=raw,
         reader=reader,
         roots=roots,
         trust=trust,
@@ -239,6 +241,7 @@ def _collect(reader: PdfFileReader) -> tuple[list[tuple[str, EmbeddedPdfSignatur
 
 @dataclass
 class _Context:
+    raw: bytes
     reader: PdfFileReader
     roots: list[asn1_x509.Certificate]
     trust: TrustStore
@@ -459,8 +462,8 @@ def _build_report(
     revocation = describe_status(cert, revdata)
     algorithms = _algorithms(status, cert, path)
     key_usage_ok = _key_usage_ok(cert)
-    coverage = _coverage(emb.coverage)
     changes = _changes(emb, ctx.reader)
+    coverage = _coverage(emb.coverage, changes, _trailing_bytes(emb, ctx.raw))
     covers_final = _covers_final(coverage, changes, emb.fq_name, signed_fields)
     proven = timing.source is SigningTimeSource.TIMESTAMP
     in_period = _in_period(cert, timing.used)
@@ -669,12 +672,24 @@ def _in_period(cert: asn1_x509.Certificate, when: datetime) -> str:
     return "in"
 
 
-def _coverage(level: SignatureCoverageLevel | None) -> Coverage:
+def _coverage(level: SignatureCoverageLevel | None, changes: ChangesAfterSigning, trailing: bytes) -> Coverage:
     if level == SignatureCoverageLevel.ENTIRE_FILE:
         return Coverage.ENTIRE_FILE
     if level == SignatureCoverageLevel.ENTIRE_REVISION:
+        # bytes after the signed revision that form no revision of their own are not "a later update":
+        # they are uncovered data that lenient viewers may still act on
+        if changes.later_revisions == 0 and trailing.strip(b"\r\n\t\f\0 "):
+            return Coverage.PARTIAL
         return Coverage.ENTIRE_REVISION
     return Coverage.PARTIAL
+
+
+def _trailing_bytes(emb: EmbeddedPdfSignature, raw: bytes) -> bytes:
+    try:
+        _, _, start2, len2 = (int(v) for v in emb.byte_range)
+    except (TypeError, ValueError):
+        return b""
+    return raw[start2 + len2 :]
 
 
 def _changes(emb: EmbeddedPdfSignature, reader: PdfFileReader) -> ChangesAfterSigning:
