@@ -40,8 +40,9 @@ __all__ = ["VIETNAM_TZ", "Appearance", "Box", "TextAnchor", "attachment_time_tex
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 FONT_PATH = Path(__file__).resolve().parent.parent / "fonts" / "LiberationSerif-Regular.ttf"
 FONT_SIZE = 10  # NĐ 30/2020: cỡ chữ 10
-ATTACHMENT_SIZE = (190.0, 34.0)  # points; two lines of 10 pt with leading 12, plus margins
-ATTACHMENT_MARGIN = 20.0
+LEADING = 12
+TEXT_MARGIN = 2.0
+ATTACHMENT_MARGIN = 20.0  # from the top and right edges of page 1
 
 
 @dataclass(frozen=True)
@@ -228,9 +229,25 @@ def _seal_box(signer_box: Box, image: Any, size: tuple[float, float] | None) -> 
     return Box(signer_box.page, right - width, centre_y - height / 2.0, right, centre_y + height / 2.0)
 
 
-def _attachment_box(writer: Any) -> Box:
+@functools.lru_cache(maxsize=1)
+def _font_metrics() -> tuple[dict[int, str], dict[str, tuple[int, int]], int]:
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(FONT_PATH, lazy=True)
+    return font.getBestCmap(), dict(font["hmtx"].metrics), font["head"].unitsPerEm
+
+
+def _text_width(line: str) -> float:
+    """Advance width of ``line`` at 10 pt (no kerning: a slight over-estimate is harmless for a box)."""
+    cmap, metrics, units = _font_metrics()
+    advance = sum(metrics.get(cmap.get(ord(c), ".notdef"), (units // 2, 0))[0] for c in line)
+    return advance * FONT_SIZE / units
+
+
+def _attachment_box(writer: Any, lines: tuple[str, ...]) -> Box:
     _, _, x2, y2 = _page_size(writer, 0)
-    width, height = ATTACHMENT_SIZE
+    width = max(_text_width(line) for line in lines) + 2 * TEXT_MARGIN + 14  # + slack: TextBox offsets, rounding
+    height = LEADING * len(lines) + 2 * TEXT_MARGIN + 6  # + room for marks above capitals (Ủ, Ấ)
     right, top = x2 - ATTACHMENT_MARGIN, y2 - ATTACHMENT_MARGIN
     return Box(0, right - width, top - height, right, top)
 
@@ -239,9 +256,45 @@ def _attachment_box(writer: Any) -> Box:
 # pyHanko glue: a stamp style drawing our content into the field's appearance stream
 
 
+def _font_factory() -> Any:
+    """A pyHanko glyph accumulator factory for the bundled font, measuring in 1/1000 em.
+
+    pyHanko 0.38 writes glyph widths (/W) and TJ kerning adjustments in the font's own units, while PDF reads
+    both as 1/1000 em. Liberation Serif has 2048 units/em, so text came out about twice as wide (seen in the
+    pdftoppm rendering). We shape with HarfBuzz at a 1000-unit scale and store widths scaled the same way.
+    """
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+
+    class Per1000Accumulator(GlyphAccumulator):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._font_upem = self.units_per_em
+            self.units_per_em = 1000
+            self.hb_font.scale = (1000, 1000)
+
+        def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
+            if glyph_id not in self._glyphs:
+                cid, width = super()._get_cid_and_width(glyph_id)
+                self._glyphs[glyph_id] = (cid, round(width * 1000 / self._font_upem))
+            return self._glyphs[glyph_id]
+
+    class Per1000Factory(GlyphAccumulatorFactory):
+        def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return Per1000Accumulator(
+                writer=writer,
+                font_handle=open(self.font_file, "rb"),
+                font_size=self.font_size,
+                obj_stream=obj_stream,
+                bcp47_lang_code="vi",
+            )
+
+    return Per1000Factory(str(FONT_PATH), font_size=FONT_SIZE)
+
+
 def _stamp_classes() -> tuple[type, type]:
     from pyhanko.pdf_utils import layout
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.images import PdfImage
     from pyhanko.pdf_utils.text import TextBox, TextBoxStyle
     from pyhanko.stamp.base import BaseStamp, BaseStampStyle
@@ -251,26 +304,15 @@ def _stamp_classes() -> tuple[type, type]:
             style: NdStampStyle = self.style
             if style.lines:
                 text_style = TextBoxStyle(
-                    font=GlyphAccumulatorFactory(str(FONT_PATH), font_size=FONT_SIZE),
+                    font=_font_factory(),
                     font_size=FONT_SIZE,
-                    leading=12,
+                    leading=LEADING,
                     border_width=0,
                     text_color=(0, 0, 0),
                 )
-                box = TextBox(
-                    text_style,
-                    writer=self.writer,
-                    resources=self.resources,
-                    box=layout.BoxConstraints(width=self.box.width, height=self.box.height),
-                )
-                box.content = "\n".join(style.lines)
-                width, height = self.box.width, self.box.height
-                # right-aligned block in the top-right corner: the box is already at the page corner
-                return [
-                    b"q 1 0 0 1 %g %g cm" % (max(0.0, width - box.box.width), max(0.0, height - box.box.height)),
-                    box.render(),
-                    b"Q",
-                ]
+                text = TextBox(text_style, writer=self.writer, resources=self.resources)  # natural size: 1:1
+                text.content = "\n".join(style.lines)
+                return [b"q 1 0 0 1 %g %g cm" % (TEXT_MARGIN, TEXT_MARGIN), text.render(), b"Q"]
             image = PdfImage(
                 style.image,
                 writer=self.writer,
@@ -297,13 +339,10 @@ def build_stamp(writer: Any, appearance: Appearance, field_name: str) -> tuple[A
 
     _, style_cls = _stamp_classes()
     if appearance.style == "attachment":
-        box = _attachment_box(writer)
-        lines = (
-            *appearance.extra_lines,
-            appearance.number_notation or "",
-            attachment_time_text(appearance.signing_time),
-        )
-        style = style_cls(lines=tuple(line for line in lines if line))
+        raw = (*appearance.extra_lines, appearance.number_notation or "", attachment_time_text(appearance.signing_time))
+        lines = tuple(unicodedata.normalize("NFC", line) for line in raw if line)
+        box = _attachment_box(writer, lines)
+        style = style_cls(lines=lines)
     else:
         assert appearance.image is not None and appearance.placement is not None
         image = _image(appearance.image)

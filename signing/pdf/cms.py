@@ -25,7 +25,7 @@ from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from signing.pdf.keysources import KeySource
+from signing.pdf.keysources import KeySource, signature_algorithm
 
 __all__ = ["CachedCmsSigner", "der"]
 
@@ -44,22 +44,6 @@ def der(tag: int, content: bytes) -> bytes:
 
 def _attribute(oid: str, value_der: bytes) -> bytes:
     return der(0x30, core.ObjectIdentifier(oid).dump() + der(0x31, value_der))
-
-
-def _signature_algorithm(key_algorithm: str, digest: str, pss: bool) -> bytes:
-    if key_algorithm == "ecdsa":
-        return algos.SignedDigestAlgorithm({"algorithm": f"{digest}_ecdsa"}).dump()
-    if not pss:
-        return algos.SignedDigestAlgorithm({"algorithm": f"{digest}_rsa"}).dump()
-    salt = hashlib.new(digest).digest_size
-    params = algos.RSASSAPSSParams(
-        {
-            "hash_algorithm": {"algorithm": digest},
-            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
-            "salt_length": salt,
-        }
-    )
-    return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params}).dump()
 
 
 class CachedCmsSigner(Signer):
@@ -87,7 +71,7 @@ class CachedCmsSigner(Signer):
             self._static[digest] = (
                 algos.DigestAlgorithm({"algorithm": digest}).dump(),
                 _attribute("1.2.840.113549.1.9.16.2.47", ess.dump()),
-                _signature_algorithm(self._key.key_algorithm, digest, self._pss),
+                signature_algorithm(self._key.key_algorithm, digest, self._pss).dump(),
             )
         return self._static[digest]
 

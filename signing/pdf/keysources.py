@@ -26,7 +26,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from signing.pdf.sign_errors import PdfSigningError
 
-__all__ = ["KeySource", "Pkcs11KeySource", "Pkcs12KeySource", "key_source_from_spec"]
+__all__ = ["KeySource", "Pkcs11KeySource", "Pkcs12KeySource", "key_source_from_spec", "signature_algorithm"]
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
@@ -84,6 +84,27 @@ def _key_algorithm(cert: x509.Certificate) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return "ecdsa"
     raise PdfSigningError(f"unsupported key type {type(key).__name__}", code="algorithm_unsupported")
+
+
+def signature_algorithm(key_algorithm: str, digest: str, pss: bool) -> Any:
+    """The asn1crypto SignedDigestAlgorithm both key sources and the CMS builder agree on.
+
+    RSASSA-PSS uses MGF1 with the same hash and a salt as long as the digest (RFC 8017 recommendation; pyHanko's
+    own default is the maximum salt length, which a PKCS#11 token would then have to match)."""
+    from asn1crypto import algos
+
+    if key_algorithm == "ecdsa":
+        return algos.SignedDigestAlgorithm({"algorithm": f"{digest}_ecdsa"})
+    if not pss:
+        return algos.SignedDigestAlgorithm({"algorithm": f"{digest}_rsa"})
+    params = algos.RSASSAPSSParams(
+        {
+            "hash_algorithm": {"algorithm": digest},
+            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": digest}},
+            "salt_length": _hash(digest).digest_size,
+        }
+    )
+    return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
 
 
 def _resolve_secret(secret: str | bytes | None, secret_env: str | None) -> bytes | None:
@@ -156,13 +177,9 @@ class Pkcs11KeySource:
             self._session = ph_pkcs11.open_pkcs11_session(
                 module, token_criteria=TokenCriteria(label=token), user_pin=pin.decode() if pin else None
             )
-            self._signers = {
-                pss: ph_pkcs11.PKCS11Signer(
-                    self._session, cert_label=key, key_label=key, other_certs_to_pull=None, prefer_pss=pss
-                )
-                for pss in (False, True)
-            }
-            signer = self._signers[False]
+            self._signer = signer = ph_pkcs11.PKCS11Signer(
+                self._session, cert_label=key, key_label=key, other_certs_to_pull=None
+            )
             signer._load_objects()
             self._cert = x509.load_der_x509_certificate(signer.signing_cert.dump())
             self._chain = tuple(
@@ -195,9 +212,11 @@ class Pkcs11KeySource:
         return self._algorithm
 
     def sign_raw(self, data: bytes, *, digest_algorithm: str, pss: bool) -> bytes:
-        _hash(digest_algorithm)
-        signer = self._signers[pss and self._algorithm == "rsa"]
-        spec = signer._select_pkcs11_signing_params(digest_algorithm, sign_kwargs=signer.sign_kwargs(data))
+        from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
+
+        signer = self._signer
+        mechanism = signature_algorithm(self._algorithm, digest_algorithm, pss)
+        spec = select_pkcs11_signing_params(mechanism, digest_algorithm, False, signer.sign_kwargs(data))
         if spec.pre_sign_transform is not None:
             data = spec.pre_sign_transform(data)
         with self._lock:  # a PKCS#11 session is not safe for concurrent operations

@@ -242,6 +242,8 @@ def _translate(exc: BaseException) -> PdfSigningError:
         return PdfSigningError(f"time-stamping failed: {text}", code="tsa_unreachable")
     if "ValidationError" in names or "PathBuilding" in names or "revocation" in text.lower():
         return PdfSigningError(f"cannot collect validation data: {text}", code="revocation_unavailable")
+    if "could not be validated" in text:  # B-LT pre-sign validation: revoked, expired, untrusted chain…
+        return PdfSigningError(f"the signer's certificate is not valid now: {text}", code="certificate_rejected")
     if "already" in text.lower() and "field" in text.lower():
         return PdfSigningError(text, code="field_exists")
     return PdfSigningError(f"signing failed: {text}", code="signing_failed")

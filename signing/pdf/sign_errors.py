@@ -11,8 +11,8 @@ class PdfSigningError(SigningError):
     """A PDF could not be signed. ``code`` is one of:
 
     ``pdf_unreadable``, ``key_source_invalid``, ``key_unusable``, ``pin_missing``, ``tsa_unreachable``,
-    ``tsa_url_missing``, ``revocation_unavailable``, ``level_unsupported``, ``algorithm_unsupported``,
-    ``field_exists``, ``anchor_not_found``, ``appearance_invalid``, ``signing_failed``.
+    ``tsa_url_missing``, ``revocation_unavailable``, ``certificate_rejected``, ``level_unsupported``,
+    ``algorithm_unsupported``, ``field_exists``, ``anchor_not_found``, ``appearance_invalid``, ``signing_failed``.
     """
 
     code = "signing_failed"

@@ -17,7 +17,11 @@ def test_token_key_signs_and_matches_the_certificate(test_pki: TestPki, softhsm_
     from pkcs11 import KeyType, Mechanism, ObjectClass
 
     token = pkcs11.lib(softhsm_token.module_path).get_token(token_label=softhsm_token.token_label)
-    with token.open(user_pin=softhsm_token.pin) as session:
+    try:
+        session = token.open(user_pin=softhsm_token.pin)
+    except pkcs11.exceptions.UserAlreadyLoggedIn:  # PKCS#11 login is per process: a key source may hold it
+        session = token.open()
+    with session:
         key = session.get_key(ObjectClass.PRIVATE_KEY, KeyType.RSA, label=softhsm_token.key_label)
         signature = key.sign(b"edoc", mechanism=Mechanism.SHA256_RSA_PKCS)
     public_key = test_pki.signer("good-rsa")[2].public_key()
