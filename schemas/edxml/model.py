@@ -33,10 +33,8 @@ __all__ = [
     "TraceHeader",
 ]
 
-_frozen = dataclass(frozen=True, slots=True, kw_only=True)
 
-
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Organization:
     """From / To: an agency (OrganId 13 chars, OrganName ≤200, OrganAdd ≤500, Email ≤100, phones ≤20)."""
 
@@ -55,7 +53,7 @@ class Organization:
         return AgencyCode.parse(self.organ_id)
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Code:
     """Số (CodeNumber ≤11) and ký hiệu (CodeNotation ≤30) of a document (NĐ 30/2020)."""
 
@@ -66,13 +64,13 @@ class Code:
         return f"{self.number}/{self.notation}"
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PromulgationInfo:
     place: str | None = None
     date: dt.date | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DocumentType:
     """Type (1 or 2), TypeDetail, TypeName (e.g. "Công văn", ≤100)."""
 
@@ -81,14 +79,14 @@ class DocumentType:
     type_name: str | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SignerInfo:
     competence: str | None = None
     position: str | None = None
     full_name: str | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OtherInfo:
     """Priority (0–4, meaning configurable), SphereOfPromulgation ≤100, TyperNotation ≤10, amounts, appendixes."""
 
@@ -101,7 +99,7 @@ class OtherInfo:
     appendixes: tuple[str, ...] = ()
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResponseFor:
     """The document this one answers (or recalls): OrganId, Code ("7816/VPCP-TTĐT"), date, DocumentId."""
 
@@ -111,7 +109,7 @@ class ResponseFor:
     document_id: str | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TraceHeader:
     """One relay of the package; each relay appends one (STANDARDS §2, §8)."""
 
@@ -119,7 +117,7 @@ class TraceHeader:
     timestamp: dt.datetime | None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StaffInfo:
     department: str | None = None
     staff: str | None = None
@@ -127,7 +125,7 @@ class StaffInfo:
     mobile: str | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Receiver:
     """BussinessDocumentInfo/ReceiverList/Receiver of an update (type 2)."""
 
@@ -135,7 +133,7 @@ class Receiver:
     receiver_type: int | None = None
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BusinessDocumentInfo:
     """What an update (type 2) changes: DocumentInfo and DocumentReceiver flags, and the receivers."""
 
@@ -144,7 +142,7 @@ class BusinessDocumentInfo:
     receivers: tuple[Receiver, ...] = ()
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReplacementInfo:
     """ReplacementInfoList/ReplacementInfo of a replacement (type 3): the replaced document and its receivers."""
 
@@ -152,7 +150,7 @@ class ReplacementInfo:
     organ_ids: tuple[str, ...] = ()
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Business:
     """TraceHeaderList/Bussiness (sic): new, recall, update or replacement of a document."""
 
@@ -165,7 +163,7 @@ class Business:
     replacements: tuple[ReplacementInfo, ...] = ()
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageHeader:
     """MessageHeader of a document package, fields in wire order (STANDARDS §2 table)."""
 

@@ -14,10 +14,8 @@ from schemas.edxml.model import Business, MessageHeader, Organization, ResponseF
 
 __all__ = ["Attachment", "EdocPackage", "StatusPackage"]
 
-_frozen = dataclass(frozen=True, slots=True, kw_only=True)
 
-
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Attachment:
     """One attached file, carried base64 in AttachmentEncoded (often a zip: it stays a zip).
 
@@ -33,7 +31,7 @@ class Attachment:
     data: bytes = field(default=b"", repr=False)
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EdocPackage:
     """A document package: header, relay trace, business block and attachments in document order."""
 
@@ -47,7 +45,7 @@ class EdocPackage:
         return replace(self, trace=(*self.trace, trace))
 
 
-@_frozen
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatusPackage:
     """A status notification about a document (STANDARDS §3); ``status_code`` is the wire's text ("01")."""
 

@@ -89,7 +89,8 @@ def _root(root: Node, ctx: Context) -> None:
 
 
 def _status(ctx: Context, header: Node) -> StatusPackage:
-    return read_object(ctx, header, S.STATUS_HEADER)  # type: ignore[no-any-return]
+    status: StatusPackage = read_object(ctx, header, S.STATUS_HEADER)
+    return status
 
 
 def _trace(ctx: Context, header: Node) -> tuple[tuple[TraceHeader, ...], Business | None]:

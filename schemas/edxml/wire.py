@@ -72,9 +72,9 @@ def parse_date(text: str) -> date:
 
 def parse_datetime(text: str) -> datetime:
     """Read ``yyyy/MM/dd HH:mm:ss`` as a naive Vietnam-local datetime."""
-    parts = _numbers(_DATETIME, text, "yyyy/MM/dd HH:mm:ss")
+    year, month, day, hour, minute, second = _numbers(_DATETIME, text, "yyyy/MM/dd HH:mm:ss")
     try:
-        return datetime(*parts)
+        return datetime(year, month, day, hour, minute, second)  # naive: the wire's Vietnam local time
     except ValueError as exc:
         raise WireValueError("impossible_date", f"{text!r} is not a time that exists ({exc})") from exc
 
