@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     retry_schedule: tuple[float, ...] = (1, 5, 30, 120, 600, 1800, 3600)
     worker_poll_seconds: float = 0.25
     worker_batch: int = 32
+    worker_lease_seconds: float = Field(
+        30.0, gt=0, description="how long a claimed outbox message stays with a worker that may have died"
+    )
     embedded_worker: bool = True
 
     @field_validator("node_id")

@@ -212,7 +212,7 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None]
     acked_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    package: Mapped[Package] = relationship(back_populates="deliveries", lazy="joined")
+    package: Mapped[Package] = relationship(back_populates="deliveries")
 
 
 class StatusEntry(Base):

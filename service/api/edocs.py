@@ -91,7 +91,7 @@ async def submit(
 ) -> Response:
     require_role(caller, *SENDERS)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype.startswith("multipart/"):
+    if ctype.startswith("multipart/") or ctype == "application/x-www-form-urlencoded":
         return await _submit_multipart(request, gw, caller, idempotency_key)
     if ctype not in ("application/xml", "text/xml", "application/octet-stream", ""):
         raise Invalid(

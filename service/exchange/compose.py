@@ -104,6 +104,13 @@ def organization(session: Session, code: str) -> Organization:
     )
 
 
+def _recipient(session: Session, code: str) -> Organization:
+    try:
+        return organization(session, code)
+    except NotFound as exc:
+        raise Invalid(f"recipient {code} is not an agency of the directory", code="unknown_recipient", agency=code) from exc
+
+
 def _staff(data: dict[str, str] | None) -> StaffInfo | None:
     if not data:
         return None
@@ -118,7 +125,7 @@ def edoc_from_header(session: Session, header: HeaderInput, files: Sequence[File
     signer = header.signer or {}
     msg = MessageHeader(
         from_=organization(session, header.from_code),
-        to=tuple(organization(session, c) for c in dict.fromkeys(header.to)) if header.to else (),
+        to=tuple(_recipient(session, c) for c in dict.fromkeys(header.to)),
         document_id=str(DocumentId.for_(header.from_code, date, code)),
         code=code,
         promulgation_info=PromulgationInfo(place=header.place, date=date),

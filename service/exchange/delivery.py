@@ -28,7 +28,6 @@ from storage.models import Delivery, OutboxMessage, utcnow
 __all__ = ["DeliveryError", "DeliveryWorker", "Transport"]
 
 logger = logging.getLogger("edoc.delivery")
-LEASE = timedelta(seconds=60)
 
 
 class DeliveryError(Exception):
@@ -76,6 +75,7 @@ class DeliveryWorker:
 
     def _claim(self, limit: int) -> list[int]:
         now = utcnow()
+        lease = timedelta(seconds=self.gw.settings.worker_lease_seconds)
         ready = (
             sa.select(OutboxMessage.id)
             .where(OutboxMessage.done_at.is_(None), OutboxMessage.available_at <= now)
@@ -91,7 +91,7 @@ class DeliveryWorker:
                 session.execute(
                     sa.update(OutboxMessage)
                     .where(OutboxMessage.id.in_(ids))
-                    .values(locked_until=now + LEASE, locked_by=self.name)
+                    .values(locked_until=now + lease, locked_by=self.name)
                 )
         return ids
 

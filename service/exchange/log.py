@@ -22,6 +22,7 @@ __all__ = ["EventFilter", "query_events", "record"]
 def record(
     session: Session,
     kind: str,
+    /,
     *,
     package_id: str | None = None,
     document_id: str | None = None,

@@ -60,7 +60,9 @@ def _inbox_ids(base: str, key: str) -> list[str]:
 
 def test_sigkill_loses_nothing_and_duplicates_nothing(empty_database_url: str, tmp_path: Path) -> None:
     keys = _prepare(empty_database_url, tmp_path)
-    server = GatewayProcess(tmp_path, database_url=empty_database_url, worker_poll_seconds="0.05").start()
+    server = GatewayProcess(
+        tmp_path, database_url=empty_database_url, worker_poll_seconds="0.05", worker_lease_seconds="3"
+    ).start()
     pdf = simple_pdf(2)
     accepted: dict[int, str] = {}
     failed: list[int] = []

@@ -1,0 +1,225 @@
+"""End-to-end exchange throughput, submit latency, package build+sign cost, and peak RSS for a 100 MB attachment.
+
+    .venv/bin/python bench/exchange.py [--docs 400] [--clients 16] [--backends sqlite,postgresql] [--workers 2]
+
+For each backend a real gateway process (``edoc serve``, embedded delivery worker) is started on a fresh database.
+16 client threads submit documents (100 KB PDF, 2 recipients) through the native API; two recipient threads list
+their inbox, fetch each package and ack it. Documents/s counts documents that went submit → delivered → fetched →
+acked at BOTH recipients, over the wall time of the run. Build+sign cost is measured in-process in the same run.
+The 100 MB case starts a fresh gateway and reads its VmHWM (peak RSS) from /proc after one submit.
+Prints a table; all figures are medians or percentiles of this run only (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.context import Gateway  # noqa: E402
+from service.exchange.directory import create_client, import_agencies  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from tests.support.databases import postgres_available, temporary_postgres_database  # noqa: E402
+from tests.support.gateway import A, AGENCIES, B, C, make_settings  # noqa: E402
+from tests.support.pdfs import simple_pdf  # noqa: E402
+from tests.support.server import GatewayProcess  # noqa: E402
+
+
+def prepare(database_url: str, tmp: Path) -> dict[str, str]:
+    upgrade(database_url)
+    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    keys = {}
+    with gw.writes() as session, session.begin():
+        import_agencies(session, AGENCIES)
+        for who, code in (("A", A), ("B", B), ("C", C)):
+            keys[who] = create_client(session, name=f"bench-{who}", role="dms", agencies=[code])[1]
+    gw.close()
+    return keys
+
+
+def submit(client: httpx.Client, key: str, n: int, pdf: bytes, tag: str) -> float:
+    header = {"from": A, "to": [B, C], "code": {"number": str(n), "notation": f"BENCH-{tag}"},
+              "subject": f"Văn bản thử tải số {n}", "date": "2026-11-20"}
+    started = time.perf_counter()
+    resp = client.post(
+        "/api/v1/edocs",
+        data={"header": json.dumps(header, ensure_ascii=False)},
+        files=[("files", (f"vb-{n}.pdf", pdf, "application/pdf"))],
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    elapsed = time.perf_counter() - started
+    if resp.status_code != 202:
+        raise RuntimeError(f"submit failed: {resp.status_code} {resp.text[:300]}")
+    return elapsed
+
+
+def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float], stop: threading.Event) -> None:
+    seen = 0
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        while seen < expected and not stop.is_set():
+            items = client.get("/api/v1/inbox", params={"limit": 100}, headers=auth).json()["items"]
+            if not items:
+                time.sleep(0.01)
+                continue
+            for item in items:
+                if item["kind"] == "edoc":
+                    resp = client.get(f"/api/v1/edocs/{item['id']}/edxml", headers=auth)
+                    assert resp.status_code == 200 and len(resp.content) > 100_000
+                client.post(f"/api/v1/edocs/{item['id']}/ack", headers=auth).raise_for_status()
+                if item["kind"] == "edoc" and f"BENCH-{tag}" in item["document_id"]:
+                    seen += 1
+    done[key] = time.perf_counter()
+
+
+def run_load(server: GatewayProcess, keys: dict[str, str], docs: int, clients: int, tag: str) -> dict[str, float]:
+    pdf = simple_pdf(4, pad_to=100_000)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    done: dict[str, float] = {}
+    stop = threading.Event()
+    receivers = [threading.Thread(target=receiver, args=(server.base, keys[w], docs, tag, done, stop)) for w in "BC"]
+    started = time.perf_counter()
+    for thread in receivers:
+        thread.start()
+
+    def sender(numbers: range) -> None:
+        with httpx.Client(base_url=server.base, timeout=60) as client:
+            for n in numbers:
+                elapsed = submit(client, keys["A"], n, pdf, tag)
+                with lock:
+                    latencies.append(elapsed)
+
+    senders = [threading.Thread(target=sender, args=(range(i, docs, clients),)) for i in range(clients)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    submitted = time.perf_counter()
+    for thread in receivers:
+        thread.join(timeout=600)
+    stop.set()
+    finished = max(done.values()) if len(done) == 2 else float("nan")
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "docs": docs,
+        "docs_per_s": docs / (finished - started),
+        "submit_per_s": docs / (submitted - started),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": quantiles[94] * 1000,
+    }
+
+
+def build_and_sign_cost(tmp: Path) -> float:
+    from schemas.edxml import build_edoc
+    from service.exchange.compose import FileInput, edoc_from_header, header_from_json
+    from service.exchange.submit import TraceHeader, vn_wall_clock
+    from signing.xmldsig import sign_package
+
+    url = f"sqlite:///{tmp / 'cost.sqlite3'}"
+    prepare(url, tmp / "cost")
+    gw = Gateway.from_settings(make_settings(url, tmp / "cost"))
+    pdf = simple_pdf(4, pad_to=100_000)
+    header = header_from_json({"from": A, "to": [B, C], "code": {"number": "1", "notation": "X"}, "subject": "S"})
+    with gw.sessions() as session:
+        pkg = edoc_from_header(session, header, [FileInput("a.pdf", "application/pdf", data=pdf)])
+    key = gw.node_key
+    times = []
+    for _ in range(40):
+        started = time.perf_counter()
+        traced = pkg.with_trace(TraceHeader(organ_id=A, timestamp=vn_wall_clock()))
+        sign_package(build_edoc(traced), key)
+        times.append(time.perf_counter() - started)
+    gw.close()
+    return statistics.median(times) * 1000
+
+
+def vm_hwm(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM")
+
+
+def peak_rss_large(tmp: Path, size_mb: int) -> dict[str, float]:
+    url = f"sqlite:///{tmp / 'big.sqlite3'}"
+    keys = prepare(url, tmp / "big")
+    server = GatewayProcess(tmp / "big", database_url=url, max_package_bytes=str(200 * 1024 * 1024)).start()
+    try:
+        big = tmp / "big.pdf"
+        with open(big, "wb") as fh:
+            fh.write(simple_pdf(2))
+            for _ in range(size_mb):
+                fh.write(os.urandom(1024 * 1024))
+        before = vm_hwm(server.pid)
+        header = {"from": A, "to": [B], "code": {"number": "1", "notation": "BIG"}, "subject": "Tệp lớn"}
+        with httpx.Client(base_url=server.base, timeout=600) as client, open(big, "rb") as fh:
+            resp = client.post("/api/v1/edocs", data={"header": json.dumps(header)},
+                               files=[("files", ("big.pdf", fh, "application/pdf"))],
+                               headers={"Authorization": f"Bearer {keys['A']}"})
+            resp.raise_for_status()
+            package = client.get(f"/api/v1/edocs/{resp.json()['id']}", headers={"Authorization": f"Bearer {keys['A']}"})
+        peak = vm_hwm(server.pid)
+        package_size = package.json()["size"]
+        return {"package_mb": package_size / 2**20, "baseline_mb": before / 2**20, "peak_mb": peak / 2**20,
+                "ratio": peak / package_size}
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--big-mb", type=int, default=100)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="edoc-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        for backend in args.backends.split(","):
+            data = tmp / backend
+            data.mkdir()
+            if backend == "sqlite":
+                rows.append((backend, bench_backend(f"sqlite:///{data / 'edoc.sqlite3'}", data, args)))
+            elif postgres_available():
+                with temporary_postgres_database("edoc_bench") as url:
+                    rows.append((backend, bench_backend(url, data, args)))
+            else:
+                print(f"{backend}: PostgreSQL not reachable, skipped", file=sys.stderr)
+        cost = build_and_sign_cost(tmp)
+        big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
+    print(f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
+          f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es), {os.cpu_count()} cores")
+    print(f"{'backend':<12}{'docs/s e2e':>12}{'submits/s':>12}{'p50 submit':>12}{'p95 submit':>12}")
+    for backend, r in rows:
+        print(f"{backend:<12}{r['docs_per_s']:>12.1f}{r['submit_per_s']:>12.1f}{r['p50_ms']:>10.1f}ms{r['p95_ms']:>10.1f}ms")
+    print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
+    if big:
+        print(f"submit with a {args.big_mb} MB attachment: package {big['package_mb']:.1f} MB, gateway RSS baseline "
+              f"{big['baseline_mb']:.0f} MB, peak {big['peak_mb']:.0f} MB = {big['ratio']:.2f}x the package size")
+
+
+def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, float]:
+    keys = prepare(url, data)
+    server = GatewayProcess(data, database_url=url, worker_poll_seconds="0.02").start("--workers", str(args.workers))
+    try:
+        run_load(server, keys, min(40, args.docs), args.clients, "warm")
+        return run_load(server, keys, args.docs, args.clients, "run")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
