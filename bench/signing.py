@@ -1,0 +1,160 @@
+"""Signing benchmark for issue 3: ``.venv/bin/python bench/signing.py`` (≈1 minute, prints one table).
+
+On a generated 1 MB, 20-page PDF, with the test PKI's "good-rsa" PKCS#12 key (RSA-2048) and its TSA on
+127.0.0.1:
+
+* p50 B-B and B-T signing with ``signing.pdf.sign_pdf`` (key source loaded once: it is cached per process);
+* the same with a plain default pyHanko call: ``SimpleSigner.load_pkcs12(...)`` + ``signers.sign_pdf(...)``
+  per signature (what a straightforward integration does), and, for reference, with the SimpleSigner preloaded;
+* the floor: SHA-256 of the file + one private-key operation;
+* peak RSS signing a 100 MB PDF (path in, path out), measured in a child process.
+
+Both sides sign the same bytes with the same key at the same level (PAdES sub-filter); one output of each is
+validated with pyHanko against the test root before timings are printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RUNS_FAST = 21
+RUNS_SLOW = 9
+
+
+def p50(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm-up (imports, connection set-up)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def verification_p50_ms() -> float | None:
+    """Hook for the verification figure of issue 3 (p50 verification of a 2-signature B-LT file with cached
+    revocation data). Owned by the verification side; returns None until it is wired in."""
+    return None
+
+
+def _validate(pki, signed: bytes) -> bool:
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    root = asn1_x509.Certificate.load(pki.root_cert.public_bytes(Encoding.DER))
+    context = ValidationContext(trust_roots=[root], moment=pki.now, allow_fetching=True)
+    sigs = PdfFileReader(io.BytesIO(signed)).embedded_regular_signatures
+    return all(validate_pdf_signature(s, context).bottom_line for s in sigs)
+
+
+def _rss_child(src: str, dst: str, p12: str, password: str) -> None:
+    """Child process: sign ``src`` into ``dst`` and print baseline and peak RSS in bytes."""
+    import resource
+
+    import psutil
+
+    from signing.pdf import key_source_from_spec, sign_pdf
+
+    key = key_source_from_spec(f"p12:{p12}", secret=password)
+    baseline = psutil.Process().memory_info().rss
+    sign_pdf(Path(src), key=key, level="B-B", output=Path(dst))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(baseline, peak)
+
+
+def main() -> None:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    from signing.pdf import key_source_from_spec, sign_pdf
+    from tests.support.pki import running_test_pki
+    from tests.support.pki.pdfs import write_pdf
+
+    with tempfile.TemporaryDirectory() as tmp, running_test_pki(Path(tmp) / "pki") as pki:
+        src = Path(tmp) / "1mb.pdf"
+        with open(src, "wb") as out:
+            write_pdf(out, pages=20, size=1_000_000)
+        data = src.read_bytes()
+        p12, password, _ = pki.signer("good-rsa")
+        key = key_source_from_spec(f"p12:{p12}", secret=password)
+
+        def ours(level: str) -> bytes:
+            return sign_pdf(data, key=key, level=level, tsa_url=pki.tsa_url)  # type: ignore[arg-type]
+
+        def default(timestamped: bool, signer: signers.SimpleSigner | None = None) -> bytes:
+            signer = signer or signers.SimpleSigner.load_pkcs12(str(p12), passphrase=password)
+            meta = signers.PdfSignatureMetadata(field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES)
+            timestamper = HTTPTimeStamper(pki.tsa_url) if timestamped else None
+            writer = IncrementalPdfFileWriter(io.BytesIO(data))
+            return signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper).getvalue()
+
+        assert _validate(pki, ours("B-B")) and _validate(pki, default(False)), "a benchmark output does not validate"
+        preloaded = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=password)
+
+        def floor() -> None:
+            digest = hashlib.sha256(data).digest()
+            key.sign_raw(digest, digest_algorithm="sha256", pss=False)
+
+        rows = {
+            "ours B-B": p50(lambda: ours("B-B"), RUNS_FAST),
+            "ours B-T (local TSA)": p50(lambda: ours("B-T"), RUNS_SLOW),
+            "default pyHanko B-B (load PKCS#12 + sign_pdf)": p50(lambda: default(False), RUNS_SLOW),
+            "default pyHanko B-T (load PKCS#12 + sign_pdf)": p50(lambda: default(True), RUNS_SLOW),
+            "default pyHanko B-B, SimpleSigner preloaded": p50(lambda: default(False, preloaded), RUNS_SLOW),
+            "floor (SHA-256 of file + 1 private-key op)": p50(floor, RUNS_FAST),
+        }
+        big_src, big_dst = Path(tmp) / "100mb.pdf", Path(tmp) / "100mb-signed.pdf"
+        with open(big_src, "wb") as out:
+            write_pdf(out, pages=20, size=100_000_000)
+        child = subprocess.run(
+            [sys.executable, __file__, "--rss-child", str(big_src), str(big_dst), str(p12), password.decode()],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        baseline, peak = (int(v) for v in child.stdout.split())
+        size = big_src.stat().st_size
+
+    print(f"Signing benchmark: {len(data) / 1e6:.2f} MB, 20 pages, RSA-2048 PKCS#12, SHA-256, PAdES")
+    for label, ms in rows.items():
+        print(f"  {label:<48} p50 {ms:8.2f} ms")
+    ours_bb, ours_bt = rows["ours B-B"], rows["ours B-T (local TSA)"]
+    default_bb = rows["default pyHanko B-B (load PKCS#12 + sign_pdf)"]
+    default_bt = rows["default pyHanko B-T (load PKCS#12 + sign_pdf)"]
+    preloaded_bb = rows["default pyHanko B-B, SimpleSigner preloaded"]
+    print(
+        f"  {'ratio default/ours B-B':<48} {default_bb / ours_bb:8.1f} x"
+        f"   (vs preloaded: {preloaded_bb / ours_bb:.1f} x; target >= 4)"
+    )
+    print(f"  {'ratio default/ours B-T':<48} {default_bt / ours_bt:8.1f} x")
+    verify = verification_p50_ms()
+    if verify is not None:
+        print(f"  {'verify 2-signature B-LT, cached revocation':<48} p50 {verify:8.2f} ms (target <= 30)")
+    print(
+        f"  peak RSS signing a {size / 1e6:.0f} MB PDF (path in, path out): {peak / 1e6:.0f} MB = "
+        f"{peak / size:.2f} x file size; above the process baseline of {baseline / 1e6:.0f} MB: "
+        f"{(peak - baseline) / 1e6:.0f} MB = {(peak - baseline) / size:.2f} x (target <= 2)"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--rss-child":
+        _rss_child(*sys.argv[2:6])
+    else:
+        main()
