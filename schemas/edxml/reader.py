@@ -209,6 +209,8 @@ class ReadResult:
 
 def read_tree(source: bytes | Path, limits: ParseLimits, sink: AttachmentSink) -> ReadResult:
     """Parse ``source`` into nodes, sending attachment bytes to ``sink``; raise the errors of xmlsafe."""
+    if isinstance(source, str):
+        raise TypeError("parse_package takes bytes or a pathlib.Path, not str (XML text or a path?)")
     chunks = _byte_chunks(source, limits)
     head, junk = split_junk(next(chunks, b""))
     if not head.strip():
