@@ -21,7 +21,6 @@ from schemas.edxml import (
     validate,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples" / "edxml"
 SIGNED_SHA1 = {"weak_signature_algorithm"}
 KIT_QUIRKS = {"weak_signature_algorithm", "signature_default_namespace", "unprefixed_attachment"}
 
