@@ -186,7 +186,7 @@ def tamper_signed_byte(signed: bytes) -> bytes:
 
 def swap_certificate(signed: bytes, other_cert) -> bytes:
     """Replace the signer's certificate in the CMS (and the SignerInfo's pointer to it) with another one."""
-    match, (_, len1, start2, _) = _byte_range(signed)
+    _, (_, len1, start2, _) = _byte_range(signed)
     hex_start, hex_end = len1 + 1, start2 - 1
     raw = bytes.fromhex(signed[hex_start:hex_end].decode())
     info = asn1_cms.ContentInfo.load(raw.rstrip(b"\0"))
