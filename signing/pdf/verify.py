@@ -344,8 +344,10 @@ async def _validate(
             diff_policy=DEFAULT_DIFF_POLICY,
             key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES), match_all_key_usages=False),
         )
-    except (SignatureValidationError, pdf_misc.PdfError, ValueError, KeyError) as exc:
+    except (SignatureValidationError, pdf_misc.PdfError, ValueError, KeyError, NotImplementedError) as exc:
         raise _Malformed(str(exc)) from exc
+    except AssertionError as exc:  # pyhanko-certvalidator asserts e.g. key type == declared algorithm
+        raise _Malformed(f"inconsistent signature structure ({exc!r})") from exc
     return status, revdata
 
 
