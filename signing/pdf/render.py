@@ -26,6 +26,7 @@ from signing.pdf.report import (
     Finding,
     Indication,
     SignatureReport,
+    SubIndication,
     VerificationReport,
     format_time,
     summary_rows,
@@ -136,8 +137,8 @@ def _file_rows(report: VerificationReport, t: dict[str, str]) -> tuple[tuple[str
     )
 
 
-def _indication(indication: Indication, sub: object) -> str:
-    return indication.value + (f" / {sub.value}" if sub is not None else "")  # type: ignore[attr-defined]
+def _indication(indication: Indication, sub: SubIndication | None) -> str:
+    return indication.value + (f" / {sub.value}" if sub is not None else "")
 
 
 def _signature_section(index: int, sig: SignatureReport, lang: str) -> _Section:
@@ -283,7 +284,7 @@ class _Receipt:
         self.files = {"/F1": regular}
         self.engines: dict[tuple[str, int], object] = {}
         self.pages: list[list[bytes]] = [[]]
-        self.y = _PAGE_H - _MARGIN
+        self.y: float = _PAGE_H - _MARGIN
 
     def build(self, report: VerificationReport, lang: str, t: dict[str, str]) -> bytes:
         self.text(t["receipt"], font="/F1", size=_HEAD, gap=8)
