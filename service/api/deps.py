@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.context import Gateway
-from service.exchange.directory import Caller, authenticate
+from service.exchange.directory import Caller, authenticate, hash_key
 from service.exchange.errors import Forbidden, Unauthorized
 
 __all__ = ["CallerDep", "GatewayDep", "require_role"]
@@ -27,8 +27,11 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 def get_caller(gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <api key>'", code="missing_api_key")
+    cached = gw.callers.get(hash_key(credentials.credentials))
+    if cached is not None:
+        return cached
     with gw.sessions() as session:
-        return authenticate(session, credentials.credentials)
+        return authenticate(session, credentials.credentials, gw.callers)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

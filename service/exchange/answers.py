@@ -8,6 +8,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from service.context import Gateway
 from service.exchange import compose
 from service.exchange.directory import Caller
@@ -52,17 +54,16 @@ def submit_native(
     )
 
 
-def _original(gw: Gateway, caller: Caller, package_id: str) -> Package:
-    with gw.sessions() as session:
-        package = session.get(Package, package_id)
-        if package is None or package.kind != "edoc":
-            raise NotFound(f"no document {package_id}", code="unknown_package")
-        if package.response_for_id is not None and package.business_type:
-            # Answers (15/16) may name the recall package itself: they are about the original.
-            original = session.get(Package, package.response_for_id)
-            assert original is not None
-            package = original
-        return package
+def _original(session: Session, package_id: str) -> Package:
+    package = session.get(Package, package_id)
+    if package is None or package.kind != "edoc":
+        raise NotFound(f"no document {package_id}", code="unknown_package")
+    if package.response_for_id is not None and package.business_type:
+        # Answers (15/16) may name the recall package itself: they are about the original.
+        original = session.get(Package, package.response_for_id)
+        assert original is not None
+        package = original
+    return package
 
 
 def send_status(
@@ -77,24 +78,25 @@ def send_status(
     idempotency_key: str | None = None,
 ) -> SubmitResult:
     """A business status about document ``package_id``, packaged and routed back to its sender (13: to recipients)."""
-    original = _original(gw, caller, package_id)
-    if code == "13":
-        from_code = original.from_code
-        if not caller.may_act_for(from_code):
-            raise Forbidden("only the sender of a document may send 13", code="not_document_sender")
-    else:
-        mine = [d.to_code for d in original.deliveries if caller.may_act_for(d.to_code)]
-        if agency is not None:
-            mine = [c for c in mine if c == agency]
-        if not mine:
-            raise NotFound(f"document {package_id} was not addressed to your agency", code="unknown_package")
-        from_code = mine[0]
     with gw.sessions() as session:
+        original = _original(session, package_id)
+        if code == "13":
+            from_code = original.from_code
+            if not caller.may_act_for(from_code):
+                raise Forbidden("only the sender of a document may send 13", code="not_document_sender")
+        else:
+            mine = [d.to_code for d in original.deliveries if caller.may_act_for(d.to_code)]
+            if agency is not None:
+                mine = [c for c in mine if c == agency]
+            if not mine:
+                raise NotFound(f"document {package_id} was not addressed to your agency", code="unknown_package")
+            from_code = mine[0]
         status = compose.status_package(
             session, original=original, from_code=from_code, code=code, description=description, staff=staff
         )
-    fingerprint = _fingerprint("status", original.id, from_code, code, description, staff)
-    key = idempotency_key or f"status:{original.id}:{from_code}:{code}:{fingerprint[:16]}"
+        original_id = original.id
+    fingerprint = _fingerprint("status", original_id, from_code, code, description, staff)
+    key = idempotency_key or f"status:{original_id}:{from_code}:{code}:{fingerprint[:16]}"
     return submit_built(gw, caller=caller, package=status, fingerprint=fingerprint, idempotency_key=key)
 
 
@@ -109,10 +111,8 @@ def recall(
     idempotency_key: str | None = None,
 ) -> SubmitResult:
     """Recall document ``package_id`` (QĐ 28/2018, BussinessDocType 1) from some or all of its recipients."""
-    original = _original(gw, caller, package_id)
     with gw.sessions() as session:
-        original = session.get(Package, original.id)  # type: ignore[assignment]
-        assert original is not None
+        original = _original(session, package_id)
         package = compose.recall_package(gw, session, caller, original, to=to, reason=reason, staff=staff)
     recipients = sorted(o.organ_id for o in package.header.to)
     fingerprint = _fingerprint("recall", original.id, recipients, reason, staff)

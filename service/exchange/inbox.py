@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from service.context import Gateway
 from service.exchange import log
@@ -65,6 +65,7 @@ def inbox(session: Session, caller: Caller, *, agency: str | None, after: str | 
     query = (
         sa.select(Delivery)
         .join(Package)
+        .options(contains_eager(Delivery.package).selectinload(Package.attachments))
         .where(Delivery.to_code == code, Delivery.state == "delivered")
         .order_by(Delivery.delivered_at, Delivery.id)
         .limit(limit + 1)
