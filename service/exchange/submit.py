@@ -106,9 +106,19 @@ class _Incoming:
 
 
 def submit_package(
-    gw: Gateway, *, caller: Caller, raw: bytes, idempotency_key: str | None = None, channel: str = "api"
+    gw: Gateway,
+    *,
+    caller: Caller,
+    raw: bytes,
+    idempotency_key: str | None = None,
+    channel: str = "api",
+    recipients: Sequence[str] | None = None,
 ) -> SubmitResult:
-    """Accept a complete edXML package (see module docstring); raises an ExchangeError/SchemaError to refuse."""
+    """Accept a complete edXML package (see module docstring); raises an ExchangeError/SchemaError to refuse.
+
+    ``recipients`` (VXP ``to``; a relay hop) restricts delivery to those codes of the package's own list: a node
+    that receives a package from a peer delivers only the recipients the peer routed to it.
+    """
     if not raw:
         raise Invalid("the request body is empty: expected an edXML package", code="empty_body")
     if len(raw) > gw.settings.max_package_bytes:
@@ -121,7 +131,9 @@ def submit_package(
     incoming = _Incoming(parsed.edoc, parsed.status, parsed.oddities)
     signature = {"incoming": _check_json(check)}
     request_sha = hashlib.sha256(raw).hexdigest()
-    return _accept(gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw)
+    return _accept(
+        gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw, only=recipients
+    )
 
 
 def submit_built(
@@ -160,9 +172,10 @@ def _accept(
     warnings: list[str],
     *,
     evidence: bytes | None,
+    only: Sequence[str] | None = None,
 ) -> SubmitResult:
     with gw.sessions() as session:
-        plan = _plan(gw, session, caller, incoming, idempotency_key, request_sha)
+        plan = _plan(gw, session, caller, incoming, idempotency_key, request_sha, only)
         plan.warnings += warnings
         plan.signature = signature
         plan.oddities = [{"code": o.code, "message": o.message, "path": o.path} for o in incoming.oddities]
@@ -187,22 +200,46 @@ def _check_json(check: Any) -> dict[str, Any]:
     }
 
 
-def _plan(gw: Gateway, session: Session, caller: Caller, parsed: _Incoming, key: str | None, request_sha: str) -> _Plan:
+def _plan(
+    gw: Gateway,
+    session: Session,
+    caller: Caller,
+    parsed: _Incoming,
+    key: str | None,
+    request_sha: str,
+    only: Sequence[str] | None = None,
+) -> _Plan:
     if parsed.edoc is not None:
-        return _plan_edoc(gw, session, caller, parsed.edoc, key, request_sha)
-    assert parsed.status is not None
-    return _plan_status(session, caller, parsed.status, key, request_sha)
+        plan = _plan_edoc(gw, session, caller, parsed.edoc, key, request_sha, only)
+    else:
+        assert parsed.status is not None
+        plan = _plan_status(session, caller, parsed.status, key, request_sha)
+    if only is not None:
+        wanted = set(only)
+        plan.recipients = [code for code in plan.recipients if code in wanted]
+        if not plan.recipients:
+            raise Invalid("none of the requested recipients is a recipient of this package", code="no_recipient")
+    return plan
 
 
 def _plan_edoc(
-    gw: Gateway, session: Session, caller: Caller, pkg: EdocPackage, key: str | None, request_sha: str
+    gw: Gateway,
+    session: Session,
+    caller: Caller,
+    pkg: EdocPackage,
+    key: str | None,
+    request_sha: str,
+    only: Sequence[str] | None = None,
 ) -> _Plan:
     header = pkg.header
     from_code = header.from_.organ_id
     check_sender(caller, from_code)
     other = header.other_info
     check_not_secret([other.sphere_of_promulgation if other else None], gw.settings.secret_markings)
-    recipients = _known_recipients(session, [org.organ_id for org in header.to])
+    codes = [org.organ_id for org in header.to]
+    if only is not None:  # a relay hop: only the requested recipients need to be known here
+        codes = [code for code in codes if code in set(only)] or codes
+    recipients = _known_recipients(session, codes)
     business_type = int(pkg.business.doc_type) if pkg.business is not None else 0
     document_id = str(header.document_id)
     plan = _Plan(
