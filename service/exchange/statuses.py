@@ -93,14 +93,16 @@ def staff_json(staff: StaffInfo | None) -> dict[str, Any] | None:
     return {"department": staff.department, "staff": staff.staff, "email": staff.email, "mobile": staff.mobile}
 
 
-def apply_effects(session: Session, *, plan_kind: str, package: Package, recall_kind: str | None, actor: str) -> None:
+def apply_effects(
+    session: Session, *, plan_kind: str, package: Package, recipients: list[str], recall_kind: str | None, actor: str
+) -> None:
     """Update the original document's deliveries and status history for a just-inserted package."""
     if package.response_for_id is None:
         return
     original = session.get(Package, package.response_for_id)
     if original is None:
         raise NotFound("the original document vanished")
-    targets = {d.to_code for d in package.deliveries} if plan_kind == "edoc" else set()
+    targets = set(recipients) if plan_kind == "edoc" else set()
     code = package.status_code
     if plan_kind == "edoc" or code == "13":
         kind = recall_kind or "recall"

@@ -40,11 +40,11 @@ from service.context import Gateway
 from service.exchange import log, statuses
 from service.exchange.clock import vn_wall_clock
 from service.exchange.directory import Caller
-from service.exchange.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
 from storage.interfaces import BlobRef
-from storage.models import Agency, AttachmentRow, Delivery, OutboxMessage, Package
+from storage.models import Agency, AttachmentRow, Delivery, OutboxMessage, Package, new_id
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -428,7 +428,8 @@ def _commit(
             if replay is not None:
                 return replay
             row = _insert(gw, session, caller, plan, blob, attachments, channel)
-            result = result_for(row)
+            views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
+            result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
     except sa.exc.IntegrityError:
         # A concurrent identical submit won the race: answer as its replay.
         with gw.sessions() as session:
@@ -453,6 +454,7 @@ def _insert(
     if plan.warnings:
         summary["warnings"] = plan.warnings
     row = Package(
+        id=new_id(),
         kind=plan.kind,
         document_id=plan.document_id,
         from_code=plan.from_code,
@@ -471,7 +473,7 @@ def _insert(
         oddities=plan.oddities,
     )
     session.add(row)
-    session.flush()
+    session.flush()  # the package row first: deliveries and attachments reference it
     for position, (att, ref) in enumerate(attachments):
         session.add(
             AttachmentRow(
@@ -486,9 +488,8 @@ def _insert(
             )
         )
     for code in plan.recipients:
-        delivery = Delivery(package_id=row.id, to_code=code, route=gw.router.resolve(code))
+        delivery = Delivery(id=new_id(), package_id=row.id, to_code=code, route=gw.router.resolve(code))
         session.add(delivery)
-        session.flush()
         session.add(OutboxMessage(topic="deliver", payload={"delivery_id": delivery.id}))
     log.record(
         session,
@@ -502,9 +503,8 @@ def _insert(
         business_type=plan.business_type or None,
         warnings=plan.warnings or None,
     )
-    statuses.apply_effects(session, plan_kind=plan.kind, package=row, recall_kind=plan.recall_kind, actor=caller.name)
-    session.flush()
-    session.refresh(row)
-    if row.id is None:
-        raise NotFound("package vanished")
+    statuses.apply_effects(
+        session, plan_kind=plan.kind, package=row, recipients=plan.recipients, recall_kind=plan.recall_kind,
+        actor=caller.name,
+    )
     return row
