@@ -9,16 +9,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "Settings", "SigningKeySetting"]
 
 DEMO_SECRET = "demo-not-secret-change-me"  # noqa: S105 - the marker production refuses
 
 
 class ConfigError(Exception):
     """A setting is missing, malformed or unsafe for the chosen environment."""
+
+
+class SigningKeySetting(BaseModel):
+    """A key the API may sign with (service/signatures.py); HTTP callers name it, never give a path.
+
+    ``spec`` is ``p12:/path`` or ``pkcs11:module=…;token=…;key=…``; ``secret_env`` names the environment variable
+    holding the PKCS#12 password or token PIN; ``agencies`` limits it to callers acting for one of them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    secret_env: str | None = None
+    agencies: tuple[str, ...] = ()
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
+    tsa_url: str | None = None
 
 
 class Settings(BaseSettings):
@@ -46,6 +62,16 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how long a claimed outbox message stays with a worker that may have died"
     )
     embedded_worker: bool = True
+
+    trust_sets: dict[str, tuple[dict[str, str], ...]] = Field(
+        default_factory=dict,
+        description='verification trust anchors by set, pinned: JSON {"vn-national-root": [{"path", "sha256"}]}',
+    )
+    revocation_mode: Literal["hard-fail", "soft-fail"] = "hard-fail"
+    revocation_offline: bool = Field(False, description="use only the revocation data a document carries")
+    tsa_url: str | None = Field(None, description="RFC 3161 time-stamping authority for API signatures (B-T+)")
+    signing_keys: dict[str, SigningKeySetting] = Field(default_factory=dict, description="keys the API signs with")
+    verify_max_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest PDF accepted for verify/sign")
 
     @field_validator("node_id")
     @classmethod
