@@ -272,6 +272,15 @@ def _read(file: Path) -> bytes:
         fail(f"{file}: {exc.strerror or exc}")
 
 
+def _register_commands() -> None:
+    from service.cli_signing import register
+
+    register(app)  # edoc sign, edoc verify (service/cli_signing.py)
+
+
+_register_commands()
+
+
 def main() -> None:
     app()
 

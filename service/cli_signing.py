@@ -1,0 +1,263 @@
+"""``edoc sign`` and ``edoc verify``: PAdES signing and verification from the command line (issue 3).
+
+``verify`` exits 0 when the signatures are valid (TOTAL_PASSED), 1 when invalid (TOTAL_FAILED), 2 when validity
+cannot be determined (INDETERMINATE), and 3 when the file cannot be verified at all (missing, not a PDF, bad
+trust configuration): a script can tell "bad signature" from "bad input". ``sign`` exits 0 or 1.
+
+Trust for ``verify``: ``--trust PEM`` (repeatable) trusts exactly those certificates, pinned by the SHA-256 of the
+files given (the operator named them); without it the configured sets (``EDOC_TRUST_SETS``) are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from signing.pdf.report import VerificationReport
+    from signing.pdf.trust import TrustStore
+
+__all__ = ["register", "sign", "verify"]
+
+CANNOT_VERIFY = 3
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the ``edoc`` application (service/cli.py)."""
+    app.command("sign")(sign)
+    app.command("verify")(verify)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    from rich.markup import escape
+
+    from service.cli import fail
+
+    fail(escape(message), code)  # fail() prints rich markup: "[key_unusable]" would vanish unescaped
+
+
+def _read_pdf(path: Path, code: int) -> bytes:
+    if not path.is_file():
+        _fail(f"{path}: no such file", code)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}", code)
+    if b"%PDF-" not in data[:1024]:
+        _fail(f"{path}: not a PDF file", code)
+    return data
+
+
+def _pem_store(paths: list[Path], code: int) -> TrustStore:
+    from asn1crypto import pem
+
+    from signing.errors import SigningError
+    from signing.pdf.trust import AnchorConfig, TrustStore
+
+    anchors = []
+    for path in paths:
+        try:
+            raw = path.read_bytes()
+            der = pem.unarmor(raw)[2] if pem.detect(raw) else raw
+        except (OSError, ValueError) as exc:
+            _fail(f"{path}: cannot read a certificate ({exc})", code)
+        anchors.append(AnchorConfig(path=path, sha256=hashlib.sha256(der).hexdigest()))
+    try:
+        return TrustStore.from_config({"cli": anchors})
+    except SigningError as exc:
+        _fail(f"{exc} [{exc.code}]", code)
+
+
+def _configured_store(settings: Any, code: int) -> TrustStore:
+    from signing.errors import SigningError
+    from signing.pdf.trust import TrustStore
+
+    try:
+        return TrustStore.from_config({k: list(v) for k, v in settings.trust_sets.items()})
+    except SigningError as exc:
+        _fail(f"EDOC_TRUST_SETS: {exc} [{exc.code}]", code)
+
+
+def _settings() -> Any:
+    from service.cli import _settings as settings
+
+    return settings()
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="the signed PDF")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON, nothing else")] = False,
+    trust: Annotated[
+        list[Path] | None, typer.Option("--trust", help="trust this root/CA certificate (PEM; repeat)")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="vi or en")] = "vi",
+    receipt: Annotated[Path | None, typer.Option(help="also write a PDF receipt of the report here")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="use only revocation data carried by the file")] = False,
+    soft_fail: Annotated[bool, typer.Option("--soft-fail", help="missing revocation status only warns")] = False,
+) -> None:
+    """Verify the signatures of a PDF; exit 0 valid, 1 invalid, 2 undetermined, 3 cannot verify."""
+    from signing.errors import SigningError
+    from signing.pdf.revocation import RevocationMode, RevocationPolicy
+    from signing.pdf.verify import verify_pdf
+
+    if lang not in ("vi", "en"):
+        _fail(f"unknown language {lang!r}: vi or en", CANNOT_VERIFY)
+    data = _read_pdf(file, CANNOT_VERIFY)
+    settings = _settings()
+    store = _pem_store(trust, CANNOT_VERIFY) if trust else _configured_store(settings, CANNOT_VERIFY)
+    mode = RevocationMode.SOFT_FAIL if soft_fail else RevocationMode(settings.revocation_mode)
+    policy = RevocationPolicy(mode=mode, offline=offline or settings.revocation_offline)
+    try:
+        report = verify_pdf(data, trust=store, revocation=policy)
+    except SigningError as exc:
+        _fail(f"{file}: {exc} [{exc.code}]", CANNOT_VERIFY)
+    if receipt is not None:
+        _write_receipt(report, receipt, lang)
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        _print_summary(file, report, lang, no_anchors=not store.set_names)
+    raise typer.Exit(report.exit_code)
+
+
+def _write_receipt(report: VerificationReport, path: Path, lang: str) -> None:
+    from signing.errors import SigningError
+    from signing.pdf.render import render_receipt_pdf
+
+    try:
+        path.write_bytes(render_receipt_pdf(report, lang))
+    except (OSError, SigningError) as exc:
+        _fail(f"{path}: cannot write the receipt ({exc})", CANNOT_VERIFY)
+
+
+_TEXT = {
+    "vi": {"file": "Tệp", "overall": "Kết luận", "sig": "Chữ ký", "none": "Tệp không có chữ ký số.",
+           "no_anchor": "cảnh báo: chưa cấu hình chứng thư gốc tin cậy (--trust hoặc EDOC_TRUST_SETS)"},
+    "en": {"file": "File", "overall": "Result", "sig": "Signature", "none": "The file carries no signature.",
+           "no_anchor": "warning: no trusted root configured (--trust or EDOC_TRUST_SETS)"},
+}
+
+
+def _print_summary(file: Path, report: VerificationReport, lang: str, *, no_anchors: bool) -> None:
+    from rich.table import Table
+
+    from service.cli import err, out
+    from signing.pdf.report import summary_rows
+
+    t = _TEXT[lang]
+    if no_anchors:
+        err.print(f"[yellow]{t['no_anchor']}[/yellow]", highlight=False)
+    colour = {0: "green", 1: "red", 2: "yellow"}[report.exit_code]
+    out.print(f"{t['file']}: {file}", highlight=False, soft_wrap=True)
+    out.print(f"{t['overall']}: [bold {colour}]{report.verdict(lang)}[/]", highlight=False)
+    if not report.signatures:
+        out.print(t["none"])
+    for index, sig in enumerate(report.signatures, start=1):
+        table = Table(title=f"{t['sig']} {index}: {sig.field_name}", show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column()
+        for label, value in summary_rows(sig, lang):
+            table.add_row(label, value)
+        out.print(table)
+        for finding in (*sig.errors, *sig.warnings):
+            out.print(f"  - {finding.text(lang)}", highlight=False, soft_wrap=True)
+    for finding in report.warnings:
+        out.print(f"- {finding.text(lang)}", highlight=False, soft_wrap=True)
+
+
+def sign(
+    file: Annotated[Path, typer.Argument(help="the PDF to sign")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="where to write the signed PDF")],
+    key: Annotated[str, typer.Option(help="p12:FILE or pkcs11:module=…;token=…;key=…")],
+    pin_env: Annotated[str | None, typer.Option(help="environment variable holding the token PIN")] = None,
+    password_env: Annotated[str | None, typer.Option(help="environment variable holding the PKCS#12 password")] = None,
+    level: Annotated[str, typer.Option(help="B-B, B-T, B-LT or B-LTA")] = "B-B",
+    tsa: Annotated[str | None, typer.Option(help="time-stamping authority URL (B-T and above)")] = None,
+    trust: Annotated[
+        list[Path] | None, typer.Option("--trust", help="root for collecting B-LT revocation data (PEM; repeat)")
+    ] = None,
+    image: Annotated[Path | None, typer.Option(help="signer's image (blue, transparent PNG)")] = None,
+    seal: Annotated[Path | None, typer.Option(help="seal image (red, transparent PNG) over the signer's box")] = None,
+    box: Annotated[str | None, typer.Option(help="PAGE,X1,Y1,X2,Y2 in points, page from 1")] = None,
+    anchor: Annotated[str | None, typer.Option(help="place the image at this text (e.g. [[CHU_KY]])")] = None,
+    attachment_stamp: Annotated[
+        str | None, typer.Option(help='attachment stamp text, e.g. "Số: 05/BNV-VP" (top right, no image)')
+    ] = None,
+    certify: Annotated[bool, typer.Option("--certify", help="certification (DocMDP) signature")] = False,
+    pss: Annotated[bool, typer.Option("--pss", help="RSASSA-PSS (RSA keys)")] = False,
+    reason: Annotated[str | None, typer.Option(help="reason stored in the signature")] = None,
+) -> None:
+    """Sign a PDF (PAdES) with a PKCS#12 file or a PKCS#11 token."""
+    from signing.errors import SigningError
+    from signing.pdf import LongTermSettings, key_source_from_spec, sign_pdf
+
+    if level not in LEVELS:
+        _fail(f"unknown level {level!r}; known: {', '.join(LEVELS)}")
+    if pin_env and password_env:
+        _fail("give --pin-env or --password-env, not both")
+    _read_pdf(file, 1)
+    if output.resolve() == file.resolve():
+        _fail("the output must be a different file from the input")
+    settings = _settings()
+    try:
+        appearance = _appearance(image, seal, box, anchor, attachment_stamp)
+        source = key_source_from_spec(key, secret_env=pin_env or password_env)
+        long_term = None
+        if level in ("B-LT", "B-LTA"):
+            long_term = LongTermSettings(trust_roots=_signing_roots(trust, settings, source))
+        sign_pdf(
+            file,
+            key=source,
+            level=level,  # type: ignore[arg-type]
+            tsa_url=tsa or settings.tsa_url,
+            appearance=appearance,
+            certify=certify,
+            reason=reason,
+            pss=pss,
+            long_term=long_term,
+            output=output,
+        )
+    except SigningError as exc:
+        output.unlink(missing_ok=True)  # never leave a half-signed file behind
+        _fail(f"{exc} [{exc.code}]")
+    from service.cli import err
+
+    err.print(f"signed {file} → {output} ({level})", highlight=False, soft_wrap=True)
+
+
+def _appearance(
+    image: Path | None, seal: Path | None, box: str | None, anchor: str | None, stamp: str | None
+) -> Any:
+    from service.signatures import build_appearance
+
+    numbers = None
+    if box is not None:
+        try:
+            numbers = [float(v) for v in box.split(",")]
+        except ValueError:
+            _fail(f"--box {box!r}: expected PAGE,X1,Y1,X2,Y2")
+    for path in (image, seal):
+        if path is not None and not path.is_file():
+            _fail(f"{path}: no such file")
+    return build_appearance(image=image, seal=seal, box=numbers, anchor=anchor, attachment_stamp=stamp)
+
+
+def _signing_roots(trust: list[Path] | None, settings: Any, source: Any) -> tuple[Any, ...]:
+    """Roots for B-LT: --trust, else the configured sets, else the self-signed certificates the key carries."""
+    from cryptography import x509
+
+    if trust:
+        store = _pem_store(trust, 1)
+    elif settings.trust_sets:
+        store = _configured_store(settings, 1)
+    else:
+        roots = tuple(c for c in source.chain if c.subject == c.issuer)
+        if not roots:
+            _fail("B-LT needs a trusted root: pass --trust ROOT.pem or set EDOC_TRUST_SETS")
+        return roots
+    return tuple(x509.load_der_x509_certificate(a.der) for a in store.anchors())
