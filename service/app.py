@@ -12,6 +12,7 @@ from service.api import admin, edocs
 from service.context import Gateway
 from service.errors import install_error_handlers
 from service.settings import Settings
+from service.vxp import http as vxp_http
 
 __all__ = ["create_app"]
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         thread = None
+        pollers: list[threading.Thread] = []
         if gw.settings.embedded_worker:
             from service.exchange.delivery import DeliveryWorker
 
@@ -34,6 +36,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                 target=DeliveryWorker(gw).run_forever, args=(stop,), name="edoc-delivery", daemon=True
             )
             thread.start()
+            from service.vxp.uplink import start_pollers
+
+            pollers = start_pollers(gw, stop)
         try:
             yield
         finally:
@@ -41,6 +46,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
             gw.wakeup.set()
             if thread is not None:
                 thread.join(timeout=10)
+            for poller in pollers:
+                poller.join(timeout=10)
 
     app = FastAPI(title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.gateway = gw
@@ -48,4 +55,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(edocs.router)
     app.include_router(admin.router)
     app.include_router(admin.health)
+    app.include_router(vxp_http.router)
     return app

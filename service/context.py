@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,14 +38,24 @@ class Gateway:
     def from_settings(cls, settings: Settings) -> Gateway:
         settings.check_production()
         engine = create_engine(settings.resolved_database_url())
+        sessions = session_factory(engine)
+        from service.vxp.routes import load_router
+
         return cls(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             writes=writer_session_factory(engine),
             store=objects.from_url(settings.resolved_storage_url()),
-            router=Router.local_only(),
+            router=load_router(settings, sessions),
         )
+
+    @cached_property
+    def uplink_transports(self) -> dict[str, Any]:
+        """The delivery transport of each configured VXP uplink, by route name (service/vxp/uplink.py)."""
+        from service.vxp.uplink import uplink_transports
+
+        return uplink_transports(self)
 
     @cached_property
     def node_key(self) -> KeyMaterial:

@@ -6,6 +6,7 @@ declaration order wins, then the default. ``local`` is the only target until upl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from schemas.agency import AgencyCode
@@ -29,6 +30,11 @@ class Router:
     @classmethod
     def local_only(cls) -> Router:
         return cls()
+
+    @classmethod
+    def from_table(cls, rules: Iterable[tuple[str, str]], fallback: str = LOCAL) -> Router:
+        """A router from ``(pattern, target)`` pairs in priority order (settings, then the admin API's table)."""
+        return cls(tuple(Route(pattern, target) for pattern, target in rules), fallback)
 
     def resolve(self, code: str) -> str:
         agency = AgencyCode.parse(code)

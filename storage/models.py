@@ -29,7 +29,9 @@ __all__ = [
     "OutboxMessage",
     "Package",
     "ReplayNonce",
+    "RouteRule",
     "StatusEntry",
+    "UplinkReceipt",
     "new_id",
     "utcnow",
 ]
@@ -267,3 +269,33 @@ class ReplayNonce(Base):
     systemid: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     signature: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RouteRule(Base):
+    """A routing rule set through the admin API: agency-code pattern → ``local`` or an uplink name.
+
+    These rules come before the settings' rules (first match wins); ``position`` orders them.
+    """
+
+    __tablename__ = "route_rule"
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    pattern: Mapped[str] = mapped_column(sa.String(32))
+    target: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UplinkReceipt(Base):
+    """A package taken in from an uplink, by the remote's docId: fetched and submitted once however often listed.
+
+    ``outcome`` is ``accepted`` (``package_id`` set) or ``refused`` (``error`` says why); ``acked_at`` is when the
+    remote was told (updateStatus done/fail).
+    """
+
+    __tablename__ = "uplink_receipt"
+    uplink: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    remote_doc_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    package_id: Mapped[str | None] = mapped_column(sa.String(32))
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acked_at: Mapped[datetime | None]

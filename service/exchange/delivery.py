@@ -4,6 +4,12 @@ Exactly once: the inbox entry *is* the delivery row, and a local delivery is a c
 ``pending → delivered`` committed together with marking the outbox message done. A message redelivered after a
 crash (its lease expired) finds the delivery already delivered and only marks itself done. Several workers (in
 several processes) can run against one PostgreSQL: claiming uses ``FOR UPDATE SKIP LOCKED`` and a lease.
+
+A transport whose hop is a network call (a VXP uplink) has a ``push(delivery_id) -> remote id`` method: the
+worker calls it *before* opening the delivery's transaction, so no database lock (SQLite's single write lock) is
+held during the call, then records the answer with the conditional ``pending → delivered`` update. ``push`` must
+be idempotent at the remote: after a crash between the remote's answer and our commit the message is pushed
+again, and the remote recognises the same package (service/vxp/uplink.py).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ class DeliveryWorker:
 
     def __post_init__(self) -> None:
         self.name = self.name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-        self.transports = {LOCAL: _deliver_local, **(self.transports or {})}
+        self.transports = {LOCAL: _deliver_local, **self.gw.uplink_transports, **(self.transports or {})}
 
     def run_once(self, limit: int | None = None) -> int:
         """Claim and process up to ``limit`` ready messages; returns how many were processed."""
@@ -103,6 +109,11 @@ class DeliveryWorker:
             self._auto_status(message_id)
             return
         error: str | None = None
+        try:
+            pushed = self._push(message_id)
+        except DeliveryError as exc:
+            self._retry_or_bury(message_id, str(exc))
+            return
         with self.gw.writes() as session, session.begin():
             message = session.get(OutboxMessage, message_id)
             if message is None or message.done_at is not None or message.locked_by != self.name:
@@ -112,7 +123,7 @@ class DeliveryWorker:
                 message.done_at = utcnow()  # redelivered after success, or the row is gone: nothing to do
                 return
             try:
-                self._hop(session, delivery)
+                self._hop(session, delivery, pushed)
                 message.done_at = utcnow()
                 return
             except DeliveryError as exc:
@@ -159,13 +170,31 @@ class DeliveryWorker:
                 .values(done_at=utcnow())
             )
 
-    def _hop(self, session: Session, delivery: Delivery) -> None:
+    def _push(self, message_id: int) -> str | None:
+        """The network part of a hop, outside any transaction (see the module docstring); None if none."""
+        assert self.transports is not None
+        with self.gw.sessions() as session:
+            message = session.get(OutboxMessage, message_id)
+            if message is None or message.topic != "deliver" or message.locked_by != self.name:
+                return None
+            delivery = session.get(Delivery, message.payload.get("delivery_id"))
+            if delivery is None or delivery.state != "pending":
+                return None
+            push = getattr(self.transports.get(delivery.route), "push", None)
+            delivery_id = delivery.id
+        return None if push is None else str(push(delivery_id))
+
+    def _hop(self, session: Session, delivery: Delivery, pushed: str | None = None) -> None:
         assert self.transports is not None
         transport = self.transports.get(delivery.route)
         if transport is None:
             raise DeliveryError(f"no transport for route {delivery.route!r}")
         with session.begin_nested():
-            remote_id = transport(session, delivery)
+            if pushed is None:
+                remote_id = transport(session, delivery)
+            else:  # the network hop was done by push(): record it
+                _deliver_local(session, delivery)
+                remote_id = pushed
         if remote_id:
             delivery.remote_doc_id = remote_id
         delivery.attempts += 1

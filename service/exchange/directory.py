@@ -2,10 +2,17 @@
 
 API keys are ``edk_`` + 43 characters of URL-safe randomness (256 bits). Only their SHA-256 is stored; the key is
 shown once at creation. A key belongs to a client system with one role and the agency codes it may act for.
+
+VXP secrets (STANDARDS.md §8) cannot be hashed: the node must recompute the caller's HMAC-SHA256, so it needs the
+secret itself. They are stored *sealed*: Fernet (AES-128-CBC + HMAC-SHA256) under a key derived from
+``EDOC_SECRET_KEY`` with HKDF-SHA256 (info ``edoc-gateway/vxp-secret/v1``). A database dump alone does not reveal
+them; changing ``EDOC_SECRET_KEY`` makes every sealed secret unreadable, so rotate by issuing new secrets
+(``edoc client add --vxp-systemid``). The role ``node`` is a peer gateway or the national axis (service/vxp).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -16,6 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.orm import Session
 
 from schemas.agency import AgencyCode
@@ -32,10 +42,12 @@ __all__ = [
     "import_agencies",
     "list_agencies",
     "parse_agency_file",
+    "seal_secret",
+    "unseal_secret",
     "upsert_agency",
 ]
 
-ROLES = ("dms", "clerk", "auditor", "admin")
+ROLES = ("dms", "clerk", "auditor", "admin", "node")
 KEY_PREFIX = "edk_"
 
 
@@ -196,3 +208,32 @@ def revoke_keys(session: Session, client_id: str) -> int:
         sa.update(ApiKey).where(ApiKey.client_id == client_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _fernet(secret_key: str) -> Fernet:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"edoc-gateway/vxp-secret/v1")
+    return Fernet(base64.urlsafe_b64encode(hkdf.derive(secret_key.encode("utf-8"))))
+
+
+def seal_secret(secret_key: str, secret: str) -> str:
+    """``secret`` encrypted under a key derived from ``secret_key`` (see the module docstring)."""
+    return _fernet(secret_key).encrypt(secret.encode("utf-8")).decode("ascii")
+
+
+def unseal_secret(secret_key: str, sealed: str) -> str:
+    """The secret sealed by :func:`seal_secret`; :class:`Invalid` if it was sealed under another key."""
+    try:
+        return _fernet(secret_key).decrypt(sealed.encode("ascii")).decode("utf-8")
+    except (InvalidToken, ValueError) as exc:
+        raise Invalid("a VXP secret cannot be unsealed: EDOC_SECRET_KEY changed?", code="secret_unreadable") from exc
+
+
+def set_vxp_secret(session: Session, client: ClientSystem, *, systemid: str, secret_key: str) -> str:
+    """Give ``client`` the VXP system id ``systemid`` and a new random secret; returns it (shown once)."""
+    taken = session.execute(sa.select(ClientSystem).where(ClientSystem.vxp_systemid == systemid)).scalar_one_or_none()
+    if taken is not None and taken.id != client.id:
+        raise Conflict(f"the VXP system id {systemid!r} belongs to {taken.name}", code="systemid_exists")
+    secret = secrets.token_urlsafe(32)
+    client.vxp_systemid = systemid
+    client.vxp_secret_sealed = seal_secret(secret_key, secret)
+    return secret

@@ -1,0 +1,415 @@
+"""The VXP facade: every STANDARDS.md §8 operation, answered from the same exchange core as the native API.
+
+:meth:`VxpFacade.handle` authenticates a call (:class:`~service.vxp.auth.VxpAuthenticator` against the client
+systems of the database, replays refused through the ``replay_nonce`` table), resolves the caller, runs the
+operation and answers an envelope. HTTP is not known here (``service/vxp/http.py`` is the router); what is known
+is the HTTP *status* of a failure: VXP auth failures 401, VXP request failures 400, exchange-core failures the
+status ``service/errors.py`` gives them. Every refusal is written to the exchange log (``vxp_refused``).
+
+Error codes: the VXP codes of ``service/vxp/README.md``; a refusal by the exchange core is
+``VXP-<status>-<CORE-CODE>`` (``not_your_agency`` → ``VXP-403-NOT-YOUR-AGENCY``), stable because the core codes
+are. Wire values of delivery states are kept in :data:`SEND_STATES` (§8 does not fix them [?]).
+
+Who may do what: senders (``dms``, ``clerk``, ``admin``, ``node``) send and acknowledge for the agencies they
+act for; every system reads the inbox of the agencies linked to it; only ``admin`` systems register/delete
+agencies (the SDK does not hash ``registerAgency``'s body, so it is protected by TLS only). A ``node`` caller is
+a peer gateway (:class:`~service.vxp.systems.PeerCaller`); a status it brings back marks our forwarded copy as
+acknowledged.
+
+``updateStatus(done|fail)`` is a transport acknowledgement *without* the automatic status 01 that the native
+API's ack sends: in the SDK's flow (§8) the receiving system sends its business statuses itself, 01 first, right
+after ``done``; an automatic 01 would make that 01 an illegal repeat. (Behind a peer node, the recipient's own
+node sends the 01.)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from schemas.agency import AgencyCode
+from schemas.edxml import ParseLimits, parse_package
+from schemas.errors import SchemaError
+from service.context import Gateway
+from service.errors import status_for
+from service.exchange import answers, inbox, log
+from service.exchange.clock import VN
+from service.exchange.directory import AgencyInput, Caller, upsert_agency
+from service.exchange.errors import ExchangeError, Forbidden, NotFound
+from service.exchange.policy import check_sender
+from service.exchange.statuses import LABELS_VI
+from service.exchange.submit import submit_package
+from service.routing import LOCAL
+from service.vxp.auth import AuthenticatedCall, VxpAuthenticator
+from service.vxp.errors import VxpAuthError, VxpError, VxpRequestError
+from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_envelope, header_name, ok_envelope
+from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
+from signing.errors import SigningError
+from storage.errors import StorageError
+from storage.models import Agency, Delivery, Package, utcnow
+
+__all__ = ["SEND_STATES", "Answer", "VxpFacade", "mark_forwarded_acknowledged"]
+
+logger = logging.getLogger("edoc.vxp")
+
+SENDERS = ("dms", "clerk", "admin", "node")
+#: our delivery state → (``status``/``sendStatus``, ``status_desc``/``sendStatusDesc``) on the wire.
+SEND_STATES: Mapping[str, tuple[str, str]] = {
+    "pending": ("pending", "Đang gửi"),
+    "delivered": ("initial", "Chờ nhận"),
+    "acked": ("done", "Đã nhận"),
+    "failed": ("fail", "Lỗi"),
+    "dead": ("fail", "Lỗi"),
+}
+_LIST_LIMIT = 500
+_DOMAIN_ERRORS = (VxpError, ExchangeError, SchemaError, SigningError, StorageError)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    envelope: dict[str, Any]
+    auth_seconds: float = 0.0
+    total_seconds: float = 0.0
+
+
+class VxpFacade:
+    """One per process (``app.state``); thread-safe."""
+
+    def __init__(self, gw: Gateway, *, clock: Any = None) -> None:
+        self.gw = gw
+        self.systems = VxpSystems(gw)
+        guard = DatabaseReplayGuard(gw.writes, gw.engine.dialect.name)
+        self.authenticator = VxpAuthenticator(
+            lookup_secret=self.systems.secret,
+            replay_guard=guard,
+            clock=clock or (lambda: datetime.now(UTC)),
+            window=timedelta(seconds=gw.settings.vxp_timestamp_window_seconds),
+        )
+
+    def handle(self, method: str, name: str, headers: Sequence[tuple[str, str]], body: bytes) -> Answer:
+        started = time.perf_counter()
+        op = OPERATIONS.get(name)
+        if op is None:
+            return Answer(404, fail_envelope("VXP-404-NO-OPERATION", f"no VXP operation {name!r}"))
+        if method not in op.accepted_methods:
+            allowed = " or ".join(sorted(op.accepted_methods))
+            return Answer(405, fail_envelope("VXP-405-METHOD", f"{name} is called with {allowed}", name))
+        auth = 0.0
+        try:
+            try:
+                call = self.authenticator.authenticate(
+                    headers, body if op.body == "edxml" else None, required=op.required
+                )
+            finally:
+                auth = time.perf_counter() - started
+            caller = self.systems.caller(call.systemid)
+            fields = getattr(self, "_" + name)(caller, call, body)
+            return Answer(200, ok_envelope(**fields), auth, time.perf_counter() - started)
+        except _DOMAIN_ERRORS as exc:
+            status, code, message = _failure(exc)
+        except Exception:
+            logger.exception("VXP %s failed", name)
+            status, code, message = 500, "VXP-500-INTERNAL", "internal error; the call was not completed"
+        self._log_refusal(name, headers, code, message)
+        return Answer(status, fail_envelope(code, message, name), auth, time.perf_counter() - started)
+
+    # --- operations (named after §8; each returns the envelope's fields) ---
+
+    def _sendEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        h = call.headers
+        _require(caller, SENDERS)
+        kind = _messagetype(h["messagetype"])
+        if h["servicetype"].lower() != "edoc":
+            raise VxpRequestError(f"servicetype must be eDoc, not {h['servicetype']!r}", code="VXP-400-BAD-SERVICETYPE")
+        from_code = str(AgencyCode.parse(h["from"]))
+        check_sender(caller, from_code)
+        raw = call.payload or b""
+        parsed = parse_package(raw, limits=ParseLimits(max_bytes=self.gw.settings.max_package_bytes))
+        actual = "edoc" if parsed.edoc is not None else "status"
+        if actual != kind:
+            raise VxpRequestError(
+                f"messagetype is {kind} but the body is a {actual} package", code="VXP-400-MESSAGETYPE-MISMATCH"
+            )
+        organ = parsed.edoc.header.from_ if parsed.edoc is not None else parsed.status.from_  # type: ignore[union-attr]
+        if organ.organ_id.strip() != from_code:
+            raise VxpRequestError(
+                f"the from header ({from_code}) is not the package's From ({organ.organ_id})",
+                code="VXP-400-FROM-MISMATCH",
+            )
+        to = _to_codes(h.get("to", ""))
+        if to and parsed.edoc is not None:
+            listed = {o.organ_id.strip() for o in parsed.edoc.header.to}
+            if not set(to) <= listed:
+                missing = ", ".join(sorted(set(to) - listed))
+                raise VxpRequestError(f"'to' names {missing}, not in the package's To list", code="VXP-400-TO-MISMATCH")
+        result = submit_package(self.gw, caller=caller, raw=raw, channel="vxp", recipients=to or None)
+        if isinstance(caller, PeerCaller) and kind == "status" and not result.replayed:
+            mark_forwarded_acknowledged(self.gw, result.id)
+        return {"DocId": result.id}
+
+    def _getReceivedEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        kind = _messagetype(call.headers["messagetype"])
+        with self.gw.sessions() as session:
+            rows = session.execute(_inbox_query(caller, kind).limit(_LIST_LIMIT)).all()
+        return {"data": [_received_row(d, p) for d, p in rows]}
+
+    def _countReceiveEdoc(self, caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        return {"count": self._count(caller, "edoc")}
+
+    def _countReceiveStatus(self, caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        return {"count": self._count(caller, "status")}
+
+    def _count(self, caller: Caller, kind: str) -> int:
+        query = sa.select(sa.func.count()).select_from(_inbox_query(caller, kind).subquery())
+        with self.gw.sessions() as session:
+            return int(session.execute(query).scalar_one())
+
+    def _getEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        with self.gw.sessions() as session:
+            _package, sha = inbox.edxml_of(self.gw, session, caller, call.headers["docId"])
+        return {"data": base64.b64encode(self.gw.store.read(sha)).decode("ascii")}
+
+    def _updateStatus(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        _require(caller, SENDERS)
+        doc_id, value = call.headers["docId"], call.headers["status"]
+        if value in UPDATE_STATUS_TO_STATUS_CODE:
+            code = UPDATE_STATUS_TO_STATUS_CODE[value]
+            answers.send_status(self.gw, caller=caller, package_id=doc_id, code=code)
+        elif value in ("done", "fail"):
+            self._settle(caller, doc_id, "acked" if value == "done" else "failed")
+        else:
+            known = ", ".join(["done", "fail", *UPDATE_STATUS_TO_STATUS_CODE])
+            raise VxpRequestError(f"status must be one of {known}, not {value!r}", code="VXP-400-BAD-STATUS")
+        return {}
+
+    def _settle(self, caller: Caller, doc_id: str, state: str) -> None:
+        """Transport ack: the item leaves the list; ``fail`` marks the copy unusable. No automatic 01 (docstring)."""
+        with self.gw.writes() as session, session.begin():
+            rows = (
+                session.execute(
+                    sa.select(Delivery)
+                    .where(
+                        Delivery.package_id == doc_id, Delivery.to_code.in_(caller.agencies), Delivery.route == LOCAL
+                    )
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
+            if not rows:
+                raise NotFound(f"no package {doc_id} addressed to your agencies", code="unknown_package")
+            for delivery in rows:
+                if delivery.state != "delivered":
+                    continue
+                delivery.state, delivery.acked_at = state, utcnow()
+                if state == "failed":
+                    delivery.last_error = f"the recipient system {caller.name} reported the package unusable (fail)"
+                log.record(
+                    session,
+                    "acked" if state == "acked" else "fetch_failed",
+                    package_id=doc_id,
+                    agency=delivery.to_code,
+                    actor=caller.name,
+                    channel="vxp",
+                    peer=caller.role == "node",
+                )
+
+    def _getSentEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        h = call.headers
+        kind = _messagetype(h.get("messagetype") or "edoc")
+        query = sa.select(Package).where(Package.kind == kind).order_by(Package.created_at.desc()).limit(_LIST_LIMIT)
+        if caller.role not in ("auditor", "admin"):
+            query = query.where(Package.from_code.in_(caller.agencies))
+        if h.get("docId"):
+            query = query.where(Package.id == h["docId"])
+        with self.gw.sessions() as session:
+            packages = session.execute(query).scalars().all()
+            data = [_sent_row(p, d) for p in packages for d in p.deliveries]
+        return {"data": data}
+
+    def _getAgenciesList(self, _caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        with self.gw.sessions() as session:
+            rows = session.execute(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.code)).scalars()
+            return {"data": [_agency_row(a) for a in rows]}
+
+    def _registerAgency(self, caller: Caller, _call: AuthenticatedCall, body: bytes) -> dict[str, Any]:
+        _require(caller, ("admin",))
+        try:
+            record = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise VxpRequestError("registerAgency's body must be a JSON object", code="VXP-400-BAD-BODY") from exc
+        if not isinstance(record, dict) or not record.get("code") or not record.get("name"):
+            raise VxpRequestError(
+                "registerAgency needs {code, name, pcode, mail, mobile, fax}", code="VXP-400-BAD-BODY"
+            )
+        item = AgencyInput(
+            code=str(record["code"]).strip(),
+            name=str(record["name"]),
+            parent=str(record.get("pcode") or "").strip() or None,
+            email=record.get("mail") or None,
+            telephone=record.get("mobile") or None,
+            fax=record.get("fax") or None,
+        )
+        with self.gw.writes() as session, session.begin():
+            outcome = upsert_agency(session, item)
+            log.record(session, "directory_import", actor=caller.name, channel="vxp", agency=item.code, outcome=outcome)
+        return {}
+
+    def _deleteAgency(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
+        _require(caller, ("admin",))
+        code = str(AgencyCode.parse(call.headers["AgencyCode"]))
+        with self.gw.writes() as session, session.begin():
+            agency = session.get(Agency, code)
+            if agency is None or not agency.active:
+                raise NotFound(f"agency {code} is not in the directory", code="unknown_agency")
+            agency.active = False
+            log.record(session, "agency_deleted", actor=caller.name, agency=code, channel="vxp")
+        return {}
+
+    # --- refusals ---
+
+    def _log_refusal(self, name: str, headers: Sequence[tuple[str, str]], code: str, message: str) -> None:
+        claimed = _header(headers, header_name("systemid"))[:80] or None
+        agency = _header(headers, header_name("from"))
+        try:
+            with self.gw.writes() as session, session.begin():
+                log.record(
+                    session,
+                    "vxp_refused",
+                    actor=f"vxp:{claimed}" if claimed else "vxp:?",
+                    agency=agency if len(agency) == 13 else None,
+                    operation=name,
+                    code=code,
+                    message=message[:500],
+                    doc_id=_header(headers, header_name("docId"))[:40] or None,
+                )
+        except Exception:  # the answer must not depend on the log being writable
+            logger.exception("could not log a VXP refusal (%s %s)", name, code)
+
+
+def mark_forwarded_acknowledged(gw: Gateway, status_package_id: str) -> None:
+    """A status came back from the recipient behind an uplink: our forwarded copy reached it (delivered → acked)."""
+    with gw.writes() as session, session.begin():
+        package = session.get(Package, status_package_id)
+        if package is None or package.response_for_id is None:
+            return
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.package_id == package.response_for_id, Delivery.to_code == package.from_code)
+            .where(Delivery.state == "delivered", Delivery.route != LOCAL)
+            .values(state="acked", acked_at=utcnow())
+        )
+
+
+def _failure(exc: Exception) -> tuple[int, str, str]:
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    if isinstance(exc, VxpAuthError):
+        return 401, exc.code, message
+    if isinstance(exc, VxpError):
+        return 400, exc.code, message
+    status, _title = status_for(exc)
+    core = str(getattr(exc, "code", "error")).upper().replace("_", "-")
+    return status, f"VXP-{status}-{core}", message
+
+
+def _require(caller: Caller, roles: Sequence[str]) -> None:
+    if caller.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; the system is {caller.role}", code="wrong_role")
+
+
+def _messagetype(value: str) -> str:
+    if value not in ("edoc", "status"):
+        raise VxpRequestError(f"messagetype must be edoc or status, not {value!r}", code="VXP-400-BAD-MESSAGETYPE")
+    return value
+
+
+def _to_codes(value: str) -> list[str]:
+    """``to``: a JSON array of agency codes (Gson), ``[]``/absent = the package's own list."""
+    text = value.strip()
+    if not text:
+        return []
+    try:
+        items = json.loads(text) if text.startswith("[") else [text]
+    except ValueError as exc:
+        raise VxpRequestError("'to' must be a JSON array of agency codes", code="VXP-400-BAD-TO") from exc
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise VxpRequestError("'to' must be a JSON array of agency codes", code="VXP-400-BAD-TO")
+    return list(dict.fromkeys(str(AgencyCode.parse(i.strip())) for i in items))
+
+
+def _inbox_query(caller: Caller, kind: str) -> sa.Select[Any]:
+    return (
+        sa.select(Delivery, Package)
+        .join(Package, Package.id == Delivery.package_id)
+        .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == kind)
+        .where(Delivery.to_code.in_(sorted(caller.agencies)))
+        .order_by(Delivery.delivered_at, Delivery.id)
+    )
+
+
+def _vn(moment: datetime | None) -> str:
+    return moment.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _received_row(d: Delivery, p: Package) -> dict[str, Any]:
+    status, desc = SEND_STATES.get(d.state, ("pending", ""))
+    return {
+        "docId": p.id,
+        "serviceType": "eDoc",
+        "messageType": p.kind,
+        "from": p.from_code,
+        "to": d.to_code,
+        "status": status,
+        "status_desc": desc,
+        "created_time": _vn(p.created_at),
+        "updated_time": _vn(d.delivered_at or d.updated_at),
+    }
+
+
+def _sent_row(p: Package, d: Delivery) -> dict[str, Any]:
+    status, desc = SEND_STATES.get(d.state, ("pending", ""))
+    summary = p.summary or {}
+    notation = "/".join(x for x in (summary.get("code_number"), summary.get("code_notation")) if x)
+    code = d.business_status or ""
+    return {
+        "serviceType": "eDoc",
+        "senderDocId": p.id,
+        "receiverDocId": d.remote_doc_id or p.id,
+        "fromCode": p.from_code,
+        "toCode": d.to_code,
+        "sendStatus": status,
+        "sendStatusDesc": desc,
+        "receiveStatus": code,
+        "receiveStatusDesc": LABELS_VI.get(code, ""),
+        "title": p.subject or "",
+        "notation": notation,
+        "sentTime": _vn(p.created_at),
+        "receivedTime": _vn(d.delivered_at),
+        "messageType": p.kind,
+    }
+
+
+def _agency_row(a: Agency) -> dict[str, Any]:
+    return {
+        "id": a.code,
+        "pid": a.parent_code or "",
+        "code": a.code,
+        "name": a.name,
+        "mail": a.email or "",
+        "mobile": a.telephone or "",
+        "fax": a.fax or "",
+    }
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str:
+    wanted = name.lower()
+    return next((v for k, v in headers if k.lower() == wanted), "")

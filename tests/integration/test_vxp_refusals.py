@@ -1,0 +1,140 @@
+"""What the VXP facade refuses, with which stable ErrorCode, and that each refusal is in the exchange log.
+
+Runs against a real gateway on SQLite and PostgreSQL (the replay guard is the database's ``replay_nonce``).
+Calls are signed by the independent §8 client (tests/unit/vxp/sdk_client.py), then altered the way an attacker,
+a broken proxy or a wrong configuration would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from service.exchange.directory import create_client, set_vxp_secret
+from storage.models import ClientSystem, ExchangeEvent
+from tests.integration.test_vxp_sdk_flow import vxp_system
+from tests.support.gateway import A, B, Env
+from tests.unit.vxp.sdk_client import SdkClient, edoc_xml, sdk_hash_file
+
+LIST = {"servicetype": "eDoc", "messagetype": "edoc"}
+
+
+def send_headers(client: SdkClient, body: bytes, frm: str = A, **changes: str) -> dict[str, str]:
+    params = {"from": frm, "to": "[]", "servicetype": "eDoc", "messagetype": "edoc", "hash-file": sdk_hash_file(body)}
+    return client.headers({**params, **changes}, "application/octet-stream")
+
+
+def refused(answer: dict, code: str, http: int) -> None:
+    assert (answer["status"], answer["ErrorCode"], answer["_http"]) == ("FAIL", code, http), answer
+    assert answer["ErrorDesc"]
+
+
+def logged_codes(env: Env) -> list[str]:
+    with env.gw.sessions() as session:
+        rows = session.execute(sa.select(ExchangeEvent).where(ExchangeEvent.kind == "vxp_refused")).scalars()
+        return [e.detail["code"] for e in rows]
+
+
+@pytest.fixture
+def sdk(env: Env) -> SdkClient:
+    return vxp_system(env, "sdk-a", [A])
+
+
+def case_wrong_hmac(env: Env, sdk: SdkClient) -> dict:
+    return SdkClient(env.http, sdk.systemid, "not-the-secret").call("getReceivedEdocList", LIST)
+
+
+def case_stale_timestamp(env: Env, sdk: SdkClient) -> dict:
+    old = SdkClient(env.http, sdk.systemid, sdk.secret)
+    old.skew = -timedelta(seconds=env.gw.settings.vxp_timestamp_window_seconds + 60)
+    return old.call("getReceivedEdocList", LIST)
+
+
+def case_missing_signed_header(env: Env, sdk: SdkClient) -> dict:
+    headers = sdk.headers(LIST, "application/json")
+    del headers["XroadVnpt-messagetype"]  # named in sign-header-key, signed, but not sent
+    return sdk.send_raw("getReceivedEdocList", headers)
+
+
+def case_unknown_systemid(env: Env, sdk: SdkClient) -> dict:
+    return SdkClient(env.http, "vxp.nobody", sdk.secret).call("getReceivedEdocList", LIST)
+
+
+def case_from_not_owned(env: Env, sdk: SdkClient) -> dict:
+    body = edoc_xml(B, [A], "21")  # a package of B, sent by A's system
+    return sdk.send_raw("sendEdoc", send_headers(sdk, body, frm=B), body)
+
+
+def case_body_not_edxml(env: Env, sdk: SdkClient) -> dict:
+    body = b"%PDF-1.7 this is not an edXML package"
+    return sdk.send_raw("sendEdoc", send_headers(sdk, body), body)
+
+
+def case_hash_file_mismatch(env: Env, sdk: SdkClient) -> dict:
+    body = edoc_xml(A, [B], "22")
+    headers = send_headers(sdk, body, **{"hash-file": hashlib.sha256(body + b" ").hexdigest()})
+    return sdk.send_raw("sendEdoc", headers, body)
+
+
+def case_replay(env: Env, sdk: SdkClient) -> dict:
+    headers = sdk.headers(LIST, "application/json")
+    SdkClient.ok(sdk.send_raw("getReceivedEdocList", headers))
+    return sdk.send_raw("getReceivedEdocList", headers)
+
+
+CASES: list[tuple[Callable[[Env, SdkClient], dict], str, int]] = [
+    (case_wrong_hmac, "VXP-401-BAD-SIGNATURE", 401),
+    (case_stale_timestamp, "VXP-401-STALE-TIMESTAMP", 401),
+    (case_missing_signed_header, "VXP-401-MISSING-HEADER", 401),
+    (case_unknown_systemid, "VXP-401-UNKNOWN-SYSTEM", 401),
+    (case_from_not_owned, "VXP-403-NOT-YOUR-AGENCY", 403),
+    (case_body_not_edxml, "VXP-400-MALFORMED-XML", 400),
+    (case_hash_file_mismatch, "VXP-400-HASH-MISMATCH", 400),
+    (case_replay, "VXP-401-REPLAY", 401),
+]
+
+
+def test_refusals_have_stable_codes_and_are_logged(env: Env, sdk: SdkClient) -> None:
+    for case, code, http in CASES:
+        refused(case(env, sdk), code, http)
+    assert logged_codes(env) == [code for _case, code, _http in CASES]
+    with env.gw.sessions() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(ExchangeEvent)
+                                .where(ExchangeEvent.kind == "submitted")).scalar_one() == 0
+
+
+def test_refused_sendedoc_answers_docid_and_nothing_is_stored(sqlite_env: Env) -> None:
+    sdk = vxp_system(sqlite_env, "sdk-a", [A])
+    answer = sdk.send_edoc(edoc_xml(A, [B], "23"), A, ["000.00.00.G12"])  # 'to' outside the package's To
+    refused(answer, "VXP-400-TO-MISMATCH", 400)
+    assert answer["DocId"] == ""  # the SDK reads DocId of every sendEdoc answer
+    mismatch = sdk.send_edoc(edoc_xml(A, [B], "24"), A, messagetype="status")
+    refused(mismatch, "VXP-400-MESSAGETYPE-MISMATCH", 400)
+    with sqlite_env.gw.sessions() as session:
+        assert session.execute(sa.text("select count(*) from package")).scalar_one() == 0
+
+
+def test_both_hash_file_forms_and_a_trailing_crlf_are_accepted(sqlite_env: Env) -> None:
+    sdk = vxp_system(sqlite_env, "sdk-a", [A])
+    for number, (digest, tail) in enumerate(
+        [(sdk_hash_file, b""), (lambda b: hashlib.sha256(b).hexdigest().upper(), b""), (sdk_hash_file, b"\r\n")]
+    ):
+        body = edoc_xml(A, [B], f"3{number}")
+        headers = send_headers(sdk, body, **{"hash-file": digest(body)})
+        SdkClient.ok(sdk.send_raw("sendEdoc", headers, body + tail))
+
+
+def test_a_deactivated_system_is_refused(sqlite_env: Env) -> None:
+    with sqlite_env.gw.writes() as session, session.begin():
+        client, _key = create_client(session, name="gone", role="dms", agencies=[A])
+        secret = set_vxp_secret(session, client, systemid="vxp.gone", secret_key="demo-not-secret-change-me")
+        client.active = False
+    refused(SdkClient(sqlite_env.http, "vxp.gone", secret).call("getReceivedEdocList", LIST),
+            "VXP-401-UNKNOWN-SYSTEM", 401)
+    with sqlite_env.gw.sessions() as session:
+        sealed = session.execute(sa.select(ClientSystem.vxp_secret_sealed).where(ClientSystem.name == "gone"))
+        assert secret not in sealed.scalar_one()  # stored sealed, not in clear
