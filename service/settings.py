@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConfigError", "Settings", "SigningKeySetting"]
+__all__ = ["ConfigError", "RouteSetting", "Settings", "SigningKeySetting", "UplinkSettings"]
 
 DEMO_SECRET = "demo-not-secret-change-me"  # noqa: S105 - the marker production refuses
 
@@ -35,6 +35,31 @@ class SigningKeySetting(BaseModel):
     agencies: tuple[str, ...] = ()
     level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
     tsa_url: str | None = None
+
+
+class UplinkSettings(BaseModel):
+    """One VXP uplink: another node or the national axis, reached with the same protocol (STANDARDS.md §8).
+
+    ``systemid``/``secret`` are this node's credentials *at the remote*. Environment: ``EDOC_UPLINKS`` as JSON,
+    e.g. ``{"axis": {"endpoint": "https://axis.example/vxp", "systemid": "lgsp.h53", "secret": "…"}}``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(description="base URL of the remote's VXP operations, e.g. http://127.0.0.1:8081/vxp")
+    systemid: str
+    secret: SecretStr
+    poll_seconds: float = Field(5.0, gt=0, description="how often to poll the remote for packages and statuses")
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class RouteSetting(BaseModel):
+    """A routing rule: agency-code pattern (``*.H53``, ``000.00.00.G22``, ``*``) → ``local`` or an uplink name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str
+    target: str
 
 
 class Settings(BaseSettings):
@@ -63,6 +88,15 @@ class Settings(BaseSettings):
     )
     embedded_worker: bool = True
 
+    uplinks: dict[str, UplinkSettings] = Field(default_factory=dict, description="VXP uplinks by name")
+    routes: tuple[RouteSetting, ...] = Field(
+        (), description='routing table, first match wins: JSON [{"pattern": "*.G22", "target": "axis"}]'
+    )
+    default_route: str = Field("local", description="target of a code no rule matches: local or an uplink name")
+    vxp_timestamp_window_seconds: float = Field(
+        300.0, gt=0, description="VXP calls whose timestamp is further than this from the clock are refused"
+    )
+
     trust_sets: dict[str, tuple[dict[str, str], ...]] = Field(
         default_factory=dict,
         description='verification trust anchors by set, pinned: JSON {"vn-national-root": [{"path", "sha256"}]}',
@@ -79,6 +113,14 @@ class Settings(BaseSettings):
         from schemas.agency import AgencyCode
 
         return str(AgencyCode.parse(value))
+
+    @model_validator(mode="after")
+    def _route_targets(self) -> Settings:
+        known = {"local", *self.uplinks}
+        for target in (self.default_route, *(r.target for r in self.routes)):
+            if target not in known:
+                raise ValueError(f"route target {target!r} is neither 'local' nor a configured uplink")
+        return self
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'edoc.sqlite3').resolve()}"
@@ -101,5 +143,8 @@ class Settings(BaseSettings):
             problems.append("the file object store is for the embedded tier; set EDOC_STORAGE_URL to s3://…")
         if self.node_key_file is None:
             problems.append("EDOC_NODE_KEY_FILE is not set (the node must sign with a real certificate)")
+        for name, uplink in self.uplinks.items():
+            if not uplink.endpoint.startswith("https://"):
+                problems.append(f"uplink {name} is not reached over https:// (STANDARDS.md §7: TLS ≥ 1.2)")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
