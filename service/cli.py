@@ -20,6 +20,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 agency_app = typer.Typer(help="The agency directory.", no_args_is_help=True)
 client_app = typer.Typer(help="Client systems and their API keys.", no_args_is_help=True)
 edxml_app = typer.Typer(help="Inspect edXML packages.", no_args_is_help=True)
+uplink_app = typer.Typer(help="VXP uplinks (other nodes, the national axis).", no_args_is_help=True)
+app.add_typer(uplink_app, name="uplink")
 app.add_typer(db_app, name="db")
 app.add_typer(agency_app, name="agency")
 app.add_typer(client_app, name="client")
@@ -196,18 +198,75 @@ def agency_import(file: Path) -> None:
 @client_app.command("add")
 def client_add(
     name: Annotated[str, typer.Option("--name", help="a unique name for the client system")],
-    agency: Annotated[list[str], typer.Option("--agency", help="agency code it acts for (repeat)")],
-    role: Annotated[str, typer.Option(help="dms, clerk, auditor or admin")] = "dms",
+    agency: Annotated[list[str] | None, typer.Option("--agency", help="agency code it acts for (repeat)")] = None,
+    role: Annotated[str, typer.Option(help="dms, clerk, auditor, admin, or node (a peer gateway / the axis)")] = "dms",
+    vxp_systemid: Annotated[
+        str | None, typer.Option("--vxp-systemid", help="also a VXP (national-axis SDK) client with this system id")
+    ] = None,
 ) -> None:
-    """Create a client system and print its API key (shown once, stored hashed)."""
-    from service.exchange.directory import create_client
+    """Create a client system and print its API key (and VXP secret) once; they are stored hashed (sealed)."""
+    from service.exchange.directory import create_client, set_vxp_secret
 
-    gw = _gateway(_settings())
+    settings = _settings()
+    gw = _gateway(settings)
+    secret = None
     with _domain_errors(), gw.writes() as session, session.begin():
-        client, key = create_client(session, name=name, role=role, agencies=agency)
+        client, key = create_client(session, name=name, role=role, agencies=agency or [])
+        if vxp_systemid:
+            sealing_key = settings.secret_key.get_secret_value()
+            secret = set_vxp_secret(session, client, systemid=vxp_systemid, secret_key=sealing_key)
         client_id = client.id
     err.print(f"client {name} ({role}) created as {client_id}; its API key (shown once):")
     out.print(key, highlight=False)
+    if secret is not None:
+        err.print(f"its VXP system id is {vxp_systemid}; its VXP secret (shown once):")
+        out.print(secret, highlight=False)
+
+
+@agency_app.command("sync")
+def agency_sync(
+    uplink: Annotated[str, typer.Option("--uplink", help="name of a configured uplink (EDOC_UPLINKS)")],
+) -> None:
+    """Pull the agency list of an uplink (VXP getAgenciesList) into the directory."""
+    from service.vxp.errors import VxpError
+    from service.vxp.uplink import sync_agencies
+
+    gw = _gateway(_settings())
+    try:
+        with _domain_errors():
+            report = sync_agencies(gw, uplink)
+    except VxpError as exc:
+        fail(f"uplink {uplink}: {exc} [{exc.code}]")
+    for label, codes in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for code in codes:
+            out.print(f"{label} {code}", highlight=False)
+    for code in report.skipped:
+        err.print(f"[yellow]skipped[/yellow] malformed agency code {code!r}", highlight=False)
+    out.print(
+        f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}"
+    )
+
+
+@uplink_app.command("poll")
+def uplink_poll(
+    name: Annotated[str | None, typer.Argument(help="uplink name (default: every configured uplink)")] = None,
+    once: Annotated[bool, typer.Option("--once", help="one round, then exit")] = True,
+) -> None:
+    """Take in what the uplink holds for this node's agencies (getReceivedEdocList → getEdoc → updateStatus)."""
+    from service.vxp.errors import VxpError
+    from service.vxp.uplink import UplinkPoller
+
+    gw = _gateway(_settings())
+    names = [name] if name else list(gw.settings.uplinks)
+    if not names or any(n not in gw.settings.uplinks for n in names):
+        fail(f"no such uplink; configured: {', '.join(gw.settings.uplinks) or 'none'}")
+    for uplink in names:
+        try:
+            counts = UplinkPoller(gw, uplink, gw.settings.uplinks[uplink]).poll_once()
+        except VxpError as exc:
+            fail(f"uplink {uplink}: {exc} [{exc.code}]")
+        out.print(f"{uplink}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
 
 
 class _domain_errors:
