@@ -55,5 +55,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(edocs.router)
     app.include_router(admin.router)
     app.include_router(admin.health)
+    from service.api import signatures  # PDF verify/sign API and the clerks' /verify page (issue 3)
+
+    app.include_router(signatures.router)
+    app.include_router(signatures.page)
     app.include_router(vxp_http.router)
     return app

@@ -1,0 +1,268 @@
+"""PDF signature routes: ``POST /api/v1/verify``, ``POST /api/v1/sign``, an attachment's stored report, and the
+clerks' page ``GET``/``POST /verify``. Thin: the work is in :mod:`service.signatures`.
+
+Why the page needs no login. Verification only reads the file the visitor uploads and reports on that file; it
+discloses nothing held by the gateway (no package, no directory data) and the file is not stored. Clerks are on
+the agency network and do not carry API keys (those belong to client systems); a key typed into a page and kept
+in the browser would be a long-lived secret in the least protected place. What a login would prevent is
+resource use, so the page is guarded against that instead: the same size limit as the API, at most two
+verifications from the page at a time per process (503 "busy" beyond), and revocation fetches only for
+certificates that chain to a configured anchor (an uploaded file cannot make the gateway fetch arbitrary URLs).
+An operator who wants the page closed puts it behind the reverse proxy's access rules like any other path.
+The JSON API (``/api/v1/verify``) stays authenticated, as every ``/api/v1`` route is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.api.deps import CallerDep, GatewayDep, require_role
+from service.errors import status_for
+from service.exchange import inbox
+from service.exchange.errors import ExchangeError, Invalid, NotFound, PayloadTooLarge
+from service.signatures import SignOptions, build_appearance, render_report, services, sign_document, verify_document
+from service.web import verify_page
+from signing.errors import SigningError
+
+__all__ = ["page", "router"]
+
+router = APIRouter(prefix="/api/v1", tags=["signatures"])
+page = APIRouter(include_in_schema=False)
+
+SIGNERS = ("clerk", "admin")
+Lang = Annotated[Literal["vi", "en"], Query(description="language of html/pdf renderings")]
+Fmt = Annotated[Literal["json", "html", "pdf"], Query(alias="format", description="json, html page or PDF receipt")]
+
+_VERIFY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string",
+                                                                                              "format": "binary"}}}
+            },
+        },
+    }
+}
+_SIGN_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "options"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "the PDF"},
+                        "options": {"type": "string", "description": 'JSON, e.g. {"key": "org-seal", "level": "B-T"}'},
+                        "image": {"type": "string", "format": "binary", "description": "signer's image (PNG)"},
+                        "seal": {"type": "string", "format": "binary", "description": "seal image (PNG)"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+class SignIn(BaseModel):
+    """Options of ``POST /api/v1/sign``: a configured key by name, never a key path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(max_length=100, description="name of a key in EDOC_SIGNING_KEYS")
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
+    certify: bool = False
+    pss: bool = False
+    reason: str | None = Field(None, max_length=200)
+    location: str | None = Field(None, max_length=200)
+    attachment_stamp: str | None = Field(None, max_length=120, examples=["Số: 05/BNV-VP"])
+    box: tuple[int, float, float, float, float] | None = Field(None, description="page (from 1), x1, y1, x2, y2")
+    anchor: str | None = Field(None, max_length=100)
+
+
+# --- request bodies ---------------------------------------------------------------------------------------------
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _check_declared(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:  # + multipart framing
+        raise PayloadTooLarge(f"the request is {declared} bytes; the limit is {limit}", code="file_too_large")
+
+
+async def _raw_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the file exceeds the limit of {limit} bytes", code="file_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _upload(form: Any, name: str, limit: int, *, required: bool = True) -> tuple[bytes, str] | None:
+    upload = form.get(name)
+    if upload is None or upload == "":
+        if required:
+            raise Invalid(f"the multipart body needs a '{name}' file part", code="file_missing")
+        return None
+    if isinstance(upload, str):
+        raise Invalid(f"'{name}' must be a file part", code="file_missing")
+    if (upload.size or 0) > limit:
+        raise PayloadTooLarge(f"'{name}' is {upload.size} bytes; the limit is {limit}", code="file_too_large")
+    return await upload.read(), upload.filename or "document.pdf"
+
+
+async def _pdf_from_request(request: Request, limit: int) -> tuple[bytes, str]:
+    """The PDF of a verify request: the raw body (application/pdf) or the multipart part ``file``."""
+    _check_declared(request, limit)
+    ctype = _media_type(request)
+    if ctype.startswith("multipart/"):
+        async with request.form(max_files=1, max_fields=5) as form:
+            found = await _upload(form, "file", limit)
+            assert found is not None
+            return found
+    if ctype not in ("application/pdf", "application/octet-stream", ""):
+        raise Invalid(f"unsupported Content-Type {ctype!r}: send application/pdf or multipart/form-data",
+                      code="unsupported_media_type")
+    return await _raw_body(request, limit), "document.pdf"
+
+
+# --- API --------------------------------------------------------------------------------------------------------
+
+
+@router.post("/verify", openapi_extra=_VERIFY_DOC, summary="Verify the signatures of a PDF (any authenticated role)")
+async def verify(
+    request: Request,
+    gw: GatewayDep,
+    caller: CallerDep,
+    lang: Lang = "vi",
+    fmt: Fmt = "json",
+    trust: Annotated[list[str] | None, Query(description="limit to these trust sets (default: all)")] = None,
+) -> Response:
+    data, _name = await _pdf_from_request(request, gw.settings.verify_max_bytes)
+    report = await run_in_threadpool(verify_document, gw, data, anchor_sets=trust)
+    rendered = await run_in_threadpool(render_report, report, fmt=fmt, lang=lang)
+    headers = {"X-Verification-Indication": report.indication.value}
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+
+
+@router.post("/sign", openapi_extra=_SIGN_DOC, summary="Sign a PDF with a configured key (clerk, admin)")
+async def sign(request: Request, gw: GatewayDep, caller: CallerDep) -> Response:
+    require_role(caller, *SIGNERS)
+    limit = gw.settings.verify_max_bytes
+    _check_declared(request, limit)
+    if not _media_type(request).startswith("multipart/"):
+        raise Invalid("send multipart/form-data with 'file' and 'options'", code="unsupported_media_type")
+    async with request.form(max_files=3, max_fields=5) as form:
+        options = _options(form.get("options"))
+        found = await _upload(form, "file", limit)
+        image = await _upload(form, "image", 2 * 1024 * 1024, required=False)
+        seal = await _upload(form, "seal", 2 * 1024 * 1024, required=False)
+    assert found is not None
+    data, name = found
+    appearance = build_appearance(
+        image=image[0] if image else None,
+        seal=seal[0] if seal else None,
+        box=options.box,
+        anchor=options.anchor,
+        attachment_stamp=options.attachment_stamp,
+    )
+    chosen = SignOptions(level=options.level, certify=options.certify, pss=options.pss, reason=options.reason,
+                         location=options.location, appearance=appearance)
+    signed = await run_in_threadpool(sign_document, gw, data, key_name=options.key, caller=caller, options=chosen)
+    stem = name[:-4] if name.lower().endswith(".pdf") else name
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-signed.pdf')}"}
+    return Response(signed, media_type="application/pdf", headers=headers)
+
+
+def _options(raw: Any) -> SignIn:
+    if not isinstance(raw, str):
+        raise Invalid("the multipart body needs an 'options' field with JSON", code="invalid_options")
+    try:
+        return SignIn.model_validate(json.loads(raw))
+    except json.JSONDecodeError as exc:
+        raise Invalid(f"'options' is not JSON: {exc}", code="invalid_options") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "options"
+        raise Invalid(f"options.{where}: {first['msg']}", code="invalid_options") from exc
+
+
+@router.get(
+    "/edocs/{package_id}/attachments/{n}/verification",
+    summary="The stored verification report of a received PDF attachment",
+)
+def attachment_verification(package_id: str, n: int, gw: GatewayDep, caller: CallerDep) -> Response:
+    with gw.sessions() as session:
+        att = inbox.attachment_of(session, caller, package_id, n)
+        summary = att.verification or {}
+    sha = summary.get("report_sha256")
+    if not sha:
+        state = summary.get("state", "not_applicable")
+        raise NotFound(f"no verification report for attachment {n} (state: {state})", code="verification_unavailable")
+    return Response(gw.store.read(sha), media_type="application/json")
+
+
+# --- the clerks' page -------------------------------------------------------------------------------------------
+
+
+def _html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers=verify_page.SECURITY_HEADERS)
+
+
+@page.get("/verify", response_class=HTMLResponse)
+def verify_form(gw: GatewayDep, lang: Lang = "vi") -> HTMLResponse:
+    return _html(verify_page.form_page(lang, max_mb=gw.settings.verify_max_bytes // (1024 * 1024)))
+
+
+@page.get("/verify/app.js")
+def verify_script() -> Response:
+    headers = {"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(verify_page.SCRIPT, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+@page.post("/verify", response_class=HTMLResponse)
+async def verify_upload(request: Request, gw: GatewayDep, lang: Lang = "vi") -> HTMLResponse:
+    max_mb = gw.settings.verify_max_bytes // (1024 * 1024)
+    slots = services(gw).page_slots
+    if not slots.acquire(blocking=False):
+        message = "Máy chủ đang bận, vui lòng thử lại sau ít phút." if lang == "vi" else "Busy, try again shortly."
+        return _html(verify_page.error_page(lang, message, max_mb=max_mb), 503)
+    try:
+        data, name = await _pdf_from_request(request, gw.settings.verify_max_bytes)
+        report = await run_in_threadpool(verify_document, gw, data)
+        rendered = await run_in_threadpool(render_report, report, fmt="html", lang=lang)
+    except (ExchangeError, SigningError) as exc:
+        status, _title = status_for(exc)
+        return _html(verify_page.error_page(lang, _page_error(exc, lang), max_mb=max_mb), status)
+    finally:
+        slots.release()
+    return _html(verify_page.result_page(lang, rendered.body.decode(), name, max_mb=max_mb))
+
+
+_PAGE_ERRORS_VI = {
+    "not_a_pdf": "tệp không phải là tệp PDF.",
+    "pdf_unreadable": "không đọc được nội dung tệp PDF (tệp hỏng hoặc được mã hóa bằng mật khẩu).",
+    "file_too_large": "tệp vượt quá dung lượng cho phép.",
+    "file_missing": "chưa chọn tệp.",
+}
+
+
+def _page_error(exc: Exception, lang: str) -> str:
+    code = getattr(exc, "code", "")
+    if lang == "vi" and code in _PAGE_ERRORS_VI:
+        return _PAGE_ERRORS_VI[code]
+    return str(exc.args[0]) if exc.args else code
