@@ -70,7 +70,7 @@ def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float
         while seen < expected and not stop.is_set():
             items = client.get("/api/v1/inbox", params={"limit": 100}, headers=auth).json()["items"]
             if not items:
-                time.sleep(0.01)
+                time.sleep(0.05)  # an empty inbox: poll again shortly, as a DMS would
                 continue
             for item in items:
                 if item["kind"] == "edoc":
