@@ -108,6 +108,9 @@ class DeliveryWorker:
         if topic == "auto_status":
             self._auto_status(message_id)
             return
+        if topic == "verify_attachment":  # PDF signatures of a received attachment (service/signatures.py)
+            self._verify_attachment(message_id)
+            return
         error: str | None = None
         try:
             pushed = self._push(message_id)
@@ -129,6 +132,15 @@ class DeliveryWorker:
             except DeliveryError as exc:
                 error = str(exc)
         self._retry_or_bury(message_id, error or "delivery failed")
+
+    def _verify_attachment(self, message_id: int) -> None:
+        from service.signatures import verify_attachment_message
+
+        try:
+            verify_attachment_message(self.gw, message_id, worker=self.name)
+        except Exception as exc:  # storage or network trouble: retried on the schedule, then buried
+            logger.exception("verifying attachment (message %s) failed", message_id)
+            self._retry_or_bury(message_id, f"{exc.__class__.__name__}: {exc}")
 
     def _auto_status(self, message_id: int) -> None:
         """Send the status a transport ack implies (01 đã đến), as the recipient agency, exactly once."""
