@@ -475,6 +475,7 @@ def _insert(
     session.add(row)
     session.flush()  # the package row first: deliveries and attachments reference it
     for position, (att, ref) in enumerate(attachments):
+        is_pdf = (att.content_type or "").lower() == "application/pdf" or (att.name or "").lower().endswith(".pdf")
         session.add(
             AttachmentRow(
                 package_id=row.id,
@@ -485,8 +486,11 @@ def _insert(
                 description=att.description,
                 blob_sha256=ref.sha256,
                 size=ref.size,
+                verification={"state": "pending"} if is_pdf else None,
             )
         )
+        if is_pdf:  # its signatures are verified by the delivery worker (service/signatures.py), off the submit path
+            session.add(OutboxMessage(topic="verify_attachment", payload={"package_id": row.id, "position": position}))
     for code in plan.recipients:
         delivery = Delivery(id=new_id(), package_id=row.id, to_code=code, route=gw.router.resolve(code))
         session.add(delivery)
