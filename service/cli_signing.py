@@ -34,11 +34,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    from rich.markup import escape
-
     from service.cli import fail
 
-    fail(escape(message), code)  # fail() prints rich markup: "[key_unusable]" would vanish unescaped
+    fail(message, code)
 
 
 def _read_pdf(path: Path, code: int) -> bytes:
