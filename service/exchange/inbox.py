@@ -211,40 +211,35 @@ def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> 
 
 
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
-    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox)."""
+    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
+
+    One conditional UPDATE (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
+    ``already: true``. The automatic 01 is an outbox row in the same transaction, so it cannot be lost.
+    """
+    codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
+    now = utcnow()
     with gw.writes() as session, session.begin():
-        package = _get(session, caller, package_id)
-        codes = [agency] if agency else [d.to_code for d in package.deliveries if caller.may_act_for(d.to_code)]
-        if agency:
-            resolve_agency(caller, agency)
-        delivery = (
-            session.execute(
-                sa.select(Delivery)
-                .where(Delivery.package_id == package.id, Delivery.to_code.in_(codes))
-                .order_by(Delivery.to_code)
-                .with_for_update()
-            )
-            .scalars()
-            .first()
-        )
-        if delivery is None:
+        row = session.execute(
+            sa.select(Delivery.id, Delivery.to_code, Delivery.state, Delivery.business_status,
+                      Package.kind, Package.business_type, Package.document_id)
+            .join(Package, Package.id == Delivery.package_id)
+            .where(Delivery.package_id == package_id, Delivery.to_code.in_(codes))
+            .order_by(Delivery.state != "delivered", Delivery.to_code)
+            .limit(1)
+            .with_for_update(of=Delivery)
+        ).first()
+        if row is None:
             raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
-        if delivery.state == "acked":
-            return {"id": package.id, "agency": delivery.to_code, "state": "acked", "already": True}
-        if delivery.state != "delivered":
-            raise Invalid(f"package {package_id} is not in the inbox ({delivery.state})", code="not_in_inbox")
-        delivery.state = "acked"
-        delivery.acked_at = utcnow()
-        log.record(
-            session,
-            "acked",
-            package_id=package.id,
-            document_id=package.document_id,
-            agency=delivery.to_code,
-            actor=caller.name,
-            kind=package.kind,
+        if row.state == "acked":
+            return {"id": package_id, "agency": row.to_code, "state": "acked", "already": True}
+        if row.state != "delivered":
+            raise Invalid(f"package {package_id} is not in the inbox ({row.state})", code="not_in_inbox")
+        session.execute(
+            sa.update(Delivery).where(Delivery.id == row.id).values(state="acked", acked_at=now, updated_at=now)
         )
-        if package.kind == "edoc" and package.business_type == 0 and delivery.business_status is None:
-            session.add(OutboxMessage(topic="auto_status", payload={"delivery_id": delivery.id, "code": "01"}))
+        log.record(session, "acked", package_id=package_id, document_id=row.document_id, agency=row.to_code,
+                   actor=caller.name, kind=row.kind)
+        if row.kind == "edoc" and row.business_type == 0 and row.business_status is None:
+            session.add(OutboxMessage(topic="auto_status", payload={"delivery_id": row.id, "code": "01"}))
     gw.wakeup.set()
-    return {"id": package.id, "agency": delivery.to_code, "state": "acked", "already": False}
+    return {"id": package_id, "agency": row.to_code, "state": "acked", "already": False}
