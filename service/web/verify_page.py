@@ -73,6 +73,8 @@ outline-offset:2px}
 .vp .error{color:#b3261e;border-left:4px solid #b3261e;padding-left:.6rem}
 .vp nav{display:flex;justify-content:space-between}
 """
+# no favicon request (it would be a 404), the page's style and its one same-origin script
+_HEAD = f'<link rel="icon" href="data:,"><style>{_CSS}</style><script src="/verify/app.js" defer></script>'
 
 
 def _t(lang: str) -> dict[str, str]:
@@ -112,8 +114,7 @@ def _page(lang: str, title: str, body: str) -> str:
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style>"
-        '<script src="/verify/app.js" defer></script></head>'
+        f"<title>{_e(title)}</title>{_HEAD}</head>"
         f'<body><main class="vp">{body}</main></body></html>'
     )
 
@@ -140,7 +141,7 @@ def result_page(lang: str, report_html: str, filename: str, *, max_mb: int) -> s
         f'<div class="vp">{_nav(lang)}<p>{_e(t["checked"])}: <strong>{_e(filename)}</strong></p></div>'
     )
     bottom = f'<div class="vp">{_form(lang, max_mb)}</div>'
-    head = f'<style>{_CSS}</style><script src="/verify/app.js" defer></script></head>'
+    head = f"{_HEAD}</head>"
     if "<body>" not in report_html or "</body>" not in report_html or "</head>" not in report_html:
         return _page(lang, t["title"], top + report_html + bottom)  # defensive: renderer changed its shape
     out = report_html.replace("</head>", head, 1).replace("<body>", "<body>" + top, 1)
