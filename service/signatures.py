@@ -224,7 +224,7 @@ def _finish(gw: Gateway, message_id: int, worker: str, key: tuple[str, int], sum
             .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == worker, OutboxMessage.done_at.is_(None))
             .values(done_at=utcnow())
         )
-        if summary is None or done.rowcount != 1:
+        if summary is None or getattr(done, "rowcount", 0) != 1:  # not ours any more: another worker has it
             return
         row = session.get(AttachmentRow, key)
         package = session.get(Package, key[0])
