@@ -243,9 +243,11 @@ def _parse_bytes(xml: bytes, *, recover: bool = False) -> etree._ElementTree:
     try:
         tree = etree.ElementTree(etree.fromstring(bytes(xml), parser=parser))
     except etree.XMLSyntaxError as exc:
-        errors = list(exc.error_log)
-        if errors and all(e.domain == etree.ErrorDomains.NAMESPACE for e in errors):
-            raise _NamespaceError(f"The package breaks the XML namespace rules ({errors[0].message})") from exc
+        # Classify by the error that ended this parse: lxml's log may also hold entries from earlier parses on the
+        # same thread, so "every logged error" depends on what ran before.
+        last = exc.error_log.last_error
+        if last is not None and last.domain == etree.ErrorDomains.NAMESPACE:
+            raise _NamespaceError(f"The package breaks the XML namespace rules ({last.message})") from exc
         raise XmlSignatureError(f"the package is not well-formed XML: {exc}") from exc
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise XmlSignatureError("DOCTYPE declarations are not accepted in edXML packages (DTDs and entities off)")
