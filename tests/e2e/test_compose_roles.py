@@ -91,8 +91,13 @@ def test_roles_run_on_postgresql(compose: dict, postgres_url: str, tmp_path: Pat
         subprocess.run([str(EDOC), *args], env=cli_env, check=True, capture_output=True)
     keys = {}
     for who, code in (("A", A), ("B", B)):
-        out = subprocess.run([str(EDOC), "client", "add", "--name", f"compose-{who}", "--agency", code],
-                             env=cli_env, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [str(EDOC), "client", "add", "--name", f"compose-{who}", "--agency", code],
+            env=cli_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         keys[who] = next(line for line in out.splitlines() if line.startswith("edk_"))
 
     ports = [free_port(), free_port()]
@@ -102,9 +107,12 @@ def test_roles_run_on_postgresql(compose: dict, postgres_url: str, tmp_path: Pat
         for port in ports:
             _wait_ready(f"http://127.0.0.1:{port}")
         header = {"from": A, "to": [B], "code": {"number": "7", "notation": "COMPOSE"}, "subject": "Kiểm tra"}
-        resp = httpx.post(f"http://127.0.0.1:{ports[0]}/api/v1/edocs", data={"header": json.dumps(header)},
-                          files=[("files", ("a.pdf", b"%PDF-1.4 x", "application/pdf"))],
-                          headers={"Authorization": f"Bearer {keys['A']}"})
+        resp = httpx.post(
+            f"http://127.0.0.1:{ports[0]}/api/v1/edocs",
+            data={"header": json.dumps(header)},
+            files=[("files", ("a.pdf", b"%PDF-1.4 x", "application/pdf"))],
+            headers={"Authorization": f"Bearer {keys['A']}"},
+        )
         assert resp.status_code == 202, resp.text
         time.sleep(0.5)
         inbox = f"http://127.0.0.1:{ports[1]}/api/v1/inbox"
