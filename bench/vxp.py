@@ -1,0 +1,167 @@
+"""Throughput of the VXP facade (STANDARDS.md §8): documents/s through send → list → get → done, 16 clients.
+
+    .venv/bin/python bench/vxp.py [--docs 800] [--clients 16] [--backend sqlite|postgresql] [--http-workers 1]
+
+A real gateway process (``edoc serve``, embedded delivery worker) runs on a fresh database. Each of the
+``--clients`` threads is one receiving DMS with its own agency and VXP system; one sending DMS (agency A) is
+shared. Each thread loops: sendEdoc (A → its agency), getReceivedEdocList until the document is there, getEdoc,
+updateStatus(done). Documents/s = documents that completed the four steps / wall time. Every call is signed by
+``service.vxp.VxpClient`` exactly as the SDK signs (HMAC-SHA256, fresh timestamp), and checked by the server
+(HMAC, headers, timestamp, hash-file, replay guard in the database).
+
+"Share of time in authentication" is what the server reports per call in ``Server-Timing`` (``auth`` = the
+authenticator: secret lookup, header checks, HMAC, timestamp, hash-file, replay-guard insert; ``app`` = the whole
+call): sum(auth) / sum(app) over every call of the run. Packages are small (≈2 KB, one attachment) and unsigned,
+so the figure is about the protocol and the exchange, not about XML signature verification.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from service.context import Gateway
+from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
+from service.vxp.client import VxpClient
+from storage.migrate import upgrade
+from tests.support.databases import postgres_available, temporary_postgres_database
+from tests.support.gateway import AGENCIES, A, make_settings
+from tests.support.server import GatewayProcess
+from tests.unit.vxp.sdk_client import edoc_xml
+
+
+def receiver_code(i: int) -> str:
+    return f"000.{i // 90 + 10:02d}.{i % 90 + 10:02d}.H53"
+
+
+def prepare(database_url: str, tmp: Path, clients: int) -> dict[str, str]:
+    upgrade(database_url)
+    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    key = gw.settings.secret_key.get_secret_value()
+    secrets = {}
+    extra = [AgencyInput(code=receiver_code(i), name=f"Đơn vị nhận thử tải {i}") for i in range(clients)]
+    with gw.writes() as session, session.begin():
+        import_agencies(session, [*AGENCIES, *extra])
+        for name, code in [("sender", A), *((f"r{i}", receiver_code(i)) for i in range(clients))]:
+            client, _api_key = create_client(session, name=f"bench-{name}", role="dms", agencies=[code])
+            secrets[name] = set_vxp_secret(session, client, systemid=f"bench.{name}", secret_key=key)
+    gw.close()
+    return secrets
+
+
+class Timings:
+    """Server-Timing (auth, app) of every answer, and client-side latency per operation."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.auth = 0.0
+        self.app = 0.0
+        self.calls = 0
+        self.latency: dict[str, list[float]] = defaultdict(list)
+
+    def hook(self, response: httpx.Response) -> None:
+        parts = dict(p.strip().split(";dur=") for p in response.headers.get("server-timing", "").split(",") if p)
+        with self.lock:
+            self.auth += float(parts.get("auth", 0)) / 1000
+            self.app += float(parts.get("app", 0)) / 1000
+            self.calls += 1
+
+    def took(self, op: str, seconds: float) -> None:
+        with self.lock:
+            self.latency[op].append(seconds)
+
+
+def run_client(base: str, i: int, secrets: dict[str, str], docs: int, timings: Timings, errors: list[str]) -> None:
+    with ExitStack() as stack:
+        http = stack.enter_context(httpx.Client(timeout=60, event_hooks={"response": [timings.hook]}))
+        sender = VxpClient(f"{base}/vxp", "bench.sender", secrets["sender"], http=http)
+        receiver = VxpClient(f"{base}/vxp", f"bench.r{i}", secrets[f"r{i}"], http=http)
+        code = receiver_code(i)
+        for n in range(docs):
+            try:
+                t0 = time.perf_counter()
+                doc = sender.send_edoc(edoc_xml(A, [code], f"{i}{n:05d}", notation="BENCH"), from_code=A)
+                t1 = time.perf_counter()
+                timings.took("sendEdoc", t1 - t0)
+                while True:
+                    t = time.perf_counter()
+                    listed = [r.doc_id for r in receiver.get_received_edoc_list("edoc")]
+                    timings.took("getReceivedEdocList", time.perf_counter() - t)
+                    if doc in listed:
+                        break
+                    time.sleep(0.05)  # a DMS polls; faster polling only burns signed calls
+                t = time.perf_counter()
+                receiver.get_edoc(doc)
+                timings.took("getEdoc", time.perf_counter() - t)
+                t = time.perf_counter()
+                receiver.update_status(doc, "done")
+                timings.took("updateStatus", time.perf_counter() - t)
+            except Exception as exc:  # a bench reports, it does not stop at the first failure
+                errors.append(f"client {i} doc {n}: {type(exc).__name__}: {exc}")
+
+
+def bench(database_url: str, tmp: Path, docs: int, clients: int, http_workers: int) -> dict[str, float]:
+    secrets = prepare(database_url, tmp, clients)
+    server = GatewayProcess(tmp, database_url=database_url, worker_poll_seconds="0.02")
+    server.start("--workers", str(http_workers))
+    timings, errors = Timings(), []
+    per_client = max(1, docs // clients)
+    try:
+        threads = [threading.Thread(target=run_client, args=(server.base, i, secrets, per_client, timings, errors))
+                   for i in range(clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+    finally:
+        server.stop()
+    done = per_client * clients - len(errors)
+    for line in errors[:5]:
+        print("error:", line, file=sys.stderr)
+    return {"docs": done, "wall": wall, "docs_per_s": done / wall, "auth_share": timings.auth / max(timings.app, 1e-9),
+            "calls": timings.calls, "auth_ms": 1000 * timings.auth / max(timings.calls, 1),
+            **{f"p50 {op}": 1000 * statistics.median(v) for op, v in timings.latency.items()}, "errors": len(errors)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=800)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--http-workers", type=int, default=1, help="uvicorn worker processes of the gateway")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="edoc-bench-vxp-") as tmp:
+        if args.backend == "sqlite":
+            result = bench(f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.clients,
+                           args.http_workers)
+        else:
+            if not postgres_available():
+                sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
+            with temporary_postgres_database("edoc_bench") as url:
+                result = bench(url, Path(tmp), args.docs, args.clients, args.http_workers)
+    print(f"backend {args.backend}, {args.clients} clients, {args.http_workers} HTTP worker(s): "
+          f"{result['docs']:.0f} documents in {result['wall']:.1f} s")
+    print(f"  documents/s (send → list → get → done): {result['docs_per_s']:.1f}")
+    print(f"  share of server time in authentication: {100 * result['auth_share']:.1f} % "
+          f"({result['auth_ms']:.2f} ms per call over {result['calls']} calls)")
+    for key in sorted(k for k in result if k.startswith("p50 ")):
+        print(f"  {key} (client-side): {result[key]:.1f} ms")
+    if result["errors"]:
+        print(f"  errors: {result['errors']:.0f}")
+
+
+if __name__ == "__main__":
+    main()
