@@ -26,30 +26,25 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.context import Gateway  # noqa: E402
-from service.exchange.directory import create_client, import_agencies  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from tests.support.databases import postgres_available, temporary_postgres_database  # noqa: E402
-from tests.support.gateway import A, AGENCIES, B, C, make_settings  # noqa: E402
-from tests.support.pdfs import simple_pdf  # noqa: E402
-from tests.support.server import GatewayProcess  # noqa: E402
+from service.context import Gateway
+from tests.support.databases import postgres_available, temporary_postgres_database
+from tests.support.gateway import A, B, C, make_settings, provision
+from tests.support.pdfs import simple_pdf
+from tests.support.server import GatewayProcess
 
 
 def prepare(database_url: str, tmp: Path) -> dict[str, str]:
-    upgrade(database_url)
-    gw = Gateway.from_settings(make_settings(database_url, tmp))
-    keys = {}
-    with gw.writes() as session, session.begin():
-        import_agencies(session, AGENCIES)
-        for who, code in (("A", A), ("B", B), ("C", C)):
-            keys[who] = create_client(session, name=f"bench-{who}", role="dms", agencies=[code])[1]
-    gw.close()
-    return keys
+    return provision(database_url, tmp, prefix="bench")
 
 
 def submit(client: httpx.Client, key: str, n: int, pdf: bytes, tag: str) -> float:
-    header = {"from": A, "to": [B, C], "code": {"number": str(n), "notation": f"BENCH-{tag}"},
-              "subject": f"Văn bản thử tải số {n}", "date": "2026-11-20"}
+    header = {
+        "from": A,
+        "to": [B, C],
+        "code": {"number": str(n), "notation": f"BENCH-{tag}"},
+        "subject": f"Văn bản thử tải số {n}",
+        "date": "2026-11-20",
+    }
     started = time.perf_counter()
     resp = client.post(
         "/api/v1/edocs",
@@ -164,15 +159,22 @@ def peak_rss_large(tmp: Path, size_mb: int) -> dict[str, float]:
         before = vm_hwm(server.pid)
         header = {"from": A, "to": [B], "code": {"number": "1", "notation": "BIG"}, "subject": "Tệp lớn"}
         with httpx.Client(base_url=server.base, timeout=600) as client, open(big, "rb") as fh:
-            resp = client.post("/api/v1/edocs", data={"header": json.dumps(header)},
-                               files=[("files", ("big.pdf", fh, "application/pdf"))],
-                               headers={"Authorization": f"Bearer {keys['A']}"})
+            resp = client.post(
+                "/api/v1/edocs",
+                data={"header": json.dumps(header)},
+                files=[("files", ("big.pdf", fh, "application/pdf"))],
+                headers={"Authorization": f"Bearer {keys['A']}"},
+            )
             resp.raise_for_status()
             package = client.get(f"/api/v1/edocs/{resp.json()['id']}", headers={"Authorization": f"Bearer {keys['A']}"})
         peak = vm_hwm(server.pid)
         package_size = package.json()["size"]
-        return {"package_mb": package_size / 2**20, "baseline_mb": before / 2**20, "peak_mb": peak / 2**20,
-                "ratio": peak / package_size}
+        return {
+            "package_mb": package_size / 2**20,
+            "baseline_mb": before / 2**20,
+            "peak_mb": peak / 2**20,
+            "ratio": peak / package_size,
+        }
     finally:
         server.stop()
 
@@ -200,15 +202,21 @@ def main() -> None:
                 print(f"{backend}: PostgreSQL not reachable, skipped", file=sys.stderr)
         cost = build_and_sign_cost(tmp)
         big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
-    print(f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
-          f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es), {os.cpu_count()} cores")
+    print(
+        f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
+        f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es), {os.cpu_count()} cores"
+    )
     print(f"{'backend':<12}{'docs/s e2e':>12}{'submits/s':>12}{'p50 submit':>12}{'p95 submit':>12}")
     for backend, r in rows:
-        print(f"{backend:<12}{r['docs_per_s']:>12.1f}{r['submit_per_s']:>12.1f}{r['p50_ms']:>10.1f}ms{r['p95_ms']:>10.1f}ms")
+        print(
+            f"{backend:<12}{r['docs_per_s']:>12.1f}{r['submit_per_s']:>12.1f}{r['p50_ms']:>10.1f}ms{r['p95_ms']:>10.1f}ms"
+        )
     print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
     if big:
-        print(f"submit with a {args.big_mb} MB attachment: package {big['package_mb']:.1f} MB, gateway RSS baseline "
-              f"{big['baseline_mb']:.0f} MB, peak {big['peak_mb']:.0f} MB = {big['ratio']:.2f}x the package size")
+        print(
+            f"submit with a {args.big_mb} MB attachment: package {big['package_mb']:.1f} MB, gateway RSS baseline "
+            f"{big['baseline_mb']:.0f} MB, peak {big['peak_mb']:.0f} MB = {big['ratio']:.2f}x the package size"
+        )
 
 
 def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, float]:

@@ -12,10 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.context import Gateway
-from service.exchange.directory import create_client, import_agencies
-from storage.migrate import upgrade
-from tests.support.gateway import A, AGENCIES, B, C, make_settings
+from tests.support.gateway import A, B, C, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
 
@@ -23,21 +20,14 @@ pytestmark = pytest.mark.slow
 DOCS = 60
 
 
-def _prepare(database_url: str, tmp: Path) -> dict[str, str]:
-    upgrade(database_url)
-    gw = Gateway.from_settings(make_settings(database_url, tmp))
-    keys = {}
-    with gw.writes() as session, session.begin():
-        import_agencies(session, AGENCIES)
-        for who, code in (("A", A), ("B", B), ("C", C)):
-            keys[who] = create_client(session, name=f"crash-{who}", role="dms", agencies=[code])[1]
-    gw.close()
-    return keys
-
-
 def _submit(client: httpx.Client, key: str, n: int, pdf: bytes) -> httpx.Response:
-    header = {"from": A, "to": [B, C], "code": {"number": str(n), "notation": "STTTT-VP"},
-              "subject": f"Văn bản số {n}", "date": "2026-11-20"}
+    header = {
+        "from": A,
+        "to": [B, C],
+        "code": {"number": str(n), "notation": "STTTT-VP"},
+        "subject": f"Văn bản số {n}",
+        "date": "2026-11-20",
+    }
     return client.post(
         "/api/v1/edocs",
         data={"header": json.dumps(header, ensure_ascii=False)},
@@ -59,7 +49,7 @@ def _inbox_ids(base: str, key: str) -> list[str]:
 
 
 def test_sigkill_loses_nothing_and_duplicates_nothing(empty_database_url: str, tmp_path: Path) -> None:
-    keys = _prepare(empty_database_url, tmp_path)
+    keys = provision(empty_database_url, tmp_path, prefix="crash")
     server = GatewayProcess(
         tmp_path, database_url=empty_database_url, worker_poll_seconds="0.05", worker_lease_seconds="3"
     ).start()

@@ -63,6 +63,24 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def provision(
+    database_url: str, tmp: Path, *, prefix: str, clients: tuple[tuple[str, str], ...] = ()
+) -> dict[str, str]:
+    """Migrate a database, load the test directory and create one dms client per (name, agency); return the keys.
+
+    For tests and benchmarks that run the gateway as a separate process against this database.
+    """
+    upgrade(database_url)
+    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    keys = {}
+    with gw.writes() as session, session.begin():
+        import_agencies(session, AGENCIES)
+        for who, code in clients or (("A", A), ("B", B), ("C", C)):
+            keys[who] = create_client(session, name=f"{prefix}-{who}", role="dms", agencies=[code])[1]
+    gw.close()
+    return keys
+
+
 def gateway_env(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Env]:
     upgrade(database_url)
     gw = Gateway.from_settings(make_settings(database_url, tmp, **overrides))
