@@ -49,9 +49,12 @@ class FilesystemObjectStore:
     def put_stream(self, stream: BinaryIO) -> BlobRef:
         digest = hashlib.sha256()
         size = 0
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="blob-")
+        try:
+            tmp_dir = self.root / "tmp"
+            tmp_dir.mkdir(exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="blob-")
+        except OSError as exc:
+            raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(_CHUNK):
