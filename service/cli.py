@@ -131,8 +131,13 @@ def worker(
         out.print(f"processed {total} messages")
         return
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), gw.wakeup.set()))
-    signal.signal(signal.SIGINT, lambda *_: (stop.set(), gw.wakeup.set()))
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+        gw.wakeup.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     runner.run_forever(stop)
 
 
@@ -276,7 +281,7 @@ class _domain_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, typ: Any, exc: Any, _tb: Any) -> bool:
+    def __exit__(self, typ: Any, exc: Any, _tb: Any) -> None:
         from schemas.errors import SchemaError
         from service.exchange.errors import ExchangeError
         from signing.errors import SigningError
@@ -284,7 +289,6 @@ class _domain_errors:
 
         if exc is not None and isinstance(exc, ExchangeError | SchemaError | SigningError | StorageError):
             fail(f"{exc} [{getattr(exc, 'code', 'error')}]")
-        return False
 
 
 @edxml_app.command("validate")
