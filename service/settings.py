@@ -21,22 +21,6 @@ class ConfigError(Exception):
     """A setting is missing, malformed or unsafe for the chosen environment."""
 
 
-class SigningKeySetting(BaseModel):
-    """A key the API may sign with (service/signatures.py); HTTP callers name it, never give a path.
-
-    ``spec`` is ``p12:/path`` or ``pkcs11:module=…;token=…;key=…``; ``secret_env`` names the environment variable
-    holding the PKCS#12 password or token PIN; ``agencies`` limits it to callers acting for one of them.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    spec: str
-    secret_env: str | None = None
-    agencies: tuple[str, ...] = ()
-    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
-    tsa_url: str | None = None
-
-
 class UplinkSettings(BaseModel):
     """One VXP uplink: another node or the national axis, reached with the same protocol (STANDARDS.md §8).
 
@@ -60,6 +44,22 @@ class RouteSetting(BaseModel):
 
     pattern: str
     target: str
+
+
+class SigningKeySetting(BaseModel):
+    """A key the API may sign with (service/signatures.py); HTTP callers name it, never give a path.
+
+    ``spec`` is ``p12:/path`` or ``pkcs11:module=…;token=…;key=…``; ``secret_env`` names the environment variable
+    holding the PKCS#12 password or token PIN; ``agencies`` limits it to callers acting for one of them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    secret_env: str | None = None
+    agencies: tuple[str, ...] = ()
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
+    tsa_url: str | None = None
 
 
 class Settings(BaseSettings):
@@ -87,6 +87,7 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how long a claimed outbox message stays with a worker that may have died"
     )
     embedded_worker: bool = True
+    auth_cache_seconds: float = Field(10.0, ge=0, description="how long a checked API key is trusted per process")
 
     uplinks: dict[str, UplinkSettings] = Field(default_factory=dict, description="VXP uplinks by name")
     routes: tuple[RouteSetting, ...] = Field(

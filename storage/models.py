@@ -112,9 +112,7 @@ class ClientSystem(Base):
     vxp_secret_sealed: Mapped[str | None] = mapped_column(sa.Text)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    agencies: Mapped[list[ClientAgency]] = relationship(
-        back_populates="client", cascade="all, delete-orphan", lazy="selectin"
-    )
+    agencies: Mapped[list[ClientAgency]] = relationship(back_populates="client", cascade="all, delete-orphan")
 
     @property
     def agency_codes(self) -> list[str]:
@@ -166,10 +164,8 @@ class Package(Base):
     signature: Mapped[dict[str, Any]] = mapped_column(default=dict)
     oddities: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    deliveries: Mapped[list[Delivery]] = relationship(
-        back_populates="package", order_by="Delivery.to_code", lazy="selectin"
-    )
-    attachments: Mapped[list[AttachmentRow]] = relationship(order_by="AttachmentRow.position", lazy="selectin")
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="package", order_by="Delivery.to_code")
+    attachments: Mapped[list[AttachmentRow]] = relationship(order_by="AttachmentRow.position")
 
 
 class AttachmentRow(Base):

@@ -20,7 +20,8 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from service.context import Gateway
 from service.exchange import log
 from service.routing import LOCAL
 from storage.db import is_postgresql
-from storage.models import Delivery, OutboxMessage, utcnow
+from storage.models import Delivery, OutboxMessage, Package, utcnow
 
 __all__ = ["DeliveryError", "DeliveryWorker", "Transport"]
 
@@ -61,11 +62,15 @@ class DeliveryWorker:
         self.transports = {LOCAL: _deliver_local, **self.gw.uplink_transports, **(self.transports or {})}
 
     def run_once(self, limit: int | None = None) -> int:
-        """Claim and process up to ``limit`` ready messages; returns how many were processed."""
-        ids = self._claim(limit or self.gw.settings.worker_batch)
-        for message_id in ids:
+        """Claim and process up to ``limit`` ready messages; returns how many were processed.
+
+        Local deliveries are completed inside the claiming transaction itself (one commit per batch); the rest
+        (remote hops, automatic statuses) are leased and processed one by one.
+        """
+        done, leased = self._claim(limit or self.gw.settings.worker_batch)
+        for message_id in leased:
             self._process(message_id)
-        return len(ids)
+        return done + len(leased)
 
     def run_forever(self, stop: threading.Event) -> None:
         logger.info("delivery worker %s started", self.name)
@@ -79,11 +84,15 @@ class DeliveryWorker:
             self.gw.wakeup.clear()
         logger.info("delivery worker %s stopped", self.name)
 
-    def _claim(self, limit: int) -> list[int]:
+    def _claim(self, limit: int) -> tuple[int, list[int]]:
+        """In one transaction: take ready messages, deliver the local ones, lease the others.
+
+        Returns (number of messages completed here, ids of leased messages to process next).
+        """
         now = utcnow()
         lease = timedelta(seconds=self.gw.settings.worker_lease_seconds)
         ready = (
-            sa.select(OutboxMessage.id)
+            sa.select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
             .where(OutboxMessage.done_at.is_(None), OutboxMessage.available_at <= now)
             .where(sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
             .order_by(OutboxMessage.id)
@@ -92,14 +101,50 @@ class DeliveryWorker:
         with self.gw.writes() as session, session.begin():
             if is_postgresql(self.gw.engine):
                 ready = ready.with_for_update(skip_locked=True)
-            ids = list(session.execute(ready).scalars())
-            if ids:
+            messages = session.execute(ready).all()
+            if not messages:
+                return 0, []
+            completed = self._deliver_local_batch(session, [m for m in messages if m.topic == "deliver"], now)
+            leased = [m.id for m in messages if m.id not in completed]
+            if leased:
                 session.execute(
                     sa.update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(ids))
+                    .where(OutboxMessage.id.in_(leased))
                     .values(locked_until=now + lease, locked_by=self.name)
                 )
-        return ids
+        return len(completed), leased
+
+    def _deliver_local_batch(self, session: Session, messages: list[Any], now: datetime) -> set[int]:
+        """Mark pending local deliveries delivered and their messages done; returns the ids of those messages.
+
+        A message whose delivery is no longer pending (a redelivery after a crash) is simply marked done.
+        """
+        by_delivery = {m.payload.get("delivery_id"): m.id for m in messages}
+        if not by_delivery:
+            return set()
+        rows = session.execute(
+            sa.select(Delivery.id, Delivery.state, Delivery.route, Delivery.to_code, Package.id, Package.document_id,
+                      Package.kind, Package.status_code)
+            .join(Package, Package.id == Delivery.package_id)
+            .where(Delivery.id.in_(list(by_delivery)))
+            .with_for_update(of=Delivery)
+        ).all()
+        local = [r for r in rows if r[2] == LOCAL and r[1] == "pending"]
+        finished = {by_delivery[r[0]] for r in rows if r[2] == LOCAL or r[1] != "pending"}
+        finished |= {mid for did, mid in by_delivery.items() if did not in {r[0] for r in rows}}
+        if local:
+            session.execute(
+                sa.update(Delivery)
+                .where(Delivery.id.in_([r[0] for r in local]), Delivery.state == "pending")
+                .values(state="delivered", delivered_at=now, attempts=Delivery.attempts + 1, updated_at=now)
+            )
+            actor = f"worker:{self.name}"
+            for r in local:
+                log.record(session, "delivered", package_id=r[4], document_id=r[5], agency=r[3], actor=actor,
+                           route=LOCAL, kind=r[6], status_code=r[7])
+        if finished:
+            session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(finished)).values(done_at=now))
+        return finished
 
     def _process(self, message_id: int) -> None:
         with self.gw.sessions() as session:

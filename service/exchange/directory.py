@@ -18,6 +18,8 @@ import hashlib
 import io
 import json
 import secrets
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,7 @@ __all__ = [
     "ROLES",
     "AgencyInput",
     "Caller",
+    "CallerCache",
     "ImportReport",
     "authenticate",
     "create_client",
@@ -86,8 +89,50 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def authenticate(session: Session, key: str) -> Caller:
+class CallerCache:
+    """Recently authenticated callers, by key hash, for ``ttl`` seconds (0 disables caching).
+
+    An API key is checked against the database at most once per ``ttl`` per process, which takes a query off every
+    request; the price is that revoking a key takes effect within ``ttl`` seconds on every replica.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Caller]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> Caller | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key_hash: str, caller: Caller) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key_hash] = (time.monotonic() + self.ttl, caller)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def authenticate(session: Session, key: str, cache: CallerCache | None = None) -> Caller:
     """The caller owning an API key; :class:`Unauthorized` for an unknown, revoked or inactive one."""
+    hashed = hash_key(key)
+    cached = cache.get(hashed) if cache is not None else None
+    if cached is not None:
+        return cached
+    caller = _authenticate(session, key)
+    if cache is not None:
+        cache.put(hashed, caller)
+    return caller
+
+
+def _authenticate(session: Session, key: str) -> Caller:
     if not key.startswith(KEY_PREFIX):
         raise Unauthorized("not an edoc-gateway API key", code="invalid_api_key")
     row = session.execute(sa.select(ApiKey).where(ApiKey.key_hash == hash_key(key))).scalar_one_or_none()
