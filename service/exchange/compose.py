@@ -92,6 +92,11 @@ def organization(session: Session, code: str) -> Organization:
     agency = session.get(Agency, code)
     if agency is None:
         raise NotFound(f"agency {code} is not in the directory", code="unknown_agency")
+    return organization_of(agency)
+
+
+def organization_of(agency: Agency) -> Organization:
+    """The edXML From/To block of a directory entry."""
     return Organization(
         organ_id=agency.code,
         organ_name=agency.name,
@@ -108,7 +113,9 @@ def _recipient(session: Session, code: str) -> Organization:
     try:
         return organization(session, code)
     except NotFound as exc:
-        raise Invalid(f"recipient {code} is not an agency of the directory", code="unknown_recipient", agency=code) from exc
+        raise Invalid(
+            f"recipient {code} is not an agency of the directory", code="unknown_recipient", agency=code
+        ) from exc
 
 
 def _staff(data: dict[str, str] | None) -> StaffInfo | None:
@@ -163,12 +170,21 @@ def status_package(
     description: str | None,
     staff: dict[str, str] | None,
 ) -> StatusPackage:
+    return status_about(
+        original, sender=organization(session, from_code), code=code, description=description, staff=staff
+    )
+
+
+def status_about(
+    original: Package, *, sender: Organization, code: str, description: str | None, staff: dict[str, str] | None
+) -> StatusPackage:
+    """A status package from ``sender`` about ``original`` (ResponseFor from the original's recorded summary)."""
     summary = original.summary or {}
     notation = summary.get("code_notation")
     number = summary.get("code_number")
     date = summary.get("promulgation_date")
     return StatusPackage(
-        from_=organization(session, from_code),
+        from_=sender,
         response_for=ResponseFor(
             organ_id=original.from_code,
             code=f"{number}/{notation}" if number and notation else None,

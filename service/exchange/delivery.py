@@ -38,7 +38,12 @@ logger = logging.getLogger("edoc.delivery")
 
 
 class DeliveryError(Exception):
-    """A hop failed; the message is retried on the schedule."""
+    """A hop failed; the message is retried on the schedule, unless ``permanent`` (a refusal that a retry cannot
+    change, e.g. the remote node answered that the package is invalid there): then it is dead at once."""
+
+    def __init__(self, *args: object, permanent: bool = False) -> None:
+        super().__init__(*args)
+        self.permanent = permanent
 
 
 # A transport delivers one delivery row over one route; returns an optional remote id.
@@ -64,12 +69,17 @@ class DeliveryWorker:
     def run_once(self, limit: int | None = None) -> int:
         """Claim and process up to ``limit`` ready messages; returns how many were processed.
 
-        Local deliveries are completed inside the claiming transaction itself (one commit per batch); the rest
-        (remote hops, automatic statuses) are leased and processed one by one.
+        Local deliveries are completed inside the claiming transaction itself (one commit per batch); automatic
+        statuses are sent as one batch (service/exchange/auto_status.py); the rest (remote hops, attachment
+        checks) are leased and processed one by one.
         """
         done, leased = self._claim(limit or self.gw.settings.worker_batch)
-        for message_id in leased:
-            self._process(message_id)
+        automatic = [message_id for message_id, topic in leased if topic == "auto_status"]
+        if automatic:
+            self._auto_statuses(automatic)
+        for message_id, topic in leased:
+            if topic != "auto_status":
+                self._process(message_id)
         return done + len(leased)
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -84,10 +94,10 @@ class DeliveryWorker:
             self.gw.wakeup.clear()
         logger.info("delivery worker %s stopped", self.name)
 
-    def _claim(self, limit: int) -> tuple[int, list[int]]:
+    def _claim(self, limit: int) -> tuple[int, list[tuple[int, str]]]:
         """In one transaction: take ready messages, deliver the local ones, lease the others.
 
-        Returns (number of messages completed here, ids of leased messages to process next).
+        Returns (number of messages completed here, (id, topic) of the leased messages to process next).
         """
         now = utcnow()
         lease = timedelta(seconds=self.gw.settings.worker_lease_seconds)
@@ -105,11 +115,11 @@ class DeliveryWorker:
             if not messages:
                 return 0, []
             completed = self._deliver_local_batch(session, [m for m in messages if m.topic == "deliver"], now)
-            leased = [m.id for m in messages if m.id not in completed]
+            leased = [(m.id, m.topic) for m in messages if m.id not in completed]
             if leased:
                 session.execute(
                     sa.update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(leased))
+                    .where(OutboxMessage.id.in_([message_id for message_id, _topic in leased]))
                     .values(locked_until=now + lease, locked_by=self.name)
                 )
         return len(completed), leased
@@ -151,7 +161,7 @@ class DeliveryWorker:
             message = session.get(OutboxMessage, message_id)
             topic = message.topic if message is not None else None
         if topic == "auto_status":
-            self._auto_status(message_id)
+            self._auto_statuses([message_id])
             return
         if topic == "verify_attachment":  # PDF signatures of a received attachment (service/signatures.py)
             self._verify_attachment(message_id)
@@ -160,7 +170,7 @@ class DeliveryWorker:
         try:
             pushed = self._push(message_id)
         except DeliveryError as exc:
-            self._retry_or_bury(message_id, str(exc))
+            self._retry_or_bury(message_id, str(exc), permanent=exc.permanent)
             return
         with self.gw.writes() as session, session.begin():
             message = session.get(OutboxMessage, message_id)
@@ -187,45 +197,17 @@ class DeliveryWorker:
             logger.exception("verifying attachment (message %s) failed", message_id)
             self._retry_or_bury(message_id, f"{exc.__class__.__name__}: {exc}")
 
-    def _auto_status(self, message_id: int) -> None:
-        """Send the status a transport ack implies (01 đã đến), as the recipient agency, exactly once."""
-        from service.exchange.answers import send_status
-        from service.exchange.directory import Caller
-        from service.exchange.errors import Invalid
+    def _auto_statuses(self, message_ids: list[int]) -> None:
+        """Send the statuses transport acks imply (01 đã đến), as the recipient agencies, exactly once."""
+        from service.exchange.auto_status import send_automatic_statuses
 
-        with self.gw.sessions() as session:
-            message = session.get(OutboxMessage, message_id)
-            if message is None or message.done_at is not None or message.locked_by != self.name:
-                return
-            delivery = session.get(Delivery, message.payload["delivery_id"])
-            code = str(message.payload.get("code", "01"))
-            target = (delivery.package_id, delivery.to_code) if delivery is not None else None
         try:
-            if target is not None:
-                caller = Caller(client_id="", name="gateway", role="dms", agencies=frozenset({target[1]}))
-                send_status(
-                    self.gw,
-                    caller=caller,
-                    package_id=target[0],
-                    code=code,
-                    agency=target[1],
-                    idempotency_key=f"auto:{message.payload['delivery_id']}:{code}",
-                )
-        except Invalid as exc:
-            if exc.code not in ("status_transition", "document_recalled"):
-                self._retry_or_bury(message_id, str(exc))
-                return
-            logger.info("automatic status %s skipped: %s", code, exc)
-        except Exception as exc:
-            logger.exception("automatic status %s failed", code)
-            self._retry_or_bury(message_id, f"{exc.__class__.__name__}: {exc}")
-            return
-        with self.gw.writes() as session, session.begin():
-            session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == self.name)
-                .values(done_at=utcnow())
-            )
+            failures = send_automatic_statuses(self.gw, message_ids, worker=self.name)
+        except Exception as exc:  # the batch's transaction failed: every message is retried on the schedule
+            logger.exception("automatic statuses failed")
+            failures = [(message_id, f"{exc.__class__.__name__}: {exc}") for message_id in message_ids]
+        for message_id, error in failures:
+            self._retry_or_bury(message_id, error)
 
     def _push(self, message_id: int) -> str | None:
         """The network part of a hop, outside any transaction (see the module docstring); None if none."""
@@ -268,7 +250,7 @@ class DeliveryWorker:
             status_code=package.status_code,
         )
 
-    def _retry_or_bury(self, message_id: int, error: str) -> None:
+    def _retry_or_bury(self, message_id: int, error: str, *, permanent: bool = False) -> None:
         schedule = self.gw.settings.retry_schedule
         with self.gw.writes() as session, session.begin():
             message = session.get(OutboxMessage, message_id)
@@ -283,7 +265,7 @@ class DeliveryWorker:
             if delivery is not None:
                 delivery.attempts += 1
                 delivery.last_error = error
-            if message.attempts > len(schedule):
+            if permanent or message.attempts > len(schedule):
                 message.done_at = utcnow()
                 if delivery is not None:
                     delivery.state = "dead"

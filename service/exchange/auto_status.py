@@ -1,0 +1,187 @@
+"""Automatic statuses in batches: the 01 (đã đến) that a recipient's transport ack implies (QĐ 28/2018).
+
+A busy node acks many documents a second, and each ack owes the sender a signed status package. Sending them one
+by one through the generic status use case costs three transactions and some twenty statements each; here a
+batch is read with two queries, each status is built and signed as this node, and all of them are recorded in
+ONE transaction with the same effects as :func:`service.exchange.answers.send_status`: a status package row, its
+delivery and outbox row towards the document's sender, the status history entry, and the log events.
+
+Exactly once: the recipient's delivery moves from "no status" to 01 with a conditional UPDATE under a row lock,
+so a second worker, a redelivered outbox message or a status the recipient sent itself in the meantime makes the
+update match nothing and the automatic status is dropped. The status package's idempotency key
+(``auto:<delivery>:<code>``) backs this with the database's unique constraint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from schemas.edxml import build_status
+from service.context import Gateway
+from service.exchange import log
+from service.exchange.compose import organization_of, status_about
+from service.exchange.statuses import LABELS_VI, staff_json
+from signing.xmldsig import sign_package
+from storage.interfaces import BlobRef
+from storage.models import Agency, Delivery, OutboxMessage, Package, StatusEntry, new_id, utcnow
+
+__all__ = ["send_automatic_statuses"]
+
+logger = logging.getLogger("edoc.delivery")
+_SKIP_RECALL = ("recalled", "updated", "replaced")
+
+
+@dataclass
+class _Job:
+    message_id: int
+    delivery_id: str
+    code: str
+    agency: str
+    original: Package
+    package_id: str = ""
+    blob: BlobRef | None = None
+    summary: dict[str, Any] | None = None
+
+
+def send_automatic_statuses(gw: Gateway, message_ids: list[int], *, worker: str) -> list[tuple[int, str]]:
+    """Send the automatic statuses of these leased outbox messages; returns (message id, error) to retry."""
+    jobs, finished = _load(gw, message_ids, worker)
+    failures: list[tuple[int, str]] = []
+    ready = []
+    for job in jobs:
+        try:
+            _build(gw, job)
+            ready.append(job)
+        except Exception as exc:  # a signing or storage problem: retried on the schedule
+            logger.exception("automatic status for delivery %s could not be built", job.delivery_id)
+            failures.append((job.message_id, f"{exc.__class__.__name__}: {exc}"))
+    with gw.writes() as session, session.begin():
+        for job in ready:
+            _record(gw, session, job, worker)
+        done = finished + [job.message_id for job in ready]
+        if done:
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(done), OutboxMessage.locked_by == worker)
+                .values(done_at=utcnow())
+            )
+    if ready or failures:
+        gw.wakeup.set()
+    return failures
+
+
+def _load(gw: Gateway, message_ids: list[int], worker: str) -> tuple[list[_Job], list[int]]:
+    """The jobs still to do, and the messages that need nothing more (gone, or already answered)."""
+    with gw.sessions() as session:
+        messages = session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.payload).where(
+                OutboxMessage.id.in_(message_ids), OutboxMessage.locked_by == worker, OutboxMessage.done_at.is_(None)
+            )
+        ).all()
+        wanted = {m.payload.get("delivery_id"): m for m in messages}
+        rows = session.execute(
+            sa.select(Delivery, Package, Agency)
+            .join(Package, Package.id == Delivery.package_id)
+            .join(Agency, Agency.code == Delivery.to_code)
+            .where(Delivery.id.in_([k for k in wanted if k]))
+        ).all()
+        jobs, finished = [], []
+        seen = set()
+        for delivery, original, agency in rows:
+            message = wanted[delivery.id]
+            seen.add(message.id)
+            if delivery.business_status is not None or delivery.recall_state in _SKIP_RECALL:
+                finished.append(message.id)  # the recipient already reported, or the document was taken back
+                continue
+            job = _Job(message.id, delivery.id, str(message.payload.get("code", "01")), agency.code, original)
+            job.summary = {"sender": organization_of(agency)}
+            jobs.append(job)
+        finished += [m.id for m in messages if m.id not in seen]
+        session.expunge_all()
+    return jobs, finished
+
+
+def _build(gw: Gateway, job: _Job) -> None:
+    assert job.summary is not None
+    status = status_about(job.original, sender=job.summary["sender"], code=job.code, description=None, staff=None)
+    job.blob = gw.store.put_bytes(sign_package(build_status(status), gw.node_key))
+    job.package_id = new_id()
+    job.summary = {"status_code": job.code, "description": status.description, "staff": staff_json(None)}
+
+
+def _record(gw: Gateway, session: Session, job: _Job, worker: str) -> None:
+    moved = session.execute(
+        sa.update(Delivery)
+        .where(
+            Delivery.id == job.delivery_id,
+            Delivery.business_status.is_(None),
+            Delivery.state.in_(("delivered", "acked")),
+        )
+        .values(business_status=job.code, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return  # the recipient sent a status itself meanwhile, or the copy was recalled: nothing automatic to add
+    assert job.blob is not None and job.summary is not None
+    original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
+    sender = original.from_code
+    session.add(
+        Package(
+            id=job.package_id,
+            kind="status",
+            document_id=original.document_id,
+            from_code=job.agency,
+            status_code=job.code,
+            response_for_id=original.id,
+            blob_sha256=job.blob.sha256,
+            size=job.blob.size,
+            request_sha256=hashlib.sha256(key.encode()).hexdigest(),
+            idempotency_key=key,
+            channel="auto",
+            summary=job.summary,
+            signature={"incoming": {"code": "built", "problems": []}},
+            oddities=[],
+        )
+    )
+    session.flush()  # the package row before the rows that reference it
+    delivery_id = new_id()
+    session.add(Delivery(id=delivery_id, package_id=job.package_id, to_code=sender, route=gw.router.resolve(sender)))
+    session.add(OutboxMessage(topic="deliver", payload={"delivery_id": delivery_id}))
+    session.add(
+        StatusEntry(
+            package_id=original.id,
+            agency_code=job.agency,
+            code=job.code,
+            description=job.summary["description"],
+            staff=None,
+            status_package_id=job.package_id,
+        )
+    )
+    actor = f"worker:{worker}"
+    log.record(
+        session,
+        "status_submitted",
+        package_id=job.package_id,
+        document_id=original.document_id,
+        agency=job.agency,
+        actor=actor,
+        to=[sender],
+        status_code=job.code,
+        automatic=True,
+    )
+    log.record(
+        session,
+        "status",
+        package_id=original.id,
+        document_id=original.document_id,
+        agency=job.agency,
+        actor=actor,
+        status_code=job.code,
+        label=LABELS_VI.get(job.code),
+        via_package=job.package_id,
+    )
