@@ -131,3 +131,18 @@ def test_submit_a_complete_package_as_xml(env: Env) -> None:
     trace = parse_package(again).edoc.trace  # type: ignore[union-attr]
     assert len(trace) == 2
     assert record(env, "A", resp.json()["id"])["xml_signature"]["incoming"]["code"] == "valid"
+
+
+def test_automatic_01_gives_way_to_a_status_the_recipient_already_sent(env: Env) -> None:
+    doc = submit(env, "A", header(A, [B, C])).json()["id"]
+    env.deliver()
+    for who in ("B", "C"):
+        assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_(who)).status_code == 200
+    assert status(env, "B", doc, "03").status_code == 202  # before the worker sends B's automatic 01
+    env.deliver()
+    env.deliver()
+    history = [(h["agency"], h["code"]) for h in record(env, "A", doc)["history"]]
+    assert sorted(history) == [(C, "01"), (B, "03")]
+    codes = sorted(i["code"] for i in inbox(env, "A"))
+    assert codes == ["01", "03"]
+    assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B")).json()["already"] is True
