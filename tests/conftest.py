@@ -51,7 +51,7 @@ def _pg_function_db() -> Iterator[str]:
 
 
 @pytest.fixture
-def env(empty_database_url: str, tmp_path: Path) -> Iterator["Env"]:
+def env(empty_database_url: str, tmp_path: Path) -> Iterator[Env]:
     """A gateway on a freshly migrated database of each kind (SQLite and PostgreSQL)."""
     from tests.support.gateway import gateway_env
 
@@ -59,7 +59,7 @@ def env(empty_database_url: str, tmp_path: Path) -> Iterator["Env"]:
 
 
 @pytest.fixture
-def sqlite_env(tmp_path: Path) -> Iterator["Env"]:
+def sqlite_env(tmp_path: Path) -> Iterator[Env]:
     """A gateway on SQLite only, for tests whose subject is not the database."""
     from tests.support.gateway import gateway_env
 

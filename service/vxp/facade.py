@@ -368,7 +368,7 @@ def _to_codes(value: str) -> list[str]:
     return list(dict.fromkeys(str(AgencyCode.parse(i.strip())) for i in items))
 
 
-def _inbox_query(caller: Caller, kind: str) -> sa.Select[tuple[Delivery, Package]]:
+def _inbox_query(caller: Caller, kind: str) -> sa.Select[Delivery, Package]:
     return (
         sa.select(Delivery, Package)
         .join(Package, Package.id == Delivery.package_id)

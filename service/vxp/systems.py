@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,9 @@ from service.exchange.directory import Caller, unseal_secret
 from service.exchange.errors import Invalid
 from service.routing import Router
 from storage.models import ClientSystem, ReplayNonce, utcnow
+
+if TYPE_CHECKING:
+    from service.context import Gateway
 
 __all__ = ["DatabaseReplayGuard", "PeerCaller", "VxpSystems"]
 
@@ -63,7 +67,7 @@ class _Entry:
 class VxpSystems:
     """``systemid`` → secret and caller, from ``client_system`` (see the module docstring)."""
 
-    def __init__(self, gw: object, *, ttl: float = 2.0) -> None:
+    def __init__(self, gw: Gateway, *, ttl: float = 2.0) -> None:
         self._gw = gw
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -96,18 +100,18 @@ class VxpSystems:
 
     def _load(self, systemid: str) -> _Entry | None:
         gw = self._gw
-        with gw.sessions() as session:  # type: ignore[attr-defined]
+        with gw.sessions() as session:
             row = session.execute(
                 sa.select(ClientSystem).where(ClientSystem.vxp_systemid == systemid, ClientSystem.active.is_(True))
             ).scalar_one_or_none()
             if row is None or not row.vxp_secret_sealed:
                 return None
-            secret = unseal_secret(gw.settings.secret_key.get_secret_value(), row.vxp_secret_sealed)  # type: ignore[attr-defined]
+            secret = unseal_secret(gw.settings.secret_key.get_secret_value(), row.vxp_secret_sealed)
             agencies = frozenset(row.agency_codes)
             if row.role == "node":
                 caller: Caller = PeerCaller(
                     row.id, row.name, row.role, agencies, route=row.name, router=lambda: gw.router
-                )  # type: ignore[attr-defined]
+                )
             else:
                 caller = Caller(row.id, row.name, row.role, agencies)
         return _Entry(secret, caller)

@@ -351,5 +351,7 @@ def build_stamp(writer: Any, appearance: Appearance, field_name: str) -> tuple[A
             box = _seal_box(box, image, appearance.seal_size)
         style = style_cls(image=image)
     _page_size(writer, box.page)
-    spec = SigFieldSpec(sig_field_name=field_name, on_page=box.page, box=(box.x1, box.y1, box.x2, box.y2))
+    # pyHanko annotates the box as ints, but PDF rectangles are reals and it writes them as given.
+    rect = (box.x1, box.y1, box.x2, box.y2)
+    spec = SigFieldSpec(sig_field_name=field_name, on_page=box.page, box=rect)  # type: ignore[arg-type]
     return spec, style

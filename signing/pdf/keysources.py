@@ -219,9 +219,12 @@ class Pkcs11KeySource:
         spec = select_pkcs11_signing_params(mechanism, digest_algorithm, False, signer.sign_kwargs(data))
         if spec.pre_sign_transform is not None:
             data = spec.pre_sign_transform(data)
+        key_handle = signer._key_handle
+        if key_handle is None:
+            raise PdfSigningError("the token's private key is not available", code="key_unusable")
         with self._lock:  # a PKCS#11 session is not safe for concurrent operations
             try:
-                signature = signer._key_handle.sign(data, **spec.sign_kwargs)
+                signature = key_handle.sign(data, **spec.sign_kwargs)
             except Exception as exc:
                 raise PdfSigningError(f"token refused to sign: {type(exc).__name__}", code="key_unusable") from exc
         return spec.post_sign_transform(signature) if spec.post_sign_transform else signature
