@@ -16,4 +16,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[test]'
   touch "$stamp"
 fi
+if [ "${EDOC_LINT:-0}" = "1" ]; then  # CI also checks style and types first
+  .venv/bin/ruff check .
+  .venv/bin/mypy
+fi
 exec .venv/bin/python -m pytest "$@"
