@@ -8,7 +8,8 @@ afterwards. It is idempotent at the remote: every push of one package over one u
 the same ``to``, and the remote accepts a package once per DocumentId and sender (a resend gets the first
 DocId). So a crash between the remote's answer and our commit, or two pushes for two recipients of one package,
 never deliver twice. Failures raise ``DeliveryError``: the worker retries on ``retry_schedule``, then
-dead-letters.
+dead-letters; a FAIL whose ErrorCode refuses the package itself (``VXP-4xx-…`` but 401/404/405/408/429, see
+:func:`refused_for_good`) is ``permanent`` and dead at once, with the remote's code in ``last_error``.
 
 Pull (:class:`UplinkPoller`): every ``poll_seconds`` the node lists what the remote holds for it
 (``getReceivedEdocList`` edoc, then status), and for each remote docId not yet remembered (table
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,7 +49,7 @@ from service.exchange.errors import ExchangeError
 from service.exchange.submit import submit_package
 from service.settings import UplinkSettings
 from service.vxp.client import ReceivedItem, VxpClient
-from service.vxp.errors import VxpError, VxpTransportError
+from service.vxp.errors import VxpError, VxpRemoteError, VxpTransportError
 from service.vxp.facade import accepted_before, mark_forwarded_acknowledged
 from service.vxp.routes import refresh_router
 from service.vxp.systems import PeerCaller
@@ -59,6 +61,7 @@ __all__ = [
     "SyncReport",
     "UplinkPoller",
     "UplinkTransport",
+    "refused_for_good",
     "start_pollers",
     "sync_agencies",
     "uplink_transports",
@@ -101,11 +104,26 @@ class UplinkTransport:
         try:
             with _client(self.cfg) as client:
                 return client.send_edoc(raw, from_code=from_code, to_codes=to, messagetype=kind)
+        except VxpRemoteError as exc:  # the remote answered FAIL: its ErrorCode says whether a retry can help
+            raise DeliveryError(f"uplink {self.name}: {exc}", permanent=refused_for_good(exc.code)) from exc
         except VxpError as exc:
             raise DeliveryError(f"uplink {self.name}: {exc.code}: {exc}") from exc
 
     def __call__(self, _session: Session, delivery: Delivery) -> str | None:
         raise DeliveryError(f"delivery {delivery.id} over uplink {self.name} was not pushed yet")
+
+
+#: Families of a ``VXP-<status>-…`` ErrorCode that say "this node, not this package": credentials or clock (401),
+#: endpoint or method (404, 405), busy (408, 429). Retried like an outage, since fixing the cause lets them through.
+_RETRIED_FAMILIES = frozenset({"401", "404", "405", "408", "429"})
+
+
+def refused_for_good(code: str) -> bool:
+    """Whether a remote's FAIL ``ErrorCode`` refuses *this package* for good (``VXP-400-…``, ``VXP-403-…``,
+    ``VXP-409-…``, ``VXP-413-…``, ``VXP-422-…``): resending the same bytes can only be refused again. Codes of
+    another shape (the axis's own) and the families in ``_RETRIED_FAMILIES`` are retried on the schedule."""
+    family = re.match(r"VXP-(4\d\d)-", code)
+    return family is not None and family.group(1) not in _RETRIED_FAMILIES
 
 
 def uplink_transports(gw: Gateway) -> dict[str, Any]:
