@@ -1,6 +1,7 @@
-"""Two nodes on loopback, each a real ``edoc serve`` with its own SQLite database: node 1 serves *.H53 and routes
-*.G22 to node 2; node 2 serves *.G22 and routes *.H53 to node 1. Each is the other's VXP client (uplink) and a
-``node`` client system of the other. DMS are the independent §8 client of the tests.
+"""Two nodes on loopback, each a real ``edoc serve`` with its own database (SQLite, and PostgreSQL: one temporary
+database per node): node 1 serves *.H53 and routes *.G22 to node 2; node 2 serves *.G22 and routes *.H53 to node 1.
+Each is the other's VXP client (uplink) and a ``node`` client system of the other. DMS are the independent §8
+client of the tests.
 
 A package from an H53 agency to a G22 agency arrives exactly once with both nodes' TraceHeaders, its statuses come
 back; node 2 stopped for a while and started again loses nothing and duplicates nothing.
@@ -8,9 +9,8 @@ back; node 2 stopped for a while and started again loses nothing and duplicates 
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,78 +18,37 @@ import httpx
 import pytest
 
 from schemas.edxml import parse_package
-from service.context import Gateway
-from service.exchange.directory import create_client, import_agencies, set_vxp_secret
-from storage.migrate import upgrade
-from tests.support.gateway import AGENCIES, A, B, C, make_settings
+from tests.support.gateway import A, B, C
 from tests.support.server import GatewayProcess, free_port
+from tests.unit.vxp.federation_kit import NODE1, NODE2, Uplink, database_urls, node_process, prepare, wait_for
 from tests.unit.vxp.sdk_client import SdkClient, edoc_xml, status_xml
 
 pytestmark = pytest.mark.slow
-NODE1, NODE2 = "000.00.00.H53", "000.00.00.G22"
 
 
-def _prepare(db: str, tmp: Path, systems: list[tuple[str, str, list[str]]]) -> dict[str, str]:
-    """Directory + client systems (name, role, agencies), each with the VXP system id ``vxp.<name>``."""
-    upgrade(db)
-    gw = Gateway.from_settings(make_settings(db, tmp))
-    secrets = {}
-    with gw.writes() as session, session.begin():
-        import_agencies(session, AGENCIES)
-        for name, role, agencies in systems:
-            client, _key = create_client(session, name=name, role=role, agencies=agencies)
-            secrets[name] = set_vxp_secret(session, client, systemid=f"vxp.{name}",
-                                           secret_key=gw.settings.secret_key.get_secret_value())
-    gw.close()
-    return secrets
-
-
-def _node(tmp: Path, port: int, node_id: str, uplink: str, peer_port: int, secret: str, route: str) -> GatewayProcess:
-    tmp.mkdir()
-    uplinks = {uplink: {"endpoint": f"http://127.0.0.1:{peer_port}/vxp", "systemid": f"vxp.{node_id_name(node_id)}",
-                        "secret": secret, "poll_seconds": 1, "timeout_seconds": 5}}
-    return GatewayProcess(
-        tmp, database_url=f"sqlite:///{tmp / 'edoc.sqlite3'}", port=port, node_id=node_id,
-        uplinks=json.dumps(uplinks), routes=json.dumps([{"pattern": route, "target": uplink}]),
-        retry_schedule=json.dumps([0.5, 1, 1] + [2] * 20), worker_poll_seconds="0.05",
-    )
-
-
-def node_id_name(node_id: str) -> str:
-    return "node1" if node_id == NODE1 else "node2"
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
-
-
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[tuple[GatewayProcess, GatewayProcess, dict[str, SdkClient]]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def nodes(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[GatewayProcess, GatewayProcess, dict[str, SdkClient]]]:
     p1, p2 = free_port(), free_port()
     d1, d2 = tmp_path / "node1", tmp_path / "node2"
-    n1 = _node(d1, p1, NODE1, "node2", p2, "", "*.G22")  # secrets filled in below, once both databases exist
-    n2 = _node(d2, p2, NODE2, "node1", p1, "", "*.H53")
-    node1_systems = [("sdk-a", "dms", [A]), ("sdk-b", "dms", [B]), ("node2", "node", [])]
-    s1 = _prepare(n1.env["EDOC_DATABASE_URL"], d1, node1_systems)
-    s2 = _prepare(n2.env["EDOC_DATABASE_URL"], d2, [("sdk-c", "dms", [C]), ("node1", "node", [])])
-    for node, secret in ((n1, s2["node1"]), (n2, s1["node2"])):  # each node's credentials at the other
-        uplinks = json.loads(node.env["EDOC_UPLINKS"])
-        next(iter(uplinks.values()))["secret"] = secret
-        node.env["EDOC_UPLINKS"] = json.dumps(uplinks)
-    n1.start(), n2.start()
-    h1, h2 = httpx.Client(base_url=n1.base, timeout=30), httpx.Client(base_url=n2.base, timeout=30)
-    clients = {"A": SdkClient(h1, "vxp.sdk-a", s1["sdk-a"]), "B": SdkClient(h1, "vxp.sdk-b", s1["sdk-b"]),
-               "C": SdkClient(h2, "vxp.sdk-c", s2["sdk-c"])}
-    try:
-        yield n1, n2, clients
-    finally:
-        h1.close(), h2.close()
-        n1.stop(), n2.stop()
+    with database_urls(request.param, tmp_path, ["node1", "node2"]) as urls:
+        db1, db2 = urls["node1"], urls["node2"]
+        s1 = prepare(db1, d1, [("sdk-a", "dms", [A]), ("sdk-b", "dms", [B]), ("node2", "node", [])])
+        s2 = prepare(db2, d2, [("sdk-c", "dms", [C]), ("node1", "node", [])])
+        n1 = node_process(d1, db1, port=p1, node_id=NODE1, uplinks={"node2": Uplink(p2, "vxp.node1", s2["node1"])},
+                          routes=[("*.G22", "node2")])
+        n2 = node_process(d2, db2, port=p2, node_id=NODE2, uplinks={"node1": Uplink(p1, "vxp.node2", s1["node2"])},
+                          routes=[("*.H53", "node1")])
+        n1.start(), n2.start()
+        h1, h2 = httpx.Client(base_url=n1.base, timeout=30), httpx.Client(base_url=n2.base, timeout=30)
+        clients = {"A": SdkClient(h1, "vxp.sdk-a", s1["sdk-a"]), "B": SdkClient(h1, "vxp.sdk-b", s1["sdk-b"]),
+                   "C": SdkClient(h2, "vxp.sdk-c", s2["sdk-c"])}
+        try:
+            yield n1, n2, clients
+        finally:
+            h1.close(), h2.close()
+            n1.stop(), n2.stop()
 
 
 def test_a_package_crosses_two_nodes_and_its_statuses_come_back(nodes: Any) -> None:
