@@ -288,6 +288,7 @@ def sync_agencies(gw: Gateway, uplink: str) -> SyncReport:
             except SchemaError:
                 outcome["skipped"].append(agency.code)
                 continue
+            local = session.get(Agency, code)
             item = AgencyInput(
                 code=code,
                 name=agency.name or code,
@@ -295,6 +296,7 @@ def sync_agencies(gw: Gateway, uplink: str) -> SyncReport:
                 email=agency.mail or None,
                 telephone=agency.mobile or None,
                 fax=agency.fax or None,
+                address=local.address if local is not None else None,  # VXP has no address: keep ours
             )
             outcome[upsert_agency(session, item)].append(code)
             seen.add(code)
