@@ -2,12 +2,17 @@
 
 Order (first match wins): the admin API's rules (table ``route_rule``, by position), then ``EDOC_ROUTES``, then
 ``EDOC_DEFAULT_ROUTE``. The admin API replaces its whole table at once (``PUT /api/v1/routes``) and swaps the
-router of the process that served the call; other processes pick the table up when their uplink poller next
-runs (:func:`refresh_router`), or at their next start. Targets are checked against the configured uplinks.
+router of the process that served the call; every other process re-reads the table when it next routes, at most
+every :data:`RELOAD_SECONDS` (:class:`LiveRouter`): API replicas run no uplink poller, and a poller backs off
+while its remote is away, so neither can be what spreads a change. Targets are checked against the configured
+uplinks.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,11 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.agency import AgencyCode
 from service.exchange.errors import Invalid
-from service.routing import LOCAL, Router
+from service.routing import LOCAL, Route, Router
 from service.settings import Settings
 from storage.models import RouteRule, utcnow
 
-__all__ = ["Rule", "load_router", "refresh_router", "replace_rules", "rules_of"]
+__all__ = ["RELOAD_SECONDS", "LiveRouter", "Rule", "load_router", "refresh_router", "replace_rules", "rules_of"]
+
+logger = logging.getLogger("edoc.routes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +36,70 @@ class Rule:
     target: str
 
 
+#: How long a process routes by the admin rules it last read before reading them again.
+RELOAD_SECONDS = 2.0
+
+
+def _read_rules(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
+    with sessions() as session:
+        rows = session.execute(sa.select(RouteRule).order_by(RouteRule.position)).scalars().all()
+        return [(r.pattern, r.target) for r in rows]
+
+
 def _db_rules(sessions: sessionmaker[Session]) -> list[tuple[str, str]]:
     try:
-        with sessions() as session:
-            rows = session.execute(sa.select(RouteRule).order_by(RouteRule.position)).scalars().all()
-            return [(r.pattern, r.target) for r in rows]
+        return _read_rules(sessions)
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
         return []  # not migrated yet (edoc db upgrade): the settings alone route
 
 
+class LiveRouter(Router):
+    """A :class:`Router` over the admin rules as last read, then the settings; re-read when older than ``ttl``.
+
+    The table is swapped whole (one attribute assignment), so a concurrent ``resolve`` sees the old or the new
+    table, never a mix. If the database cannot be read, the rules last read stay in force until the next try.
+    """
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, ttl: float = RELOAD_SECONDS) -> None:
+        object.__setattr__(self, "_settings", settings)
+        object.__setattr__(self, "_sessions", sessions)
+        object.__setattr__(self, "_ttl", ttl)
+        object.__setattr__(self, "_lock", threading.Lock())
+        self._install(_db_rules(sessions))
+
+    def resolve(self, code: str) -> str:
+        if time.monotonic() >= self._expires:
+            self.reload()
+        return super().resolve(code)
+
+    def reload(self) -> None:
+        with self._lock:
+            if time.monotonic() < self._expires:
+                return  # another thread just did
+            try:
+                rules = _read_rules(self._sessions)
+            except sa.exc.SQLAlchemyError:
+                logger.warning("routing rules not re-read (database unavailable); keeping the last ones")
+                object.__setattr__(self, "_expires", time.monotonic() + self._ttl)
+                return
+            self._install(rules)
+
+    def _install(self, rules: list[tuple[str, str]]) -> None:
+        settings: Settings = self._settings
+        table = [*rules, *((r.pattern, r.target) for r in settings.routes)]
+        object.__setattr__(self, "routes", tuple(Route(p, t) for p, t in table))
+        object.__setattr__(self, "fallback", settings.default_route)
+        object.__setattr__(self, "_expires", time.monotonic() + self._ttl)
+
+    _settings: Settings
+    _sessions: sessionmaker[Session]
+    _ttl: float
+    _lock: threading.Lock
+    _expires: float
+
+
 def load_router(settings: Settings, sessions: sessionmaker[Session]) -> Router:
-    rules = [*_db_rules(sessions), *((r.pattern, r.target) for r in settings.routes)]
-    return Router.from_table(rules, settings.default_route)
+    return LiveRouter(settings, sessions)
 
 
 def refresh_router(gw: object) -> None:
