@@ -18,6 +18,7 @@ caches nothing across calls.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import Iterable
@@ -37,6 +38,7 @@ __all__ = [
     "RevocationData",
     "RevocationMode",
     "RevocationPolicy",
+    "SharedCertificate",
     "describe_status",
     "fetch_for_path",
     "revinfo_from_signed_data",
@@ -52,14 +54,86 @@ class RevocationMode(StrEnum):
 
 
 class RevocationCache:
-    """In-process cache of fetched OCSP responses and CRLs, each kept until its nextUpdate. Thread-safe."""
+    """In-process cache of fetched OCSP responses and CRLs, each kept until its nextUpdate. Thread-safe.
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    It also keeps *parsed* certificates, OCSP responses and CRLs met in documents, keyed by their exact DER
+    (:meth:`shared_cert` and friends): the same CA, TSA and responder certificates and the same CRLs recur in
+    document after document, and an asn1crypto object that has been used once carries its memoised name
+    normalisation, extensions and children, which is most of the cost of comparing certificate names. Shared
+    objects are fully parsed and warmed *before* they are published, because asn1crypto's lazy parsing is not
+    thread-safe (it fills lists and dicts in place); after warming they are only read. The key is the complete
+    DER, so a shared object is byte-for-byte the object the document carries: verdicts cannot change. Nothing
+    needs invalidating (a DER's parse never changes); the table is bounded (least recently used out first), and
+    objects larger than ``max_shared_der`` bytes (big CRLs) are not kept."""
+
+    def __init__(self, max_entries: int = 10_000, max_shared: int = 1_024, max_shared_der: int = 256 * 1024) -> None:
         self._ocsp: dict[str, tuple[asn1_ocsp.OCSPResponse, datetime]] = {}
         self._crl: dict[str, tuple[tuple[asn1_crl.CertificateList, ...], datetime]] = {}
+        self._shared: dict[bytes, object] = {}  # kind + DER -> warmed asn1crypto object, least recently used first
+        self._name_keys: dict[bytes, str] = {}  # Name DER -> Name.hashable
         self._lock = threading.Lock()
         self._max = max_entries
+        self._max_shared = max_shared
+        self._max_shared_der = max_shared_der
         self.fetches = 0  # how many network fetches were made through this cache (observability, tests)
+        self.shared_hits = 0  # how many parsed objects were reused instead of a fresh parse (observability, tests)
+
+    def shared_cert(self, cert: asn1_x509.Certificate) -> asn1_x509.Certificate:
+        """The shared parsed certificate with the same DER as ``cert`` (a :class:`SharedCertificate`)."""
+        return self._share(cert, _warm_cert, SharedCertificate)
+
+    def shared_ocsp(self, response: asn1_ocsp.OCSPResponse) -> asn1_ocsp.OCSPResponse:
+        return self._share(response, _warm_ocsp)
+
+    def shared_crl(self, crl: asn1_crl.CertificateList) -> asn1_crl.CertificateList:
+        return self._share(crl, _warm_crl)
+
+    def name_key(self, name: asn1_x509.Name) -> str:
+        """``name.hashable`` (RFC 5280 comparison form), remembered by the name's DER (a pure function of it)."""
+        der = name.dump()
+        with self._lock:
+            key = self._name_keys.get(der)
+        if key is None:
+            key = name.hashable
+            with self._lock:
+                self._trim(self._name_keys)
+                self._name_keys[der] = key
+        return key
+
+    def _share(self, obj, warm, cls=None):
+        cls = cls or type(obj)
+        try:
+            der = obj.dump()
+        except (ValueError, TypeError, KeyError):
+            return obj
+        if len(der) > self._max_shared_der:
+            return obj
+        key = cls.__name__.encode() + b":" + der
+        with self._lock:
+            hit = self._shared.pop(key, None)
+            if hit is not None:
+                self._shared[key] = hit  # now the most recently used
+                self.shared_hits += 1
+                return hit
+        try:
+            # a private parse of the same DER (the caller's object, maybe pyHanko's, is left as it was), fully
+            # warmed before any other thread can see it
+            fresh = cls.load(der)
+            if isinstance(fresh, SharedCertificate) and asn1_x509.Certificate.untag(fresh).dump() != der:
+                return obj  # not plain DER (BER lengths): pyHanko's untag() would re-encode it, so keep its copy
+            warm(fresh)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return obj  # malformed: not shared; pyHanko reports on it as before
+        with self._lock:
+            if key not in self._shared and len(self._shared) >= self._max_shared:
+                self._shared.pop(next(iter(self._shared)))
+            return self._shared.setdefault(key, fresh)
+
+    @property
+    def shared_entries(self) -> int:
+        """How many parsed objects are kept for reuse (observability, tests)."""
+        with self._lock:
+            return len(self._shared)
 
     def ocsp(self, key: str, at: datetime) -> asn1_ocsp.OCSPResponse | None:
         with self._lock:
@@ -72,11 +146,14 @@ class RevocationCache:
         return hit[0] if hit and at <= hit[1] else None
 
     def put_ocsp(self, key: str, response: asn1_ocsp.OCSPResponse, at: datetime) -> None:
+        _warm_quietly(response, _warm_ocsp)  # served to every thread from now on
         with self._lock:
             self._trim(self._ocsp)
             self._ocsp[key] = (response, _ocsp_expiry(response, at))
 
     def put_crls(self, key: str, crls: tuple[asn1_crl.CertificateList, ...], at: datetime) -> None:
+        for item in crls:
+            _warm_quietly(item, _warm_crl)
         expiry = min((_crl_expiry(c, at) for c in crls), default=at)
         with self._lock:
             self._trim(self._crl)
@@ -85,6 +162,21 @@ class RevocationCache:
     def _trim(self, table: dict) -> None:
         if len(table) >= self._max:
             table.pop(next(iter(table)))
+
+
+class SharedCertificate(asn1_x509.Certificate):
+    """A certificate held by :class:`RevocationCache`: fully parsed, then only read.
+
+    The one difference from its base class: :meth:`untag` returns the object itself. pyHanko calls ``untag()``
+    on every certificate it takes from a CMS (a deep copy, which drops asn1crypto's memoised name normalisation),
+    three times per signature; a certificate is an untagged value (tagging lives on the enclosing choice), so
+    untagging is the identity and the copy only cost time. Nothing mutates certificates (pyhanko-certvalidator
+    copies a name before extending it), which is what makes sharing one object safe."""
+
+    def untag(self):
+        if self.explicit or self.implicit:  # never for a certificate loaded from its DER; kept exact anyway
+            return super().untag()
+        return self  # RevocationCache only shares certificates whose untagged copy has the very same encoding
 
 
 @dataclass(frozen=True)
@@ -109,6 +201,7 @@ class RevocationData:
     embedded_ocsp: set[bytes] = field(default_factory=set)  # dumps of those taken from the document
     embedded_crl: set[bytes] = field(default_factory=set)
     fetch_failures: list[str] = field(default_factory=list)
+    cache: RevocationCache | None = field(default=None, repr=False)  # remembers name comparison keys across calls
 
     def add_embedded(self, ocsps: Iterable[asn1_ocsp.OCSPResponse], crls: Iterable[asn1_crl.CertificateList]) -> None:
         for resp in ocsps:
@@ -122,14 +215,16 @@ class RevocationData:
         return _ocsp_for(cert, self.ocsps) is not None or _crl_for(cert, self.crls, self) is not None
 
     def __post_init__(self) -> None:
-        self._names: dict[bytes, bytes] = {}
+        self._names: dict[bytes, str] = {}
 
-    def issuer_key(self, name: asn1_x509.Name) -> bytes:
+    def issuer_key(self, name: asn1_x509.Name) -> str:
         """A comparable key for a Name; asn1crypto's Name equality re-normalises on every call (slow)."""
+        if self.cache is not None:
+            return self.cache.name_key(name)
         der = name.dump()
         key = self._names.get(der)
         if key is None:
-            key = self._names[der] = name.hashable.encode()
+            key = self._names[der] = name.hashable
         return key
 
 
@@ -293,6 +388,70 @@ def _crl_reason(entry: asn1_crl.RevokedCertificate) -> str | None:
         if ext["extn_id"].native == "crl_reason":
             return str(ext["extn_value"].native)
     return None
+
+
+def _warm_quietly(obj, warm) -> None:
+    # malformed: pyhanko-certvalidator reports on it when it reads it
+    with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+        warm(obj)
+
+
+def _warm_cert(cert: asn1_x509.Certificate) -> None:
+    """Force every lazily built part that pyhanko-certvalidator and this package read."""
+    cert.native  # noqa: B018 - parses every child recursively
+    for name in (cert.subject, cert.issuer):
+        name.hashable  # noqa: B018 - memoises the RFC 5280 prepared value of each attribute
+    cert.critical_extensions  # noqa: B018 - sets every extension attribute at once
+    for attr in (
+        "sha1",
+        "sha256",
+        "issuer_serial",
+        "self_signed",
+        "ocsp_urls",
+        "crl_distribution_points",
+        "delta_crl_distribution_points",
+        "valid_domains",
+        "valid_ips",
+        "key_identifier",
+        "authority_key_identifier",
+        "authority_issuer_serial",
+    ):
+        getattr(cert, attr)
+    cert.public_key.native  # noqa: B018
+
+
+def _warm_ocsp(response: asn1_ocsp.OCSPResponse) -> None:
+    response.native  # noqa: B018
+    if response["response_status"].native != "successful":
+        return
+    basic = _basic(response)
+    basic.native  # noqa: B018
+    tbs = basic["tbs_response_data"]
+    responder = tbs["responder_id"]
+    if responder.name == "by_name":
+        responder.chosen.hashable  # noqa: B018
+    for single in tbs["responses"]:
+        single.critical_extensions  # noqa: B018
+    for cert in basic["certs"] or ():
+        _warm_cert(cert)
+
+
+def _warm_crl(crl: asn1_crl.CertificateList) -> None:
+    crl.native  # noqa: B018
+    crl.issuer.hashable  # noqa: B018
+    crl.critical_extensions  # noqa: B018
+    for attr in (
+        "sha1",
+        "sha256",
+        "issuing_distribution_point_value",
+        "delta_crl_distribution_points",
+        "authority_key_identifier",
+        "authority_information_access_value",
+    ):
+        getattr(crl, attr)
+    for entry in crl["tbs_cert_list"]["revoked_certificates"] or ():
+        entry.critical_extensions  # noqa: B018
+        entry.issuer_name  # noqa: B018
 
 
 def _ocsp_expiry(response: asn1_ocsp.OCSPResponse, at: datetime) -> datetime:

@@ -25,9 +25,12 @@ INDETERMINATE / SIG_CONSTRAINTS_FAILURE because its newest revision is not cover
 Speed (issue 3 asks ≤ 30 ms p50 for a two-signature B-LT file with cached revocation data; ``bench/verify.py``
 measures it): anchors are parsed once per :class:`TrustStore`, one certificate registry serves every signature
 of a file, revocation data comes from the document or the policy's cache, and path building is skipped when
-the document carries status for every certificate it carries. What remains is pyHanko's: its character-by-
-character reading of /Contents hex strings (read again for each historical revision by the difference
-analysis) and asn1crypto's name normalisation are most of the time.
+the document carries status for every certificate it carries. Each signature's /Contents is read once, without
+pyHanko's per-character hex lexer (:mod:`signing.pdf.verify_contents`), and certificates, OCSP responses and
+CRLs are parsed once per DER for the life of the policy (``RevocationCache.shared_cert`` and friends), so their
+memoised name normalisation is reused by every later signature and file (pyHanko is handed those shared
+objects; see ``SharedCertificate``). What remains is pyHanko's: the difference analysis (about a third), CMS and
+path validation with its revocation checks, and the signature timestamp's own validation.
 
 Document timestamps (/DocTimeStamp, B-LTA) are not evaluated yet; a report-level warning says so.
 
@@ -82,14 +85,17 @@ from signing.pdf.report import (
     VerificationReport,
 )
 from signing.pdf.revocation import (
+    RevocationCache,
     RevocationData,
     RevocationMode,
     RevocationPolicy,
+    SharedCertificate,
     describe_status,
     fetch_for_path,
     revinfo_from_signed_data,
 )
 from signing.pdf.trust import TrustStore
+from signing.pdf.verify_contents import prefill_signature_objects
 
 __all__ = ["PdfVerificationError", "averify_pdf", "verify_pdf"]
 
@@ -138,8 +144,9 @@ async def averify_pdf(
     now = (at or datetime.now(UTC)).astimezone(UTC)
     policy = revocation or RevocationPolicy()
     reader = _open(raw)
+    prefill_signature_objects(reader, raw)  # /Contents without pyHanko's per-character hex lexer
     ctx = _context_for_file(raw, reader, trust, anchor_sets, policy, now)
-    found, skipped = _collect(reader)
+    found, skipped = _collect(reader, policy.cache)
     signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)}
     reports = []
     for name, emb in found:
@@ -193,7 +200,8 @@ def _context_for_file(
     """What all signatures of one file share: anchors, one certificate registry, the DSS content."""
     roots = trust.parsed(trust.anchors(anchor_sets))
     dss = _read_dss(reader)
-    registry = CertificateRegistry.build(list(dss.load_certs()) if dss else ())
+    shared = policy.cache
+    registry = CertificateRegistry.build([shared.shared_cert(c) for c in dss.load_certs()] if dss else ())
     trust_manager = SimpleTrustManager.build(trust_roots=roots)
     for root in roots:
         registry.register(root)
@@ -205,8 +213,8 @@ def _context_for_file(
         anchor_sets=tuple(anchor_sets) if anchor_sets is not None else trust.set_names,
         policy=policy,
         now=now,
-        dss_ocsps=[_load_ocsp(o) for o in dss.ocsps] if dss else [],
-        dss_crls=[_load_crl(c) for c in dss.crls] if dss else [],
+        dss_ocsps=[shared.shared_ocsp(_load_ocsp(o)) for o in dss.ocsps] if dss else [],
+        dss_crls=[shared.shared_crl(_load_crl(c)) for c in dss.crls] if dss else [],
         registry=registry,
         trust_manager=trust_manager,
         path_builder=PathBuilder(trust_manager=trust_manager, registry=registry),
@@ -220,7 +228,9 @@ def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
         return None
 
 
-def _collect(reader: PdfFileReader) -> tuple[list[tuple[str, EmbeddedPdfSignature | Exception]], list[str]]:
+def _collect(
+    reader: PdfFileReader, cache: RevocationCache
+) -> tuple[list[tuple[str, EmbeddedPdfSignature | Exception]], list[str]]:
     """Filled signature fields in signing order; unreadable ones kept as the exception (reported as failed).
     Document timestamps are returned in ``skipped`` (they are LTA data, not signatures of a person)."""
     found: list[tuple[str, EmbeddedPdfSignature | Exception]] = []
@@ -231,7 +241,9 @@ def _collect(reader: PdfFileReader) -> tuple[list[tuple[str, EmbeddedPdfSignatur
             if obj.get("/Type") == "/DocTimeStamp" or obj.get("/SubFilter") == "/ETSI.RFC3161":
                 skipped.append(fq_name)
                 continue
-            found.append((fq_name, EmbeddedPdfSignature(reader, sig_field, fq_name)))
+            emb = EmbeddedPdfSignature(reader, sig_field, fq_name)
+            _share_cms_certs(emb, cache)
+            found.append((fq_name, emb))
         except Exception as exc:  # any parse failure of one signature is that signature's verdict
             found.append((fq_name, exc))
 
@@ -240,6 +252,26 @@ def _collect(reader: PdfFileReader) -> tuple[list[tuple[str, EmbeddedPdfSignatur
 
     found.sort(key=order)
     return found, skipped
+
+
+def _share_cms_certs(emb: EmbeddedPdfSignature, cache: RevocationCache) -> None:
+    """Let the signature's CMS (and its timestamp token's) hand pyHanko the shared parsed certificates.
+
+    asn1crypto keeps a Choice's parsed alternative in ``_parsed`` and ``chosen`` returns it; before pyHanko
+    first reads the certificates, each is pointed at the shared object with the same DER, on this signature's own
+    CMS object only (see :class:`signing.pdf.revocation.SharedCertificate`). Anything unexpected leaves the CMS as
+    pyHanko parsed it."""
+    for signed_data in (emb.signed_data, _tst_signed_data(emb.signer_info)):
+        try:
+            choices = list(signed_data["certificates"] or ()) if signed_data is not None else []
+            for choice in choices:
+                if choice.name != "certificate":
+                    continue
+                shared = cache.shared_cert(choice.chosen)
+                if isinstance(shared, SharedCertificate) and shared.dump() == choice.chosen.dump():
+                    choice._parsed = shared
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.debug("certificates of %s left as parsed: %s", emb.fq_name, exc)
 
 
 # --- per signature -----------------------------------------------------------------------------------------
@@ -288,7 +320,7 @@ class _Timing:
 async def _verify_one(emb: EmbeddedPdfSignature, ctx: _Context, signed_fields: set[str]) -> SignatureReport:
     notes = _Findings()
     try:
-        cert = emb.signer_cert
+        cert = emb.signer_cert  # pyHanko keeps it on ``emb`` and its validation reads it there again
     except Exception as exc:  # pyHanko raises plain errors when the SignerInfo names no cert
         return _no_signer_cert(emb, ctx, exc)
     timing = _timing(emb, ctx.now, use_timestamp=True)
@@ -331,13 +363,17 @@ def _tst_time(signer_info: asn1_cms.SignerInfo) -> datetime | None:
 async def _validate(
     emb: EmbeddedPdfSignature, cert: asn1_x509.Certificate, timing: _Timing, ctx: _Context
 ) -> tuple[PdfSignatureStatus, RevocationData]:
-    certs = _cms_certs(emb.signed_data) + _tst_certs(emb.signer_info)
-    ctx.registry.register_multiple(certs)
-    revdata = RevocationData()
-    revdata.add_embedded(*revinfo_from_signed_data(emb.signed_data))
+    # our own parsed copies, shared across verifications (pyHanko still reads its own from the CMS): registered
+    # first, they are the registry's answer when path building looks for an issuer
+    shared = ctx.policy.cache
+    carried = [shared.shared_cert(c) for c in _cms_certs(emb.signed_data) + _tst_certs(emb.signer_info)]
+    ctx.registry.register_multiple(carried)
+    revdata = RevocationData(cache=shared)
+    ocsps, crls = revinfo_from_signed_data(emb.signed_data)
+    revdata.add_embedded([shared.shared_ocsp(o) for o in ocsps], [shared.shared_crl(c) for c in crls])
     revdata.add_embedded(ctx.dss_ocsps, ctx.dss_crls)
     if not ctx.policy.offline:
-        await _gather_revinfo(cert, emb, revdata, timing, ctx)
+        await _gather_revinfo(cert, emb, carried, revdata, timing, ctx)
     signer_vc = _context(ctx, revdata, timing.used, ctx.policy.mode)
     ts_vc = None
     if timing.tst is not None:
@@ -358,14 +394,18 @@ async def _validate(
 
 
 async def _gather_revinfo(
-    cert: asn1_x509.Certificate, emb: EmbeddedPdfSignature, revdata: RevocationData, timing: _Timing, ctx: _Context
+    cert: asn1_x509.Certificate,
+    emb: EmbeddedPdfSignature,
+    carried: list[asn1_x509.Certificate],
+    revdata: RevocationData,
+    timing: _Timing,
+    ctx: _Context,
 ) -> None:
     """Add cached or fetched status for the signer's path (and the TSA's) where the document's own is not enough.
 
     Embedded data suffices when a timestamp proves the signing time; otherwise current status is needed, since
     a revocation after a merely claimed time must be seen."""
     proven = timing.source is SigningTimeSource.TIMESTAMP
-    carried = _cms_certs(emb.signed_data) + _tst_certs(emb.signer_info)
     if proven and all(revdata.has_status_for(c) for c in carried if c.self_signed == "no"):
         return  # B-LT: the document carries status for every certificate it carries (path building costs ~5 ms)
     leaves = [cert]
