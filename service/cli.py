@@ -116,11 +116,12 @@ def _print_demo(info: dict[str, Any], host: str, port: int) -> None:
 def worker(
     once: Annotated[bool, typer.Option("--once", help="drain what is ready, then exit")] = False,
 ) -> None:
-    """Run a delivery worker on its own (several may run against one PostgreSQL)."""
+    """Run a delivery worker on its own, with the uplink pollers (several may run against one PostgreSQL)."""
     import signal
     import threading
 
     from service.exchange.delivery import DeliveryWorker
+    from service.vxp.uplink import start_pollers
 
     gw = _gateway(_settings())
     runner = DeliveryWorker(gw)
@@ -138,7 +139,10 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    pollers = start_pollers(gw, stop)  # the process that delivers also pulls from the uplinks
     runner.run_forever(stop)
+    for poller in pollers:
+        poller.join(timeout=10)
 
 
 @db_app.command("upgrade")

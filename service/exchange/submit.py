@@ -312,6 +312,11 @@ def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str |
     check_sender(caller, from_code)
     code = str(getattr(st.status_code, "value", st.status_code))
     original = statuses.find_original(session, st.response_for)
+    stamp = st.timestamp.isoformat() if st.timestamp else ""
+    idempotency_key = key or f"status:{original.id}:{code}:{stamp}"
+    # A resend of a status already accepted (a lost answer, a retry) is answered as a replay by _accept; its
+    # transition is not checked again, since the state it would be checked against is the one it caused.
+    resent = _already_accepted(session, from_code, idempotency_key)
     if code == "13":
         if original.from_code != from_code:
             raise Invalid("only the sender of a document may ask to take it back (13)", code="not_document_sender")
@@ -320,20 +325,27 @@ def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str |
         delivery = next((d for d in original.deliveries if d.to_code == from_code), None)
         if delivery is None:
             raise Invalid(f"{from_code} did not receive document {original.document_id}", code="not_a_recipient")
-        statuses.check_transition(delivery, code)
+        if not resent:
+            statuses.check_transition(delivery, code)
         recipients = [original.from_code]
-    stamp = st.timestamp.isoformat() if st.timestamp else ""
     return _Plan(
         kind="status",
         document_id=original.document_id,
         from_code=from_code,
         recipients=recipients,
-        idempotency_key=key or f"status:{original.id}:{code}:{stamp}",
+        idempotency_key=idempotency_key,
         request_sha256=request_sha,
         status_code=code,
         original_id=original.id,
         summary={"status_code": code, "description": st.description, "staff": statuses.staff_json(st.staff_info)},
     )
+
+
+def _already_accepted(session: Session, from_code: str, key: str) -> bool:
+    found = session.execute(
+        sa.select(Package.id).where(Package.from_code == from_code, Package.idempotency_key == key)
+    ).first()
+    return found is not None
 
 
 def _summary(pkg: EdocPackage) -> dict[str, Any]:

@@ -146,3 +146,16 @@ def test_automatic_01_gives_way_to_a_status_the_recipient_already_sent(env: Env)
     codes = sorted(i["code"] for i in inbox(env, "A"))
     assert codes == ["01", "03"]
     assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B")).json()["already"] is True
+
+
+def test_a_resent_status_is_answered_as_a_replay_not_refused(env: Env) -> None:
+    doc = submit(env, "A", header(A, [B])).json()["id"]
+    env.deliver()
+    headers = {**env.as_("B"), "Idempotency-Key": "st-03-once"}
+    first = env.http.post(f"/api/v1/edocs/{doc}/status", json={"code": "03"}, headers=headers)
+    again = env.http.post(f"/api/v1/edocs/{doc}/status", json={"code": "03"}, headers=headers)
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    other = env.http.post(f"/api/v1/edocs/{doc}/status", json={"code": "03"}, headers=env.as_("B"))
+    assert other.status_code == 422 and other.json()["code"] == "status_transition"  # a new 03 after 03
+    assert [h["code"] for h in record(env, "A", doc)["history"]] == ["03"]
