@@ -4,8 +4,9 @@
 
 For each backend a real gateway process (``edoc serve``, embedded delivery worker) is started on a fresh database.
 16 client threads submit documents (100 KB PDF, 2 recipients) through the native API; two recipient threads list
-their inbox, fetch each package and ack it. Documents/s counts documents that went submit → delivered → fetched →
-acked at BOTH recipients, over the wall time of the run. Build+sign cost is measured in-process in the same run.
+their inbox, fetch each package and ack it. Each recipient DMS lists its inbox in one thread
+and fetches + acks in 4 threads. Documents/s counts documents that went submit → delivered → fetched → acked at
+BOTH recipients, over the wall time of the run. Build+sign cost is measured in-process in the same run.
 The 100 MB case starts a fresh gateway and reads its VmHWM (peak RSS) from /proc after one submit.
 Prints a table; all figures are medians or percentiles of this run only (the machine is shared and noisy).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import statistics
 import sys
 import tempfile
@@ -58,22 +60,42 @@ def submit(client: httpx.Client, key: str, n: int, pdf: bytes, tag: str) -> floa
     return elapsed
 
 
-def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float], stop: threading.Event) -> None:
-    seen = 0
+def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float], stop: threading.Event,
+             fetchers: int = 4) -> None:
+    """One recipient DMS: a thread lists the inbox, ``fetchers`` threads fetch and ack items concurrently."""
     auth = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=base, timeout=60) as client:
-        while seen < expected and not stop.is_set():
-            items = client.get("/api/v1/inbox", params={"limit": 100}, headers=auth).json()["items"]
-            if not items:
-                time.sleep(0.05)  # an empty inbox: poll again shortly, as a DMS would
-                continue
-            for item in items:
+    work: queue.Queue[dict | None] = queue.Queue()
+    seen_lock = threading.Lock()
+    queued: set[str] = set()
+    counted = [0]
+
+    def fetch_and_ack() -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while (item := work.get()) is not None:
                 if item["kind"] == "edoc":
                     resp = client.get(f"/api/v1/edocs/{item['id']}/edxml", headers=auth)
                     assert resp.status_code == 200 and len(resp.content) > 100_000
                 client.post(f"/api/v1/edocs/{item['id']}/ack", headers=auth).raise_for_status()
                 if item["kind"] == "edoc" and f"BENCH-{tag}" in item["document_id"]:
-                    seen += 1
+                    with seen_lock:
+                        counted[0] += 1
+
+    threads = [threading.Thread(target=fetch_and_ack) for _ in range(fetchers)]
+    for thread in threads:
+        thread.start()
+    with httpx.Client(base_url=base, timeout=60) as client:
+        while counted[0] < expected and not stop.is_set():
+            items = client.get("/api/v1/inbox", params={"limit": 100}, headers=auth).json()["items"]
+            fresh = [i for i in items if i["id"] not in queued]
+            for item in fresh:
+                queued.add(item["id"])
+                work.put(item)
+            if not fresh:
+                time.sleep(0.05)  # nothing new: poll again shortly, as a DMS would
+    for _ in threads:
+        work.put(None)
+    for thread in threads:
+        thread.join()
     done[key] = time.perf_counter()
 
 
