@@ -21,7 +21,10 @@ def test_full_exchange(env: Env) -> None:
     sent = resp.json()
     doc = sent["id"]
     assert sent["document_id"] == f"{A},2026/11/20,12/STTTT-VP"
-    assert sorted(sent["deliveries"], key=lambda d: d["to"]) == [{"to": C, "state": "pending"}, {"to": B, "state": "pending"}]
+    assert sorted(sent["deliveries"], key=lambda d: d["to"]) == [
+        {"to": C, "state": "pending"},
+        {"to": B, "state": "pending"},
+    ]
 
     assert inbox(env, "B") == []  # nothing before the worker ran
     assert env.deliver() >= 2  # two deliveries (and the attachment's signature check)
