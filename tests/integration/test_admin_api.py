@@ -16,7 +16,11 @@ def test_agencies_import_json_and_csv(env: Env) -> None:
         headers=admin,
     )
     assert resp.status_code == 201 and resp.json()["added"] == ["000.00.13.H53"]
-    csv = "code,name,parent\n000.00.13.H53,Sở Tài chính tỉnh Tây Ninh,000.00.00.H53\n000.00.14.H53,Sở Y tế,000.00.00.H53\n"
+    csv = (
+        "code,name,parent\n"
+        "000.00.13.H53,Sở Tài chính tỉnh Tây Ninh,000.00.00.H53\n"
+        "000.00.14.H53,Sở Y tế,000.00.00.H53\n"
+    )
     resp = env.http.post("/api/v1/agencies", content=csv.encode(), headers={**admin, "Content-Type": "text/csv"})
     assert resp.status_code == 201
     assert resp.json() == {"added": ["000.00.14.H53"], "changed": ["000.00.13.H53"], "unchanged": []}
