@@ -11,9 +11,10 @@ name*, allowed agencies). A caller names a key; it never supplies a path or a PI
 
 Verification on receipt: submit enqueues one outbox message ``verify_attachment`` {package_id, position} per PDF
 attachment in its transaction (so submit latency does not include verification); the delivery worker calls
-:func:`verify_attachment_message`, which stores a compact summary on ``AttachmentRow.verification`` and the full
-report JSON in the object store (its SHA-256 in the summary): the report keeps the certificates, revocation data
-and statuses that NĐ 23/2025 asks a verifier to keep (STANDARDS.md §7).
+:func:`verify_attachment_messages` (the messages of one claim as a batch), which stores a compact summary on
+``AttachmentRow.verification`` and the full report JSON in the object store (its SHA-256 in the summary): the
+report keeps the certificates, revocation data and statuses that NĐ 23/2025 asks a verifier to keep
+(STANDARDS.md §7).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from service.exchange.errors import Forbidden, Invalid, PayloadTooLarge
 from signing.errors import SigningError
@@ -51,6 +52,7 @@ __all__ = [
     "sign_document",
     "summary_of",
     "verify_attachment_message",
+    "verify_attachment_messages",
     "verify_document",
 ]
 
@@ -184,22 +186,78 @@ def summary_of(report: VerificationReport, report_sha256: str) -> dict[str, Any]
 
 
 def verify_attachment_message(gw: Gateway, message_id: int, *, worker: str) -> None:
-    """Handle one ``verify_attachment`` outbox message leased by ``worker``: verify, store, mark done.
+    """Handle one ``verify_attachment`` outbox message leased by ``worker`` (see :func:`verify_attachment_messages`);
+    raises what a retry may cure."""
+    failures = verify_attachment_messages(gw, [message_id], worker=worker)
+    if failures:
+        raise RuntimeError(failures[0][1])
 
-    Idempotent: an attachment already verified is not verified again. A file that cannot be read as a PDF is a
-    stored outcome (state ``unreadable``), not a retry; anything else raised goes back to the worker's retries."""
+
+def verify_attachment_messages(gw: Gateway, message_ids: Sequence[int], *, worker: str) -> list[tuple[int, str]]:
+    """Handle ``verify_attachment`` outbox messages leased by ``worker``: verify, store, mark done, as a batch.
+
+    One read (the messages, their attachment rows and packages), each file verified outside any transaction, then
+    ONE write transaction: the messages still leased by ``worker`` are marked done (a conditional UPDATE, so a
+    message another worker took over is left to it), their summaries stored and an ``attachment_verified`` event
+    logged for each. Idempotent: an attachment already verified is not verified again. A file that cannot be read
+    as a PDF is a stored outcome (state ``unreadable``), not a retry; anything else raised while verifying one
+    file is returned as (message id, error) for the worker's retries, and does not hold up the others.
+    """
+    jobs = _load_jobs(gw, message_ids, worker)
+    failures: list[tuple[int, str]] = []
+    finished: list[_VerifyJob] = []
+    for job in jobs:
+        try:
+            if job.todo and job.blob:
+                job.summary = _verify_blob(gw, job.blob)
+            finished.append(job)
+        except Exception as exc:  # storage or network trouble: retried on the schedule, then buried
+            log.exception("verifying attachment (message %s) failed", job.message_id)
+            failures.append((job.message_id, f"{exc.__class__.__name__}: {exc}"))
+    if finished:
+        _finish(gw, worker, finished)
+    return failures
+
+
+@dataclass
+class _VerifyJob:
+    message_id: int
+    key: tuple[str, int]
+    todo: bool = False
+    blob: str | None = None
+    summary: dict[str, Any] | None = None
+
+
+def _load_jobs(gw: Gateway, message_ids: Sequence[int], worker: str) -> list[_VerifyJob]:
+    import sqlalchemy as sa
+
     from storage.models import AttachmentRow, OutboxMessage
 
     with gw.sessions() as session:
-        message = session.get(OutboxMessage, message_id)
-        if message is None or message.done_at is not None or message.locked_by != worker:
-            return
-        key = (str(message.payload.get("package_id")), int(message.payload.get("position", -1)))
-        row = session.get(AttachmentRow, key)
-        todo = row is not None and (row.verification or {}).get("state") in (None, "pending")
-        blob = row.blob_sha256 if row is not None else None
-    summary = _verify_blob(gw, blob) if todo and blob else None
-    _finish(gw, message_id, worker, key, summary)
+        messages = session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.payload).where(
+                OutboxMessage.id.in_(list(message_ids)),
+                OutboxMessage.done_at.is_(None),
+                OutboxMessage.locked_by == worker,
+            )
+        ).all()
+        jobs = [
+            _VerifyJob(m.id, (str(m.payload.get("package_id")), int(m.payload.get("position", -1))))
+            for m in sorted(messages, key=lambda m: m.id)
+        ]
+        packages = {job.key[0] for job in jobs}
+        rows = session.execute(
+            sa.select(AttachmentRow.package_id, AttachmentRow.position, AttachmentRow.verification,
+                      AttachmentRow.blob_sha256)
+            .where(AttachmentRow.package_id.in_(packages))
+        ).all() if packages else []
+    found = {(r.package_id, r.position): r for r in rows}
+    for job in jobs:
+        row = found.get(job.key)
+        if row is not None:
+            job.todo = (row.verification or {}).get("state") in (None, "pending")
+            job.blob = row.blob_sha256
+    return jobs
 
 
 def _verify_blob(gw: Gateway, sha256: str) -> dict[str, Any]:
@@ -212,36 +270,58 @@ def _verify_blob(gw: Gateway, sha256: str) -> dict[str, Any]:
     return summary_of(report, ref.sha256)
 
 
-def _finish(gw: Gateway, message_id: int, worker: str, key: tuple[str, int], summary: dict[str, Any] | None) -> None:
+def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
     import sqlalchemy as sa
 
     from service.exchange import log as exchange_log
     from storage.models import AttachmentRow, OutboxMessage, Package, utcnow
 
     with gw.writes() as session, session.begin():
-        done = session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.locked_by == worker, OutboxMessage.done_at.is_(None))
-            .values(done_at=utcnow())
-        )
-        if summary is None or getattr(done, "rowcount", 0) != 1:  # not ours any more: another worker has it
+        ours = set(
+            session.execute(
+                sa.update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_([job.message_id for job in jobs]),
+                    OutboxMessage.locked_by == worker,
+                    OutboxMessage.done_at.is_(None),
+                )
+                .values(done_at=utcnow())
+                .returning(OutboxMessage.id)
+            ).scalars()
+        )  # a message not returned is not ours any more: another worker has it
+        verified = [job for job in jobs if job.summary is not None and job.message_id in ours]
+        if not verified:
             return
-        row = session.get(AttachmentRow, key)
-        package = session.get(Package, key[0])
-        if row is None or package is None:
+        rows = session.execute(
+            sa.select(AttachmentRow.package_id, AttachmentRow.position, Package.document_id, Package.from_code)
+            .join(Package, Package.id == AttachmentRow.package_id)
+            .where(AttachmentRow.package_id.in_({job.key[0] for job in verified}))
+        ).all()
+        packages = {(r.package_id, r.position): r for r in rows}
+        verified = [job for job in verified if job.key in packages]
+        if not verified:
             return
-        row.verification = summary
-        exchange_log.record(
-            session,
-            "attachment_verified",
-            package_id=package.id,
-            document_id=package.document_id,
-            agency=package.from_code,
-            actor=f"worker:{worker}",
-            position=key[1],
-            indication=summary.get("indication"),
-            report_sha256=summary.get("report_sha256"),
+        table = cast(sa.Table, AttachmentRow.__table__)
+        session.execute(
+            sa.update(table)
+            .where(table.c.package_id == sa.bindparam("k_package"), table.c.position == sa.bindparam("k_position"))
+            .values(verification=sa.bindparam("k_summary")),
+            [{"k_package": j.key[0], "k_position": j.key[1], "k_summary": j.summary} for j in verified],
         )
+        for job in verified:
+            package = packages[job.key]
+            assert job.summary is not None
+            exchange_log.record(
+                session,
+                "attachment_verified",
+                package_id=job.key[0],
+                document_id=package.document_id,
+                agency=package.from_code,
+                actor=f"worker:{worker}",
+                position=job.key[1],
+                indication=job.summary.get("indication"),
+                report_sha256=job.summary.get("report_sha256"),
+            )
 
 
 # --- signing --------------------------------------------------------------------------------------------------

@@ -70,15 +70,18 @@ class DeliveryWorker:
         """Claim and process up to ``limit`` ready messages; returns how many were processed.
 
         Local deliveries are completed inside the claiming transaction itself (one commit per batch); automatic
-        statuses are sent as one batch (service/exchange/auto_status.py); the rest (remote hops, attachment
-        checks) are leased and processed one by one.
+        statuses are sent as one batch (service/exchange/auto_status.py), attachment checks as another
+        (service/signatures.py); the rest (remote hops) are leased and processed one by one.
         """
         done, leased = self._claim(limit or self.gw.settings.worker_batch)
         automatic = [message_id for message_id, topic in leased if topic == "auto_status"]
         if automatic:
             self._auto_statuses(automatic)
+        checks = [message_id for message_id, topic in leased if topic == "verify_attachment"]
+        if checks:
+            self._verify_attachments(checks)
         for message_id, topic in leased:
-            if topic != "auto_status":
+            if topic not in ("auto_status", "verify_attachment"):
                 self._process(message_id)
         return done + len(leased)
 
@@ -164,7 +167,7 @@ class DeliveryWorker:
             self._auto_statuses([message_id])
             return
         if topic == "verify_attachment":  # PDF signatures of a received attachment (service/signatures.py)
-            self._verify_attachment(message_id)
+            self._verify_attachments([message_id])
             return
         error: str | None = None
         try:
@@ -188,14 +191,17 @@ class DeliveryWorker:
                 error = str(exc)
         self._retry_or_bury(message_id, error or "delivery failed")
 
-    def _verify_attachment(self, message_id: int) -> None:
-        from service.signatures import verify_attachment_message
+    def _verify_attachments(self, message_ids: list[int]) -> None:
+        """Verify the PDF signatures of received attachments, one batch (service/signatures.py)."""
+        from service.signatures import verify_attachment_messages
 
         try:
-            verify_attachment_message(self.gw, message_id, worker=self.name)
+            failures = verify_attachment_messages(self.gw, message_ids, worker=self.name)
         except Exception as exc:  # storage or network trouble: retried on the schedule, then buried
-            logger.exception("verifying attachment (message %s) failed", message_id)
-            self._retry_or_bury(message_id, f"{exc.__class__.__name__}: {exc}")
+            logger.exception("verifying attachments (messages %s) failed", message_ids)
+            failures = [(message_id, f"{exc.__class__.__name__}: {exc}") for message_id in message_ids]
+        for message_id, error in failures:
+            self._retry_or_bury(message_id, error)
 
     def _auto_statuses(self, message_ids: list[int]) -> None:
         """Send the statuses transport acks imply (01 đã đến), as the recipient agencies, exactly once."""
