@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.exchange.directory import CallerCache
+from service.exchange.directory import AgencyCache, CallerCache
 from service.routing import Router
 from service.settings import Settings
 from signing.keys import KeyMaterial, load_pkcs12
@@ -35,6 +35,7 @@ class Gateway:
     router: Router
     wakeup: threading.Event = field(default_factory=threading.Event)
     callers: CallerCache = field(default_factory=lambda: CallerCache(0))
+    agencies: AgencyCache = field(default_factory=lambda: AgencyCache(0))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Gateway:
@@ -51,6 +52,7 @@ class Gateway:
             store=objects.from_url(settings.resolved_storage_url()),
             router=load_router(settings, sessions),
             callers=CallerCache(settings.auth_cache_seconds),
+            agencies=AgencyCache(settings.directory_cache_seconds),
         )
 
     @cached_property

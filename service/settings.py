@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     )
     embedded_worker: bool = True
     auth_cache_seconds: float = Field(10.0, ge=0, description="how long a checked API key is trusted per process")
+    directory_cache_seconds: float = Field(
+        10.0, ge=0, description="how long a directory entry read by submit is reused per process (0: never)"
+    )
 
     uplinks: dict[str, UplinkSettings] = Field(default_factory=dict, description="VXP uplinks by name")
     routes: tuple[RouteSetting, ...] = Field(

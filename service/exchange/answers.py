@@ -40,7 +40,7 @@ def submit_native(
         from service.exchange.policy import check_sender
 
         check_sender(caller, parsed.from_code)
-        package = compose.edoc_from_header(session, parsed, files)
+        package = compose.edoc_from_header(session, parsed, files, gw.agencies)
     fingerprint = _fingerprint(header, [f.sha256() for f in files], [f.name for f in files])
     attachment_files = {f"cid:{n}": f.path for n, f in enumerate(files, start=1) if f.path is not None}
     return submit_built(
@@ -92,7 +92,13 @@ def send_status(
                 raise NotFound(f"document {package_id} was not addressed to your agency", code="unknown_package")
             from_code = mine[0]
         status = compose.status_package(
-            session, original=original, from_code=from_code, code=code, description=description, staff=staff
+            session,
+            original=original,
+            from_code=from_code,
+            code=code,
+            description=description,
+            staff=staff,
+            agencies=gw.agencies,
         )
         original_id = original.id
     fingerprint = _fingerprint("status", original_id, from_code, code, description, staff)

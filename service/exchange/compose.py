@@ -36,7 +36,7 @@ from schemas.edxml import (
 )
 from service.context import Gateway
 from service.exchange.clock import vn_wall_clock
-from service.exchange.directory import Caller
+from service.exchange.directory import AgencyCache, Caller, organization_of
 from service.exchange.errors import Forbidden, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
 from storage.models import Agency, Package
@@ -88,30 +88,22 @@ class HeaderInput:
     staff: dict[str, str] | None = None
 
 
-def organization(session: Session, code: str) -> Organization:
+def organization(session: Session, code: str, agencies: AgencyCache | None = None) -> Organization:
+    """The From/To block of agency ``code`` (read through ``agencies`` when given); NotFound if not listed."""
+    if agencies is not None:
+        entry = agencies.lookup(session, [code]).get(code)
+        if entry is None:
+            raise NotFound(f"agency {code} is not in the directory", code="unknown_agency")
+        return entry.organization
     agency = session.get(Agency, code)
     if agency is None:
         raise NotFound(f"agency {code} is not in the directory", code="unknown_agency")
     return organization_of(agency)
 
 
-def organization_of(agency: Agency) -> Organization:
-    """The edXML From/To block of a directory entry."""
-    return Organization(
-        organ_id=agency.code,
-        organ_name=agency.name,
-        organization_in_charge=agency.name,
-        organ_add=agency.address,
-        email=agency.email,
-        telephone=agency.telephone,
-        fax=agency.fax,
-        website=agency.website,
-    )
-
-
-def _recipient(session: Session, code: str) -> Organization:
+def _recipient(session: Session, code: str, agencies: AgencyCache | None = None) -> Organization:
     try:
-        return organization(session, code)
+        return organization(session, code, agencies)
     except NotFound as exc:
         raise Invalid(
             f"recipient {code} is not an agency of the directory", code="unknown_recipient", agency=code
@@ -126,13 +118,18 @@ def _staff(data: dict[str, str] | None) -> StaffInfo | None:
     )
 
 
-def edoc_from_header(session: Session, header: HeaderInput, files: Sequence[FileInput]) -> EdocPackage:
+def edoc_from_header(
+    session: Session, header: HeaderInput, files: Sequence[FileInput], agencies: AgencyCache | None = None
+) -> EdocPackage:
+    """The document package of a native header (``agencies``: the gateway's directory cache, if any)."""
+    if agencies is not None and agencies.ttl > 0:  # one query for the sender and all recipients, then cached
+        agencies.lookup(session, [header.from_code, *header.to])
     date = header.date or vn_wall_clock().date()
     code = Code(number=header.number, notation=header.notation)
     signer = header.signer or {}
     msg = MessageHeader(
-        from_=organization(session, header.from_code),
-        to=tuple(_recipient(session, c) for c in dict.fromkeys(header.to)),
+        from_=organization(session, header.from_code, agencies),
+        to=tuple(_recipient(session, c, agencies) for c in dict.fromkeys(header.to)),
         document_id=str(DocumentId.for_(header.from_code, date, code)),
         code=code,
         promulgation_info=PromulgationInfo(place=header.place, date=date),
@@ -169,10 +166,10 @@ def status_package(
     code: str,
     description: str | None,
     staff: dict[str, str] | None,
+    agencies: AgencyCache | None = None,
 ) -> StatusPackage:
-    return status_about(
-        original, sender=organization(session, from_code), code=code, description=description, staff=staff
-    )
+    sender = organization(session, from_code, agencies)
+    return status_about(original, sender=sender, code=code, description=description, staff=staff)
 
 
 def status_about(

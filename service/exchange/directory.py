@@ -28,14 +28,18 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 
 from schemas.agency import AgencyCode
+from schemas.edxml import Organization
 from service.exchange.errors import Conflict, Invalid, NotFound, Unauthorized
 from storage.models import Agency, ApiKey, ClientAgency, ClientSystem, utcnow
 
 __all__ = [
     "ROLES",
+    "AgencyCache",
+    "AgencyEntry",
     "AgencyInput",
     "Caller",
     "CallerCache",
@@ -44,6 +48,7 @@ __all__ = [
     "create_client",
     "import_agencies",
     "list_agencies",
+    "organization_of",
     "parse_agency_file",
     "seal_secret",
     "unseal_secret",
@@ -118,6 +123,96 @@ class CallerCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def organization_of(agency: Agency) -> Organization:
+    """The edXML From/To block of a directory entry."""
+    return Organization(
+        organ_id=agency.code,
+        organ_name=agency.name,
+        organization_in_charge=agency.name,
+        organ_add=agency.address,
+        email=agency.email,
+        telephone=agency.telephone,
+        fax=agency.fax,
+        website=agency.website,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyEntry:
+    """What a submit needs of a directory entry, detached from any session."""
+
+    code: str
+    active: bool
+    organization: Organization
+
+
+# Bumped whenever a session of this process writes an agency row (and again when it commits), so every
+# AgencyCache of the process forgets what it holds: a directory change made here is seen at once.
+_directory_generation = [0]
+
+
+def _directory_written(*_args: Any) -> None:
+    _directory_generation[0] += 1
+    if _args and isinstance(_args[-1], Agency):
+        session = object_session(_args[-1])
+        if session is not None:
+            session.info["edoc_directory_written"] = True
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop("edoc_directory_written", False):
+        _directory_generation[0] += 1
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Agency, _event, _directory_written)
+event.listen(Session, "after_commit", _after_commit)
+
+
+class AgencyCache:
+    """Directory entries by code, for ``ttl`` seconds (0 disables caching), for the checks and From/To blocks of
+    submit: a submit names its sender and recipients several times, and a busy node submits to the same agencies
+    all day. Only entries that exist are kept (a new agency is seen at once); a change made by this process
+    clears the cache; a change made by another process (another replica, ``edoc agency``) is seen within ``ttl``
+    seconds, the same bargain as :class:`CallerCache`.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, AgencyEntry]] = {}
+        self._generation = _directory_generation[0]
+        self._lock = threading.Lock()
+
+    def lookup(self, session: Session, codes: Sequence[str]) -> dict[str, AgencyEntry]:
+        """The entries of ``codes`` that are in the directory (active or not), by code."""
+        found: dict[str, AgencyEntry] = {}
+        now = time.monotonic()
+        if self._generation != _directory_generation[0]:
+            self.clear()
+        for code in codes:
+            entry = self._entries.get(code)
+            if entry is not None and entry[0] >= now:
+                found[code] = entry[1]
+        missing = [code for code in dict.fromkeys(codes) if code not in found]
+        if missing:
+            generation = _directory_generation[0]
+            rows = session.execute(sa.select(Agency).where(Agency.code.in_(missing))).scalars().all()
+            fresh = {row.code: AgencyEntry(row.code, row.active, organization_of(row)) for row in rows}
+            found.update(fresh)
+            if self.ttl > 0 and fresh:
+                with self._lock:
+                    if generation == _directory_generation[0]:  # not read across a change made meanwhile
+                        if len(self._entries) > 10_000:
+                            self._entries.clear()
+                        self._entries.update({code: (now + self.ttl, e) for code, e in fresh.items()})
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._generation = _directory_generation[0]
 
 
 def authenticate(session: Session, key: str, cache: CallerCache | None = None) -> Caller:

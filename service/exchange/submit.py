@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,15 +36,16 @@ from schemas.edxml import (
     parse_package,
     write_edoc,
 )
+from schemas.errors import SchemaError
 from service.context import Gateway
 from service.exchange import log, statuses
 from service.exchange.clock import vn_wall_clock
-from service.exchange.directory import Caller
+from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
 from storage.interfaces import BlobRef
-from storage.models import Agency, AttachmentRow, Delivery, OutboxMessage, Package, new_id
+from storage.models import AttachmentRow, Delivery, OutboxMessage, Package, new_id
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -239,7 +240,7 @@ def _plan_edoc(
     codes = [org.organ_id for org in header.to]
     if only is not None:  # a relay hop: only the requested recipients need to be known here
         codes = [code for code in codes if code in set(only)] or codes
-    recipients = _known_recipients(session, codes)
+    recipients = _known_recipients(session, codes, gw.agencies)
     business_type = int(pkg.business.doc_type) if pkg.business is not None else 0
     document_id = str(header.document_id)
     plan = _Plan(
@@ -260,21 +261,31 @@ def _plan_edoc(
     return plan
 
 
-def _known_recipients(session: Session, codes: list[str]) -> list[str]:
+def _known_recipients(session: Session, codes: list[str], agencies: AgencyCache) -> list[str]:
     from schemas.agency import AgencyCode
 
     if not codes:
         raise Invalid("the package has no recipient (To)", code="no_recipient")
+    normals: list[str] = []
+    malformed: SchemaError | None = None
+    for code in codes:  # in order: a malformed code is refused only if every code before it is known
+        try:
+            normals.append(str(AgencyCode.parse(code)))
+        except SchemaError as exc:
+            malformed = exc
+            break
+    known = agencies.lookup(session, normals)
     seen: list[str] = []
-    for code in codes:
-        normal = str(AgencyCode.parse(code))
-        agency = session.get(Agency, normal)
+    for normal in normals:
+        agency = known.get(normal)
         if agency is None or not agency.active:
             raise Invalid(
                 f"recipient {normal} is not an agency of the directory", code="unknown_recipient", agency=normal
             )
         if normal not in seen:
             seen.append(normal)
+    if malformed is not None:
+        raise malformed
     return seen
 
 
@@ -465,48 +476,61 @@ def _insert(
     summary = dict(plan.summary)
     if plan.warnings:
         summary["warnings"] = plan.warnings
-    row = Package(
-        id=new_id(),
-        kind=plan.kind,
-        document_id=plan.document_id,
-        from_code=plan.from_code,
-        business_type=plan.business_type,
-        subject=plan.subject,
-        status_code=plan.status_code,
-        response_for_id=plan.original_id,
-        blob_sha256=blob.sha256,
-        size=blob.size,
-        request_sha256=plan.request_sha256,
-        idempotency_key=plan.idempotency_key,
-        submitted_by=caller.client_id or None,
-        channel=channel,
-        summary=summary,
-        signature=plan.signature,
-        oddities=plan.oddities,
-    )
-    session.add(row)
-    session.flush()  # the package row first: deliveries and attachments reference it
+    values = {
+        "id": new_id(),
+        "kind": plan.kind,
+        "document_id": plan.document_id,
+        "from_code": plan.from_code,
+        "business_type": plan.business_type,
+        "subject": plan.subject,
+        "status_code": plan.status_code,
+        "response_for_id": plan.original_id,
+        "blob_sha256": blob.sha256,
+        "size": blob.size,
+        "request_sha256": plan.request_sha256,
+        "idempotency_key": plan.idempotency_key,
+        "submitted_by": caller.client_id or None,
+        "channel": channel,
+        "summary": summary,
+        "signature": plan.signature,
+        "oddities": plan.oddities,
+    }
+    # Plain INSERTs in dependency order (the package row first), not the unit of work: the rows are new, nothing
+    # else in this transaction reads them through the session, and this is the hot path of every submit.
+    session.execute(sa.insert(_table(Package)), values)
+    row = Package(**values)  # transient: what the rest of the transaction needs to know about the new package
+    attachment_rows: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     for position, (att, ref) in enumerate(attachments):
         is_pdf = (att.content_type or "").lower() == "application/pdf" or (att.name or "").lower().endswith(".pdf")
-        session.add(
-            AttachmentRow(
-                package_id=row.id,
-                position=position,
-                content_id=att.content_id,
-                name=att.name,
-                content_type=att.content_type or "application/octet-stream",
-                description=att.description,
-                blob_sha256=ref.sha256,
-                size=ref.size,
-                verification={"state": "pending"} if is_pdf else None,
-            )
+        attachment_rows.append(
+            {
+                "package_id": row.id,
+                "position": position,
+                "content_id": att.content_id,
+                "name": att.name,
+                "content_type": att.content_type or "application/octet-stream",
+                "description": att.description,
+                "blob_sha256": ref.sha256,
+                "size": ref.size,
+                "verification": {"state": "pending"} if is_pdf else None,
+            }
         )
         if is_pdf:  # its signatures are verified by the delivery worker (service/signatures.py), off the submit path
-            session.add(OutboxMessage(topic="verify_attachment", payload={"package_id": row.id, "position": position}))
+            messages.append({"topic": "verify_attachment", "payload": {"package_id": row.id, "position": position}})
+    deliveries: list[dict[str, Any]] = []
     for code in plan.recipients:
-        delivery = Delivery(id=new_id(), package_id=row.id, to_code=code, route=gw.router.resolve(code))
-        session.add(delivery)
-        session.add(OutboxMessage(topic="deliver", payload={"delivery_id": delivery.id}))
+        delivery_id = new_id()
+        deliveries.append(
+            {"id": delivery_id, "package_id": row.id, "to_code": code, "route": gw.router.resolve(code)}
+        )
+        messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
+    if attachment_rows:
+        session.execute(sa.insert(_table(AttachmentRow)), attachment_rows)
+    if deliveries:
+        session.execute(sa.insert(_table(Delivery)), deliveries)
+    if messages:
+        session.execute(sa.insert(_table(OutboxMessage)), messages)
     log.record(
         session,
         "submitted" if plan.kind == "edoc" else "status_submitted",
@@ -524,3 +548,7 @@ def _insert(
         actor=caller.name,
     )
     return row
+
+
+def _table(model: Any) -> sa.Table:
+    return cast(sa.Table, model.__table__)
