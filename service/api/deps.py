@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.context import Gateway
@@ -24,14 +25,22 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def get_caller(gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+async def get_caller(
+    gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    """The caller of a key: from the process's cache on the event loop (no thread hop for the usual case), else
+    checked against the database in the thread pool."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("send 'Authorization: Bearer <api key>'", code="missing_api_key")
     cached = gw.callers.get(hash_key(credentials.credentials))
     if cached is not None:
         return cached
+    return await run_in_threadpool(_authenticate, gw, credentials.credentials)
+
+
+def _authenticate(gw: Gateway, key: str) -> Caller:
     with gw.sessions() as session:
-        return authenticate(session, credentials.credentials, gw.callers)
+        return authenticate(session, key, gw.callers)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
