@@ -262,9 +262,8 @@ class DeliveryWorker:
             message = session.get(OutboxMessage, message_id)
             if message is None:
                 return
-            delivery = session.get(Delivery, message.payload.get("delivery_id"))
-            if message.topic != "deliver":
-                delivery = None
+            delivery_id = message.payload.get("delivery_id") if message.topic == "deliver" else None
+            delivery = session.get(Delivery, delivery_id) if delivery_id else None
             message.attempts += 1
             message.last_error = error
             message.locked_until = None

@@ -116,7 +116,27 @@ def _resolve_secret(secret: str | bytes | None, secret_env: str | None) -> bytes
     return secret.encode() if isinstance(secret, str) else secret
 
 
-class Pkcs12KeySource:
+class _LoadedKey:
+    """What every loaded key source exposes once it has read its certificate (see KeySource)."""
+
+    _cert: x509.Certificate
+    _chain: tuple[x509.Certificate, ...]
+    _algorithm: str
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._cert
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return self._chain
+
+    @property
+    def key_algorithm(self) -> str:
+        return self._algorithm
+
+
+class Pkcs12KeySource(_LoadedKey):
     """A key and certificate chain from a PKCS#12 file, decrypted once."""
 
     def __init__(self, path: str | Path, password: bytes | None) -> None:
@@ -138,18 +158,6 @@ class Pkcs12KeySource:
     def spec(self) -> str:
         return f"p12:{self._path}"
 
-    @property
-    def certificate(self) -> x509.Certificate:
-        return self._cert
-
-    @property
-    def chain(self) -> tuple[x509.Certificate, ...]:
-        return self._chain
-
-    @property
-    def key_algorithm(self) -> str:
-        return self._algorithm
-
     def sign_raw(self, data: bytes, *, digest_algorithm: str, pss: bool) -> bytes:
         algorithm = _hash(digest_algorithm)
         if isinstance(self._key, ec.EllipticCurvePrivateKey):
@@ -164,7 +172,7 @@ class Pkcs12KeySource:
         return f"Pkcs12KeySource({self.spec!r})"
 
 
-class Pkcs11KeySource:
+class Pkcs11KeySource(_LoadedKey):
     """A key on a PKCS#11 token; the session is opened and logged in once, then kept."""
 
     def __init__(self, module: str, token: str, key: str, pin: bytes | None) -> None:
@@ -198,18 +206,6 @@ class Pkcs11KeySource:
     @property
     def spec(self) -> str:
         return f"pkcs11:module={self._module};token={self._token};key={self._key_label}"
-
-    @property
-    def certificate(self) -> x509.Certificate:
-        return self._cert
-
-    @property
-    def chain(self) -> tuple[x509.Certificate, ...]:
-        return self._chain
-
-    @property
-    def key_algorithm(self) -> str:
-        return self._algorithm
 
     def sign_raw(self, data: bytes, *, digest_algorithm: str, pss: bool) -> bytes:
         from pyhanko.sign.pkcs11 import select_pkcs11_signing_params
