@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.context import Gateway
 from service.exchange.directory import Caller, authenticate, hash_key
-from service.exchange.errors import Forbidden, Unauthorized
+from service.exchange.errors import Forbidden, PayloadTooLarge, Unauthorized
 
-__all__ = ["CallerDep", "GatewayDep", "require_role"]
+__all__ = ["CallerDep", "GatewayDep", "read_limited_body", "require_role"]
 
 _bearer = HTTPBearer(auto_error=False, description="API key of a client system (edoc client add)")
 
@@ -49,3 +49,21 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 def require_role(caller: Caller, *roles: str) -> None:
     if caller.role not in roles:
         raise Forbidden(f"this needs the role {' or '.join(roles)}; the caller is {caller.role}", code="wrong_role")
+
+
+async def read_limited_body(request: Request, limit: int, *, code: str, what: str) -> bytes:
+    """The request body, refused with :class:`PayloadTooLarge` (``code``) once it exceeds ``limit`` bytes.
+
+    A declared Content-Length over the limit is refused before reading; a body without one (chunked) is counted
+    as it streams in, so an oversized upload is never held whole in memory.
+    """
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the {what} is {declared} bytes; the limit is {limit}", code=code)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the {what} exceeds the limit of {limit} bytes", code=code)
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from service.api.deps import CallerDep, GatewayDep, require_role
+from service.api.deps import CallerDep, GatewayDep, read_limited_body, require_role
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.submit import SubmitResult, submit_package
@@ -47,19 +47,6 @@ class RecallIn(BaseModel):
 def _accepted(result: SubmitResult) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return JSONResponse(result.as_json(), status_code=202, headers=headers)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the package is {declared} bytes; the limit is {limit}", code="package_too_large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the package exceeds the limit of {limit} bytes", code="package_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 _SUBMIT_DOC = {
@@ -98,7 +85,7 @@ async def submit(
             f"unsupported Content-Type {ctype!r}: send application/xml or multipart/form-data",
             code="unsupported_media_type",
         )
-    raw = await _read_body(request, gw.settings.max_package_bytes)
+    raw = await read_limited_body(request, gw.settings.max_package_bytes, code="package_too_large", what="package")
     result = await run_in_threadpool(
         submit_package, gw, caller=caller, raw=raw, idempotency_key=idempotency_key, channel="api"
     )

@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.api.deps import CallerDep, GatewayDep, require_role
+from service.api.deps import CallerDep, GatewayDep, read_limited_body, require_role
 from service.errors import status_for
 from service.exchange import inbox
 from service.exchange.errors import ExchangeError, Invalid, NotFound, PayloadTooLarge
@@ -102,16 +102,6 @@ def _check_declared(request: Request, limit: int) -> None:
         raise PayloadTooLarge(f"the request is {declared} bytes; the limit is {limit}", code="file_too_large")
 
 
-async def _raw_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the file exceeds the limit of {limit} bytes", code="file_too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _upload(form: Any, name: str, limit: int, *, required: bool = True) -> tuple[bytes, str] | None:
     upload = form.get(name)
     if upload is None or upload == "":
@@ -137,7 +127,7 @@ async def _pdf_from_request(request: Request, limit: int) -> tuple[bytes, str]:
     if ctype not in ("application/pdf", "application/octet-stream", ""):
         raise Invalid(f"unsupported Content-Type {ctype!r}: send application/pdf or multipart/form-data",
                       code="unsupported_media_type")
-    return await _raw_body(request, limit), "document.pdf"
+    return await read_limited_body(request, limit, code="file_too_large", what="file"), "document.pdf"
 
 
 # --- API --------------------------------------------------------------------------------------------------------
