@@ -17,7 +17,7 @@ import yaml
 from service.settings import Settings
 from signing.demo import create_demo_pkcs12
 from tests.support.gateway import A, B
-from tests.support.server import EDOC, ROOT, free_port
+from tests.support.server import EDOC, ROOT, free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 COMPOSE = ROOT / "docker-compose.yml"
@@ -105,7 +105,7 @@ def test_roles_run_on_postgresql(compose: dict, postgres_url: str, tmp_path: Pat
     worker = None
     try:
         for port in ports:
-            _wait_ready(f"http://127.0.0.1:{port}")
+            assert wait_ready(f"http://127.0.0.1:{port}", proc=apis[ports.index(port)]), f"API on {port} not ready"
         header = {"from": A, "to": [B], "code": {"number": "7", "notation": "COMPOSE"}, "subject": "Kiểm tra"}
         resp = httpx.post(
             f"http://127.0.0.1:{ports[0]}/api/v1/edocs",
@@ -129,14 +129,3 @@ def test_roles_run_on_postgresql(compose: dict, postgres_url: str, tmp_path: Pat
         for proc in [*apis, *([worker] if worker else [])]:
             proc.terminate()
             proc.wait(timeout=20)
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError(f"{base} did not become ready")

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import EDOC, ROOT, free_port
+from tests.support.server import EDOC, ROOT, free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -29,15 +29,11 @@ def _serve(folder: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError("demo gateway did not become ready")
+    try:
+        ready = wait_ready(base, proc=proc)
+    except RuntimeError as exc:
+        raise AssertionError(f"{exc}: {proc.stdout.read().decode() if proc.stdout else ''}") from exc
+    assert ready, "demo gateway did not become ready"
 
 
 def test_demo_prints_keys_that_work(tmp_path: Path) -> None:

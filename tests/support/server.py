@@ -22,6 +22,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_ready(base: str, *, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> bool:
+    """Poll ``{base}/readyz`` until it answers 200 (True) or ``timeout`` passes (False).
+
+    Raises RuntimeError at once if ``proc`` exits meanwhile, so a crashed server fails fast with its status.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"gateway exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 class GatewayProcess:
     """``edoc serve`` in a subprocess with its own settings (EDOC_* variables)."""
 
@@ -47,16 +65,11 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited with {self.proc.returncode}: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        try:
+            if wait_ready(self.base, proc=self.proc, timeout=timeout):
+                return self
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {self.log.read_text()[-3000:]}") from exc
         self.stop()
         raise RuntimeError(f"gateway did not become ready: {self.log.read_text()[-3000:]}")
 
