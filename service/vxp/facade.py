@@ -25,7 +25,6 @@ node sends the 01.)
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import time
@@ -57,7 +56,7 @@ from signing.errors import SigningError
 from storage.errors import StorageError
 from storage.models import Agency, Delivery, Package, utcnow
 
-__all__ = ["SEND_STATES", "Answer", "VxpFacade", "accepted_before", "mark_forwarded_acknowledged"]
+__all__ = ["SEND_STATES", "Answer", "VxpFacade", "mark_forwarded_acknowledged"]
 
 logger = logging.getLogger("edoc.vxp")
 
@@ -152,13 +151,9 @@ class VxpFacade:
             if not set(to) <= listed:
                 missing = ", ".join(sorted(set(to) - listed))
                 raise VxpRequestError(f"'to' names {missing}, not in the package's To list", code="VXP-400-TO-MISMATCH")
-        try:
-            result = submit_package(self.gw, caller=caller, raw=raw, channel="vxp", recipients=to or None)
-        except ExchangeError:
-            earlier = accepted_before(self.gw, raw, from_code=from_code)
-            if earlier is None:
-                raise
-            return {"DocId": earlier}  # a resend of what was accepted (see accepted_before)
+        # A resend of a package already accepted (a lost answer, a peer's push after a crash) is answered by the
+        # core as a replay with the first DocId, documents and statuses alike.
+        result = submit_package(self.gw, caller=caller, raw=raw, channel="vxp", recipients=to or None)
         if isinstance(caller, PeerCaller) and kind == "status" and not result.replayed:
             mark_forwarded_acknowledged(self.gw, result.id)
         return {"DocId": result.id}
@@ -301,21 +296,6 @@ class VxpFacade:
                 )
         except Exception:  # the answer must not depend on the log being writable
             logger.exception("could not log a VXP refusal (%s %s)", name, code)
-
-
-def accepted_before(gw: Gateway, raw: bytes, *, from_code: str | None = None) -> str | None:
-    """The id of a package accepted earlier from exactly these bytes (and this sender), if any.
-
-    Asked only after the exchange core refused ``raw``: the core answers a resend of a *document* as a replay, but
-    judges a resent *status* against the state its first copy created (01 cannot follow 01) and refuses it. A
-    resend is how a client recovers from a lost answer (a peer's push after a crash, a DMS after a timeout, our
-    poller after losing its receipt), so it gets the first package back, not a refusal.
-    """
-    query = sa.select(Package.id).where(Package.request_sha256 == hashlib.sha256(raw).hexdigest())
-    if from_code is not None:
-        query = query.where(Package.from_code == from_code)
-    with gw.sessions() as session:
-        return session.execute(query.order_by(Package.created_at).limit(1)).scalar_one_or_none()
 
 
 def mark_forwarded_acknowledged(gw: Gateway, status_package_id: str) -> None:

@@ -17,9 +17,9 @@ Pull (:class:`UplinkPoller`): every ``poll_seconds`` the node lists what the rem
 packages from agencies routed to that uplink), remembers the docId, and acknowledges it remotely
 (``updateStatus done``; ``fail`` when this node refuses the package for good). A docId already remembered is only
 re-acknowledged, so a package listed again (our ack was lost) is never taken in twice; a crash between the local
-commit and the receipt is covered by the submit's own idempotency (same bytes, same DocumentId and sender), or,
-for a status (which the core judges against the state its first copy created), by finding the same bytes accepted
-before (:func:`~service.vxp.facade.accepted_before`) instead of refusing it and answering ``fail``.
+commit and the receipt is covered by the submit's own idempotency: the same bytes from the same sender come back as
+a replay of the first package, for documents and statuses alike (a resent status is not judged again against the
+state its first copy created).
 Unreachable remotes back off exponentially up to 5 minutes.
 
 Directory sync (:func:`sync_agencies`): ``getAgenciesList`` upserted into the local directory; agencies routed to
@@ -50,7 +50,7 @@ from service.exchange.submit import submit_package
 from service.settings import UplinkSettings
 from service.vxp.client import ReceivedItem, VxpClient
 from service.vxp.errors import VxpError, VxpRemoteError, VxpTransportError
-from service.vxp.facade import accepted_before, mark_forwarded_acknowledged
+from service.vxp.facade import mark_forwarded_acknowledged
 from service.vxp.routes import refresh_router
 from service.vxp.systems import PeerCaller
 from signing.errors import SigningError
@@ -183,13 +183,9 @@ class UplinkPoller:
             receipt.package_id = result.id
             if kind == "status" and not result.replayed:
                 mark_forwarded_acknowledged(self.gw, result.id)
-        except _REFUSALS as exc:
-            earlier = accepted_before(self.gw, raw)  # taken in before we could remember it (a crash): not refused
-            if earlier is not None:
-                receipt.package_id = earlier
-            else:
-                receipt.outcome, receipt.error = "refused", f"{getattr(exc, 'code', 'error')}: {exc}"[:2000]
-                logger.warning("uplink %s: package %s refused: %s", self.name, doc_id, receipt.error)
+        except _REFUSALS as exc:  # a resend of what was taken in before a crash is a replay, not a refusal
+            receipt.outcome, receipt.error = "refused", f"{getattr(exc, 'code', 'error')}: {exc}"[:2000]
+            logger.warning("uplink %s: package %s refused: %s", self.name, doc_id, receipt.error)
         with self.gw.writes() as session, session.begin():
             if session.get(UplinkReceipt, (self.name, doc_id)) is None:
                 session.add(receipt)
