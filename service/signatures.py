@@ -308,20 +308,23 @@ def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
             .values(verification=sa.bindparam("k_summary")),
             [{"k_package": j.key[0], "k_position": j.key[1], "k_summary": j.summary} for j in verified],
         )
+        events = []
         for job in verified:
             package = packages[job.key]
             assert job.summary is not None
-            exchange_log.record(
-                session,
-                "attachment_verified",
-                package_id=job.key[0],
-                document_id=package.document_id,
-                agency=package.from_code,
-                actor=f"worker:{worker}",
-                position=job.key[1],
-                indication=job.summary.get("indication"),
-                report_sha256=job.summary.get("report_sha256"),
+            events.append(
+                exchange_log.event(
+                    "attachment_verified",
+                    package_id=job.key[0],
+                    document_id=package.document_id,
+                    agency=package.from_code,
+                    actor=f"worker:{worker}",
+                    position=job.key[1],
+                    indication=job.summary.get("indication"),
+                    report_sha256=job.summary.get("report_sha256"),
+                )
             )
+        exchange_log.record_many(session, events)
 
 
 # --- signing --------------------------------------------------------------------------------------------------

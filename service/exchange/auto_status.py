@@ -3,8 +3,10 @@
 A busy node acks many documents a second, and each ack owes the sender a signed status package. Sending them one
 by one through the generic status use case costs three transactions and some twenty statements each; here a
 batch is read with two queries, each status is built and signed as this node, and all of them are recorded in
-ONE transaction with the same effects as :func:`service.exchange.answers.send_status`: a status package row, its
-delivery and outbox row towards the document's sender, the status history entry, and the log events.
+ONE transaction of about six statements, whatever the batch size, with the same effects as
+:func:`service.exchange.answers.send_status`: a status package row, its delivery towards the document's sender
+(delivered at once when this node serves the sender, else with an outbox row for its route), the status history
+entry, and the log events.
 
 Exactly once: the recipient's delivery moves from "no status" to 01 with a conditional UPDATE under a row lock,
 so a second worker, a redelivered outbox message or a status the recipient sent itself in the meantime makes the
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,6 +29,7 @@ from service.context import Gateway
 from service.exchange import log
 from service.exchange.compose import organization_of, status_about
 from service.exchange.statuses import LABELS_VI, staff_json
+from service.routing import LOCAL
 from signing.xmldsig import sign_package
 from storage.interfaces import BlobRef
 from storage.models import Agency, Delivery, OutboxMessage, Package, StatusEntry, new_id, utcnow
@@ -62,8 +65,8 @@ def send_automatic_statuses(gw: Gateway, message_ids: list[int], *, worker: str)
             logger.exception("automatic status for delivery %s could not be built", job.delivery_id)
             failures.append((job.message_id, f"{exc.__class__.__name__}: {exc}"))
     with gw.writes() as session, session.begin():
-        for job in ready:
-            _record(gw, session, job, worker)
+        if ready:
+            _record_all(gw, session, ready, worker)
         done = finished + [job.message_id for job in ready]
         if done:
             session.execute(
@@ -115,73 +118,100 @@ def _build(gw: Gateway, job: _Job) -> None:
     job.summary = {"status_code": job.code, "description": status.description, "staff": staff_json(None)}
 
 
-def _record(gw: Gateway, session: Session, job: _Job, worker: str) -> None:
-    moved = session.execute(
-        sa.update(Delivery)
-        .where(
-            Delivery.id == job.delivery_id,
-            Delivery.business_status.is_(None),
-            Delivery.state.in_(("delivered", "acked")),
+def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) -> None:
+    """Record a batch of built statuses in a few set-based statements (one per table, whatever the batch size).
+
+    The conditional UPDATE ... RETURNING tells which deliveries still owed their automatic status; a job whose
+    delivery moved meanwhile (the recipient sent a status itself, or the copy was recalled) is dropped. A status
+    package for an agency this node serves is delivered here, in the same transaction, as the delivery worker
+    would (its claiming transaction completes local deliveries the same way); any other route gets an outbox row.
+    """
+    now = utcnow()
+    moved: set[str] = set()
+    for code in sorted({job.code for job in jobs}):
+        ids = [job.delivery_id for job in jobs if job.code == code]
+        moved |= set(
+            session.execute(
+                sa.update(Delivery)
+                .where(
+                    Delivery.id.in_(ids),
+                    Delivery.business_status.is_(None),
+                    Delivery.state.in_(("delivered", "acked")),
+                )
+                .values(business_status=code, updated_at=now)
+                .returning(Delivery.id)
+            ).scalars()
         )
-        .values(business_status=job.code, updated_at=utcnow())
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        return  # the recipient sent a status itself meanwhile, or the copy was recalled: nothing automatic to add
-    assert job.blob is not None and job.summary is not None
-    original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
-    sender = original.from_code
-    session.add(
-        Package(
-            id=job.package_id,
-            kind="status",
-            document_id=original.document_id,
-            from_code=job.agency,
-            status_code=job.code,
-            response_for_id=original.id,
-            blob_sha256=job.blob.sha256,
-            size=job.blob.size,
-            request_sha256=hashlib.sha256(key.encode()).hexdigest(),
-            idempotency_key=key,
-            channel="auto",
-            summary=job.summary,
-            signature={"incoming": {"code": "built", "problems": []}},
-            oddities=[],
-        )
-    )
-    session.flush()  # the package row before the rows that reference it
-    delivery_id = new_id()
-    session.add(Delivery(id=delivery_id, package_id=job.package_id, to_code=sender, route=gw.router.resolve(sender)))
-    session.add(OutboxMessage(topic="deliver", payload={"delivery_id": delivery_id}))
-    session.add(
-        StatusEntry(
-            package_id=original.id,
-            agency_code=job.agency,
-            code=job.code,
-            description=job.summary["description"],
-            staff=None,
-            status_package_id=job.package_id,
-        )
-    )
+    packages: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     actor = f"worker:{worker}"
-    log.record(
-        session,
-        "status_submitted",
-        package_id=job.package_id,
-        document_id=original.document_id,
-        agency=job.agency,
-        actor=actor,
-        to=[sender],
-        status_code=job.code,
-        automatic=True,
-    )
-    log.record(
-        session,
-        "status",
-        package_id=original.id,
-        document_id=original.document_id,
-        agency=job.agency,
-        actor=actor,
-        status_code=job.code,
-        label=LABELS_VI.get(job.code),
-        via_package=job.package_id,
-    )
+    for job in jobs:
+        if job.delivery_id not in moved:
+            continue
+        assert job.blob is not None and job.summary is not None
+        original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
+        sender = original.from_code
+        packages.append(
+            {
+                "id": job.package_id,
+                "kind": "status",
+                "document_id": original.document_id,
+                "from_code": job.agency,
+                "business_type": 0,
+                "subject": None,
+                "status_code": job.code,
+                "response_for_id": original.id,
+                "blob_sha256": job.blob.sha256,
+                "size": job.blob.size,
+                "request_sha256": hashlib.sha256(key.encode()).hexdigest(),
+                "idempotency_key": key,
+                "submitted_by": None,
+                "channel": "auto",
+                "summary": job.summary,
+                "signature": {"incoming": {"code": "built", "problems": []}},
+                "oddities": [],
+                "created_at": now,
+            }
+        )
+        delivery_id, route = new_id(), gw.router.resolve(sender)
+        delivery = {"id": delivery_id, "package_id": job.package_id, "to_code": sender, "route": route,
+                    "state": "pending", "attempts": 0, "delivered_at": None, "created_at": now, "updated_at": now}
+        entries.append(
+            {
+                "package_id": original.id,
+                "agency_code": job.agency,
+                "code": job.code,
+                "description": job.summary["description"],
+                "staff": None,
+                "status_package_id": job.package_id,
+                "created_at": now,
+            }
+        )
+        events.append(log.event("status_submitted", package_id=job.package_id, document_id=original.document_id,
+                                agency=job.agency, actor=actor, to=[sender], status_code=job.code, automatic=True))
+        events.append(log.event("status", package_id=original.id, document_id=original.document_id,
+                                agency=job.agency, actor=actor, status_code=job.code, label=LABELS_VI.get(job.code),
+                                via_package=job.package_id))
+        if route == LOCAL:
+            delivery.update(state="delivered", attempts=1, delivered_at=now)
+            events.append(log.event("delivered", package_id=job.package_id, document_id=original.document_id,
+                                    agency=sender, actor=actor, route=LOCAL, kind="status", status_code=job.code))
+        else:
+            messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
+        deliveries.append(delivery)
+    if not packages:
+        return
+    # The package rows before the rows that reference them; each list is one executemany.
+    session.execute(sa.insert(_table(Package)), packages)
+    session.execute(sa.insert(_table(Delivery)), deliveries)
+    session.execute(sa.insert(_table(StatusEntry)), entries)
+    if messages:
+        session.execute(sa.insert(_table(OutboxMessage)), messages)
+    log.record_many(session, events)
+
+
+def _table(model: Any) -> sa.Table:
+    return cast(sa.Table, model.__table__)

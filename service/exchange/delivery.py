@@ -152,9 +152,14 @@ class DeliveryWorker:
                 .values(state="delivered", delivered_at=now, attempts=Delivery.attempts + 1, updated_at=now)
             )
             actor = f"worker:{self.name}"
-            for r in local:
-                log.record(session, "delivered", package_id=r[4], document_id=r[5], agency=r[3], actor=actor,
-                           route=LOCAL, kind=r[6], status_code=r[7])
+            log.record_many(
+                session,
+                [
+                    log.event("delivered", package_id=r[4], document_id=r[5], agency=r[3], actor=actor, route=LOCAL,
+                              kind=r[6], status_code=r[7])
+                    for r in local
+                ],
+            )
         if finished:
             session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(finished)).values(done_at=now))
         return finished
