@@ -36,7 +36,12 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip (and two autocommit switches) on every checkout, i.e. on every request.
+    # A connection broken by a server restart fails its statement instead; SQLAlchemy then sees the disconnect and
+    # invalidates every pooled connection older than it, so only requests in flight at that moment fail (clients
+    # retry with their idempotency key; the delivery worker retries its batch). Recycling bounds a connection's
+    # life below common idle timeouts of proxies and firewalls.
+    kwargs.setdefault("pool_recycle", 1800)
     return sa.create_engine(url, **kwargs)
 
 

@@ -17,7 +17,9 @@ __all__ = ["CallerDep", "GatewayDep", "read_limited_body", "require_role"]
 _bearer = HTTPBearer(auto_error=False, description="API key of a client system (edoc client add)")
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in the thread pool, a thread hop per request for
+    # an attribute read.
     gw: Gateway = request.app.state.gateway
     return gw
 

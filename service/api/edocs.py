@@ -174,9 +174,20 @@ def get_attachment(package_id: str, n: int, gw: GatewayDep, caller: CallerDep) -
     return _blob_response(gw, att.blob_sha256, att.content_type, att.name, att.size)
 
 
+# Blobs up to this size are read whole in the handler's thread and sent as one body; larger ones are streamed in
+# chunks, so memory stays flat (each chunk of a streamed body costs the event loop a hop to the thread pool).
+INLINE_BLOB = 4 * 1024 * 1024
+
+
 def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int) -> Response:
     from urllib.parse import quote
 
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "ETag": f'"{sha}"',
+    }
+    if size <= INLINE_BLOB:
+        return Response(gw.store.read(sha), media_type=media_type, headers=headers)
     stream = gw.store.open(sha)
 
     def chunks() -> Any:
@@ -184,11 +195,7 @@ def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int)
             while chunk := stream.read(1024 * 1024):
                 yield chunk
 
-    headers = {
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-        "Content-Length": str(size),
-        "ETag": f'"{sha}"',
-    }
+    headers["Content-Length"] = str(size)
     return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 
