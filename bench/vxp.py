@@ -13,11 +13,18 @@ updateStatus(done). Documents/s = documents that completed the four steps / wall
 authenticator: secret lookup, header checks, HMAC, timestamp, hash-file, replay-guard insert; ``app`` = the whole
 call): sum(auth) / sum(app) over every call of the run. Packages are small (≈2 KB, one attachment) and unsigned,
 so the figure is about the protocol and the exchange, not about XML signature verification.
+
+"CPU ms per document" is user + system CPU from /proc over the run, divided by the documents: the gateway's
+process tree (``edoc serve``, its uvicorn workers, the embedded delivery worker), the database (PostgreSQL: the
+backends connected to this run's database plus the server's shared background processes; nothing for SQLite,
+which runs inside the gateway), and this load generator (signing, HTTP client). On a shared 2-core machine it
+is far steadier than documents/s, which moves with whatever else runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.exchange import cpu_seconds
 from service.context import Gateway
 from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
 from service.vxp.client import VxpClient
@@ -58,6 +66,38 @@ def prepare(database_url: str, tmp: Path, clients: int) -> dict[str, str]:
             secrets[name] = set_vxp_secret(session, client, systemid=f"bench.{name}", secret_key=key)
     gw.close()
     return secrets
+
+
+def database_pids(database_url: str) -> list[int]:
+    """PostgreSQL processes doing this run's work: backends on its database and the shared background ones."""
+    if not database_url.startswith("postgresql"):
+        return []
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.text(
+                        "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() OR datname IS NULL)"
+                        " AND pid <> pg_backend_pid()"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+    return [int(pid) for pid in rows]
+
+
+def process_groups(server: GatewayProcess, database_url: str) -> dict[str, list[int]]:
+    import psutil
+
+    root = psutil.Process(server.pid)
+    gateway = [root.pid] + [child.pid for child in root.children(recursive=True)]
+    return {"gateway": gateway, "db": database_pids(database_url), "loadgen": [os.getpid()]}
 
 
 class Timings:
@@ -118,22 +158,41 @@ def bench(database_url: str, tmp: Path, docs: int, clients: int, http_workers: i
     timings, errors = Timings(), []
     per_client = max(1, docs // clients)
     try:
-        threads = [threading.Thread(target=run_client, args=(server.base, i, secrets, per_client, timings, errors))
-                   for i in range(clients)]
+        groups = process_groups(server, database_url)
+        cpu_before = {pid: cpu_seconds([pid]) for pids in groups.values() for pid in pids}
+        threads = [
+            threading.Thread(target=run_client, args=(server.base, i, secrets, per_client, timings, errors))
+            for i in range(clients)
+        ]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        # Backends the pool opened during the run count whole (they did nothing before it); one that ended
+        # during the run is lost (its CPU is not readable any more), so the db figure is a floor.
+        groups["db"] = sorted(set(groups["db"]) | set(database_pids(database_url)))
+        cpu_used = {
+            name: sum(max(0.0, cpu_seconds([pid]) - cpu_before.get(pid, 0.0)) for pid in pids)
+            for name, pids in groups.items()
+        }
     finally:
         server.stop()
     done = per_client * clients - len(errors)
     for line in errors[:5]:
         print("error:", line, file=sys.stderr)
-    return {"docs": done, "wall": wall, "docs_per_s": done / wall, "auth_share": timings.auth / max(timings.app, 1e-9),
-            "calls": timings.calls, "auth_ms": 1000 * timings.auth / max(timings.calls, 1),
-            **{f"p50 {op}": 1000 * statistics.median(v) for op, v in timings.latency.items()}, "errors": len(errors)}
+    return {
+        "docs": done,
+        "wall": wall,
+        "docs_per_s": done / wall,
+        "auth_share": timings.auth / max(timings.app, 1e-9),
+        "calls": timings.calls,
+        "auth_ms": 1000 * timings.auth / max(timings.calls, 1),
+        **{f"cpu {name}": 1000 * used / max(done, 1) for name, used in cpu_used.items()},
+        **{f"p50 {op}": 1000 * statistics.median(v) for op, v in timings.latency.items()},
+        "errors": len(errors),
+    }
 
 
 def main() -> None:
@@ -145,18 +204,27 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="edoc-bench-vxp-") as tmp:
         if args.backend == "sqlite":
-            result = bench(f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.clients,
-                           args.http_workers)
+            result = bench(
+                f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.clients, args.http_workers
+            )
         else:
             if not postgres_available():
                 sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
             with temporary_postgres_database("edoc_bench") as url:
                 result = bench(url, Path(tmp), args.docs, args.clients, args.http_workers)
-    print(f"backend {args.backend}, {args.clients} clients, {args.http_workers} HTTP worker(s): "
-          f"{result['docs']:.0f} documents in {result['wall']:.1f} s")
+    print(
+        f"backend {args.backend}, {args.clients} clients, {args.http_workers} HTTP worker(s): "
+        f"{result['docs']:.0f} documents in {result['wall']:.1f} s"
+    )
     print(f"  documents/s (send → list → get → done): {result['docs_per_s']:.1f}")
-    print(f"  share of server time in authentication: {100 * result['auth_share']:.1f} % "
-          f"({result['auth_ms']:.2f} ms per call over {result['calls']} calls)")
+    print(
+        f"  share of server time in authentication: {100 * result['auth_share']:.1f} % "
+        f"({result['auth_ms']:.2f} ms per call over {result['calls']} calls)"
+    )
+    print(
+        f"  CPU ms/doc: gateway {result['cpu gateway']:.1f}, db {result['cpu db']:.1f}, "
+        f"load generator {result['cpu loadgen']:.1f}"
+    )
     for key in sorted(k for k in result if k.startswith("p50 ")):
         print(f"  {key} (client-side): {result[key]:.1f} ms")
     if result["errors"]:
