@@ -282,10 +282,13 @@ class VxpClient:
         return _envelope(operation, response)
 
     def _next_timestamp(self) -> str:
+        # Compared after truncation to the millisecond the wire carries: two calls within one millisecond
+        # would otherwise share a timestamp (and, with equal parameters, a signature the server refuses as a replay).
         now = self._clock()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         if self._last is not None and now <= self._last:
             now = self._last + timedelta(milliseconds=1)
-        self._last = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self._last = now
         return format_timestamp(self._last, self._zone)
 
     @staticmethod

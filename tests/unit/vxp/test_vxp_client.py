@@ -114,6 +114,20 @@ def test_identical_calls_in_the_same_millisecond_are_not_replays(sender: VxpClie
     assert len(set(stamps)) == 3
 
 
+def test_calls_a_fraction_of_a_millisecond_apart_are_not_replays(
+    http: httpx.Client, clock: Clock, server: TinyVxpServer
+) -> None:
+    client = client_for(http, clock, SENDER, SENDER_SECRET)
+    clock.advance(0.0004)  # off the millisecond, so the next steps stay inside one wire millisecond
+    counts = []
+    for _ in range(3):
+        counts.append(client.count_receive_edoc())
+        clock.advance(0.0003)
+    assert counts == [0, 0, 0]
+    stamps = [h["xroadvnpt-timestamp"] for h in server.seen_headers]
+    assert len(set(stamps)) == 3
+
+
 def test_agencies(sender: VxpClient) -> None:
     sender.register_agency(code="000.00.01.H53", name="UBND tỉnh Tây Ninh", pcode="000.00.00.H53", id="7")
     [agency] = sender.get_agencies_list()
