@@ -87,7 +87,7 @@ class VxpFacade:
     def __init__(self, gw: Gateway, *, clock: Any = None) -> None:
         self.gw = gw
         self.systems = VxpSystems(gw)
-        guard = DatabaseReplayGuard(gw.writes, gw.engine.dialect.name)
+        guard = DatabaseReplayGuard(gw.engine)
         self.authenticator = VxpAuthenticator(
             lookup_secret=self.systems.secret,
             replay_guard=guard,

@@ -1,8 +1,12 @@
 """VXP client systems in the database: their secrets (sealed), who they may act for, and replay protection.
 
 * :class:`VxpSystems` looks a ``systemid`` up (``client_system.vxp_systemid``, active only), unseals its secret
-  (service/exchange/directory.py) and builds the :class:`~service.exchange.directory.Caller`. Entries are cached
-  for ``ttl`` seconds, so a deactivated system is refused within that delay.
+  (service/exchange/directory.py) and builds the :class:`~service.exchange.directory.Caller`. The same bargain
+  as the native API key cache (:class:`~service.exchange.directory.CallerCache`): a found system is kept, secret
+  unsealed, for ``EDOC_AUTH_CACHE_SECONDS`` (0: never), so a deactivated system or a replaced secret is refused
+  within that delay on every replica; an unknown ``systemid`` is never cached (a new system works at once); and
+  any ORM write of a client system or of its agency links in *this* process clears the cache at once.
+  Unsealing (HKDF + Fernet) and the lookup are thus paid once per system per ``ttl``, not per call.
 * A system with the role ``node`` is a peer gateway or the national axis. It becomes a :class:`PeerCaller`,
   allowed to act for (send as ``From``, read the inbox of) exactly:
   - the agencies explicitly linked to it (``client_agency``: the agencies whose packages it collects from us by
@@ -11,8 +15,10 @@
     table is the one statement of "these agencies live over there"). A peer can therefore never send in the
     name of an agency this node serves itself, nor of one served through another uplink.
 * :class:`DatabaseReplayGuard` is the :class:`~service.vxp.interfaces.ReplayGuard` shared by every process on the
-  database: an insert into ``replay_nonce`` that does nothing on conflict, so two concurrent identical calls get
-  one "new" and one "seen". Expired rows are purged every ``purge_every`` calls.
+  database: one prebuilt ``INSERT … ON CONFLICT DO NOTHING RETURNING`` into ``replay_nonce`` (unique key
+  ``(systemid, signature)``), so two concurrent identical calls get one "new" and one "seen". It is every VXP
+  call's only statement before the operation, so it runs alone: on PostgreSQL in autocommit (one round trip, no
+  BEGIN/COMMIT), without a session or ORM. Expired rows are purged at most every ``purge_seconds`` per process.
 """
 
 from __future__ import annotations
@@ -22,22 +28,46 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, object_session
 
 from schemas.errors import SchemaError
 from service.exchange.directory import Caller, unseal_secret
 from service.exchange.errors import Invalid
 from service.routing import Router
-from storage.models import ClientSystem, ReplayNonce, utcnow
+from storage.models import ClientAgency, ClientSystem, ReplayNonce, utcnow
 
 if TYPE_CHECKING:
     from service.context import Gateway
 
 __all__ = ["DatabaseReplayGuard", "PeerCaller", "VxpSystems"]
+
+# Bumped whenever a session of this process writes a client system or an agency link (and again when it commits),
+# so every VxpSystems of the process forgets what it holds: a deactivation or a new secret made here is seen at once.
+_generation = [0]
+
+
+def _clients_written(*args: Any) -> None:
+    _generation[0] += 1
+    session = object_session(args[-1]) if args else None
+    if session is not None:
+        session.info["edoc_vxp_systems_written"] = True
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop("edoc_vxp_systems_written", False):
+        _generation[0] += 1
+
+
+for _model in (ClientSystem, ClientAgency):
+    for _event in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _event, _clients_written)
+event.listen(Session, "after_commit", _after_commit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +94,29 @@ class _Entry:
     caller: Caller
 
 
+# One row per agency link (none: one row with a NULL code); plain columns, no ORM objects.
+_SYSTEM = (
+    sa.select(
+        ClientSystem.id,
+        ClientSystem.name,
+        ClientSystem.role,
+        ClientSystem.vxp_secret_sealed,
+        ClientAgency.agency_code,
+    )
+    .outerjoin(ClientAgency, ClientAgency.client_id == ClientSystem.id)
+    .where(ClientSystem.vxp_systemid == sa.bindparam("systemid"), ClientSystem.active.is_(True))
+)
+
+
 class VxpSystems:
     """``systemid`` → secret and caller, from ``client_system`` (see the module docstring)."""
 
-    def __init__(self, gw: Gateway, *, ttl: float = 2.0) -> None:
+    def __init__(self, gw: Gateway, *, ttl: float | None = None) -> None:
         self._gw = gw
-        self._ttl = ttl
+        self._ttl = gw.settings.auth_cache_seconds if ttl is None else ttl
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, _Entry | None]] = {}
+        self._cache: dict[str, tuple[float, _Entry]] = {}
+        self._generation = _generation[0]
 
     def secret(self, systemid: str) -> str | None:
         entry = self._entry(systemid)
@@ -86,61 +131,76 @@ class VxpSystems:
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._generation = _generation[0]
 
     def _entry(self, systemid: str) -> _Entry | None:
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(systemid)
+        if self._generation != _generation[0]:
+            self.forget()
+        cached = self._cache.get(systemid)  # a dict read is atomic; writers hold the lock
         if cached is not None and cached[0] > now:
             return cached[1]
+        generation = _generation[0]
         entry = self._load(systemid)
-        with self._lock:
-            self._cache[systemid] = (now + self._ttl, entry)
+        if entry is not None and self._ttl > 0:
+            with self._lock:
+                if generation == _generation[0]:  # not read across a change made meanwhile
+                    if len(self._cache) > 10_000:
+                        self._cache.clear()
+                    self._cache[systemid] = (now + self._ttl, entry)
         return entry
 
     def _load(self, systemid: str) -> _Entry | None:
         gw = self._gw
         with gw.sessions() as session:
-            row = session.execute(
-                sa.select(ClientSystem).where(ClientSystem.vxp_systemid == systemid, ClientSystem.active.is_(True))
-            ).scalar_one_or_none()
-            if row is None or not row.vxp_secret_sealed:
-                return None
-            secret = unseal_secret(gw.settings.secret_key.get_secret_value(), row.vxp_secret_sealed)
-            agencies = frozenset(row.agency_codes)
-            if row.role == "node":
-                caller: Caller = PeerCaller(
-                    row.id, row.name, row.role, agencies, route=row.name, router=lambda: gw.router
-                )
-            else:
-                caller = Caller(row.id, row.name, row.role, agencies)
+            rows = session.execute(_SYSTEM, {"systemid": systemid}).all()
+        if not rows or not rows[0].vxp_secret_sealed:
+            return None
+        row = rows[0]
+        secret = unseal_secret(gw.settings.secret_key.get_secret_value(), row.vxp_secret_sealed)
+        agencies = frozenset(r.agency_code for r in rows if r.agency_code is not None)
+        if row.role == "node":
+            caller: Caller = PeerCaller(row.id, row.name, row.role, agencies, route=row.name, router=lambda: gw.router)
+        else:
+            caller = Caller(row.id, row.name, row.role, agencies)
         return _Entry(secret, caller)
+
+
+_NONCES = cast(sa.Table, ReplayNonce.__table__)
 
 
 class DatabaseReplayGuard:
     """Replay guard on the ``replay_nonce`` table (atomic across processes; see the module docstring)."""
 
-    def __init__(self, writes: sessionmaker[Session], dialect: str, *, purge_every: int = 500) -> None:
-        self._writes = writes
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self._purge_every = purge_every
-        self._count = 0
+    def __init__(self, engine: Engine, *, purge_seconds: float = 60.0) -> None:
+        if engine.dialect.name == "postgresql":
+            self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            insert: Any = postgresql.insert
+        else:  # SQLite: a write transaction taken up front, as every writer of the node does (storage/db.py)
+            self._engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+            insert = sqlite.insert
+        # rowcount is not reliable for ON CONFLICT DO NOTHING (psycopg answers -1): RETURNING says it.
+        self._insert = insert(_NONCES).on_conflict_do_nothing().returning(_NONCES.c.systemid)
+        self._purge = sa.delete(_NONCES).where(_NONCES.c.expires_at < sa.bindparam("now"))
+        self._purge_seconds = purge_seconds
+        self._next_purge = time.monotonic() + purge_seconds
         self._lock = threading.Lock()
 
     def seen_before(self, systemid: str, signature: str, expires_at: datetime) -> bool:
-        stmt = (
-            self._insert(ReplayNonce)
-            .values(systemid=systemid[:100], signature=signature[:128], expires_at=expires_at)
-            .on_conflict_do_nothing()
-            .returning(ReplayNonce.systemid)  # rowcount is not reliable here (psycopg answers -1)
-        )
-        with self._writes() as session, session.begin():
-            inserted = session.execute(stmt).first() is not None
-            if self._due():
-                session.execute(sa.delete(ReplayNonce).where(ReplayNonce.expires_at < utcnow()))
+        params = {"systemid": systemid[:100], "signature": signature[:128], "expires_at": expires_at}
+        with self._engine.begin() as conn:
+            inserted = conn.execute(self._insert, params).first() is not None
+        if self._due():
+            with self._engine.begin() as conn:
+                conn.execute(self._purge, {"now": utcnow()})
         return not inserted
 
     def _due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_purge:
+            return False
         with self._lock:
-            self._count += 1
-            return self._count % self._purge_every == 0
+            if now < self._next_purge:
+                return False  # another thread just took it
+            self._next_purge = now + self._purge_seconds
+            return True

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from service.exchange.directory import create_client, set_vxp_secret
-from storage.models import ClientSystem, ExchangeEvent
+from service.vxp.systems import DatabaseReplayGuard
+from storage.models import ClientSystem, ExchangeEvent, ReplayNonce
 from tests.integration.test_vxp_sdk_flow import vxp_system
 from tests.support.gateway import A, B, Env
 from tests.unit.vxp.sdk_client import SdkClient, edoc_xml, sdk_hash_file
@@ -138,3 +140,44 @@ def test_a_deactivated_system_is_refused(sqlite_env: Env) -> None:
     with sqlite_env.gw.sessions() as session:
         sealed = session.execute(sa.select(ClientSystem.vxp_secret_sealed).where(ClientSystem.name == "gone"))
         assert secret not in sealed.scalar_one()  # stored sealed, not in clear
+
+
+def test_a_system_changed_in_this_process_is_seen_at_once_despite_the_cache(env: Env) -> None:
+    sdk = vxp_system(env, "cached", [A])
+    SdkClient.ok(sdk.call("getReceivedEdocList", LIST))  # now cached, secret unsealed
+    key = env.gw.settings.secret_key.get_secret_value()
+    with env.gw.writes() as session, session.begin():
+        client = session.execute(sa.select(ClientSystem).where(ClientSystem.name == "cached")).scalar_one()
+        new_secret = set_vxp_secret(session, client, systemid=sdk.systemid, secret_key=key)
+    refused(sdk.call("getReceivedEdocList", LIST), "VXP-401-BAD-SIGNATURE", 401)
+    SdkClient.ok(SdkClient(env.http, sdk.systemid, new_secret).call("getReceivedEdocList", LIST))
+    with env.gw.writes() as session, session.begin():
+        session.execute(sa.select(ClientSystem).where(ClientSystem.name == "cached")).scalar_one().active = False
+    refused(SdkClient(env.http, sdk.systemid, new_secret).call("getReceivedEdocList", LIST),
+            "VXP-401-UNKNOWN-SYSTEM", 401)
+
+
+def test_an_unknown_system_is_not_remembered_as_unknown(env: Env) -> None:
+    refused(SdkClient(env.http, "vxp.later", "x").call("getReceivedEdocList", LIST), "VXP-401-UNKNOWN-SYSTEM", 401)
+    SdkClient.ok(vxp_system(env, "later", [A]).call("getReceivedEdocList", LIST))
+
+
+def test_the_replay_guard_remembers_until_expiry_and_purges_expired_rows(env: Env) -> None:
+    guard = DatabaseReplayGuard(env.gw.engine, purge_seconds=0)
+    now = datetime.now(UTC)
+    assert guard.seen_before("vxp.x", "aa", now - timedelta(seconds=1)) is False
+    assert guard.seen_before("vxp.x", "bb", now + timedelta(seconds=60)) is False
+    assert guard.seen_before("vxp.x", "bb", now + timedelta(seconds=60)) is True
+    assert guard.seen_before("vxp.y", "bb", now + timedelta(seconds=60)) is False  # per system
+    with env.gw.sessions() as session:
+        left = session.execute(sa.select(ReplayNonce.systemid, ReplayNonce.signature)).all()
+    assert sorted(map(tuple, left)) == [("vxp.x", "bb"), ("vxp.y", "bb")]  # "aa" had expired: purged
+    assert guard.seen_before("vxp.x", "aa", now + timedelta(seconds=60)) is False
+
+
+def test_concurrent_identical_calls_get_one_new_and_the_rest_seen(env: Env) -> None:
+    guard = DatabaseReplayGuard(env.gw.engine)
+    expires = datetime.now(UTC) + timedelta(seconds=60)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: guard.seen_before("vxp.x", "cc", expires), range(8)))
+    assert sorted(answers) == [False] + [True] * 7
