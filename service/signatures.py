@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from service.exchange.errors import Forbidden, Invalid, PayloadTooLarge
 from signing.errors import SigningError
@@ -193,7 +193,9 @@ def verify_attachment_message(gw: Gateway, message_id: int, *, worker: str) -> N
         raise RuntimeError(failures[0][1])
 
 
-def verify_attachment_messages(gw: Gateway, message_ids: Sequence[int], *, worker: str) -> list[tuple[int, str]]:
+def verify_attachment_messages(
+    gw: Gateway, message_ids: Sequence[int], *, worker: str, payloads: Mapping[int, dict[str, Any]] | None = None
+) -> list[tuple[int, str]]:
     """Handle ``verify_attachment`` outbox messages leased by ``worker``: verify, store, mark done, as a batch.
 
     One read (the messages, their attachment rows and packages), each file verified outside any transaction, then
@@ -202,8 +204,9 @@ def verify_attachment_messages(gw: Gateway, message_ids: Sequence[int], *, worke
     logged for each. Idempotent: an attachment already verified is not verified again. A file that cannot be read
     as a PDF is a stored outcome (state ``unreadable``), not a retry; anything else raised while verifying one
     file is returned as (message id, error) for the worker's retries, and does not hold up the others.
+    ``payloads`` are the messages' payloads when the caller has just leased them (the worker's claim read them).
     """
-    jobs = _load_jobs(gw, message_ids, worker)
+    jobs = _load_jobs(gw, message_ids, worker, payloads)
     failures: list[tuple[int, str]] = []
     finished: list[_VerifyJob] = []
     for job in jobs:
@@ -228,28 +231,33 @@ class _VerifyJob:
     summary: dict[str, Any] | None = None
 
 
-def _load_jobs(gw: Gateway, message_ids: Sequence[int], worker: str) -> list[_VerifyJob]:
+def _load_jobs(
+    gw: Gateway, message_ids: Sequence[int], worker: str, payloads: Mapping[int, dict[str, Any]] | None
+) -> list[_VerifyJob]:
     import sqlalchemy as sa
 
-    from storage.models import AttachmentRow, OutboxMessage
+    from storage.models import ATTACHMENTS, OUTBOX
 
     with gw.sessions() as session:
-        messages = session.execute(
-            sa.select(OutboxMessage.id, OutboxMessage.payload).where(
-                OutboxMessage.id.in_(list(message_ids)),
-                OutboxMessage.done_at.is_(None),
-                OutboxMessage.locked_by == worker,
-            )
-        ).all()
+        if payloads is not None:
+            messages: list[tuple[int, dict[str, Any]]] = [(mid, payloads[mid]) for mid in message_ids]
+        else:
+            messages = [
+                (m.id, m.payload)
+                for m in session.execute(
+                    sa.select(OUTBOX.c.id, OUTBOX.c.payload).where(
+                        OUTBOX.c.id.in_(list(message_ids)), OUTBOX.c.done_at.is_(None), OUTBOX.c.locked_by == worker
+                    )
+                )
+            ]
         jobs = [
-            _VerifyJob(m.id, (str(m.payload.get("package_id")), int(m.payload.get("position", -1))))
-            for m in sorted(messages, key=lambda m: m.id)
+            _VerifyJob(mid, (str(payload.get("package_id")), int(payload.get("position", -1))))
+            for mid, payload in sorted(messages, key=lambda m: m[0])
         ]
         packages = {job.key[0] for job in jobs}
+        a = ATTACHMENTS.c
         rows = session.execute(
-            sa.select(AttachmentRow.package_id, AttachmentRow.position, AttachmentRow.verification,
-                      AttachmentRow.blob_sha256)
-            .where(AttachmentRow.package_id.in_(packages))
+            sa.select(a.package_id, a.position, a.verification, a.blob_sha256).where(a.package_id.in_(packages))
         ).all() if packages else []
     found = {(r.package_id, r.position): r for r in rows}
     for job in jobs:
@@ -274,37 +282,33 @@ def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
     import sqlalchemy as sa
 
     from service.exchange import log as exchange_log
-    from storage.models import AttachmentRow, OutboxMessage, Package, utcnow
+    from storage.models import ATTACHMENTS, OUTBOX, PACKAGES, utcnow
 
+    o, a, p = OUTBOX.c, ATTACHMENTS.c, PACKAGES.c
     with gw.writes() as session, session.begin():
         ours = set(
             session.execute(
-                sa.update(OutboxMessage)
-                .where(
-                    OutboxMessage.id.in_([job.message_id for job in jobs]),
-                    OutboxMessage.locked_by == worker,
-                    OutboxMessage.done_at.is_(None),
-                )
+                sa.update(OUTBOX)
+                .where(o.id.in_([job.message_id for job in jobs]), o.locked_by == worker, o.done_at.is_(None))
                 .values(done_at=utcnow())
-                .returning(OutboxMessage.id)
+                .returning(o.id)
             ).scalars()
         )  # a message not returned is not ours any more: another worker has it
         verified = [job for job in jobs if job.summary is not None and job.message_id in ours]
         if not verified:
             return
         rows = session.execute(
-            sa.select(AttachmentRow.package_id, AttachmentRow.position, Package.document_id, Package.from_code)
-            .join(Package, Package.id == AttachmentRow.package_id)
-            .where(AttachmentRow.package_id.in_({job.key[0] for job in verified}))
+            sa.select(a.package_id, a.position, p.document_id, p.from_code)
+            .select_from(ATTACHMENTS.join(PACKAGES, p.id == a.package_id))
+            .where(a.package_id.in_({job.key[0] for job in verified}))
         ).all()
         packages = {(r.package_id, r.position): r for r in rows}
         verified = [job for job in verified if job.key in packages]
         if not verified:
             return
-        table = cast(sa.Table, AttachmentRow.__table__)
         session.execute(
-            sa.update(table)
-            .where(table.c.package_id == sa.bindparam("k_package"), table.c.position == sa.bindparam("k_position"))
+            sa.update(ATTACHMENTS)
+            .where(a.package_id == sa.bindparam("k_package"), a.position == sa.bindparam("k_position"))
             .values(verification=sa.bindparam("k_summary")),
             [{"k_package": j.key[0], "k_position": j.key[1], "k_summary": j.summary} for j in verified],
         )

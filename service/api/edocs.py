@@ -105,7 +105,7 @@ async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | N
             raise Invalid(f"the 'header' field is not JSON: {exc}", code="invalid_header") from exc
         if not isinstance(header, dict):
             raise Invalid("the 'header' field must be a JSON object", code="invalid_header")
-        files = []
+        uploads = []
         total, limit = 0, gw.settings.max_package_bytes * 3 // 4  # base64 grows the files by a third
         for upload in form.getlist("files"):
             if isinstance(upload, str):
@@ -115,10 +115,8 @@ async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | N
                 raise PayloadTooLarge(
                     f"the files exceed {limit} bytes (the package limit, base64-encoded)", code="package_too_large"
                 )
-            files.append(await run_in_threadpool(_file_input, upload, spool))
-        result = await run_in_threadpool(
-            answers.submit_native, gw, caller=caller, header=header, files=files, idempotency_key=key
-        )
+            uploads.append(upload)
+        result = await run_in_threadpool(_submit_uploads, gw, caller, header, uploads, spool, key)
     finally:
         await form.close()
         spool.cleanup()
@@ -126,6 +124,14 @@ async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | N
 
 
 LARGE_FILE = 8 * 1024 * 1024
+
+
+def _submit_uploads(
+    gw: Any, caller: Any, header: dict[str, Any], uploads: list[Any], spool: Any, key: str | None
+) -> SubmitResult:
+    """Read the uploaded files and submit, in one trip to the thread pool (file reads block)."""
+    files = [_file_input(upload, spool) for upload in uploads]
+    return answers.submit_native(gw, caller=caller, header=header, files=files, idempotency_key=key)
 
 
 def _file_input(upload: Any, spool: tempfile.TemporaryDirectory[str]) -> compose.FileInput:
@@ -148,10 +154,11 @@ def list_inbox(
     agency: str | None = None,
     after: str | None = Query(None, description="cursor from the previous page's next_cursor"),
     limit: int = Query(50, ge=1, le=500),
-) -> dict[str, Any]:
+) -> Response:
     with gw.sessions() as session:
         page = inbox.inbox(session, caller, agency=agency, after=after, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    # A JSONResponse of plain JSON types: FastAPI would otherwise walk every item of every page through its encoder.
+    return JSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @router.get("/edocs/{package_id}", summary="A package's record: deliveries, status history, signature check")
@@ -200,8 +207,8 @@ def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int)
 
 
 @router.post("/edocs/{package_id}/ack", summary="Transport acknowledgement: leaves the inbox, sends 01 to the sender")
-def ack(package_id: str, gw: GatewayDep, caller: CallerDep, agency: str | None = None) -> dict[str, Any]:
-    return inbox.ack(gw, caller, package_id, agency=agency)
+def ack(package_id: str, gw: GatewayDep, caller: CallerDep, agency: str | None = None) -> Response:
+    return JSONResponse(inbox.ack(gw, caller, package_id, agency=agency))
 
 
 @router.post("/edocs/{package_id}/status", status_code=202, summary="Send a business status about a document")

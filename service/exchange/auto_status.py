@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -32,7 +33,17 @@ from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
 from signing.xmldsig import sign_package
 from storage.interfaces import BlobRef
-from storage.models import Agency, Delivery, OutboxMessage, Package, StatusEntry, new_id, utcnow
+from storage.models import (
+    DELIVERIES,
+    OUTBOX,
+    PACKAGES,
+    STATUS_ENTRIES,
+    Agency,
+    Delivery,
+    Package,
+    new_id,
+    utcnow,
+)
 
 __all__ = ["send_automatic_statuses"]
 
@@ -52,9 +63,14 @@ class _Job:
     summary: dict[str, Any] | None = None
 
 
-def send_automatic_statuses(gw: Gateway, message_ids: list[int], *, worker: str) -> list[tuple[int, str]]:
-    """Send the automatic statuses of these leased outbox messages; returns (message id, error) to retry."""
-    jobs, finished = _load(gw, message_ids, worker)
+def send_automatic_statuses(
+    gw: Gateway, message_ids: list[int], *, worker: str, payloads: Mapping[int, dict[str, Any]] | None = None
+) -> list[tuple[int, str]]:
+    """Send the automatic statuses of these leased outbox messages; returns (message id, error) to retry.
+
+    ``payloads`` are the messages' payloads when the caller has just leased them (the worker's claim read them);
+    without them they are read again, from the messages still leased by ``worker``."""
+    jobs, finished = _load(gw, message_ids, worker, payloads)
     failures: list[tuple[int, str]] = []
     ready = []
     for job in jobs:
@@ -69,24 +85,38 @@ def send_automatic_statuses(gw: Gateway, message_ids: list[int], *, worker: str)
             _record_all(gw, session, ready, worker)
         done = finished + [job.message_id for job in ready]
         if done:
-            session.execute(
-                sa.update(OutboxMessage)
-                .where(OutboxMessage.id.in_(done), OutboxMessage.locked_by == worker)
-                .values(done_at=utcnow())
-            )
+            session.execute(_DONE, {"ids": done, "worker": worker, "now": utcnow()})
     if ready or failures:
         gw.wakeup.set()
     return failures
 
 
-def _load(gw: Gateway, message_ids: list[int], worker: str) -> tuple[list[_Job], list[int]]:
+_O = OUTBOX.c
+_DONE = (
+    sa.update(OUTBOX)
+    .where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.locked_by == sa.bindparam("worker"))
+    .values(done_at=sa.bindparam("now"))
+)
+_LEASED = sa.select(_O.id, _O.payload).where(
+    _O.id.in_(sa.bindparam("ids", expanding=True)), _O.locked_by == sa.bindparam("worker"), _O.done_at.is_(None)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    id: int
+    payload: dict[str, Any]
+
+
+def _load(
+    gw: Gateway, message_ids: list[int], worker: str, payloads: Mapping[int, dict[str, Any]] | None
+) -> tuple[list[_Job], list[int]]:
     """The jobs still to do, and the messages that need nothing more (gone, or already answered)."""
     with gw.sessions() as session:
-        messages = session.execute(
-            sa.select(OutboxMessage.id, OutboxMessage.payload).where(
-                OutboxMessage.id.in_(message_ids), OutboxMessage.locked_by == worker, OutboxMessage.done_at.is_(None)
-            )
-        ).all()
+        if payloads is not None:
+            messages: list[Any] = [_Message(mid, payloads[mid]) for mid in message_ids]
+        else:
+            messages = list(session.execute(_LEASED, {"ids": message_ids, "worker": worker}).all())
         wanted = {m.payload.get("delivery_id"): m for m in messages}
         rows = session.execute(
             sa.select(Delivery, Package, Agency)
@@ -118,6 +148,19 @@ def _build(gw: Gateway, job: _Job) -> None:
     job.summary = {"status_code": job.code, "description": status.description, "staff": staff_json(None)}
 
 
+_D = DELIVERIES.c
+_OWED = (  # the deliveries that still owe their automatic status take it; RETURNING says which did
+    sa.update(DELIVERIES)
+    .where(
+        _D.id.in_(sa.bindparam("ids", expanding=True)),
+        _D.business_status.is_(None),
+        _D.state.in_(("delivered", "acked")),
+    )
+    .values(business_status=sa.bindparam("code"), updated_at=sa.bindparam("now"))
+    .returning(_D.id)
+)
+
+
 def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) -> None:
     """Record a batch of built statuses in a few set-based statements (one per table, whatever the batch size).
 
@@ -130,18 +173,7 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
     moved: set[str] = set()
     for code in sorted({job.code for job in jobs}):
         ids = [job.delivery_id for job in jobs if job.code == code]
-        moved |= set(
-            session.execute(
-                sa.update(Delivery)
-                .where(
-                    Delivery.id.in_(ids),
-                    Delivery.business_status.is_(None),
-                    Delivery.state.in_(("delivered", "acked")),
-                )
-                .values(business_status=code, updated_at=now)
-                .returning(Delivery.id)
-            ).scalars()
-        )
+        moved |= set(session.execute(_OWED, {"ids": ids, "code": code, "now": now}).scalars())
     packages: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
@@ -205,13 +237,9 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
     if not packages:
         return
     # The package rows before the rows that reference them; each list is one executemany.
-    session.execute(sa.insert(_table(Package)), packages)
-    session.execute(sa.insert(_table(Delivery)), deliveries)
-    session.execute(sa.insert(_table(StatusEntry)), entries)
+    session.execute(sa.insert(PACKAGES), packages)
+    session.execute(sa.insert(DELIVERIES), deliveries)
+    session.execute(sa.insert(STATUS_ENTRIES), entries)
     if messages:
-        session.execute(sa.insert(_table(OutboxMessage)), messages)
+        session.execute(sa.insert(OUTBOX), messages)
     log.record_many(session, events)
-
-
-def _table(model: Any) -> sa.Table:
-    return cast(sa.Table, model.__table__)

@@ -30,11 +30,41 @@ from service.context import Gateway
 from service.exchange import log
 from service.routing import LOCAL
 from storage.db import is_postgresql
-from storage.models import Delivery, OutboxMessage, Package, utcnow
+from storage.models import DELIVERIES, OUTBOX, PACKAGES, Delivery, OutboxMessage, utcnow
 
 __all__ = ["DeliveryError", "DeliveryWorker", "Transport"]
 
 logger = logging.getLogger("edoc.delivery")
+
+
+# The worker's statements, built once (Core, on the plain tables: no ORM layers on the busiest loop of the node).
+_O, _D, _P = OUTBOX.c, DELIVERIES.c, PACKAGES.c
+_READY = (
+    sa.select(_O.id, _O.topic, _O.payload)
+    .where(_O.done_at.is_(None), _O.available_at <= sa.bindparam("now"))
+    .where(sa.or_(_O.locked_until.is_(None), _O.locked_until < sa.bindparam("now")))
+    .order_by(_O.id)
+    .limit(sa.bindparam("limit"))
+)
+_READY_LOCKED = _READY.with_for_update(skip_locked=True)  # PostgreSQL: workers of other processes skip our rows
+_LEASE = (
+    sa.update(OUTBOX)
+    .where(_O.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(locked_until=sa.bindparam("locked_until"), locked_by=sa.bindparam("locked_by"))
+)
+_DONE = sa.update(OUTBOX).where(_O.id.in_(sa.bindparam("ids", expanding=True))).values(done_at=sa.bindparam("now"))
+_DELIVERIES_OF = (
+    sa.select(_D.id, _D.state, _D.route, _D.to_code, _D.package_id, _P.document_id, _P.kind, _P.status_code)
+    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
+    .where(_D.id.in_(sa.bindparam("ids", expanding=True)))
+    .with_for_update(of=DELIVERIES)
+)
+_DELIVERED = (
+    sa.update(DELIVERIES)
+    .where(_D.id.in_(sa.bindparam("ids", expanding=True)), _D.state == "pending")
+    .values(state="delivered", delivered_at=sa.bindparam("now"), attempts=_D.attempts + 1,
+            updated_at=sa.bindparam("now"))
+)
 
 
 class DeliveryError(Exception):
@@ -74,15 +104,15 @@ class DeliveryWorker:
         (service/signatures.py); the rest (remote hops) are leased and processed one by one.
         """
         done, leased = self._claim(limit or self.gw.settings.worker_batch)
-        automatic = [message_id for message_id, topic in leased if topic == "auto_status"]
+        automatic = {m.id: m.payload for m in leased if m.topic == "auto_status"}
         if automatic:
-            self._auto_statuses(automatic)
-        checks = [message_id for message_id, topic in leased if topic == "verify_attachment"]
+            self._auto_statuses(list(automatic), automatic)
+        checks = {m.id: m.payload for m in leased if m.topic == "verify_attachment"}
         if checks:
-            self._verify_attachments(checks)
-        for message_id, topic in leased:
-            if topic not in ("auto_status", "verify_attachment"):
-                self._process(message_id)
+            self._verify_attachments(list(checks), checks)
+        for message in leased:
+            if message.topic not in ("auto_status", "verify_attachment"):
+                self._process(message.id)
         return done + len(leased)
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -97,33 +127,23 @@ class DeliveryWorker:
             self.gw.wakeup.clear()
         logger.info("delivery worker %s stopped", self.name)
 
-    def _claim(self, limit: int) -> tuple[int, list[tuple[int, str]]]:
+    def _claim(self, limit: int) -> tuple[int, list[Any]]:
         """In one transaction: take ready messages, deliver the local ones, lease the others.
 
-        Returns (number of messages completed here, (id, topic) of the leased messages to process next).
+        Returns (number of messages completed here, the leased messages (id, topic, payload) to process next).
         """
         now = utcnow()
         lease = timedelta(seconds=self.gw.settings.worker_lease_seconds)
-        ready = (
-            sa.select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
-            .where(OutboxMessage.done_at.is_(None), OutboxMessage.available_at <= now)
-            .where(sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
         with self.gw.writes() as session, session.begin():
-            if is_postgresql(self.gw.engine):
-                ready = ready.with_for_update(skip_locked=True)
-            messages = session.execute(ready).all()
+            ready = _READY_LOCKED if is_postgresql(self.gw.engine) else _READY
+            messages = session.execute(ready, {"now": now, "limit": limit}).all()
             if not messages:
                 return 0, []
             completed = self._deliver_local_batch(session, [m for m in messages if m.topic == "deliver"], now)
-            leased = [(m.id, m.topic) for m in messages if m.id not in completed]
+            leased = [m for m in messages if m.id not in completed]
             if leased:
                 session.execute(
-                    sa.update(OutboxMessage)
-                    .where(OutboxMessage.id.in_([message_id for message_id, _topic in leased]))
-                    .values(locked_until=now + lease, locked_by=self.name)
+                    _LEASE, {"ids": [m.id for m in leased], "locked_until": now + lease, "locked_by": self.name}
                 )
         return len(completed), leased
 
@@ -135,33 +155,23 @@ class DeliveryWorker:
         by_delivery = {m.payload.get("delivery_id"): m.id for m in messages}
         if not by_delivery:
             return set()
-        rows = session.execute(
-            sa.select(Delivery.id, Delivery.state, Delivery.route, Delivery.to_code, Package.id, Package.document_id,
-                      Package.kind, Package.status_code)
-            .join(Package, Package.id == Delivery.package_id)
-            .where(Delivery.id.in_(list(by_delivery)))
-            .with_for_update(of=Delivery)
-        ).all()
-        local = [r for r in rows if r[2] == LOCAL and r[1] == "pending"]
-        finished = {by_delivery[r[0]] for r in rows if r[2] == LOCAL or r[1] != "pending"}
-        finished |= {mid for did, mid in by_delivery.items() if did not in {r[0] for r in rows}}
+        rows = session.execute(_DELIVERIES_OF, {"ids": list(by_delivery)}).all()
+        local = [r for r in rows if r.route == LOCAL and r.state == "pending"]
+        finished = {by_delivery[r.id] for r in rows if r.route == LOCAL or r.state != "pending"}
+        finished |= {mid for did, mid in by_delivery.items() if did not in {r.id for r in rows}}
         if local:
-            session.execute(
-                sa.update(Delivery)
-                .where(Delivery.id.in_([r[0] for r in local]), Delivery.state == "pending")
-                .values(state="delivered", delivered_at=now, attempts=Delivery.attempts + 1, updated_at=now)
-            )
+            session.execute(_DELIVERED, {"ids": [r.id for r in local], "now": now})
             actor = f"worker:{self.name}"
             log.record_many(
                 session,
                 [
-                    log.event("delivered", package_id=r[4], document_id=r[5], agency=r[3], actor=actor, route=LOCAL,
-                              kind=r[6], status_code=r[7])
+                    log.event("delivered", package_id=r.package_id, document_id=r.document_id, agency=r.to_code,
+                              actor=actor, route=LOCAL, kind=r.kind, status_code=r.status_code)
                     for r in local
                 ],
             )
         if finished:
-            session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(finished)).values(done_at=now))
+            session.execute(_DONE, {"ids": list(finished), "now": now})
         return finished
 
     def _process(self, message_id: int) -> None:
@@ -196,24 +206,24 @@ class DeliveryWorker:
                 error = str(exc)
         self._retry_or_bury(message_id, error or "delivery failed")
 
-    def _verify_attachments(self, message_ids: list[int]) -> None:
+    def _verify_attachments(self, message_ids: list[int], payloads: dict[int, Any] | None = None) -> None:
         """Verify the PDF signatures of received attachments, one batch (service/signatures.py)."""
         from service.signatures import verify_attachment_messages
 
         try:
-            failures = verify_attachment_messages(self.gw, message_ids, worker=self.name)
+            failures = verify_attachment_messages(self.gw, message_ids, worker=self.name, payloads=payloads)
         except Exception as exc:  # storage or network trouble: retried on the schedule, then buried
             logger.exception("verifying attachments (messages %s) failed", message_ids)
             failures = [(message_id, f"{exc.__class__.__name__}: {exc}") for message_id in message_ids]
         for message_id, error in failures:
             self._retry_or_bury(message_id, error)
 
-    def _auto_statuses(self, message_ids: list[int]) -> None:
+    def _auto_statuses(self, message_ids: list[int], payloads: dict[int, Any] | None = None) -> None:
         """Send the statuses transport acks imply (01 đã đến), as the recipient agencies, exactly once."""
         from service.exchange.auto_status import send_automatic_statuses
 
         try:
-            failures = send_automatic_statuses(self.gw, message_ids, worker=self.name)
+            failures = send_automatic_statuses(self.gw, message_ids, worker=self.name, payloads=payloads)
         except Exception as exc:  # the batch's transaction failed: every message is retried on the schedule
             logger.exception("automatic statuses failed")
             failures = [(message_id, f"{exc.__class__.__name__}: {exc}") for message_id in message_ids]

@@ -12,7 +12,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,11 +22,22 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
-from storage.models import AttachmentRow, Delivery, OutboxMessage, Package, StatusEntry, utcnow
+from storage.models import (
+    ATTACHMENTS,
+    DELIVERIES,
+    OUTBOX,
+    PACKAGES,
+    AttachmentRow,
+    Delivery,
+    Package,
+    StatusEntry,
+    utcnow,
+)
 
 __all__ = ["InboxPage", "ack", "attachment_of", "edxml_of", "inbox", "package_record", "resolve_agency"]
 
 PRIVILEGED = ("auditor", "admin")
+RECALLED = ("recalled", "replaced")  # a copy in one of these recall states is no longer served
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,45 +73,37 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 # The inbox is the most polled query of a busy node (every DMS lists it every few seconds, and re-reads what it has
 # not acked yet), so it reads plain columns, not ORM objects: one query for the page, one for the attachments of
 # its documents. Built once; the agency, cursor and limit are bound per call.
-_PAGE_COLUMNS = (
-    Delivery.id.label("delivery_id"),
-    Delivery.delivered_at,
-    Package.id,
-    Package.kind,
-    Package.from_code,
-    Package.document_id,
-    Package.subject,
-    Package.business_type,
-    Package.status_code,
-    Package.response_for_id,
-    Package.summary,
-)
+_P, _D, _A = PACKAGES.c, DELIVERIES.c, ATTACHMENTS.c
 _PAGE = (
-    sa.select(*_PAGE_COLUMNS)
-    .join(Package, Package.id == Delivery.package_id)
-    .where(Delivery.to_code == sa.bindparam("code"), Delivery.state == "delivered")
-    .order_by(Delivery.delivered_at, Delivery.id)
+    sa.select(
+        _D.id.label("delivery_id"),
+        _D.delivered_at,
+        _P.id,
+        _P.kind,
+        _P.from_code,
+        _P.document_id,
+        _P.subject,
+        _P.business_type,
+        _P.status_code,
+        _P.response_for_id,
+        _P.summary,
+    )
+    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
+    .where(_D.to_code == sa.bindparam("code"), _D.state == "delivered")
+    .order_by(_D.delivered_at, _D.id)
     .limit(sa.bindparam("limit"))
 )
 _PAGE_AFTER = _PAGE.where(
     sa.or_(
-        Delivery.delivered_at > sa.bindparam("at"),
-        sa.and_(Delivery.delivered_at == sa.bindparam("at"), Delivery.id > sa.bindparam("after_id")),
+        _D.delivered_at > sa.bindparam("at"),
+        sa.and_(_D.delivered_at == sa.bindparam("at"), _D.id > sa.bindparam("after_id")),
     )
 )
 _ATTACHMENTS = (
-    sa.select(
-        AttachmentRow.package_id,
-        AttachmentRow.position,
-        AttachmentRow.name,
-        AttachmentRow.content_type,
-        AttachmentRow.size,
-        AttachmentRow.blob_sha256,
-        AttachmentRow.description,
-        AttachmentRow.verification,
-    )
-    .where(AttachmentRow.package_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(AttachmentRow.package_id, AttachmentRow.position)
+    sa.select(_A.package_id, _A.position, _A.name, _A.content_type, _A.size, _A.blob_sha256, _A.description,
+              _A.verification)
+    .where(_A.package_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_A.package_id, _A.position)
 )
 
 
@@ -232,14 +235,43 @@ def _servable(caller: Caller, package: Package) -> None:
     if caller.role in PRIVILEGED or caller.may_act_for(package.from_code):
         return
     mine = [d for d in package.deliveries if caller.may_act_for(d.to_code)]
-    if mine and all(d.recall_state in ("recalled", "replaced") for d in mine):
+    if mine and all(d.recall_state in RECALLED for d in mine):
         raise Gone(f"document {package.document_id} was recalled by its sender", code="document_recalled")
 
 
-def edxml_of(gw: Gateway, session: Session, caller: Caller, package_id: str) -> tuple[Package, str]:
-    package = _get(session, caller, package_id)
-    _servable(caller, package)
-    return package, package.blob_sha256
+@dataclass(frozen=True, slots=True)
+class BlobOf:
+    """What serving a package's bytes needs: its id, blob and size."""
+
+    id: str
+    document_id: str
+    blob_sha256: str
+    size: int
+
+
+# Fetching a package's bytes is every recipient's second request for every document: one prebuilt query for the
+# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects.
+_BYTES = (
+    sa.select(_P.id, _P.document_id, _P.from_code, _P.blob_sha256, _P.size, _D.to_code, _D.recall_state)
+    .select_from(PACKAGES.outerjoin(DELIVERIES, _D.package_id == _P.id))
+    .where(_P.id == sa.bindparam("package_id"))
+)
+
+
+def edxml_of(gw: Gateway, session: Session, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
+    """The package's stored bytes (as this node sends it), if the caller may read them (see :func:`_servable`)."""
+    rows = session.execute(_BYTES, {"package_id": package_id}).all()
+    if not rows:
+        raise NotFound(f"no package {package_id}", code="unknown_package")
+    first = rows[0]
+    deliveries = [r for r in rows if r.to_code is not None]
+    sender = caller.role in PRIVILEGED or caller.may_act_for(first.from_code)
+    mine = [r for r in deliveries if caller.may_act_for(r.to_code)]
+    if not sender and not mine:
+        raise NotFound(f"no package {package_id}", code="unknown_package")
+    if not sender and all(r.recall_state in RECALLED for r in mine):
+        raise Gone(f"document {first.document_id} was recalled by its sender", code="document_recalled")
+    return BlobOf(first.id, first.document_id, first.blob_sha256, first.size), first.blob_sha256
 
 
 def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> AttachmentRow:
@@ -251,6 +283,23 @@ def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> 
     raise NotFound(f"package {package_id} has no attachment {n}", code="unknown_attachment")
 
 
+# Ack: the caller's delivery of the package (one in the inbox first), locked; then the conditional move.
+_ACK_ROW = (
+    sa.select(_D.id, _D.to_code, _D.state, _D.business_status, _P.kind, _P.business_type, _P.document_id)
+    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
+    .where(_D.package_id == sa.bindparam("package_id"), _D.to_code.in_(sa.bindparam("codes", expanding=True)))
+    .order_by(_D.state != "delivered", _D.to_code)
+    .limit(1)
+    .with_for_update(of=DELIVERIES)
+)
+_ACK = (
+    sa.update(DELIVERIES)
+    .where(_D.id == sa.bindparam("delivery_id"))
+    .values(state="acked", acked_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
+)
+_AUTO_STATUS = sa.insert(OUTBOX)
+
+
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
     """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
 
@@ -260,29 +309,18 @@ def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> 
     codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
     now = utcnow()
     with gw.writes() as session, session.begin():
-        row = session.execute(
-            sa.select(Delivery.id, Delivery.to_code, Delivery.state, Delivery.business_status,
-                      Package.kind, Package.business_type, Package.document_id)
-            .join(Package, Package.id == Delivery.package_id)
-            .where(Delivery.package_id == package_id, Delivery.to_code.in_(codes))
-            .order_by(Delivery.state != "delivered", Delivery.to_code)
-            .limit(1)
-            .with_for_update(of=Delivery)
-        ).first()
+        row = session.execute(_ACK_ROW, {"package_id": package_id, "codes": codes}).first()
         if row is None:
             raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
         if row.state == "acked":
             return {"id": package_id, "agency": row.to_code, "state": "acked", "already": True}
         if row.state != "delivered":
             raise Invalid(f"package {package_id} is not in the inbox ({row.state})", code="not_in_inbox")
-        session.execute(
-            sa.update(Delivery).where(Delivery.id == row.id).values(state="acked", acked_at=now, updated_at=now)
-        )
+        session.execute(_ACK, {"delivery_id": row.id, "now": now})
         log.record(session, "acked", package_id=package_id, document_id=row.document_id, agency=row.to_code,
                    actor=caller.name, kind=row.kind)
         if row.kind == "edoc" and row.business_type == 0 and row.business_status is None:
-            outbox = cast(sa.Table, OutboxMessage.__table__)  # a plain INSERT: nothing reads it back here
             payload = {"delivery_id": row.id, "code": "01"}
-            session.execute(sa.insert(outbox), {"topic": "auto_status", "payload": payload})
+            session.execute(_AUTO_STATUS, {"topic": "auto_status", "payload": payload})
     gw.wakeup.set()
     return {"id": package_id, "agency": row.to_code, "state": "acked", "already": False}

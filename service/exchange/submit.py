@@ -45,7 +45,7 @@ from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
 from storage.interfaces import BlobRef
-from storage.models import AttachmentRow, Delivery, OutboxMessage, Package, new_id
+from storage.models import PACKAGES, AttachmentRow, Delivery, OutboxMessage, Package, new_id
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -353,10 +353,7 @@ def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str |
 
 
 def _already_accepted(session: Session, from_code: str, key: str) -> bool:
-    found = session.execute(
-        sa.select(Package.id).where(Package.from_code == from_code, Package.idempotency_key == key)
-    ).first()
-    return found is not None
+    return session.execute(_REPLAY, {"from_code": from_code, "key": key}).first() is not None
 
 
 def _summary(pkg: EdocPackage) -> dict[str, Any]:
@@ -376,19 +373,26 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
     }
 
 
+# Every submit asks this once before the expensive work and once more inside its transaction, and almost always
+# finds nothing: plain columns from a prebuilt statement; the package row is loaded only for an actual replay.
+_REPLAY = sa.select(PACKAGES.c.id, PACKAGES.c.request_sha256).where(
+    PACKAGES.c.from_code == sa.bindparam("from_code"), PACKAGES.c.idempotency_key == sa.bindparam("key")
+)
+
+
 def _find_replay(session: Session, plan: _Plan) -> SubmitResult | None:
-    row = session.execute(
-        sa.select(Package).where(Package.from_code == plan.from_code, Package.idempotency_key == plan.idempotency_key)
-    ).scalar_one_or_none()
-    if row is None:
+    found = session.execute(_REPLAY, {"from_code": plan.from_code, "key": plan.idempotency_key}).first()
+    if found is None:
         return None
-    if row.request_sha256 != plan.request_sha256:
+    if found.request_sha256 != plan.request_sha256:
         raise Conflict(
             f"a different package was already accepted under this idempotency key ({plan.idempotency_key}); "
             "send a new DocumentId or a new Idempotency-Key",
             code="idempotency_conflict",
-            existing_id=row.id,
+            existing_id=found.id,
         )
+    row = session.get(Package, found.id)
+    assert row is not None
     return result_for(row, replayed=True)
 
 
