@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -161,8 +161,8 @@ class VxpFacade:
     def _getReceivedEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         kind = _messagetype(call.headers["messagetype"])
         with self.gw.sessions() as session:
-            rows = session.execute(_inbox_query(caller, kind).limit(_LIST_LIMIT)).all()
-        return {"data": [_received_row(d, p) for d, p in rows]}
+            rows = session.execute(_RECEIVED, {"kind": kind, "agencies": sorted(caller.agencies)}).all()
+        return {"data": [_received_row(r) for r in rows]}
 
     def _countReceiveEdoc(self, caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         return {"count": self._count(caller, "edoc")}
@@ -194,32 +194,27 @@ class VxpFacade:
         return {}
 
     def _settle(self, caller: Caller, doc_id: str, state: str) -> None:
-        """Transport ack: the item leaves the list; ``fail`` marks the copy unusable. No automatic 01 (docstring)."""
+        """Transport ack: the item leaves the list; ``fail`` marks the copy unusable. No automatic 01 (docstring).
+
+        One conditional UPDATE … RETURNING moves the caller's delivered copies (a concurrent second ack waits for
+        the row lock, then finds nothing delivered); only when it moved none is it asked whether any copy is the
+        caller's at all (already settled: nothing to do; none: not found)."""
+        params: dict[str, Any] = {"doc_id": doc_id, "agencies": sorted(caller.agencies), "at": utcnow()}
+        if state == "failed":
+            statement = _SETTLE_FAILED
+            params["error"] = f"the recipient system {caller.name} reported the package unusable (fail)"
+        else:
+            statement = _SETTLE_ACKED
         with self.gw.writes() as session, session.begin():
-            rows = (
-                session.execute(
-                    sa.select(Delivery)
-                    .where(
-                        Delivery.package_id == doc_id, Delivery.to_code.in_(caller.agencies), Delivery.route == LOCAL
-                    )
-                    .with_for_update()
-                )
-                .scalars()
-                .all()
-            )
-            if not rows:
+            settled = session.execute(statement, params).scalars().all()
+            if not settled and session.execute(_ADDRESSED, params).first() is None:
                 raise NotFound(f"no package {doc_id} addressed to your agencies", code="unknown_package")
-            for delivery in rows:
-                if delivery.state != "delivered":
-                    continue
-                delivery.state, delivery.acked_at = state, utcnow()
-                if state == "failed":
-                    delivery.last_error = f"the recipient system {caller.name} reported the package unusable (fail)"
+            for to_code in settled:
                 log.record(
                     session,
                     "acked" if state == "acked" else "fetch_failed",
                     package_id=doc_id,
-                    agency=delivery.to_code,
+                    agency=to_code,
                     actor=caller.name,
                     channel="vxp",
                     peer=caller.role == "node",
@@ -358,22 +353,63 @@ def _inbox_query(caller: Caller, kind: str) -> sa.Select[Delivery, Package]:
     )
 
 
+# The SDK's hot calls (every receiving system polls the list, then acks each document) as prebuilt Core
+# statements over plain columns: no ORM objects are loaded or flushed for them.
+_DELIVERIES = cast(sa.Table, Delivery.__table__)
+_RECEIVED = (
+    sa.select(
+        Package.id,
+        Package.kind,
+        Package.from_code,
+        Package.created_at,
+        Delivery.to_code,
+        Delivery.state,
+        Delivery.delivered_at,
+        Delivery.updated_at,
+    )
+    .select_from(Delivery)
+    .join(Package, Package.id == Delivery.package_id)
+    .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == sa.bindparam("kind"))
+    .where(Delivery.to_code.in_(sa.bindparam("agencies", expanding=True)))
+    .order_by(Delivery.delivered_at, Delivery.id)
+    .limit(_LIST_LIMIT)
+)
+_YOURS = (
+    _DELIVERIES.c.package_id == sa.bindparam("doc_id"),
+    _DELIVERIES.c.to_code.in_(sa.bindparam("agencies", expanding=True)),
+    _DELIVERIES.c.route == LOCAL,
+)
+_SETTLE_ACKED = (
+    sa.update(_DELIVERIES)
+    .where(*_YOURS, _DELIVERIES.c.state == "delivered")
+    .values(state="acked", acked_at=sa.bindparam("at"))
+    .returning(_DELIVERIES.c.to_code)
+)
+_SETTLE_FAILED = (
+    sa.update(_DELIVERIES)
+    .where(*_YOURS, _DELIVERIES.c.state == "delivered")
+    .values(state="failed", acked_at=sa.bindparam("at"), last_error=sa.bindparam("error"))
+    .returning(_DELIVERIES.c.to_code)
+)
+_ADDRESSED = sa.select(_DELIVERIES.c.id).where(*_YOURS).limit(1)
+
+
 def _vn(moment: datetime | None) -> str:
     return moment.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def _received_row(d: Delivery, p: Package) -> dict[str, Any]:
-    status, desc = SEND_STATES.get(d.state, ("pending", ""))
+def _received_row(r: Any) -> dict[str, Any]:  # a row of _RECEIVED
+    status, desc = SEND_STATES.get(r.state, ("pending", ""))
     return {
-        "docId": p.id,
+        "docId": r.id,
         "serviceType": "eDoc",
-        "messageType": p.kind,
-        "from": p.from_code,
-        "to": d.to_code,
+        "messageType": r.kind,
+        "from": r.from_code,
+        "to": r.to_code,
         "status": status,
         "status_desc": desc,
-        "created_time": _vn(p.created_at),
-        "updated_time": _vn(d.delivered_at or d.updated_at),
+        "created_time": _vn(r.created_at),
+        "updated_time": _vn(r.delivered_at or r.updated_at),
     }
 
 

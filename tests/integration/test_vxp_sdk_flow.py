@@ -100,3 +100,36 @@ def test_directory_operations(env: Env) -> None:
     assert (row["name"], row["pid"]) == ("Sở Y tế", "000.00.00.H53")
     SdkClient.ok(admin.call("deleteAgency", {"AgencyCode": "000.00.13.H53"}))
     assert "000.00.13.H53" not in {a["code"] for a in dms.agencies()}
+
+
+def test_update_status_done_and_fail_settle_only_the_callers_delivered_copy(env: Env) -> None:
+    import sqlalchemy as sa
+
+    from storage.models import Delivery, ExchangeEvent
+
+    sdk_a, sdk_b = vxp_system(env, "sdk-a", [A]), vxp_system(env, "sdk-b", [B])
+    done = SdkClient.ok(sdk_a.send_edoc(edoc_xml(A, [B, C], "61"), A, [B, C]))["DocId"]
+    failed = SdkClient.ok(sdk_a.send_edoc(edoc_xml(A, [B], "62"), A, [B]))["DocId"]
+    assert env.deliver() == 3
+
+    unknown = sdk_b.update_status("no-such-doc", "done")
+    assert (unknown["status"], unknown["ErrorCode"], unknown["_http"]) == ("FAIL", "VXP-404-UNKNOWN-PACKAGE", 404)
+    not_addressed = sdk_a.update_status(done, "done")  # the sender's system is no recipient of it
+    assert (not_addressed["ErrorCode"], not_addressed["_http"]) == ("VXP-404-UNKNOWN-PACKAGE", 404)
+    SdkClient.ok(sdk_b.update_status(done, "done"))
+    SdkClient.ok(sdk_b.update_status(done, "done"))  # already settled: nothing to do, not an error
+    SdkClient.ok(sdk_b.update_status(failed, "fail"))
+
+    with env.gw.sessions() as session:
+        rows = session.execute(sa.select(Delivery.package_id, Delivery.to_code, Delivery.state, Delivery.last_error,
+                                         Delivery.acked_at)).all()
+        events = session.execute(sa.select(ExchangeEvent).where(ExchangeEvent.kind.in_(["acked", "fetch_failed"])))
+        logged = [(e.kind, e.package_id, e.agency_code, e.actor, e.detail.get("channel")) for e in events.scalars()]
+    states = {(r.package_id, r.to_code): (r.state, r.last_error, r.acked_at is not None) for r in rows}
+    assert states == {
+        (done, B): ("acked", None, True),
+        (done, C): ("delivered", None, False),
+        (failed, B): ("failed", "the recipient system sdk-b reported the package unusable (fail)", True),
+    }
+    assert sorted(logged) == sorted([("acked", done, B, "sdk-b", "vxp"), ("fetch_failed", failed, B, "sdk-b", "vxp")])
+    assert [r["docId"] for r in sdk_b.received("edoc")] == []
