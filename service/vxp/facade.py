@@ -133,7 +133,11 @@ class VxpFacade:
         from_code = str(AgencyCode.parse(h["from"]))
         check_sender(caller, from_code)
         raw = call.payload or b""
-        parsed = parse_package(raw, limits=ParseLimits(max_bytes=self.gw.settings.max_package_bytes))
+        # Read only for the checks below (kind, From, To); the core parses the package again to accept it, so the
+        # decoded attachments are dropped as they stream by instead of being joined and held for nothing.
+        parsed = parse_package(
+            raw, limits=ParseLimits(max_bytes=self.gw.settings.max_package_bytes), attachment_sink=_discard
+        )
         actual = "edoc" if parsed.edoc is not None else "status"
         if actual != kind:
             raise VxpRequestError(
@@ -316,6 +320,10 @@ def _failure(exc: Exception) -> tuple[int, str, str]:
     status, _title = status_for(exc)
     core = str(getattr(exc, "code", "error")).upper().replace("_", "-")
     return status, f"VXP-{status}-{core}", message
+
+
+def _discard(_index: int, _chunk: bytes) -> None:
+    return None
 
 
 def _require(caller: Caller, roles: Sequence[str]) -> None:
