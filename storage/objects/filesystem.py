@@ -8,11 +8,12 @@ backend in production.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,10 +50,9 @@ class FilesystemObjectStore:
     def put_stream(self, stream: BinaryIO) -> BlobRef:
         digest = hashlib.sha256()
         size = 0
+        tmp_name = str(self.root / "tmp" / f"blob-{secrets.token_hex(12)}")
         try:
-            tmp_dir = self.root / "tmp"
-            tmp_dir.mkdir(exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="blob-")
+            fd = self._create(tmp_name)
         except OSError as exc:
             raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
         try:
@@ -66,14 +66,26 @@ class FilesystemObjectStore:
                     os.fsync(out.fileno())
             ref = BlobRef(digest.hexdigest(), size)
             final = self._path(ref.sha256)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp_name, final)
+            try:
+                os.replace(tmp_name, final)
+            except FileNotFoundError:  # the first blob under this prefix: make its folder
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp_name, final)
             return ref
         except OSError as exc:
             raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
         finally:
-            if os.path.exists(tmp_name):
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+
+    def _create(self, name: str) -> int:
+        """A new temporary file (exclusive create); its folder is made on first use, not checked on every put."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(name, flags, 0o600)
+        except FileNotFoundError:
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            return os.open(name, flags, 0o600)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
