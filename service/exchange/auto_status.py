@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from schemas.edxml import build_status
 from service.context import Gateway
 from service.exchange import log
-from service.exchange.compose import organization_of, status_about
+from service.exchange.compose import status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
 from signing.xmldsig import sign_package
@@ -38,9 +38,6 @@ from storage.models import (
     OUTBOX,
     PACKAGES,
     STATUS_ENTRIES,
-    Agency,
-    Delivery,
-    Package,
     new_id,
     utcnow,
 )
@@ -57,7 +54,7 @@ class _Job:
     delivery_id: str
     code: str
     agency: str
-    original: Package
+    original: _Original
     package_id: str = ""
     blob: BlobRef | None = None
     summary: dict[str, Any] | None = None
@@ -102,6 +99,25 @@ _LEASED = sa.select(_O.id, _O.payload).where(
 )
 
 
+_P = PACKAGES.c
+_JOBS = (  # each delivery owing a status, with what the status package says about the original document
+    sa.select(DELIVERIES.c.id.label("delivery_id"), DELIVERIES.c.to_code, DELIVERIES.c.business_status,
+              DELIVERIES.c.recall_state, _P.id, _P.from_code, _P.document_id, _P.summary)
+    .select_from(DELIVERIES.join(PACKAGES, _P.id == DELIVERIES.c.package_id))
+    .where(DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Original:
+    """The original document, as much as a status about it needs (service.exchange.compose.status_about)."""
+
+    id: str
+    from_code: str
+    document_id: str
+    summary: dict[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class _Message:
     id: int
@@ -118,25 +134,23 @@ def _load(
         else:
             messages = list(session.execute(_LEASED, {"ids": message_ids, "worker": worker}).all())
         wanted = {m.payload.get("delivery_id"): m for m in messages}
-        rows = session.execute(
-            sa.select(Delivery, Package, Agency)
-            .join(Package, Package.id == Delivery.package_id)
-            .join(Agency, Agency.code == Delivery.to_code)
-            .where(Delivery.id.in_([k for k in wanted if k]))
-        ).all()
-        jobs, finished = [], []
-        seen = set()
-        for delivery, original, agency in rows:
-            message = wanted[delivery.id]
-            seen.add(message.id)
-            if delivery.business_status is not None or delivery.recall_state in _SKIP_RECALL:
-                finished.append(message.id)  # the recipient already reported, or the document was taken back
-                continue
-            job = _Job(message.id, delivery.id, str(message.payload.get("code", "01")), agency.code, original)
-            job.summary = {"sender": organization_of(agency)}
-            jobs.append(job)
-        finished += [m.id for m in messages if m.id not in seen]
-        session.expunge_all()
+        ids = [k for k in wanted if k]
+        rows = session.execute(_JOBS, {"ids": ids}).all() if ids else []
+        agencies = gw.agencies.lookup(session, sorted({r.to_code for r in rows}))
+    jobs, finished = [], []
+    seen = set()
+    for row in rows:
+        message = wanted[row.delivery_id]
+        seen.add(message.id)
+        agency = agencies.get(row.to_code)
+        if row.business_status is not None or row.recall_state in _SKIP_RECALL or agency is None:
+            finished.append(message.id)  # the recipient already reported, the document was taken back, or the
+            continue  # recipient left the directory: nothing automatic to send
+        original = _Original(row.id, row.from_code, row.document_id, row.summary or {})
+        job = _Job(message.id, row.delivery_id, str(message.payload.get("code", "01")), agency.code, original)
+        job.summary = {"sender": agency.organization}
+        jobs.append(job)
+    finished += [m.id for m in messages if m.id not in seen]
     return jobs, finished
 
 

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -172,8 +172,21 @@ def status_package(
     return status_about(original, sender=sender, code=code, description=description, staff=staff)
 
 
+class DocumentFacts(Protocol):
+    """What a status package says about the document it answers: a Package row, or the same columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def from_code(self) -> str: ...
+    @property
+    def document_id(self) -> str: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
+
+
 def status_about(
-    original: Package, *, sender: Organization, code: str, description: str | None, staff: dict[str, str] | None
+    original: DocumentFacts, *, sender: Organization, code: str, description: str | None, staff: dict[str, str] | None
 ) -> StatusPackage:
     """A status package from ``sender`` about ``original`` (ResponseFor from the original's recorded summary)."""
     summary = original.summary or {}

@@ -450,10 +450,9 @@ def _commit(
     channel: str,
 ) -> SubmitResult:
     try:
+        # No second replay check here: the unique (from_code, idempotency_key) refuses the INSERT of a package
+        # accepted since _accept looked (a concurrent identical submit), and that is answered as its replay below.
         with gw.writes() as session, session.begin():
-            replay = _find_replay(session, plan)
-            if replay is not None:
-                return replay
             row = _insert(gw, session, caller, plan, blob, attachments, channel)
             views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
             result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))

@@ -169,3 +169,36 @@ def test_bad_header_json(sqlite_env: Env) -> None:
     _problem(resp, 422, "invalid_header")
     resp = sqlite_env.http.post("/api/v1/edocs", data={"header": json.dumps({"from": A})}, headers=sqlite_env.as_("A"))
     _problem(resp, 422, "invalid_header")
+
+
+@pytest.mark.parametrize("same_body", [True, False])
+def test_a_submit_that_loses_the_race_answers_as_the_winners_replay(
+    env: Env, monkeypatch: pytest.MonkeyPatch, same_body: bool
+) -> None:
+    """Two identical submits both pass the replay check before either commits; the database's unique
+    (from, idempotency key) refuses the second INSERT, which answers as the first one's replay (or as a conflict
+    when the bodies differ). The window is opened by hiding the first submit from the second one's early check."""
+    from service.exchange import submit as submit_module
+
+    first = submit(env, "A", header(A, [B, C]), key="race-1")
+    assert first.status_code == 202, first.text
+    real = submit_module._find_replay
+    calls = []
+
+    def early_check_misses(session: object, plan: object) -> object:
+        calls.append(1)
+        return None if len(calls) == 1 else real(session, plan)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(submit_module, "_find_replay", early_check_misses)
+    hdr = header(A, [B, C]) if same_body else header(A, [B], subject="Một văn bản khác")
+    second = submit(env, "A", hdr, key="race-1")
+    assert len(calls) == 2  # the early check (hidden), then the answer after the refused INSERT
+    if same_body:
+        assert second.status_code == 202, second.text
+        assert second.headers.get("Idempotent-Replayed") == "true"
+        assert second.json()["id"] == first.json()["id"]
+    else:
+        _problem(second, 409, "idempotency_conflict")
+    with env.gw.sessions() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Package)).scalar_one() == 1
+        assert session.execute(sa.select(sa.func.count()).select_from(Delivery)).scalar_one() == 2
