@@ -14,6 +14,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.db import insert_rows
 from storage.models import ExchangeEvent
 
 __all__ = ["EventFilter", "event", "query_events", "record", "record_many"]
@@ -61,14 +62,13 @@ def event(
 
 
 def record_many(session: Session, events: Sequence[dict[str, Any]]) -> None:
-    """Append several events (built with :func:`event`) in one executemany: a batch's events cost one round trip.
-
-    The rows get their ``at`` (and, on PostgreSQL, their ids) in list order, so the log keeps the batch's order."""
-    if events:
-        session.execute(_INSERT, list(events))
+    """Append several events (built with :func:`event`) in one multi-row INSERT: a batch's events cost one round
+    trip. The rows get their ids in list order, so the log keeps the batch's order."""
+    insert_rows(session, _TABLE, list(events))
 
 
-_INSERT = sa.insert(cast(sa.Table, ExchangeEvent.__table__))
+_TABLE = cast(sa.Table, ExchangeEvent.__table__)
+_INSERT = sa.insert(_TABLE)
 
 
 @dataclass(frozen=True, slots=True)
