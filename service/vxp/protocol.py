@@ -152,25 +152,31 @@ def sign_header_hmac(sign_header: bytes | str, secret: str) -> str:
 # --- hash-file ----------------------------------------------------------------------------------------------
 
 
-def hash_file_hex(data: bytes) -> str:
+def hash_file_hex(data: bytes | memoryview) -> str:
     """The normal form: SHA-256 as 64 lowercase hex digits."""
     return hashlib.sha256(data).hexdigest()
 
 
-def hash_file_sdk(data: bytes) -> str:
+def hash_file_sdk(data: bytes | memoryview) -> str:
     """The SDK form: SHA-256, each byte as ``Integer.toHexString(b & 0xff)`` (leading zero dropped)."""
-    return "".join(format(b, "x") for b in hashlib.sha256(data).digest())
+    return _sdk_form(hashlib.sha256(data).digest())
 
 
-def hash_file_matches(data: bytes, claimed: str) -> bool:
+def _sdk_form(digest: bytes) -> str:
+    return "".join(format(b, "x") for b in digest)
+
+
+def hash_file_matches(data: bytes | memoryview, claimed: str) -> bool:
     """Whether ``claimed`` is either form of the SHA-256 of ``data`` (case-insensitive).
 
-    The SDK form cannot be parsed back (``"1a"`` is 0x1a or 0x01 0x0a), so both forms are recomputed and
-    compared, each in constant time, without short-circuit.
+    The SDK form cannot be parsed back (``"1a"`` is 0x1a or 0x01 0x0a), so both forms are written from the one
+    digest (the body is hashed once, not once per form: packages reach 150 MB) and compared, each in constant
+    time, without short-circuit.
     """
+    digest = hashlib.sha256(data).digest()
     claim = claimed.strip().lower().encode("utf-8")
-    sdk = hmac.compare_digest(claim, hash_file_sdk(data).encode("ascii"))
-    full = hmac.compare_digest(claim, hash_file_hex(data).encode("ascii"))
+    sdk = hmac.compare_digest(claim, _sdk_form(digest).encode("ascii"))
+    full = hmac.compare_digest(claim, digest.hex().encode("ascii"))
     return sdk | full
 
 
