@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +35,7 @@ from service.context import Gateway
 from tests.support.databases import postgres_available, temporary_postgres_database
 from tests.support.gateway import A, B, C, make_settings, provision
 from tests.support.pdfs import simple_pdf
-from tests.support.server import GatewayProcess
+from tests.support.server import EDOC, ROOT, GatewayProcess
 
 
 def prepare(database_url: str, tmp: Path) -> dict[str, str]:
@@ -170,9 +171,14 @@ def process_groups(server: GatewayProcess) -> dict[str, list[int]]:
     return {"gateway": gateway, "postgres": postgres, "loadgen": [os.getpid()]}
 
 
-def run_load(server: GatewayProcess, keys: dict[str, str], docs: int, clients: int, tag: str) -> dict[str, float]:
+def run_load(
+    server: GatewayProcess, keys: dict[str, str], docs: int, clients: int, tag: str,
+    worker: subprocess.Popen[bytes] | None = None,
+) -> dict[str, float]:
     pdf = simple_pdf(4, pad_to=100_000)
     groups = process_groups(server)
+    if worker is not None:
+        groups["gateway"].append(worker.pid)
     cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
     busy_before = machine_busy_seconds()
     latencies: list[float] = []
@@ -289,6 +295,10 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--big-mb", type=int, default=100)
+    parser.add_argument(
+        "--separate-worker", action="store_true",
+        help="run the delivery worker as its own process (edoc worker), as docker-compose does, not in each HTTP one",
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="edoc-bench-") as tmpdir:
@@ -307,7 +317,9 @@ def main() -> None:
         big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
     print(
         f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
-        f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es), {os.cpu_count()} cores"
+        f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es)"
+        f"{' + 1 delivery worker process' if args.separate_worker else ' with embedded delivery workers'}, "
+        f"{os.cpu_count()} cores"
     )
     print(
         f"{'backend':<12}{'docs/s e2e':>12}{'submits/s':>12}{'p50 submit':>12}{'p95 submit':>12}"
@@ -328,11 +340,21 @@ def main() -> None:
 
 def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, float]:
     keys = prepare(url, data)
-    server = GatewayProcess(data, database_url=url, worker_poll_seconds="0.02").start("--workers", str(args.workers))
+    settings = {"worker_poll_seconds": "0.02"}
+    if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
+        settings["embedded_worker"] = "false"
+    server = GatewayProcess(data, database_url=url, **settings).start("--workers", str(args.workers))
+    worker = None
+    if args.separate_worker:
+        worker = subprocess.Popen([str(EDOC), "worker"], env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.STDOUT)
     try:
-        run_load(server, keys, min(40, args.docs), args.clients, "warm")
-        return run_load(server, keys, args.docs, args.clients, "run")
+        run_load(server, keys, min(40, args.docs), args.clients, "warm", worker)
+        return run_load(server, keys, args.docs, args.clients, "run", worker)
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
         server.stop()
 
 
