@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from schemas.edxml import (
     BusinessDocType,
     EdocPackage,
+    ParsedPackage,
     ParseLimits,
     StatusPackage,
     TraceHeader,
@@ -115,11 +116,14 @@ def submit_package(
     idempotency_key: str | None = None,
     channel: str = "api",
     recipients: Sequence[str] | None = None,
+    precheck: Callable[[ParsedPackage], None] | None = None,
 ) -> SubmitResult:
     """Accept a complete edXML package (see module docstring); raises an ExchangeError/SchemaError to refuse.
 
     ``recipients`` (VXP ``to``; a relay hop) restricts delivery to those codes of the package's own list: a node
-    that receives a package from a peer delivers only the recipients the peer routed to it.
+    that receives a package from a peer delivers only the recipients the peer routed to it. ``precheck`` sees the
+    parsed package before anything else is done with it and raises to refuse it (a protocol front end's own
+    checks, such as VXP's messagetype and from headers, on this parse rather than one of its own).
     """
     if not raw:
         raise Invalid("the request body is empty: expected an edXML package", code="empty_body")
@@ -128,6 +132,8 @@ def submit_package(
             f"the package is {len(raw)} bytes; the limit is {gw.settings.max_package_bytes}", code="package_too_large"
         )
     parsed = parse_package(raw, limits=ParseLimits(max_bytes=gw.settings.max_package_bytes))
+    if precheck is not None:
+        precheck(parsed)
     check = verify_package(raw)
     warnings = check_signature(check, gw.settings.xml_signature_policy)
     incoming = _Incoming(parsed.edoc, parsed.status, parsed.oddities)

@@ -36,7 +36,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from schemas.agency import AgencyCode
-from schemas.edxml import ParseLimits, parse_package
+from schemas.edxml import ParsedPackage
 from schemas.errors import SchemaError
 from service.context import Gateway
 from service.errors import status_for
@@ -133,31 +133,34 @@ class VxpFacade:
         from_code = str(AgencyCode.parse(h["from"]))
         check_sender(caller, from_code)
         raw = call.payload or b""
-        # Read only for the checks below (kind, From, To); the core parses the package again to accept it, so the
-        # decoded attachments are dropped as they stream by instead of being joined and held for nothing.
-        parsed = parse_package(
-            raw, limits=ParseLimits(max_bytes=self.gw.settings.max_package_bytes), attachment_sink=_discard
-        )
-        actual = "edoc" if parsed.edoc is not None else "status"
-        if actual != kind:
-            raise VxpRequestError(
-                f"messagetype is {kind} but the body is a {actual} package", code="VXP-400-MESSAGETYPE-MISMATCH"
-            )
-        organ = parsed.edoc.header.from_ if parsed.edoc is not None else parsed.status.from_  # type: ignore[union-attr]
-        if organ.organ_id.strip() != from_code:
-            raise VxpRequestError(
-                f"the from header ({from_code}) is not the package's From ({organ.organ_id})",
-                code="VXP-400-FROM-MISMATCH",
-            )
         to = _to_codes(h.get("to", ""))
-        if to and parsed.edoc is not None:
-            listed = {o.organ_id.strip() for o in parsed.edoc.header.to}
-            if not set(to) <= listed:
-                missing = ", ".join(sorted(set(to) - listed))
-                raise VxpRequestError(f"'to' names {missing}, not in the package's To list", code="VXP-400-TO-MISMATCH")
+
+        def protocol_checks(parsed: ParsedPackage) -> None:
+            """The VXP headers against the package, on the core's own parse (no second parse of the body)."""
+            actual = "edoc" if parsed.edoc is not None else "status"
+            if actual != kind:
+                raise VxpRequestError(
+                    f"messagetype is {kind} but the body is a {actual} package", code="VXP-400-MESSAGETYPE-MISMATCH"
+                )
+            organ = parsed.edoc.header.from_ if parsed.edoc is not None else parsed.status.from_  # type: ignore[union-attr]
+            if organ.organ_id.strip() != from_code:
+                raise VxpRequestError(
+                    f"the from header ({from_code}) is not the package's From ({organ.organ_id})",
+                    code="VXP-400-FROM-MISMATCH",
+                )
+            if to and parsed.edoc is not None:
+                listed = {o.organ_id.strip() for o in parsed.edoc.header.to}
+                if not set(to) <= listed:
+                    missing = ", ".join(sorted(set(to) - listed))
+                    raise VxpRequestError(
+                        f"'to' names {missing}, not in the package's To list", code="VXP-400-TO-MISMATCH"
+                    )
+
         # A resend of a package already accepted (a lost answer, a peer's push after a crash) is answered by the
         # core as a replay with the first DocId, documents and statuses alike.
-        result = submit_package(self.gw, caller=caller, raw=raw, channel="vxp", recipients=to or None)
+        result = submit_package(
+            self.gw, caller=caller, raw=raw, channel="vxp", recipients=to or None, precheck=protocol_checks
+        )
         if isinstance(caller, PeerCaller) and kind == "status" and not result.replayed:
             mark_forwarded_acknowledged(self.gw, result.id)
         return {"DocId": result.id}
@@ -320,10 +323,6 @@ def _failure(exc: Exception) -> tuple[int, str, str]:
     status, _title = status_for(exc)
     core = str(getattr(exc, "code", "error")).upper().replace("_", "-")
     return status, f"VXP-{status}-{core}", message
-
-
-def _discard(_index: int, _chunk: bytes) -> None:
-    return None
 
 
 def _require(caller: Caller, roles: Sequence[str]) -> None:
