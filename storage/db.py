@@ -17,14 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError, UnknownBackend
 
-__all__ = [
-    "create_engine",
-    "insert_rows",
-    "is_postgresql",
-    "is_sqlite",
-    "session_factory",
-    "writer_session_factory",
-]
+__all__ = ["create_engine", "is_postgresql", "is_sqlite", "session_factory", "writer_session_factory"]
 
 _KNOWN = ("sqlite", "postgresql")
 
@@ -106,21 +99,3 @@ def ping(engine: Engine) -> None:
             conn.execute(sa.text("select 1"))
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"database unreachable: {exc.__class__.__name__}: {exc}") from exc
-
-
-_ROWS_PER_INSERT = 500  # well under SQLite's 32766 bound parameters for our widest table
-
-
-def insert_rows(session: Session | sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) as multi-row ``INSERT ... VALUES (...), (...)`` statements.
-
-    One statement and one round trip per 500 rows. An executemany would do the same work, but psycopg runs it in
-    pipeline mode, whose bookkeeping costs more CPU than the INSERT itself for the handful of rows a submit or a
-    worker batch writes. Python-side column defaults are still evaluated for each row.
-    """
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        if len(chunk) == 1:
-            session.execute(sa.insert(table), chunk[0])
-        else:
-            session.execute(sa.insert(table).values(chunk))

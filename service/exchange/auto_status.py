@@ -32,7 +32,6 @@ from service.exchange.compose import status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
 from signing.xmldsig import sign_package
-from storage.db import insert_rows
 from storage.interfaces import BlobRef
 from storage.models import (
     DELIVERIES,
@@ -251,9 +250,10 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
         deliveries.append(delivery)
     if not packages:
         return
-    # The package rows before the rows that reference them; each list is one multi-row INSERT.
-    insert_rows(session, PACKAGES, packages)
-    insert_rows(session, DELIVERIES, deliveries)
-    insert_rows(session, STATUS_ENTRIES, entries)
-    insert_rows(session, OUTBOX, messages)
+    # The package rows before the rows that reference them; each list is one executemany.
+    session.execute(sa.insert(PACKAGES), packages)
+    session.execute(sa.insert(DELIVERIES), deliveries)
+    session.execute(sa.insert(STATUS_ENTRIES), entries)
+    if messages:
+        session.execute(sa.insert(OUTBOX), messages)
     log.record_many(session, events)

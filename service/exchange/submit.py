@@ -45,9 +45,8 @@ from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
-from storage.db import insert_rows
 from storage.interfaces import BlobRef
-from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id
+from storage.models import PACKAGES, AttachmentRow, Delivery, OutboxMessage, Package, new_id
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -535,9 +534,12 @@ def _insert(
             {"id": delivery_id, "package_id": row.id, "to_code": code, "route": gw.router.resolve(code)}
         )
         messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
-    insert_rows(session, ATTACHMENTS, attachment_rows)
-    insert_rows(session, DELIVERIES, deliveries)
-    insert_rows(session, OUTBOX, messages)
+    if attachment_rows:
+        session.execute(sa.insert(_table(AttachmentRow)), attachment_rows)
+    if deliveries:
+        session.execute(sa.insert(_table(Delivery)), deliveries)
+    if messages:
+        session.execute(sa.insert(_table(OutboxMessage)), messages)
     log.record(
         session,
         "submitted" if plan.kind == "edoc" else "status_submitted",
