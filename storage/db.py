@@ -76,7 +76,15 @@ def is_postgresql(engine: Engine) -> bool:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for reading (SQLite: deferred transactions, which never block other readers)."""
+    """Sessions for reading.
+
+    SQLite: deferred transactions, which never block other readers. PostgreSQL: autocommit, i.e. no BEGIN and no
+    ROLLBACK round trips around the one or two SELECTs of a read (the inbox, a package's bytes, the checks before
+    a submit); under READ COMMITTED every statement takes its own snapshot anyway, so a read sees the same rows
+    either way. Never write through these sessions: use :func:`writer_session_factory`.
+    """
+    if is_postgresql(engine):
+        return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
     return sessionmaker(engine, expire_on_commit=False)
 
 
