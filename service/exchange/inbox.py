@@ -22,6 +22,7 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
+from storage.db import is_postgresql
 from storage.models import (
     ATTACHMENTS,
     DELIVERIES,
@@ -299,6 +300,38 @@ _ACK = (
 )
 _AUTO_STATUS = sa.insert(OUTBOX)
 
+# PostgreSQL: the whole ack as ONE statement, run in autocommit (a single statement is atomic): the conditional
+# move of one of the caller's deliveries from the inbox, its log event and, for a document not answered yet, the
+# outbox row of its automatic 01 (data-modifying CTEs). The same rows as the general path in ack(); a concurrent
+# ack of the same delivery re-checks state = 'delivered' under the row lock and moves nothing. One round trip
+# instead of six (BEGIN, select, update, two inserts, COMMIT) on the second-busiest request of a node.
+_ACK_IN_ONE_STATEMENT = sa.text(
+    """
+    WITH moved AS (
+        UPDATE delivery AS d
+        SET state = 'acked', acked_at = :now, updated_at = :now
+        FROM package AS p
+        WHERE d.id = (
+            SELECT id FROM delivery
+            WHERE package_id = :package_id AND to_code = ANY(:codes) AND state = 'delivered'
+            ORDER BY to_code LIMIT 1
+        )
+        AND d.state = 'delivered' AND p.id = d.package_id
+        RETURNING d.id, d.to_code, d.business_status, p.kind, p.business_type, p.document_id
+    ), logged AS (
+        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
+        SELECT :now, 'acked', :package_id, document_id, to_code, :actor, json_build_object('kind', kind)
+        FROM moved
+    ), automatic AS (
+        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
+        SELECT 'auto_status', json_build_object('delivery_id', id, 'code', '01'), :now, :now, 0
+        FROM moved
+        WHERE kind = 'edoc' AND business_type = 0 AND business_status IS NULL
+    )
+    SELECT id, to_code FROM moved
+    """
+)
+
 
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
     """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
@@ -308,6 +341,15 @@ def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> 
     """
     codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
     now = utcnow()
+    if is_postgresql(gw.engine):
+        with gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            moved = conn.execute(
+                _ACK_IN_ONE_STATEMENT, {"package_id": package_id, "codes": codes, "now": now, "actor": caller.name}
+            ).first()
+        if moved is not None:
+            gw.wakeup.set()
+            return {"id": package_id, "agency": moved.to_code, "state": "acked", "already": False}
+        # Nothing was in the inbox for the caller: the general path below says why (acked before, not here, ...).
     with gw.writes() as session, session.begin():
         row = session.execute(_ACK_ROW, {"package_id": package_id, "codes": codes}).first()
         if row is None:

@@ -1,0 +1,61 @@
+"""The transport ack writes exactly: the delivery acked, one log event, and for a document one automatic-01 outbox
+row; a repeat writes nothing; a status package's ack owes no status. On both databases (PostgreSQL acks in one
+statement, SQLite in a transaction: the same rows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.models import Delivery, ExchangeEvent, OutboxMessage
+from tests.support.exchange import header, inbox, submit
+from tests.support.gateway import A, B, C, Env
+
+
+def _rows(env: Env) -> tuple[list[Any], list[Any], list[Any]]:
+    with env.gw.sessions() as session:
+        deliveries = session.execute(sa.select(Delivery.to_code, Delivery.state, Delivery.acked_at)).all()
+        events = session.execute(
+            sa.select(ExchangeEvent.kind, ExchangeEvent.agency_code, ExchangeEvent.actor, ExchangeEvent.detail)
+            .where(ExchangeEvent.kind == "acked")
+        ).all()
+        automatic = session.execute(
+            sa.select(OutboxMessage.payload, OutboxMessage.done_at).where(OutboxMessage.topic == "auto_status")
+        ).all()
+    return deliveries, events, automatic
+
+
+def test_an_ack_writes_the_acked_state_one_event_and_one_automatic_status(env: Env) -> None:
+    doc = submit(env, "A", header(A, [B, C])).json()["id"]
+    env.deliver()
+    first = env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B"))
+    assert first.status_code == 200, first.text
+    assert first.json() == {"id": doc, "agency": B, "state": "acked", "already": False}
+    deliveries, events, automatic = _rows(env)
+    states = {code: (state, acked_at is not None) for code, state, acked_at in deliveries}
+    assert states == {B: ("acked", True), C: ("delivered", False)}
+    assert [(e.kind, e.agency_code, e.actor, e.detail) for e in events] == [("acked", B, "test-B", {"kind": "edoc"})]
+    with env.gw.sessions() as session:
+        b_delivery = session.execute(sa.select(Delivery.id).where(Delivery.to_code == B)).scalar_one()
+    assert [(m.payload, m.done_at) for m in automatic] == [({"delivery_id": b_delivery, "code": "01"}, None)]
+
+    again = env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B"))
+    assert again.json() == {"id": doc, "agency": B, "state": "acked", "already": True}
+    assert _rows(env)[1:] == (events, automatic)  # nothing more written
+
+    assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("A")).status_code == 404  # the sender's own
+
+
+def test_acking_a_status_package_owes_no_status(env: Env) -> None:
+    doc = submit(env, "A", header(A, [B])).json()["id"]
+    env.deliver()
+    assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B")).status_code == 200
+    env.deliver()  # the automatic 01 goes to A's inbox
+    statuses = [i for i in inbox(env, "A") if i["kind"] == "status"]
+    assert [s["code"] for s in statuses] == ["01"]
+    resp = env.http.post(f"/api/v1/edocs/{statuses[0]['id']}/ack", headers=env.as_("A"))
+    assert resp.status_code == 200 and resp.json()["already"] is False
+    _deliveries, events, automatic = _rows(env)
+    assert [(e.agency_code, e.detail) for e in events] == [(B, {"kind": "edoc"}), (A, {"kind": "status"})]
+    assert len(automatic) == 1  # only the document's
