@@ -16,6 +16,7 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,8 +46,9 @@ from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
+from storage.db import is_postgresql
 from storage.interfaces import BlobRef
-from storage.models import PACKAGES, AttachmentRow, Delivery, OutboxMessage, Package, new_id
+from storage.models import PACKAGES, AttachmentRow, Delivery, OutboxMessage, Package, new_id, utcnow
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -458,10 +460,15 @@ def _commit(
     try:
         # No second replay check here: the unique (from_code, idempotency_key) refuses the INSERT of a package
         # accepted since _accept looked (a concurrent identical submit), and that is answered as its replay below.
-        with gw.writes() as session, session.begin():
-            row = _insert(gw, session, caller, plan, blob, attachments, channel)
-            views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
-            result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
+        views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
+        if plan.original_id is None and is_postgresql(gw.engine):
+            rows = _rows(gw, caller, plan, blob, attachments, channel)
+            _insert_in_one_statement(gw, rows)
+            result = SubmitResult(rows.package["id"], plan.document_id, plan.kind, views, warnings=tuple(plan.warnings))
+        else:
+            with gw.writes() as session, session.begin():
+                row = _insert(gw, session, caller, plan, blob, attachments, channel)
+                result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
     except sa.exc.IntegrityError:
         # A concurrent identical submit won the race: answer as its replay.
         with gw.sessions() as session:
@@ -473,20 +480,26 @@ def _commit(
     return result
 
 
-def _insert(
-    gw: Gateway,
-    session: Session,
-    caller: Caller,
-    plan: _Plan,
-    blob: BlobRef,
-    attachments: list[tuple[Any, BlobRef]],
-    channel: str,
-) -> Package:
+@dataclass
+class _Rows:
+    """The rows one accepted package adds: its package row, attachments, deliveries, outbox messages, log event."""
+
+    package: dict[str, Any]
+    attachments: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    event: dict[str, Any]
+
+
+def _rows(
+    gw: Gateway, caller: Caller, plan: _Plan, blob: BlobRef, attachments: list[tuple[Any, BlobRef]], channel: str
+) -> _Rows:
     summary = dict(plan.summary)
     if plan.warnings:
         summary["warnings"] = plan.warnings
-    values = {
-        "id": new_id(),
+    package_id = new_id()
+    package = {
+        "id": package_id,
         "kind": plan.kind,
         "document_id": plan.document_id,
         "from_code": plan.from_code,
@@ -504,17 +517,13 @@ def _insert(
         "signature": plan.signature,
         "oddities": plan.oddities,
     }
-    # Plain INSERTs in dependency order (the package row first), not the unit of work: the rows are new, nothing
-    # else in this transaction reads them through the session, and this is the hot path of every submit.
-    session.execute(sa.insert(_table(Package)), values)
-    row = Package(**values)  # transient: what the rest of the transaction needs to know about the new package
     attachment_rows: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     for position, (att, ref) in enumerate(attachments):
         is_pdf = (att.content_type or "").lower() == "application/pdf" or (att.name or "").lower().endswith(".pdf")
         attachment_rows.append(
             {
-                "package_id": row.id,
+                "package_id": package_id,
                 "position": position,
                 "content_id": att.content_id,
                 "name": att.name,
@@ -526,24 +535,17 @@ def _insert(
             }
         )
         if is_pdf:  # its signatures are verified by the delivery worker (service/signatures.py), off the submit path
-            messages.append({"topic": "verify_attachment", "payload": {"package_id": row.id, "position": position}})
+            messages.append({"topic": "verify_attachment", "payload": {"package_id": package_id, "position": position}})
     deliveries: list[dict[str, Any]] = []
     for code in plan.recipients:
         delivery_id = new_id()
         deliveries.append(
-            {"id": delivery_id, "package_id": row.id, "to_code": code, "route": gw.router.resolve(code)}
+            {"id": delivery_id, "package_id": package_id, "to_code": code, "route": gw.router.resolve(code)}
         )
         messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
-    if attachment_rows:
-        session.execute(sa.insert(_table(AttachmentRow)), attachment_rows)
-    if deliveries:
-        session.execute(sa.insert(_table(Delivery)), deliveries)
-    if messages:
-        session.execute(sa.insert(_table(OutboxMessage)), messages)
-    log.record(
-        session,
+    event = log.event(
         "submitted" if plan.kind == "edoc" else "status_submitted",
-        package_id=row.id,
+        package_id=package_id,
         document_id=plan.document_id,
         agency=plan.from_code,
         actor=caller.name,
@@ -552,11 +554,107 @@ def _insert(
         business_type=plan.business_type or None,
         warnings=plan.warnings or None,
     )
+    return _Rows(package, attachment_rows, deliveries, messages, event)
+
+
+def _insert(
+    gw: Gateway,
+    session: Session,
+    caller: Caller,
+    plan: _Plan,
+    blob: BlobRef,
+    attachments: list[tuple[Any, BlobRef]],
+    channel: str,
+) -> Package:
+    rows = _rows(gw, caller, plan, blob, attachments, channel)
+    # Plain INSERTs in dependency order (the package row first), not the unit of work: the rows are new, nothing
+    # else in this transaction reads them through the session, and this is the hot path of every submit.
+    session.execute(sa.insert(_table(Package)), rows.package)
+    row = Package(**rows.package)  # transient: what the rest of the transaction needs to know about the new package
+    if rows.attachments:
+        session.execute(sa.insert(_table(AttachmentRow)), rows.attachments)
+    if rows.deliveries:
+        session.execute(sa.insert(_table(Delivery)), rows.deliveries)
+    if rows.messages:
+        session.execute(sa.insert(_table(OutboxMessage)), rows.messages)
+    log.record_many(session, [rows.event])
     statuses.apply_effects(
         session, plan_kind=plan.kind, package=row, recipients=plan.recipients, recall_kind=plan.recall_kind,
         actor=caller.name,
     )
     return row
+
+
+def _insert_in_one_statement(gw: Gateway, rows: _Rows) -> None:
+    """PostgreSQL, a package that answers nothing (no status history or recall state to change): every row in ONE
+    statement, run in autocommit (a single statement is atomic; the foreign keys are checked at its end). A
+    package accepted meanwhile under the same idempotency key makes it fail as a whole (IntegrityError)."""
+    now = utcnow()
+    dumps = json.dumps
+    params = {
+        **{f"p_{key}": value for key, value in rows.package.items() if key not in ("summary", "signature", "oddities")},
+        "p_summary": dumps(rows.package["summary"]),
+        "p_signature": dumps(rows.package["signature"]),
+        "p_oddities": dumps(rows.package["oddities"]),
+        "now": now,
+        "a_position": [a["position"] for a in rows.attachments],
+        "a_content_id": [a["content_id"] for a in rows.attachments],
+        "a_name": [a["name"] for a in rows.attachments],
+        "a_content_type": [a["content_type"] for a in rows.attachments],
+        "a_description": [a["description"] for a in rows.attachments],
+        "a_blob": [a["blob_sha256"] for a in rows.attachments],
+        "a_size": [a["size"] for a in rows.attachments],
+        "a_verification": [None if a["verification"] is None else dumps(a["verification"]) for a in rows.attachments],
+        "d_id": [d["id"] for d in rows.deliveries],
+        "d_to": [d["to_code"] for d in rows.deliveries],
+        "d_route": [d["route"] for d in rows.deliveries],
+        "o_topic": [m["topic"] for m in rows.messages],
+        "o_payload": [dumps(m["payload"]) for m in rows.messages],
+        "e_kind": rows.event["kind"],
+        "e_document_id": rows.event["document_id"],
+        "e_agency": rows.event["agency_code"],
+        "e_actor": rows.event["actor"],
+        "e_detail": dumps(rows.event["detail"]),
+    }
+    with gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(_SUBMIT_IN_ONE_STATEMENT, params)
+
+
+# The rows of a submit as one statement on PostgreSQL (see _insert_in_one_statement): data-modifying CTEs, with the
+# variable-length parts passed as arrays and unnested, so the text is the same for every submit (prepared once).
+_SUBMIT_IN_ONE_STATEMENT = sa.text(
+    """
+    WITH new_package AS (
+        INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
+                             blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
+                             signature, oddities, created_at)
+        VALUES (:p_id, :p_kind, :p_document_id, :p_from_code, :p_business_type, :p_subject, :p_status_code,
+                :p_response_for_id, :p_blob_sha256, :p_size, :p_request_sha256, :p_idempotency_key,
+                :p_submitted_by, :p_channel, CAST(:p_summary AS JSON), CAST(:p_signature AS JSON),
+                CAST(:p_oddities AS JSON), :now)
+    ), new_attachments AS (
+        INSERT INTO attachment (package_id, position, content_id, name, content_type, description, blob_sha256,
+                                size, verification)
+        SELECT :p_id, a.position, a.content_id, a.name, a.content_type, a.description, a.blob, a.size,
+               CAST(a.verification AS JSON)
+        FROM unnest(CAST(:a_position AS INTEGER[]), CAST(:a_content_id AS TEXT[]), CAST(:a_name AS TEXT[]),
+                    CAST(:a_content_type AS TEXT[]), CAST(:a_description AS TEXT[]), CAST(:a_blob AS TEXT[]),
+                    CAST(:a_size AS BIGINT[]), CAST(:a_verification AS TEXT[]))
+             AS a(position, content_id, name, content_type, description, blob, size, verification)
+    ), new_deliveries AS (
+        INSERT INTO delivery (id, package_id, to_code, route, state, attempts, created_at, updated_at)
+        SELECT d.id, :p_id, d.to_code, d.route, 'pending', 0, :now, :now
+        FROM unnest(CAST(:d_id AS TEXT[]), CAST(:d_to AS TEXT[]), CAST(:d_route AS TEXT[])) AS d(id, to_code, route)
+    ), new_messages AS (
+        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
+        SELECT o.topic, CAST(o.payload AS JSON), :now, :now, 0
+        FROM unnest(CAST(:o_topic AS TEXT[]), CAST(:o_payload AS TEXT[])) WITH ORDINALITY AS o(topic, payload, n)
+        ORDER BY o.n
+    )
+    INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
+    VALUES (:now, :e_kind, :p_id, :e_document_id, :e_agency, :e_actor, CAST(:e_detail AS JSON))
+    """
+)
 
 
 def _table(model: Any) -> sa.Table:

@@ -1,6 +1,6 @@
-"""The transport ack writes exactly: the delivery acked, one log event, and for a document one automatic-01 outbox
-row; a repeat writes nothing; a status package's ack owes no status. On both databases (PostgreSQL acks in one
-statement, SQLite in a transaction: the same rows)."""
+"""The rows the two busiest writes leave, on both databases (PostgreSQL writes each in one statement, SQLite in a
+transaction): a submit's package, attachment, deliveries, outbox messages and event; an ack's acked state, event
+and, for a document, one automatic-01 outbox row (none on a repeat, none for a status package)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,37 @@ def test_acking_a_status_package_owes_no_status(env: Env) -> None:
     _deliveries, events, automatic = _rows(env)
     assert [(e.agency_code, e.detail) for e in events] == [(B, {"kind": "edoc"}), (A, {"kind": "status"})]
     assert len(automatic) == 1  # only the document's
+
+
+def test_a_submit_writes_the_same_rows_on_both_databases(env: Env) -> None:
+    """PostgreSQL writes a plain document's rows in one statement, SQLite in a transaction; these are the rows."""
+    from storage.models import AttachmentRow, Package
+
+    resp = submit(env, "A", header(A, [B, C]), key="rows-1")
+    assert resp.status_code == 202, resp.text
+    doc = resp.json()["id"]
+    with env.gw.sessions() as session:
+        package = session.get(Package, doc)
+        assert package is not None
+        assert (package.kind, package.from_code, package.business_type, package.channel, package.idempotency_key) == (
+            "edoc", A, 0, "api", "rows-1"
+        )
+        assert package.summary["to"] == [B, C] and package.signature["incoming"]["code"] == "built"
+        assert package.oddities == [] and package.created_at is not None and package.size > 0
+        attachments = session.execute(sa.select(AttachmentRow)).scalars().all()
+        assert [(a.position, a.content_type, a.verification) for a in attachments] == [
+            (0, "application/pdf", {"state": "pending"})
+        ]
+        deliveries = session.execute(
+            sa.select(Delivery.to_code, Delivery.state, Delivery.route, Delivery.attempts).order_by(Delivery.to_code)
+        ).all()
+        assert [tuple(d) for d in deliveries] == [(C, "pending", "local", 0), (B, "pending", "local", 0)]
+        messages = session.execute(
+            sa.select(OutboxMessage.topic, OutboxMessage.payload, OutboxMessage.attempts).order_by(OutboxMessage.id)
+        ).all()
+        assert [m.topic for m in messages] == ["verify_attachment", "deliver", "deliver"]
+        assert messages[0].payload == {"package_id": doc, "position": 0} and {m.attempts for m in messages} == {0}
+        events = session.execute(
+            sa.select(ExchangeEvent.kind, ExchangeEvent.package_id, ExchangeEvent.agency_code, ExchangeEvent.detail)
+        ).all()
+    assert [tuple(e) for e in events] == [("submitted", doc, A, {"to": [B, C]})]
