@@ -44,6 +44,8 @@ import asyncio
 import hashlib
 import io
 import logging
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,8 +129,23 @@ def verify_pdf(
     """Verify every signature in ``data``. ``at`` is the verification ("current") time, default now (UTC).
 
     Pass one long-lived ``revocation`` policy to reuse its OCSP/CRL cache. Do not call from a running event
-    loop: use :func:`averify_pdf` there (or run this in a worker thread)."""
-    return asyncio.run(averify_pdf(data, trust=trust, anchor_sets=anchor_sets, revocation=revocation, at=at))
+    loop: use :func:`averify_pdf` there (or run this in a worker thread). Each thread keeps one event loop for
+    these calls: the delivery worker verifies every received PDF, and a fresh loop per file (``asyncio.run``)
+    cost a third as much as verifying an unsigned 100 KB PDF."""
+    return _thread_runner().run(
+        averify_pdf(data, trust=trust, anchor_sets=anchor_sets, revocation=revocation, at=at)
+    )
+
+
+_runners = threading.local()
+
+
+def _thread_runner() -> asyncio.Runner:
+    runner: asyncio.Runner | None = getattr(_runners, "runner", None)
+    if runner is None:
+        runner = _runners.runner = asyncio.Runner()
+        weakref.finalize(threading.current_thread(), runner.close)  # closed with its thread, not left to the GC
+    return runner
 
 
 async def averify_pdf(
