@@ -355,12 +355,30 @@ def main() -> None:
             f"{backend:<12}{r['docs_per_s']:>12.1f}{r['submit_per_s']:>12.1f}{r['p50_ms']:>10.1f}ms{r['p95_ms']:>10.1f}ms"
             f"{r['cpu_gateway']:>21.1f}{r['cpu_postgres']:>10.1f}{r['cpu_loadgen']:>10.1f}{r['cpu_other']:>8.1f}"
         )
+    for backend, r in rows:
+        print(f"{backend}: outbox messages per worker transaction (whole run): {r['batch']:.1f}")
     print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
     if big:
         print(
             f"submit with a {args.big_mb} MB attachment: package {big['package_mb']:.1f} MB, gateway RSS baseline "
             f"{big['baseline_mb']:.0f} MB, peak {big['peak_mb']:.0f} MB = {big['ratio']:.2f}x the package size"
         )
+
+
+def worker_batch_size(url: str) -> float:
+    """Outbox messages per completing transaction of the delivery workers over the whole run (a batch marks its
+    messages done with one timestamp): how well the workers batch, which sets their statements per document."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            messages, batches = conn.execute(
+                sa.text("SELECT count(*), count(DISTINCT done_at) FROM outbox WHERE done_at IS NOT NULL")
+            ).one()
+    finally:
+        engine.dispose()
+    return messages / batches if batches else float("nan")
 
 
 def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -375,7 +393,9 @@ def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, f
                                   stderr=subprocess.STDOUT)
     try:
         run_load(server, keys, min(40, args.docs), args.clients, "warm", worker)
-        return run_load(server, keys, args.docs, args.clients, "run", worker, rate=args.rate)
+        result = run_load(server, keys, args.docs, args.clients, "run", worker, rate=args.rate)
+        result["batch"] = worker_batch_size(url)
+        return result
     finally:
         if worker is not None:
             worker.terminate()
