@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     max_package_bytes: int = 150 * 1024 * 1024
     retry_schedule: tuple[float, ...] = (1, 5, 30, 120, 600, 1800, 3600)
     worker_poll_seconds: float = 0.25
-    worker_batch: int = 32
+    worker_batch: int = Field(
+        128, ge=1, le=1000,
+        description="outbox messages a delivery worker claims per round; a round's statements and commits are paid "
+        "per batch, so under load bigger batches cost less per message",
+    )
     worker_lease_seconds: float = Field(
         30.0, gt=0, description="how long a claimed outbox message stays with a worker that may have died"
     )
