@@ -61,3 +61,20 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(signatures.page)
     app.include_router(vxp_http.router)
     return app
+
+
+# Young-generation collections per allocation burst: CPython's default (700) runs the cyclic collector thousands of
+# times a second under load (lxml trees, SQLAlchemy rows, request objects); nearly all of that garbage is freed by
+# reference counting anyway. With this threshold the gateway used about 6% less CPU per document (three paired runs
+# of bench/exchange.py on PostgreSQL: 16.7 / 18.6 / 17.0 against 17.3 / 20.7 / 18.1 ms).
+GC_GEN0_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """For a long-running gateway process, once its modules and app are loaded: move everything alive now out of
+    the collector's sight (it lives as long as the process) and collect the young generation less often."""
+    import gc
+
+    gc.freeze()
+    _gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)

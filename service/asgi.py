@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from service.app import create_app
+from service.app import create_app, tune_gc
 
 app = create_app()
+tune_gc()

@@ -131,6 +131,9 @@ def worker(
             total += n
         out.print(f"processed {total} messages")
         return
+    from service.app import tune_gc
+
+    tune_gc()
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
