@@ -46,7 +46,56 @@ _READY = (
     .order_by(_O.id)
     .limit(sa.bindparam("limit"))
 )
-_READY_LOCKED = _READY.with_for_update(skip_locked=True)  # PostgreSQL: workers of other processes skip our rows
+
+# PostgreSQL: the claiming transaction as ONE statement in autocommit (a statement is atomic): take ready messages
+# (SKIP LOCKED: workers of other processes skip them), deliver the pending local deliveries with their log events,
+# mark done the deliver messages that need nothing more (delivered here or before, or their delivery is gone), and
+# lease the rest; the same rows as the general path in DeliveryWorker._claim. Answers the leased messages (id,
+# topic, payload) and the completed ones (topic NULL). One round trip instead of seven per round, which is what a
+# worker does all day on a busy node.
+_CLAIM_IN_ONE_STATEMENT = sa.text(
+    """
+    WITH ready AS (
+        SELECT id, topic, payload, payload->>'delivery_id' AS delivery_id
+        FROM outbox
+        WHERE done_at IS NULL AND available_at <= :now AND (locked_until IS NULL OR locked_until < :now)
+        ORDER BY id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    ), targets AS (
+        SELECT r.id AS message_id, d.id AS delivery_id, d.route, d.state
+        FROM ready AS r JOIN delivery AS d ON d.id = r.delivery_id
+        WHERE r.topic = 'deliver'
+        FOR UPDATE OF d
+    ), delivered AS (
+        UPDATE delivery
+        SET state = 'delivered', delivered_at = :now, attempts = delivery.attempts + 1, updated_at = :now
+        FROM targets AS t
+        WHERE delivery.id = t.delivery_id AND t.route = 'local' AND t.state = 'pending'
+        RETURNING delivery.package_id, delivery.to_code
+    ), logged AS (
+        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
+        SELECT :now, 'delivered', dl.package_id, p.document_id, dl.to_code, :actor,
+               json_strip_nulls(json_build_object('route', 'local', 'kind', p.kind, 'status_code', p.status_code))
+        FROM delivered AS dl JOIN package AS p ON p.id = dl.package_id
+    ), completed AS (
+        UPDATE outbox SET done_at = :now
+        FROM ready AS r LEFT JOIN targets AS t ON t.message_id = r.id
+        WHERE outbox.id = r.id AND r.topic = 'deliver'
+          AND (t.delivery_id IS NULL OR t.route = 'local' OR t.state <> 'pending')
+        RETURNING outbox.id
+    ), leased AS (
+        UPDATE outbox SET locked_until = :lease_until, locked_by = :worker
+        FROM ready AS r LEFT JOIN targets AS t ON t.message_id = r.id
+        WHERE outbox.id = r.id
+          AND NOT (r.topic = 'deliver' AND (t.delivery_id IS NULL OR t.route = 'local' OR t.state <> 'pending'))
+        RETURNING outbox.id, outbox.topic, outbox.payload
+    )
+    SELECT id, topic, payload FROM leased
+    UNION ALL
+    SELECT id, NULL, NULL FROM completed
+    """
+)
 _LEASE = (
     sa.update(OUTBOX)
     .where(_O.id.in_(sa.bindparam("ids", expanding=True)))
@@ -134,8 +183,15 @@ class DeliveryWorker:
         """
         now = utcnow()
         lease = timedelta(seconds=self.gw.settings.worker_lease_seconds)
+        if is_postgresql(self.gw.engine):
+            params = {"now": now, "limit": limit, "lease_until": now + lease, "worker": self.name,
+                      "actor": f"worker:{self.name}"}
+            with self.gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                rows = conn.execute(_CLAIM_IN_ONE_STATEMENT, params).all()
+            leased = sorted((r for r in rows if r.topic is not None), key=lambda r: r.id)
+            return len(rows) - len(leased), leased
         with self.gw.writes() as session, session.begin():
-            ready = _READY_LOCKED if is_postgresql(self.gw.engine) else _READY
+            ready = _READY
             messages = session.execute(ready, {"now": now, "limit": limit}).all()
             if not messages:
                 return 0, []
