@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError, UnknownBackend
 
-__all__ = ["create_engine", "is_postgresql", "is_sqlite", "session_factory", "writer_session_factory"]
+__all__ = [
+    "autocommit",
+    "create_engine",
+    "is_postgresql",
+    "is_sqlite",
+    "session_factory",
+    "writer_session_factory",
+]
 
 _KNOWN = ("sqlite", "postgresql")
 
@@ -86,6 +93,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     if is_postgresql(engine):
         return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit(engine: Engine) -> sa.Connection:
+    """A connection in autocommit, for one statement that is a whole transaction by itself (PostgreSQL's
+    single-statement submit, ack and claim): no BEGIN and COMMIT round trips. Use as a context manager."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def writer_session_factory(engine: Engine) -> sessionmaker[Session]:

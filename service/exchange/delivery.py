@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from service.context import Gateway
 from service.exchange import log
 from service.routing import LOCAL
-from storage.db import is_postgresql
+from storage.db import autocommit, is_postgresql
 from storage.models import DELIVERIES, OUTBOX, PACKAGES, Delivery, OutboxMessage, utcnow
 
 __all__ = ["DeliveryError", "DeliveryWorker", "Transport"]
@@ -186,7 +186,7 @@ class DeliveryWorker:
         if is_postgresql(self.gw.engine):
             params = {"now": now, "limit": limit, "lease_until": now + lease, "worker": self.name,
                       "actor": f"worker:{self.name}"}
-            with self.gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with autocommit(self.gw.engine) as conn:
                 rows = conn.execute(_CLAIM_IN_ONE_STATEMENT, params).all()
             leased = sorted((r for r in rows if r.topic is not None), key=lambda r: r.id)
             return len(rows) - len(leased), leased

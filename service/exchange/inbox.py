@@ -22,7 +22,7 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
-from storage.db import is_postgresql
+from storage.db import autocommit, is_postgresql
 from storage.models import (
     ATTACHMENTS,
     DELIVERIES,
@@ -342,7 +342,7 @@ def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> 
     codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
     now = utcnow()
     if is_postgresql(gw.engine):
-        with gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with autocommit(gw.engine) as conn:
             moved = conn.execute(
                 _ACK_IN_ONE_STATEMENT, {"package_id": package_id, "codes": codes, "now": now, "actor": caller.name}
             ).first()

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from storage.models import ExchangeEvent
+from storage.models import EVENTS, ExchangeEvent
 
 __all__ = ["EventFilter", "event", "query_events", "record", "record_many"]
 
@@ -68,7 +68,7 @@ def record_many(session: Session, events: Sequence[dict[str, Any]]) -> None:
         session.execute(_INSERT, list(events))
 
 
-_INSERT = sa.insert(cast(sa.Table, ExchangeEvent.__table__))
+_INSERT = sa.insert(EVENTS)
 
 
 @dataclass(frozen=True, slots=True)

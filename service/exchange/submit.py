@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -46,9 +46,9 @@ from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
-from storage.db import is_postgresql
+from storage.db import autocommit, is_postgresql
 from storage.interfaces import BlobRef
-from storage.models import PACKAGES, AttachmentRow, Delivery, OutboxMessage, Package, new_id, utcnow
+from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id, utcnow
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -569,14 +569,14 @@ def _insert(
     rows = _rows(gw, caller, plan, blob, attachments, channel)
     # Plain INSERTs in dependency order (the package row first), not the unit of work: the rows are new, nothing
     # else in this transaction reads them through the session, and this is the hot path of every submit.
-    session.execute(sa.insert(_table(Package)), rows.package)
+    session.execute(sa.insert(PACKAGES), rows.package)
     row = Package(**rows.package)  # transient: what the rest of the transaction needs to know about the new package
     if rows.attachments:
-        session.execute(sa.insert(_table(AttachmentRow)), rows.attachments)
+        session.execute(sa.insert(ATTACHMENTS), rows.attachments)
     if rows.deliveries:
-        session.execute(sa.insert(_table(Delivery)), rows.deliveries)
+        session.execute(sa.insert(DELIVERIES), rows.deliveries)
     if rows.messages:
-        session.execute(sa.insert(_table(OutboxMessage)), rows.messages)
+        session.execute(sa.insert(OUTBOX), rows.messages)
     log.record_many(session, [rows.event])
     statuses.apply_effects(
         session, plan_kind=plan.kind, package=row, recipients=plan.recipients, recall_kind=plan.recall_kind,
@@ -616,7 +616,7 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows) -> None:
         "e_actor": rows.event["actor"],
         "e_detail": dumps(rows.event["detail"]),
     }
-    with gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with autocommit(gw.engine) as conn:
         conn.execute(_SUBMIT_IN_ONE_STATEMENT, params)
 
 
@@ -655,7 +655,3 @@ _SUBMIT_IN_ONE_STATEMENT = sa.text(
     VALUES (:now, :e_kind, :p_id, :e_document_id, :e_agency, :e_actor, CAST(:e_detail AS JSON))
     """
 )
-
-
-def _table(model: Any) -> sa.Table:
-    return cast(sa.Table, model.__table__)

@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -54,7 +54,7 @@ from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_
 from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
 from signing.errors import SigningError
 from storage.errors import StorageError
-from storage.models import Agency, Delivery, Package, utcnow
+from storage.models import DELIVERIES, Agency, Delivery, Package, utcnow
 
 __all__ = ["SEND_STATES", "Answer", "VxpFacade", "mark_forwarded_acknowledged"]
 
@@ -362,7 +362,7 @@ def _inbox_query(caller: Caller, kind: str) -> sa.Select[Delivery, Package]:
 
 # The SDK's hot calls (every receiving system polls the list, then acks each document) as prebuilt Core
 # statements over plain columns: no ORM objects are loaded or flushed for them.
-_DELIVERIES = cast(sa.Table, Delivery.__table__)
+_DELIVERIES = DELIVERIES
 _RECEIVED = (
     sa.select(
         Package.id,
