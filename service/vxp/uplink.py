@@ -16,7 +16,8 @@ Pull (:class:`UplinkPoller`): every ``poll_seconds`` the node lists what the rem
 ``uplink_receipt``) fetches it (``getEdoc``), submits it locally as the peer (``PeerCaller``: it may only carry
 packages from agencies routed to that uplink), remembers the docId, and acknowledges it remotely
 (``updateStatus done``; ``fail`` when this node refuses the package for good). A docId already remembered is only
-re-acknowledged, so a package listed again (our ack was lost) is never taken in twice; a crash between the local
+re-acknowledged, so a package listed again (our ack was lost) is never taken in twice; an item the remote fails
+to serve is skipped for that round, so one broken item never holds up the rest; a crash between the local
 commit and the receipt is covered by the submit's own idempotency: the same bytes from the same sender come back as
 a replay of the first package, for documents and statuses alike (a resent status is not judged again against the
 state its first copy created).
@@ -138,6 +139,7 @@ class UplinkPoller:
     name: str
     cfg: UplinkSettings
     failures: int = field(default=0, init=False)
+    _failing: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def caller(self) -> PeerCaller:
@@ -146,14 +148,36 @@ class UplinkPoller:
         )
 
     def poll_once(self) -> dict[str, int]:
-        """One round; returns counts (received, repeated, refused). Raises VxpError if the remote fails."""
-        counts = {"received": 0, "repeated": 0, "refused": 0}
+        """One round; returns counts (received, repeated, refused, failed).
+
+        An item the remote cannot serve (its ``getEdoc`` or ``updateStatus`` answers FAIL, or garbage) is counted
+        as ``failed``, logged, and left for the next round: it does not hold up the items listed after it, nor the
+        statuses. Raises when the remote is unreachable or cannot list at all (the round ends and the poller
+        backs off), and on a local failure (database, object store), which would fail every item alike.
+        """
+        counts = {"received": 0, "repeated": 0, "refused": 0, "failed": 0}
         with _client(self.cfg) as client:
             for kind in ("edoc", "status"):
                 items = client.get_received_edoc_list(kind)
                 for doc_id, rows in _by_doc(items).items():
-                    counts[self._take(client, doc_id, rows, kind)] += 1
+                    try:
+                        counts[self._take(client, doc_id, rows, kind)] += 1
+                    except VxpTransportError:
+                        raise  # the remote went away mid-round: back off
+                    except VxpError as exc:  # this item only
+                        counts["failed"] += 1
+                        self._item_failed(doc_id, exc)
         return counts
+
+    def _item_failed(self, doc_id: str, exc: VxpError) -> None:
+        """Log a failing item once at WARNING (then at DEBUG each round, so a stuck item does not flood the log)."""
+        seen = self._failing.get(doc_id, 0)
+        self._failing[doc_id] = seen + 1
+        if len(self._failing) > 10_000:  # bounded: forget the oldest
+            self._failing.pop(next(iter(self._failing)))
+        level = logging.WARNING if seen == 0 else logging.DEBUG
+        logger.log(level, "uplink %s: item %s not taken (attempt %d, retried next round): %s: %s",
+                   self.name, doc_id, seen + 1, exc.code, exc)
 
     def _take(self, client: VxpClient, doc_id: str, rows: list[ReceivedItem], kind: str) -> str:
         receipt = self._receipt(doc_id)
@@ -169,6 +193,7 @@ class UplinkPoller:
                 .where(UplinkReceipt.uplink == self.name, UplinkReceipt.remote_doc_id == doc_id)
                 .values(acked_at=utcnow())
             )
+        self._failing.pop(doc_id, None)
         return outcome
 
     def _receipt(self, doc_id: str) -> UplinkReceipt | None:
@@ -207,7 +232,7 @@ class UplinkPoller:
                 refresh_router(self.gw)
                 counts = self.poll_once()
                 self.failures = 0
-                if counts["received"] or counts["refused"]:
+                if counts["received"] or counts["refused"] or counts["failed"]:
                     logger.info("uplink %s: %s", self.name, counts)
                     self.gw.wakeup.set()
             except Exception as exc:  # keep polling; back off while the remote is away

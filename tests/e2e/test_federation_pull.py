@@ -13,6 +13,7 @@ answer with the same package).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,3 +121,43 @@ def test_node1_pulls_what_node2_holds_for_its_agencies_exactly_once_across_a_res
     outcomes = sql(db1, "select outcome, count(*) from uplink_receipt group by outcome")
     assert outcomes == [("accepted", 4)]
     assert sql(db1, "select count(*) from uplink_receipt where acked_at is null") == [(0,)]
+
+
+def test_an_item_the_remote_cannot_serve_does_not_hold_up_the_rest(pull: Pull) -> None:
+    """Node 2 lost the stored copy of the first package it lists for node 1, so its getEdoc answers FAIL for that
+    one: node 1 still takes in every package listed after it, and the statuses, and keeps retrying the broken
+    one (not refused, not acknowledged) until node 2 can serve it again; then it is taken in once."""
+    db1, db2 = pull.n1.env["EDOC_DATABASE_URL"], pull.n2.env["EDOC_DATABASE_URL"]
+    a, c = pull.a, pull.c
+    # A sends to C first, so that C's status 01 for it will wait at node 2 behind the broken package.
+    sent = SdkClient.ok(a.send_edoc(edoc_xml(A, [C], "500"), A, [C]))["DocId"]
+    remote = wait_for(lambda: c.received("edoc"))[0]["docId"]
+    document_id = str(parse_package(c.get_edoc(remote)).edoc.header.document_id)  # type: ignore[union-attr]
+    SdkClient.ok(c.update_status(remote, "done"))
+
+    pull.n1.stop()  # node 1 is away while node 2 collects three packages and a status for it
+    docs = [SdkClient.ok(c.send_edoc(edoc_xml(C, [A], number), C, [A]))["DocId"] for number in ("501", "502", "503")]
+    SdkClient.ok(c.send_edoc(status_xml(C, document_id, "01"), C, [A], messagetype="status"))
+    listed = [r["docId"] for r in pull.node1_at_2.received("edoc")]
+    assert listed == docs  # oldest first: the broken one is listed first
+    sha = sql(db2, "select blob_sha256 from package where id = :p", p=docs[0])[0][0]
+    blob = Path(pull.n2.env["EDOC_DATA_DIR"]) / "objects" / sha[:2] / sha[2:4] / sha
+    aside = blob.with_name(blob.name + ".aside")
+    blob.rename(aside)
+    answer = pull.node1_at_2.call("getEdoc", {"docId": docs[0], "filePath": "D:/edoc"})
+    assert answer["status"] == "FAIL", answer  # node 2 really cannot serve it
+    pull.n1.start()
+
+    assert wait_for(lambda: _numbers(a) == ["502", "503"])
+    assert wait_for(lambda: _numbers(a, "status") == ["01"])
+    assert wait_for(lambda: {r["toCode"]: r["receiveStatus"] for r in a.sent(sent)} == {C: "01"})
+    time.sleep(2.5)  # two more polling rounds (1 s each): the broken item is retried, never refused or acked
+    assert [r["docId"] for r in pull.node1_at_2.received("edoc")] == [docs[0]]
+    assert sql(db1, "select count(*) from uplink_receipt where remote_doc_id = :p", p=docs[0]) == [(0,)]
+    assert _numbers(a) == ["502", "503"]
+
+    aside.rename(blob)  # node 2 can serve it again: taken in once, acknowledged, nothing left listed
+    assert wait_for(lambda: _numbers(a) == ["501", "502", "503"])
+    assert wait_for(lambda: pull.node1_at_2.received("edoc") == [] and pull.node1_at_2.received("status") == [])
+    assert sql(db1, "select outcome, count(*) from uplink_receipt group by outcome") == [("accepted", 4)]
+    assert sql(db1, "select count(*) from package where from_code = :c", c=C) == [(4,)]
