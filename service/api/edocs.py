@@ -94,7 +94,7 @@ async def submit(
 
 async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | None) -> Response:
     form = await request.form(max_files=100, max_fields=20)
-    spool = tempfile.TemporaryDirectory(prefix="edoc-upload-")
+    spool = _Spool()
     try:
         header_text = form.get("header")
         if not isinstance(header_text, str):
@@ -134,14 +134,33 @@ def _submit_uploads(
     return answers.submit_native(gw, caller=caller, header=header, files=files, idempotency_key=key)
 
 
-def _file_input(upload: Any, spool: tempfile.TemporaryDirectory[str]) -> compose.FileInput:
+class _Spool:
+    """A temporary folder for the large files of one multipart submit, made only when the first one arrives: most
+    submits carry small files only, and a folder made and removed per request costs two inode operations each."""
+
+    def __init__(self) -> None:
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._count = 0
+
+    def new_path(self) -> Path:
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="edoc-upload-")
+        self._count += 1
+        return Path(self._dir.name) / f"upload-{self._count}"
+
+    def cleanup(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+
+
+def _file_input(upload: Any, spool: _Spool) -> compose.FileInput:
     """Small files stay in memory; large ones are copied to a named temporary file and streamed from there."""
     name = upload.filename or "file"
     ctype = upload.content_type or "application/octet-stream"
     upload.file.seek(0)
     if (upload.size or 0) <= LARGE_FILE:
         return compose.FileInput(name, ctype, data=upload.file.read())
-    path = Path(spool.name) / f"upload-{len(list(Path(spool.name).iterdir()))}"
+    path = spool.new_path()
     with open(path, "wb") as out:
         shutil.copyfileobj(upload.file, out, 1024 * 1024)
     return compose.FileInput(name, ctype, path=path)
