@@ -1,7 +1,10 @@
 """Object store on a local folder: the embedded default (``file:///var/lib/edoc/objects``).
 
 Layout ``<root>/ab/cd/<sha256>``. A blob is streamed into a temporary file in the same folder while its hash is
-computed, fsynced, then renamed into place, so a crash never leaves a partial blob under a valid name. Fine for
+computed, fsynced, then renamed into place, so a crash never leaves a partial blob under a valid name; then the
+folder that received the name is fsynced too (and, for the first blob under a prefix, the folders that received
+the new prefix folders), since a rename is only durable once its directory is: without it, a power cut just
+after the database commit that references the blob could lose the name while the row stays. Fine for
 one machine; a production deployment uses S3/MinIO (two copies, object lock), and the settings refuse this
 backend in production.
 """
@@ -24,6 +27,14 @@ __all__ = ["FilesystemObjectStore"]
 
 _CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class FilesystemObjectStore:
@@ -69,8 +80,14 @@ class FilesystemObjectStore:
             try:
                 os.replace(tmp_name, final)
             except FileNotFoundError:  # the first blob under this prefix: make its folder
+                made = [p for p in (final.parent.parent, final.parent) if not p.is_dir()]
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_name, final)
+                if self._fsync:
+                    for folder in made:  # their names, in the folders above them
+                        _fsync_dir(folder.parent)
+            if self._fsync:
+                _fsync_dir(final.parent)
             return ref
         except OSError as exc:
             raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc

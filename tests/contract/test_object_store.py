@@ -73,6 +73,34 @@ class TestFilesystemObjectStore(ObjectStoreContract):
         root = Path(store.url.removeprefix("file://"))
         assert [p for p in root.rglob("*") if p.is_file()] == []
 
+    def test_a_put_makes_the_new_names_durable(self, store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The blob's bytes are fsynced before the rename, then every folder that got a new name: the blob's own
+        folder, and for the first blob under a prefix the folders above the new prefix folders."""
+        import stat
+
+        from storage.objects import filesystem
+
+        synced: list[str] = []
+        real_fsync = os.fsync
+
+        def spy(fd: int) -> None:
+            info = os.fstat(fd)
+            synced.append(f"dir:{info.st_ino}" if stat.S_ISDIR(info.st_mode) else "file")
+            real_fsync(fd)
+
+        monkeypatch.setattr(filesystem.os, "fsync", spy)
+        root = Path(store.url.removeprefix("file://"))
+        ref = store.put_bytes(b"first blob under its prefix")
+        blob = root / ref.sha256[:2] / ref.sha256[2:4] / ref.sha256
+        inode = {p: f"dir:{p.stat().st_ino}" for p in (root, blob.parent.parent, blob.parent)}
+        assert synced[0] == "file"
+        assert set(synced[1:]) == set(inode.values())  # the root, the ab folder, and the cd folder
+        assert synced[-1] == inode[blob.parent]
+
+        synced.clear()
+        again = store.put_bytes(b"first blob under its prefix")  # same name, same folder: the file and its folder
+        assert again == ref and synced == ["file", inode[blob.parent]]
+
     def test_check_fails_when_the_folder_cannot_take_files(self, tmp_path: Path) -> None:
         store = objects.from_url((tmp_path / "ro").as_uri())
         # A regular file where the store's temp folder should be: no write can succeed, even as root.
