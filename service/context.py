@@ -19,6 +19,7 @@ from service.routing import Router
 from service.settings import Settings
 from signing.keys import KeyMaterial, load_pkcs12
 from storage import objects
+from storage.blobs import Blobs
 from storage.db import create_engine, session_factory, writer_session_factory
 from storage.interfaces import ObjectStore
 
@@ -54,6 +55,12 @@ class Gateway:
             callers=CallerCache(settings.auth_cache_seconds),
             agencies=AgencyCache(settings.directory_cache_seconds),
         )
+
+    @cached_property
+    def blobs(self) -> Blobs:
+        """Every blob the exchange writes or reads: small ones in the database, the rest in ``store``
+        (storage/blobs.py)."""
+        return Blobs(self.store, self.engine, self.settings.inline_blob_max_bytes)
 
     @cached_property
     def uplink_transports(self) -> dict[str, Any]:

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how long a claimed outbox message stays with a worker that may have died"
     )
     embedded_worker: bool = True
+    inline_blob_max_bytes: int = Field(
+        64 * 1024, ge=0, le=1024 * 1024,
+        description="blobs up to this size (status packages, small packages and attachments, verification reports) "
+        "are kept in the database, written in the transaction of the rows that reference them, instead of as "
+        "objects; 0 keeps every blob in the object store",
+    )
     auth_cache_seconds: float = Field(10.0, ge=0, description="how long a checked API key is trusted per process")
     directory_cache_seconds: float = Field(
         10.0, ge=0, description="how long a directory entry read by submit is reused per process (0: never)"

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from signing.pdf.report import VerificationReport
     from signing.pdf.revocation import RevocationPolicy
     from signing.pdf.trust import TrustStore
+    from storage.blobs import PendingBlob
 
 __all__ = [
     "PENDING",
@@ -212,7 +213,7 @@ def verify_attachment_messages(
     for job in jobs:
         try:
             if job.todo and job.blob:
-                job.summary = _verify_blob(gw, job.blob)
+                job.summary, job.pending = _verify_blob(gw, job.blob, job.size)
             finished.append(job)
         except Exception as exc:  # storage or network trouble: retried on the schedule, then buried
             log.exception("verifying attachment (message %s) failed", job.message_id)
@@ -228,7 +229,9 @@ class _VerifyJob:
     key: tuple[str, int]
     todo: bool = False
     blob: str | None = None
+    size: int | None = None
     summary: dict[str, Any] | None = None
+    pending: PendingBlob | None = None  # the report, when small enough to go in with the rows
 
 
 def _load_jobs(
@@ -257,25 +260,27 @@ def _load_jobs(
         packages = {job.key[0] for job in jobs}
         a = ATTACHMENTS.c
         rows = session.execute(
-            sa.select(a.package_id, a.position, a.verification, a.blob_sha256).where(a.package_id.in_(packages))
+            sa.select(a.package_id, a.position, a.verification, a.blob_sha256, a.size)
+            .where(a.package_id.in_(packages))
         ).all() if packages else []
     found = {(r.package_id, r.position): r for r in rows}
     for job in jobs:
         row = found.get(job.key)
         if row is not None:
             job.todo = (row.verification or {}).get("state") in (None, "pending")
-            job.blob = row.blob_sha256
+            job.blob, job.size = row.blob_sha256, row.size
     return jobs
 
 
-def _verify_blob(gw: Gateway, sha256: str) -> dict[str, Any]:
-    data = gw.store.read(sha256)
+def _verify_blob(gw: Gateway, sha256: str, size: int | None) -> tuple[dict[str, Any], PendingBlob | None]:
+    """The summary of the file's verification, and its full report if that goes into the database with it."""
+    data = gw.blobs.read(sha256, size)
     try:
         report = verify_document(gw, data)
     except (SigningError, Invalid, PayloadTooLarge) as exc:
-        return {"state": "unreadable", "code": getattr(exc, "code", "error"), "detail": str(exc)[:500]}
-    ref = gw.store.put_bytes(report.to_json().encode())
-    return summary_of(report, ref.sha256)
+        return {"state": "unreadable", "code": getattr(exc, "code", "error"), "detail": str(exc)[:500]}, None
+    ref, pending = gw.blobs.stage(report.to_json().encode())
+    return summary_of(report, ref.sha256), pending
 
 
 def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
@@ -306,6 +311,7 @@ def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
         verified = [job for job in verified if job.key in packages]
         if not verified:
             return
+        gw.blobs.insert_pending(session, [job.pending for job in verified])
         session.execute(
             sa.update(ATTACHMENTS)
             .where(a.package_id == sa.bindparam("k_package"), a.position == sa.bindparam("k_position"))

@@ -23,6 +23,7 @@ __all__ = [
     "EVENTS",
     "OUTBOX",
     "PACKAGES",
+    "SMALL_BLOBS",
     "STATUS_ENTRIES",
     "Agency",
     "ApiKey",
@@ -36,6 +37,7 @@ __all__ = [
     "Package",
     "ReplayNonce",
     "RouteRule",
+    "SmallBlob",
     "StatusEntry",
     "UplinkReceipt",
     "new_id",
@@ -273,6 +275,17 @@ class ReplayNonce(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class SmallBlob(Base):
+    """A blob small enough to live in the database (storage/blobs.py): content-addressed like the object store's,
+    written in the same transaction as the rows that reference it. Never updated or deleted."""
+
+    __tablename__ = "small_blob"
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class RouteRule(Base):
     """A routing rule set through the admin API: agency-code pattern → ``local`` or an uplink name.
 
@@ -312,3 +325,4 @@ DELIVERIES = cast(sa.Table, Delivery.__table__)
 STATUS_ENTRIES = cast(sa.Table, StatusEntry.__table__)
 EVENTS = cast(sa.Table, ExchangeEvent.__table__)
 OUTBOX = cast(sa.Table, OutboxMessage.__table__)
+SMALL_BLOBS = cast(sa.Table, SmallBlob.__table__)

@@ -213,8 +213,8 @@ def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int)
         "ETag": f'"{sha}"',
     }
     if size <= INLINE_BLOB:
-        return Response(gw.store.read(sha), media_type=media_type, headers=headers)
-    stream = gw.store.open(sha)
+        return Response(gw.blobs.read(sha, size), media_type=media_type, headers=headers)
+    stream = gw.blobs.open(sha, size)
 
     def chunks() -> Any:
         with stream:

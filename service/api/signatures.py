@@ -203,7 +203,7 @@ def attachment_verification(package_id: str, n: int, gw: GatewayDep, caller: Cal
     if not sha:
         state = summary.get("state", "not_applicable")
         raise NotFound(f"no verification report for attachment {n} (state: {state})", code="verification_unavailable")
-    return Response(gw.store.read(sha), media_type="application/json")
+    return Response(gw.blobs.read(sha), media_type="application/json")
 
 
 # --- the clerks' page -------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from service.exchange.compose import status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
 from signing.xmldsig import sign_package
+from storage.blobs import PendingBlob
 from storage.interfaces import BlobRef
 from storage.models import (
     DELIVERIES,
@@ -57,6 +58,7 @@ class _Job:
     original: _Original
     package_id: str = ""
     blob: BlobRef | None = None
+    pending: PendingBlob | None = None  # the signed package, when small enough to go in with the rows
     summary: dict[str, Any] | None = None
 
 
@@ -157,7 +159,7 @@ def _load(
 def _build(gw: Gateway, job: _Job) -> None:
     assert job.summary is not None
     status = status_about(job.original, sender=job.summary["sender"], code=job.code, description=None, staff=None)
-    job.blob = gw.store.put_bytes(sign_package(build_status(status), gw.node_key))
+    job.blob, job.pending = gw.blobs.stage(sign_package(build_status(status), gw.node_key))
     job.package_id = new_id()
     job.summary = {"status_code": job.code, "description": status.description, "staff": staff_json(None)}
 
@@ -250,7 +252,8 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
         deliveries.append(delivery)
     if not packages:
         return
-    # The package rows before the rows that reference them; each list is one executemany.
+    # The blobs and package rows before the rows that reference them; each list is one executemany.
+    gw.blobs.insert_pending(session, [job.pending for job in jobs if job.delivery_id in moved])
     session.execute(sa.insert(PACKAGES), packages)
     session.execute(sa.insert(DELIVERIES), deliveries)
     session.execute(sa.insert(STATUS_ENTRIES), entries)

@@ -231,7 +231,7 @@ def recall_package(
     pending = [c for c in chosen if recipients[c].recall_state == "requested"]
     if pending:
         raise Invalid(f"a recall request to {', '.join(pending)} is already pending", code="recall_pending")
-    parsed = parse_package(gw.store.read(original.blob_sha256))
+    parsed = parse_package(gw.blobs.read(original.blob_sha256, original.size))
     assert parsed.edoc is not None
     header = parsed.edoc.header
     rf = ResponseFor(

@@ -7,10 +7,11 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 3. append this node's TraceHeader, rebuild the package canonically and sign it as this node (a relay that adds a
    TraceHeader breaks the previous enveloped signature, so it must re-sign; the sender's signature check is kept
    in the package record and the original bytes are kept as a blob for evidence);
-4. write the blobs (package, original, decoded attachments) to the object store;
-5. in ONE transaction: package row, one delivery row per recipient, status history, exchange-log events and
-   one outbox row per delivery. A retry with the same idempotency key (or, without one, the same DocumentId from
-   the same sender) returns the first answer; a different package under the same key is a conflict.
+4. write the large blobs (package, original, decoded attachments) to the object store;
+5. in ONE transaction: the small blobs (storage/blobs.py), package row, one delivery row per recipient, status
+   history, exchange-log events and one outbox row per delivery. A retry with the same idempotency key (or,
+   without one, the same DocumentId from the same sender) returns the first answer; a different package under the
+   same key is a conflict.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
+from storage.blobs import Blobs, PendingBlob
 from storage.db import autocommit, is_postgresql
 from storage.interfaces import BlobRef
 from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id, utcnow
@@ -191,10 +193,13 @@ def _accept(
         replay = _find_replay(session, plan)
         if replay is not None:
             return replay
+    pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
     if evidence is not None:
-        plan.signature["original_sha256"] = gw.store.put_bytes(evidence).sha256
-    blob, attachments = _emit(gw, incoming)
-    return _commit(gw, caller, plan, blob, attachments, channel)
+        ref, small = gw.blobs.stage(evidence)
+        pending.append(small)
+        plan.signature["original_sha256"] = ref.sha256
+    blob, attachments = _emit(gw, incoming, pending)
+    return _commit(gw, caller, plan, blob, attachments, channel, pending)
 
 
 def _check_json(check: Any) -> dict[str, Any]:
@@ -415,23 +420,32 @@ def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
     )
 
 
-def _emit(gw: Gateway, parsed: _Incoming) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
-    """The package as this node sends it (TraceHeader appended, canonical, signed), and attachment blobs."""
+def _emit(
+    gw: Gateway, parsed: _Incoming, pending: list[PendingBlob | None]
+) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
+    """The package as this node sends it (TraceHeader appended, canonical, signed), and attachment blobs: large
+    ones written now, small ones added to ``pending`` for the transaction that records the package."""
+
+    def stage(data: bytes) -> BlobRef:
+        ref, small = gw.blobs.stage(data)
+        pending.append(small)
+        return ref
+
     if parsed.edoc is not None and parsed.attachment_files:
-        return _emit_streaming(gw, parsed.edoc, parsed.attachment_files)
+        return _emit_streaming(gw, parsed.edoc, parsed.attachment_files, stage)
     if parsed.edoc is not None:
         traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
         signed = sign_package(build_edoc(traced), gw.node_key)
-        attachments = [(att, gw.store.put_bytes(att.data)) for att in parsed.edoc.attachments]
+        attachments = [(att, stage(att.data)) for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
         signed = sign_package(build_status(parsed.status), gw.node_key)
         attachments = []
-    return gw.store.put_bytes(signed), attachments
+    return stage(signed), attachments
 
 
 def _emit_streaming(
-    gw: Gateway, pkg: EdocPackage, files: Mapping[str, Path]
+    gw: Gateway, pkg: EdocPackage, files: Mapping[str, Path], stage: Callable[[bytes], BlobRef]
 ) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
     """Large attachments: build and sign through temporary files, so memory stays flat whatever their size."""
     traced = pkg.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
@@ -445,7 +459,7 @@ def _emit_streaming(
     attachments = []
     for att in pkg.attachments:
         path = files.get(att.content_id)
-        attachments.append((att, gw.store.put_file(path) if path is not None else gw.store.put_bytes(att.data)))
+        attachments.append((att, gw.store.put_file(path) if path is not None else stage(att.data)))
     return blob, attachments
 
 
@@ -456,6 +470,7 @@ def _commit(
     blob: BlobRef,
     attachments: list[tuple[Any, BlobRef]],
     channel: str,
+    pending: Sequence[PendingBlob | None] = (),
 ) -> SubmitResult:
     try:
         # No second replay check here: the unique (from_code, idempotency_key) refuses the INSERT of a package
@@ -463,11 +478,11 @@ def _commit(
         views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
         if plan.original_id is None and is_postgresql(gw.engine):
             rows = _rows(gw, caller, plan, blob, attachments, channel)
-            _insert_in_one_statement(gw, rows)
+            _insert_in_one_statement(gw, rows, pending)
             result = SubmitResult(rows.package["id"], plan.document_id, plan.kind, views, warnings=tuple(plan.warnings))
         else:
             with gw.writes() as session, session.begin():
-                row = _insert(gw, session, caller, plan, blob, attachments, channel)
+                row = _insert(gw, session, caller, plan, blob, attachments, channel, pending)
                 result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
     except sa.exc.IntegrityError:
         # A concurrent identical submit won the race: answer as its replay.
@@ -565,8 +580,10 @@ def _insert(
     blob: BlobRef,
     attachments: list[tuple[Any, BlobRef]],
     channel: str,
+    pending: Sequence[PendingBlob | None] = (),
 ) -> Package:
     rows = _rows(gw, caller, plan, blob, attachments, channel)
+    gw.blobs.insert_pending(session, pending)
     # Plain INSERTs in dependency order (the package row first), not the unit of work: the rows are new, nothing
     # else in this transaction reads them through the session, and this is the hot path of every submit.
     session.execute(sa.insert(PACKAGES), rows.package)
@@ -585,12 +602,13 @@ def _insert(
     return row
 
 
-def _insert_in_one_statement(gw: Gateway, rows: _Rows) -> None:
+def _insert_in_one_statement(gw: Gateway, rows: _Rows, pending: Sequence[PendingBlob | None] = ()) -> None:
     """PostgreSQL, a package that answers nothing (no status history or recall state to change): every row in ONE
     statement, run in autocommit (a single statement is atomic; the foreign keys are checked at its end). A
     package accepted meanwhile under the same idempotency key makes it fail as a whole (IntegrityError)."""
     now = utcnow()
     dumps = json.dumps
+    blobs = Blobs.rows(pending)
     params = {
         **{f"p_{key}": value for key, value in rows.package.items() if key not in ("summary", "signature", "oddities")},
         "p_summary": dumps(rows.package["summary"]),
@@ -615,6 +633,9 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows) -> None:
         "e_agency": rows.event["agency_code"],
         "e_actor": rows.event["actor"],
         "e_detail": dumps(rows.event["detail"]),
+        "b_sha256": [b["sha256"] for b in blobs],
+        "b_size": [b["size"] for b in blobs],
+        "b_data": [b["data"] for b in blobs],
     }
     with autocommit(gw.engine) as conn:
         conn.execute(_SUBMIT_IN_ONE_STATEMENT, params)
@@ -624,7 +645,13 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows) -> None:
 # variable-length parts passed as arrays and unnested, so the text is the same for every submit (prepared once).
 _SUBMIT_IN_ONE_STATEMENT = sa.text(
     """
-    WITH new_package AS (
+    WITH new_blobs AS (
+        INSERT INTO small_blob (sha256, size, data, created_at)
+        SELECT b.sha256, b.size, b.data, :now
+        FROM unnest(CAST(:b_sha256 AS TEXT[]), CAST(:b_size AS INTEGER[]), CAST(:b_data AS BYTEA[]))
+             AS b(sha256, size, data)
+        ON CONFLICT DO NOTHING
+    ), new_package AS (
         INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
                              blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
                              signature, oddities, created_at)

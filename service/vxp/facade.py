@@ -184,8 +184,8 @@ class VxpFacade:
 
     def _getEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         with self.gw.sessions() as session:
-            _package, sha = inbox.edxml_of(self.gw, session, caller, call.headers["docId"])
-        return {"data": base64.b64encode(self.gw.store.read(sha)).decode("ascii")}
+            package, sha = inbox.edxml_of(self.gw, session, caller, call.headers["docId"])
+        return {"data": base64.b64encode(self.gw.blobs.read(sha, package.size)).decode("ascii")}
 
     def _updateStatus(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         _require(caller, SENDERS)

@@ -97,9 +97,9 @@ class UplinkTransport:
                     sa.select(Delivery.to_code).where(Delivery.package_id == package.id, Delivery.route == self.name)
                 ).scalars()
             )
-            sha, kind, from_code = package.blob_sha256, package.kind, package.from_code
+            sha, size, kind, from_code = package.blob_sha256, package.size, package.kind, package.from_code
         try:
-            raw = self.gw.store.read(sha)
+            raw = self.gw.blobs.read(sha, size)
         except StorageError as exc:
             raise DeliveryError(f"package blob unreadable: {exc}") from exc
         try:

@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from storage.models import Delivery, Package
+from storage.models import Delivery, Package, SmallBlob
 from tests.support.exchange import header, inbox, submit
 from tests.support.gateway import A, B, C, Env
 
@@ -22,6 +22,7 @@ def _post_xml(env: Env, who: str, body: bytes, **headers: str) -> object:
 def _nothing_stored(env: Env) -> None:
     with env.gw.sessions() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Package)).scalar_one() == 0
+        assert session.execute(sa.select(sa.func.count()).select_from(SmallBlob)).scalar_one() == 0
 
 
 def _problem(resp: object, status: int, code: str) -> dict[str, object]:
@@ -89,7 +90,8 @@ def test_secret_document_is_refused_and_not_stored(sqlite_env: Env, marking: str
     _problem(resp, 422, "secret_document")
     _nothing_stored(sqlite_env)
     objects = sqlite_env.gw.settings.data_dir / "objects"
-    assert not [p for p in objects.rglob("*") if p.is_file() and "tmp" not in p.parts]
+    assert objects.is_dir()
+    assert not [p for p in objects.rglob("*") if p.is_file() and p.relative_to(objects).parts[0] != "tmp"]
 
 
 def test_security_wording_in_the_subject_is_not_secret(sqlite_env: Env) -> None:
