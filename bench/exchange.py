@@ -1,13 +1,15 @@
 """End-to-end exchange throughput, submit latency, package build+sign cost, and peak RSS for a 100 MB attachment.
 
     .venv/bin/python bench/exchange.py [--docs 400] [--clients 16] [--backends sqlite,postgresql] [--workers 2]
-                                       [--separate-worker] [--rate DOCS_PER_S] [--big-mb 100]
+                                       [--separate-worker] [--rate DOCS_PER_S] [--relist] [--big-mb 100]
 
 For each backend a real gateway process (``edoc serve``, embedded delivery workers; with ``--separate-worker`` HTTP
 processes without one plus an ``edoc worker`` process, the docker-compose topology) runs on a fresh database.
 16 client threads submit documents (100 KB PDF, 2 recipients) through the native API; each recipient DMS lists
-its inbox every 50 ms in one thread and fetches + acks in 4 threads. Documents/s counts documents that went
-submit → delivered → fetched → acked at BOTH recipients, over the wall time of the run.
+its inbox in one thread and fetches + acks what it listed in 4 threads, then lists again (after 50 ms when the
+inbox was empty; ``--relist``: every 50 ms whatever is in flight, as this bench did before 2026-11-25).
+Documents/s counts documents that went submit → delivered → fetched → acked at BOTH recipients, over the wall
+time of the run.
 
 By default the senders run a closed loop (each submits again as soon as it is answered): the throughput at
 saturation, where submit latency is about clients / submits per second by construction. ``--rate`` runs an open
@@ -104,28 +106,44 @@ def submit(client: Http, key: str, n: int, pdf: bytes, tag: str) -> float:
 
 
 def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float], stop: threading.Event,
-             fetchers: int = 4) -> None:
-    """One recipient DMS: a thread lists the inbox, ``fetchers`` threads fetch and ack items concurrently."""
+             fetchers: int = 4, relist: bool = False) -> None:
+    """One recipient DMS: a thread lists the inbox, ``fetchers`` threads fetch and ack items concurrently.
+
+    By default the lister works as a DMS does: list a page, let the fetchers fetch and ack all of it, list again
+    (pausing 50 ms when the inbox was empty). ``relist``: the lister lists every 50 ms whatever is in flight (the
+    bench before 2026-11-25), so it re-reads the whole unacked backlog about 20 times a second; its cost then
+    grows with how far delivery runs ahead of the fetchers, which penalises a faster delivery worker."""
     auth = {"Authorization": f"Bearer {key}"}
     work: queue.Queue[dict | None] = queue.Queue()
     seen_lock = threading.Lock()
     queued: set[str] = set()
     counted = [0]
+    errors: list[str] = []
 
     def fetch_and_ack() -> None:
         client = Http(base)
         try:
             while (item := work.get()) is not None:
-                if item["kind"] == "edoc":
-                    status, body = client.request("GET", f"/api/v1/edocs/{item['id']}/edxml", auth)
-                    assert status == 200 and len(body) > 100_000, (status, body[:300])
-                status, body = client.request("POST", f"/api/v1/edocs/{item['id']}/ack", auth)
-                assert status == 200, (status, body[:300])
-                if item["kind"] == "edoc" and f"BENCH-{tag}" in item["document_id"]:
-                    with seen_lock:
-                        counted[0] += 1
+                try:
+                    fetch_and_ack_one(client, item)
+                except Exception as exc:  # reported after the run; the queue must still drain
+                    errors.append(f"{item['id']}: {exc!r}")
+                    stop.set()
+                finally:
+                    work.task_done()
+            work.task_done()
         finally:
             client.close()
+
+    def fetch_and_ack_one(client: Http, item: dict) -> None:
+        if item["kind"] == "edoc":
+            status, body = client.request("GET", f"/api/v1/edocs/{item['id']}/edxml", auth)
+            assert status == 200 and len(body) > 100_000, (status, body[:300])
+        status, body = client.request("POST", f"/api/v1/edocs/{item['id']}/ack", auth)
+        assert status == 200, (status, body[:300])
+        if item["kind"] == "edoc" and f"BENCH-{tag}" in item["document_id"]:
+            with seen_lock:
+                counted[0] += 1
 
     threads = [threading.Thread(target=fetch_and_ack) for _ in range(fetchers)]
     for thread in threads:
@@ -140,15 +158,20 @@ def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float
             for item in fresh:
                 queued.add(item["id"])
                 work.put(item)
-            # Poll every 50 ms whatever the page held: far more often than a real DMS (seconds), but not the tight
-            # loop that would re-read the unacked backlog hundreds of times a second and measure that instead.
-            time.sleep(0.05)
+            if relist:  # every 50 ms whatever is in flight
+                time.sleep(0.05)
+                continue
+            work.join()  # the page is fetched and acked: what the next list shows is new
+            if not fresh:
+                time.sleep(0.05)  # far more often than a real DMS polls (seconds)
     finally:
         client.close()
     for _ in threads:
         work.put(None)
     for thread in threads:
         thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} fetch/ack failures, first: {errors[0]}")
     done[key] = time.perf_counter()
 
 
@@ -183,7 +206,7 @@ def process_groups(server: GatewayProcess) -> dict[str, list[int]]:
 
 def run_load(
     server: GatewayProcess, keys: dict[str, str], docs: int, clients: int, tag: str,
-    worker: subprocess.Popen[bytes] | None = None, rate: float = 0.0,
+    worker: subprocess.Popen[bytes] | None = None, rate: float = 0.0, relist: bool = False,
 ) -> dict[str, float]:
     """Drive one run. ``rate`` 0: closed loop, each client submits as soon as its previous submit is answered (the
     throughput at saturation; latency is then about clients / throughput by construction). ``rate`` > 0: open
@@ -198,7 +221,10 @@ def run_load(
     lock = threading.Lock()
     done: dict[str, float] = {}
     stop = threading.Event()
-    receivers = [threading.Thread(target=receiver, args=(server.base, keys[w], docs, tag, done, stop)) for w in "BC"]
+    receivers = [
+        threading.Thread(target=receiver, args=(server.base, keys[w], docs, tag, done, stop), kwargs={"relist": relist})
+        for w in "BC"
+    ]
     started = time.perf_counter()
     for thread in receivers:
         thread.start()
@@ -320,6 +346,11 @@ def main() -> None:
         "default: closed loop at saturation",
     )
     parser.add_argument(
+        "--relist", action="store_true",
+        help="receivers list their inbox every 50 ms whatever is in flight (the bench before 2026-11-25), re-reading "
+        "the unacked backlog; default: list, fetch and ack the page, list again",
+    )
+    parser.add_argument(
         "--separate-worker", action="store_true",
         help="run the delivery worker as its own process (edoc worker), as docker-compose does, not in each HTTP one",
     )
@@ -392,8 +423,8 @@ def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, f
         worker = subprocess.Popen([str(EDOC), "worker"], env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.STDOUT)
     try:
-        run_load(server, keys, min(40, args.docs), args.clients, "warm", worker)
-        result = run_load(server, keys, args.docs, args.clients, "run", worker, rate=args.rate)
+        run_load(server, keys, min(40, args.docs), args.clients, "warm", worker, relist=args.relist)
+        result = run_load(server, keys, args.docs, args.clients, "run", worker, rate=args.rate, relist=args.relist)
         result["batch"] = worker_batch_size(url)
         return result
     finally:
