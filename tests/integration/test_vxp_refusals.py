@@ -17,6 +17,8 @@ import sqlalchemy as sa
 
 from service.exchange.directory import create_client, set_vxp_secret
 from service.vxp.systems import DatabaseReplayGuard
+from storage.db import create_engine
+from storage.migrate import upgrade
 from storage.models import ClientSystem, ExchangeEvent, ReplayNonce
 from tests.integration.test_vxp_sdk_flow import vxp_system
 from tests.support.gateway import A, B, Env
@@ -181,3 +183,18 @@ def test_concurrent_identical_calls_get_one_new_and_the_rest_seen(env: Env) -> N
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: guard.seen_before("vxp.x", "cc", expires), range(8)))
     assert sorted(answers) == [False] + [True] * 7
+
+
+def test_the_guard_does_not_leave_its_relaxed_commit_on_the_connection(postgres_url: str) -> None:
+    """On PostgreSQL (synchronous_commit is its setting) the nonce's own transaction commits without waiting for
+    the WAL flush; the operation that follows on the same pooled connection must still commit synchronously."""
+    upgrade(postgres_url)
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        guard = DatabaseReplayGuard(engine)
+        assert guard.seen_before("vxp.x", "dd", datetime.now(UTC) + timedelta(seconds=60)) is False
+        with engine.connect() as conn:  # the one pooled connection the guard just used
+            assert conn.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"
+        assert guard.seen_before("vxp.x", "dd", datetime.now(UTC) + timedelta(seconds=60)) is True
+    finally:
+        engine.dispose()
