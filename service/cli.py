@@ -75,7 +75,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
     data_dir: Annotated[Path | None, typer.Option(help="folder for SQLite + objects (embedded tier)")] = None,
 ) -> None:
-    """Run the gateway (HTTP API + embedded delivery worker)."""
+    """Run the gateway (HTTP API + its delivery worker as a child process)."""
     import uvicorn
 
     settings = _settings(demo=demo or None, data_dir=data_dir)
@@ -92,7 +92,21 @@ def serve(
     if demo:
         os.environ["EDOC_DEMO"] = "true"
     _gateway(settings).close()  # fail fast on bad settings before uvicorn starts
-    uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False)
+    worker_process = None
+    if settings.embedded_worker:
+        # One delivery worker process beside the HTTP processes, not a thread inside each of them (why:
+        # service/worker_process.py); the HTTP processes read EDOC_EMBEDDED_WORKER and start no thread.
+        from service.worker_process import start_worker_process
+
+        worker_process = start_worker_process()
+        os.environ["EDOC_EMBEDDED_WORKER"] = "false"
+    try:
+        uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False)
+    finally:
+        if worker_process is not None:
+            from service.worker_process import stop_worker_process
+
+            stop_worker_process(worker_process)
 
 
 def _print_demo(info: dict[str, Any], host: str, port: int) -> None:
@@ -117,15 +131,14 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="drain what is ready, then exit")] = False,
 ) -> None:
     """Run a delivery worker on its own, with the uplink pollers (several may run against one PostgreSQL)."""
-    import signal
     import threading
 
     from service.exchange.delivery import DeliveryWorker
-    from service.vxp.uplink import start_pollers
+    from service.worker_process import run_worker, stop_on_signals
 
     gw = _gateway(_settings())
-    runner = DeliveryWorker(gw)
     if once:
+        runner = DeliveryWorker(gw)
         total = 0
         while n := runner.run_once():
             total += n
@@ -135,17 +148,8 @@ def worker(
 
     tune_gc()
     stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-        gw.wakeup.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    pollers = start_pollers(gw, stop)  # the process that delivers also pulls from the uplinks
-    runner.run_forever(stop)
-    for poller in pollers:
-        poller.join(timeout=10)
+    stop_on_signals(gw, stop)
+    run_worker(gw, stop)
 
 
 @db_app.command("upgrade")
