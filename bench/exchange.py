@@ -21,7 +21,9 @@ load. ``--rate`` runs only such an open loop, at that rate.
 
 CPU ms per document (from /proc) for the gateway's processes, PostgreSQL, the load generator and the rest of the
 machine is printed too: on this shared 2-core box it is far steadier than documents/s, and "other" shows when
-another job took CPU during the run. Build+sign cost is measured in-process in the same run. The 100 MB case
+another job took CPU during the run. Build+sign cost is measured in-process in the same run, and so is a fixed
+pure-Python calibration workload: the machine's own speed varies between hours, and figures from different runs
+compare only after dividing by it. The 100 MB case
 starts a fresh gateway and reads its VmHWM (peak RSS) from /proc after one submit. All figures are medians or
 percentiles of this run only.
 """
@@ -190,6 +192,21 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / tick
+
+
+def calibration_ms() -> float:
+    """A fixed pure-Python workload (2 million additions), best of three: how fast this machine runs right now.
+
+    This shared machine's speed moves by up to a factor of two between hours (seen: 57 to 115 ms), and every
+    documents/s and CPU ms figure moves with it; figures from different runs compare after dividing by this."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def machine_busy_seconds() -> float:
@@ -377,6 +394,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = []
+    calibration = [calibration_ms()]
     with tempfile.TemporaryDirectory(prefix="edoc-bench-") as tmpdir:
         tmp = Path(tmpdir)
         for backend in args.backends.split(","):
@@ -389,6 +407,7 @@ def main() -> None:
                     rows.append((backend, bench_backend(url, data, args)))
             else:
                 print(f"{backend}: PostgreSQL not reachable, skipped", file=sys.stderr)
+        calibration.append(calibration_ms())
         cost = build_and_sign_cost(tmp)
         big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
     print(
@@ -427,6 +446,10 @@ def main() -> None:
     for backend, r in rows:
         print(f"{backend}: outbox messages per worker transaction (whole run): {r['batch']:.1f}")
     print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
+    print(
+        f"machine calibration (bench/exchange.py calibration_ms, before and after the runs): "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
+    )
     if big:
         print(
             f"submit with a {args.big_mb} MB attachment: package {big['package_mb']:.1f} MB, gateway RSS baseline "

@@ -21,7 +21,9 @@ process tree (``edoc serve``, its uvicorn workers, the embedded delivery worker)
 backends connected to this run's database plus the server's shared background processes; nothing for SQLite,
 which runs inside the gateway), and this load generator (signing, HTTP client). On a shared 2-core machine it
 is far steadier than documents/s, which moves with whatever else runs; "rest of the machine" (busy CPU from
-/proc/stat less those three) says how much else ran meanwhile.
+/proc/stat less those three) says how much else ran meanwhile. "Machine calibration" times a fixed pure-Python
+workload before and after the run: the machine's own speed moves between hours, and figures from different runs
+compare only after dividing by it.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, cpu_seconds, machine_busy_seconds
+from bench.exchange import Http, calibration_ms, cpu_seconds, machine_busy_seconds
 from service.context import Gateway
 from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
 from service.vxp.client import VxpClient
@@ -254,6 +256,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--http-workers", type=int, default=1, help="uvicorn worker processes of the gateway")
     args = parser.parse_args()
+    calibration = [calibration_ms()]
     with tempfile.TemporaryDirectory(prefix="edoc-bench-vxp-") as tmp:
         if args.backend == "sqlite":
             result = bench(
@@ -268,6 +271,7 @@ def main() -> None:
         f"backend {args.backend}, {args.clients} clients, {args.http_workers} HTTP worker(s): "
         f"{result['docs']:.0f} documents in {result['wall']:.1f} s"
     )
+    calibration.append(calibration_ms())
     print(f"  documents/s (send → list → get → done): {result['docs_per_s']:.1f}")
     print(
         f"  share of server time in authentication: {100 * result['auth_share']:.1f} % "
@@ -279,6 +283,10 @@ def main() -> None:
     )
     for key in sorted(k for k in result if k.startswith("p50 ")):
         print(f"  {key} (client-side): {result[key]:.1f} ms")
+    print(
+        f"  machine calibration (bench/exchange.py calibration_ms, before and after): "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
+    )
     if result["errors"]:
         print(f"  errors: {result['errors']:.0f}")
 

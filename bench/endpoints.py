@@ -1,0 +1,184 @@
+"""CPU per request type and per delivery-worker step: where a document's cost goes, one step at a time.
+
+    .venv/bin/python bench/endpoints.py [--docs 200] [--backend postgresql|sqlite] [--rounds 3]
+
+``bench/exchange.py`` gives the throughput of the whole exchange, where every step runs at once; this one says
+what each step costs, so that a change to one of them can be judged on its own figure. A real gateway process
+(``edoc serve``, one HTTP process, no delivery worker) runs on a fresh database; one keep-alive client sends
+``--docs`` requests of each kind one after the other (no concurrency, so no queueing or lock contention in the
+figures), and the delivery worker's rounds run in this process between the phases:
+
+    healthz      GET /healthz: the framework's floor per request
+    submit       POST /api/v1/edocs, multipart 100 KB PDF, 2 recipients
+    worker 1     the rounds that deliver them and check the attachment's PDF signatures
+    inbox        GET /api/v1/inbox?limit=100 as a recipient
+    edxml        GET /api/v1/edocs/{id}/edxml as each recipient (the signed package, about 135 KB)
+    ack          POST /api/v1/edocs/{id}/ack as each recipient
+    worker 2     the rounds that send the automatic 01 statuses the acks imply (two per document)
+
+For each step: the gateway process's CPU (user + system, from /proc) per request, the database's CPU per
+request (PostgreSQL backends, from /proc), and the client's wall time per request, as medians of ``--rounds``
+rounds. The worker rows count this process's CPU per document. "calibration" is a fixed pure-Python loop timed
+in the same run: figures from different days compare only after dividing by it (a shared machine's speed moves
+by a factor of two between hours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.exchange import Http, calibration_ms, cpu_seconds, multipart
+from service.context import Gateway
+from service.exchange.delivery import DeliveryWorker
+from tests.support.databases import postgres_available, temporary_postgres_database
+from tests.support.gateway import A, B, C, make_settings, provision
+from tests.support.pdfs import simple_pdf
+from tests.support.server import GatewayProcess
+
+
+def postgres_pids() -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
+
+
+class Steps:
+    """Times one step: gateway CPU, database CPU and wall time per unit, over ``units`` calls of ``body``."""
+
+    def __init__(self, server_pid: int, with_postgres: bool) -> None:
+        self.server_pid = server_pid
+        self.with_postgres = with_postgres
+        self.figures: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+
+    def run(self, name: str, units: int, body: Callable[[], None], *, in_process: bool = False) -> None:
+        db = postgres_pids() if self.with_postgres else []
+        gateway_before, db_before = cpu_seconds([self.server_pid]), cpu_seconds(db)
+        own_before = time.process_time()
+        started = time.perf_counter()
+        body()
+        wall = time.perf_counter() - started
+        own = time.process_time() - own_before
+        gateway = own if in_process else cpu_seconds([self.server_pid]) - gateway_before
+        figures = self.figures[name]
+        figures["gateway"].append(1000 * gateway / units)
+        figures["db"].append(1000 * (cpu_seconds(db) - db_before) / units)
+        figures["wall"].append(1000 * wall / units)
+
+
+def one_round(server: GatewayProcess, gw: Gateway, keys: dict[str, str], docs: int, steps: Steps, tag: str) -> None:
+    pdf = simple_pdf(4, pad_to=100_000)
+    client = Http(server.base)
+    worker = DeliveryWorker(gw, name=f"bench-{tag}")
+    sender = {"Authorization": f"Bearer {keys['A']}"}
+    recipient = {"Authorization": f"Bearer {keys['B']}"}
+    recipients = [{"Authorization": f"Bearer {keys[who]}"} for who in "BC"]
+    ids: list[str] = []
+
+    def call(method: str, path: str, headers: dict[str, str], body: bytes | None = None, ok: int = 200) -> bytes:
+        status, answer = client.request(method, path, headers, body)
+        if status != ok:
+            raise RuntimeError(f"{method} {path}: {status} {answer[:300]!r}")
+        return answer
+
+    def healthz() -> None:
+        for _ in range(docs):
+            call("GET", "/healthz", {})
+
+    def submit() -> None:
+        for n in range(docs):
+            header = {"from": A, "to": [B, C], "code": {"number": str(n), "notation": f"EP-{tag}"},
+                      "subject": f"Văn bản đo bước số {n}", "date": "2026-11-20"}
+            body, ctype = multipart(header, f"vb-{n}.pdf", pdf)
+            answer = call("POST", "/api/v1/edocs", {**sender, "Content-Type": ctype}, body, ok=202)
+            ids.append(json.loads(answer)["id"])
+
+    def drain() -> None:
+        while worker.run_once():
+            pass
+
+    def inbox() -> None:
+        for _ in range(docs):
+            call("GET", "/api/v1/inbox?limit=100", recipient)
+
+    def edxml() -> None:
+        for doc in ids:
+            for auth in recipients:
+                call("GET", f"/api/v1/edocs/{doc}/edxml", auth)
+
+    def ack() -> None:
+        for doc in ids:
+            for auth in recipients:
+                call("POST", f"/api/v1/edocs/{doc}/ack", auth)
+
+    try:
+        steps.run("healthz", docs, healthz)
+        steps.run("submit", docs, submit)
+        steps.run("worker 1 (deliver, check PDF)", docs, drain, in_process=True)
+        steps.run("inbox (100 items)", docs, inbox)
+        steps.run("edxml", 2 * docs, edxml)
+        steps.run("ack", 2 * docs, ack)
+        steps.run("worker 2 (automatic 01)", docs, drain, in_process=True)
+    finally:
+        client.close()
+
+
+def bench(url: str, tmp: Path, docs: int, rounds: int) -> tuple[Steps, list[float]]:
+    keys = provision(url, tmp, prefix="ep")
+    server = GatewayProcess(tmp, database_url=url, embedded_worker="false").start()
+    gw = Gateway.from_settings(make_settings(url, tmp))
+    steps = Steps(server.pid, url.startswith("postgresql"))
+    calibration = []
+    try:
+        one_round(server, gw, keys, min(docs, 20), Steps(server.pid, False), "warm")
+        for r in range(rounds):
+            calibration.append(calibration_ms())
+            one_round(server, gw, keys, docs, steps, f"r{r}")
+    finally:
+        gw.close()
+        server.stop()
+    return steps, calibration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="edoc-bench-ep-") as tmp:
+        if args.backend == "sqlite":
+            steps, calibration = bench(f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.rounds)
+        else:
+            if not postgres_available():
+                sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
+            with temporary_postgres_database("edoc_bench_ep") as url:
+                steps, calibration = bench(url, Path(tmp), args.docs, args.rounds)
+    print(
+        f"\nedoc-gateway per-step cost: {args.backend}, {args.docs} documents a round (100 KB PDF, 2 recipients), "
+        f"one client, medians of {args.rounds} rounds; calibration {statistics.median(calibration):.0f} ms "
+        f"(runs: {', '.join(f'{c:.0f}' for c in calibration)})"
+    )
+    print(f"{'step':<32}{'gateway CPU ms':>16}{'database CPU ms':>17}{'wall ms':>10}   (per request / document)")
+    total = 0.0
+    for name, figures in steps.figures.items():
+        gateway = statistics.median(figures["gateway"])
+        if not name.startswith(("healthz", "inbox")):
+            total += gateway * (2 if name in ("edxml", "ack") else 1)
+        print(f"{name:<32}{gateway:>16.2f}{statistics.median(figures['db']):>17.2f}"
+              f"{statistics.median(figures['wall']):>10.2f}")
+    print(f"gateway CPU of one document's path (submit, worker, edxml and ack at both recipients; inbox pages "
+          f"not counted): {total:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
