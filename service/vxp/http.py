@@ -36,11 +36,13 @@ def facade_of(request: Request) -> VxpFacade:
     return facade
 
 
-@router.api_route(
-    "/vxp/{operation}",
-    methods=["GET", "POST"],
-    summary="A VXP operation (sendEdoc, getReceivedEdocList, getEdoc, updateStatus, …), XroadVnpt-* headers",
-)
+_SUMMARY = "A VXP operation (sendEdoc, getReceivedEdocList, getEdoc, updateStatus, …), XroadVnpt-* headers"
+
+
+# One handler, registered once per method: a route with two methods would give both operations the same
+# operationId in the OpenAPI document, which client generators refuse.
+@router.get("/vxp/{operation}", summary=_SUMMARY, operation_id="vxp_get")
+@router.post("/vxp/{operation}", summary=_SUMMARY, operation_id="vxp_post")
 async def vxp_call(operation: str, request: Request) -> JSONResponse:
     facade = facade_of(request)
     limit = facade.gw.settings.max_package_bytes

@@ -39,3 +39,13 @@ def test_every_api_operation_refuses_a_request_without_a_bearer_key(sqlite_env: 
         resp = sqlite_env.http.request(method, url, headers=headers)
         assert resp.status_code == 401, (method, path, resp.status_code, resp.text)
         assert resp.json()["code"] == "missing_api_key", (method, path)
+
+
+def test_every_openapi_operation_has_its_own_operation_id(sqlite_env: Env) -> None:
+    """Client generators refuse a document where two operations share an operationId (the VXP route serves GET
+    and POST; each method is its own operation)."""
+    schema = sqlite_env.http.get("/openapi.json").json()
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values() if "operationId" in op]
+    assert len(ids) >= 20
+    assert sorted(ids) == sorted(set(ids)), [i for i in ids if ids.count(i) > 1]
+    assert {"vxp_get", "vxp_post"} <= set(ids)
