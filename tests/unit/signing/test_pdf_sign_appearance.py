@@ -52,7 +52,9 @@ def _pixels(image: Image.Image, box: tuple[float, float, float, float]) -> list[
     x1, y1, x2, y2 = box
     height = image.height
     crop = image.crop((int(x1), int(height - y2), int(x2), int(height - y1)))
-    return list(crop.getdata())
+    # Pillow 12.1 added get_flattened_data and deprecated getdata (removed in Pillow 14); older ones have only getdata.
+    pixels = getattr(crop, "get_flattened_data", None) or crop.getdata
+    return list(pixels())
 
 
 def _key(pki: TestPki, name: str = "good-rsa"):
