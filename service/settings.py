@@ -81,7 +81,11 @@ class Settings(BaseSettings):
     secret_markings: tuple[str, ...] = ("mật", "tối mật", "tuyệt mật")
     max_package_bytes: int = 150 * 1024 * 1024
     retry_schedule: tuple[float, ...] = (1, 5, 30, 120, 600, 1800, 3600)
-    worker_poll_seconds: float = 0.25
+    worker_poll_seconds: float = Field(
+        0.25, gt=0, le=60,
+        description="pause of a delivery worker after a round that did not fill its batch (a new message is "
+        "delivered within about this long; under load the pause lets rounds fill up)",
+    )
     worker_batch: int = Field(
         128, ge=1, le=1000,
         description="outbox messages a delivery worker claims per round; a round's statements and commits are paid "

@@ -165,13 +165,24 @@ class DeliveryWorker:
         return done + len(leased)
 
     def run_forever(self, stop: threading.Event) -> None:
+        """Claim rounds until ``stop``: at once after a full batch (more is waiting), else after a pause.
+
+        The pause (``worker_poll_seconds``, cut short by a wakeup that comes after the round) applies after every
+        round that did not fill its batch, including one that did some work: a round's statements and commits
+        cost the same for 3 messages as for 30, so under a steady load a worker that claimed again at once ran
+        rounds of a few messages each. With the pause the rounds fill up: at saturation on PostgreSQL, 14-19
+        messages per transaction instead of 7-9, and the worker process used 4.4-4.7 ms of CPU per document
+        instead of 5.0-6.8 (bench/exchange.py, paired runs). A document waits at most one pause longer.
+        """
         logger.info("delivery worker %s started", self.name)
+        full = self.gw.settings.worker_batch
         while not stop.is_set():
             try:
-                if self.run_once():
+                if self.run_once() >= full:
                     continue
             except Exception:  # keep the worker alive; the message is retried after its lease
                 logger.exception("delivery worker %s: batch failed", self.name)
+            self.gw.wakeup.clear()  # what the round itself signalled is claimed after the pause
             self.gw.wakeup.wait(self.gw.settings.worker_poll_seconds)
             self.gw.wakeup.clear()
         logger.info("delivery worker %s stopped", self.name)
