@@ -225,6 +225,13 @@ def process_groups(server: GatewayProcess) -> dict[str, list[int]]:
     return {"gateway": gateway, "postgres": postgres, "loadgen": [os.getpid()]}
 
 
+def delivery_worker_pid(server: GatewayProcess) -> int:
+    """The pid of the delivery worker process ``edoc serve`` started (from its log line), or 0."""
+    marker = "delivery worker process "
+    log = server.log.read_text()
+    return int(log.split(marker)[1].split()[0]) if marker in log else 0
+
+
 def run_load(
     server: GatewayProcess, keys: dict[str, str], docs: int, clients: int, tag: str,
     worker: subprocess.Popen[bytes] | None = None, rate: float = 0.0, relist: bool = False,
@@ -236,6 +243,8 @@ def run_load(
     groups = process_groups(server)
     if worker is not None:
         groups["gateway"].append(worker.pid)
+    delivery = worker.pid if worker is not None else delivery_worker_pid(server)
+    groups["worker"] = [delivery] if delivery else []  # also counted in "gateway"
     cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
     busy_before = machine_busy_seconds()
     latencies: list[float] = []
@@ -278,7 +287,9 @@ def run_load(
     finished = max(done.values()) if len(done) == 2 else float("nan")
     cpu = {name: (cpu_seconds(pids) - cpu_before[name]) * 1000 / docs for name, pids in groups.items()}
     # What the rest of the machine used meanwhile (another job on this shared box): a noise indicator.
-    cpu["other"] = (machine_busy_seconds() - busy_before) * 1000 / docs - sum(cpu.values())
+    cpu["other"] = (machine_busy_seconds() - busy_before) * 1000 / docs - sum(
+        ms for name, ms in cpu.items() if name != "worker"
+    )
     quantiles = statistics.quantiles(latencies, n=100)
     return {
         **{f"cpu_{name}": ms for name, ms in cpu.items()},
@@ -352,8 +363,7 @@ def peak_rss_large(tmp: Path, size_mb: int) -> dict[str, float]:
                 if (attachment.get("verification") or {}).get("state") != "pending":
                     break
                 time.sleep(0.5)
-        log, marker = server.log.read_text(), "delivery worker process "
-        worker_pid = int(log.split(marker)[1].split()[0]) if marker in log else 0
+        worker_pid = delivery_worker_pid(server)
         package_size = package.json()["size"]
         return {
             "package_mb": package_size / 2**20,
@@ -444,7 +454,10 @@ def main() -> None:
                 f"{r['cpu_other']:>8.1f}"
             )
     for backend, r in rows:
-        print(f"{backend}: outbox messages per worker transaction (whole run): {r['batch']:.1f}")
+        print(
+            f"{backend}: outbox messages per worker transaction (whole run): {r['batch']:.1f}; of the gateway's CPU "
+            f"per document, the delivery worker process took {r['cpu_worker']:.1f} ms (saturation run)"
+        )
     print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
     print(
         f"machine calibration (bench/exchange.py calibration_ms, before and after the runs): "
