@@ -188,7 +188,8 @@ class AttachmentRow(Base):
     description: Mapped[str | None] = mapped_column(sa.String(500))
     blob_sha256: Mapped[str] = mapped_column(sa.String(64))
     size: Mapped[int]
-    verification: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # None (nothing to verify) is stored as SQL NULL on both databases, not as a JSON null
+    verification: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON(none_as_null=True))
 
 
 class Delivery(Base):

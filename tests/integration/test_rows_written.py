@@ -93,3 +93,32 @@ def test_a_submit_writes_the_same_rows_on_both_databases(env: Env) -> None:
             sa.select(ExchangeEvent.kind, ExchangeEvent.package_id, ExchangeEvent.agency_code, ExchangeEvent.detail)
         ).all()
     assert [tuple(e) for e in events] == [("submitted", doc, A, {"to": [B, C]})]
+
+
+def test_a_file_that_is_not_a_pdf_gets_no_verification_and_no_check_message(env: Env) -> None:
+    """The attachment rows' NULLs (no verification to do) come out as NULLs on both databases, and only the PDF
+    gets a verify_attachment message."""
+    import json
+
+    from storage.models import AttachmentRow
+    from tests.support.pdfs import simple_pdf
+
+    files = [("files", ("cong-van.pdf", simple_pdf(1), "application/pdf")),
+             ("files", ("ghi-chu.txt", "Ghi chú kèm theo".encode(), "text/plain"))]
+    resp = env.http.post("/api/v1/edocs", data={"header": json.dumps(header(A, [B]), ensure_ascii=False)},
+                         files=files, headers=env.as_("A"))
+    assert resp.status_code == 202, resp.text
+    with env.gw.sessions() as session:
+        attachments = session.execute(
+            sa.select(AttachmentRow.position, AttachmentRow.name, AttachmentRow.content_type,
+                      AttachmentRow.description, AttachmentRow.verification).order_by(AttachmentRow.position)
+        ).all()
+        topics = session.execute(sa.select(OutboxMessage.topic).order_by(OutboxMessage.id)).scalars().all()
+        # SQL NULL, not a JSON null (which the JSON type would also read as None)
+        sql_nulls = session.execute(sa.text("SELECT count(*) FROM attachment WHERE verification IS NULL")).scalar()
+    assert sql_nulls == 1
+    assert [tuple(a) for a in attachments] == [
+        (0, "cong-van.pdf", "application/pdf", None, {"state": "pending"}),
+        (1, "ghi-chu.txt", "text/plain", None, None),
+    ]
+    assert topics == ["verify_attachment", "deliver"]
