@@ -16,6 +16,7 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import tempfile
@@ -606,50 +607,44 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows, pending: Sequence[Pending
     """PostgreSQL, a package that answers nothing (no status history or recall state to change): every row in ONE
     statement, run in autocommit (a single statement is atomic; the foreign keys are checked at its end). A
     package accepted meanwhile under the same idempotency key makes it fail as a whole (IntegrityError)."""
-    now = utcnow()
     dumps = json.dumps
-    blobs = Blobs.rows(pending)
     params = {
         **{f"p_{key}": value for key, value in rows.package.items() if key not in ("summary", "signature", "oddities")},
         "p_summary": dumps(rows.package["summary"]),
         "p_signature": dumps(rows.package["signature"]),
         "p_oddities": dumps(rows.package["oddities"]),
-        "now": now,
-        "a_position": [a["position"] for a in rows.attachments],
-        "a_content_id": [a["content_id"] for a in rows.attachments],
-        "a_name": [a["name"] for a in rows.attachments],
-        "a_content_type": [a["content_type"] for a in rows.attachments],
-        "a_description": [a["description"] for a in rows.attachments],
-        "a_blob": [a["blob_sha256"] for a in rows.attachments],
-        "a_size": [a["size"] for a in rows.attachments],
-        "a_verification": [None if a["verification"] is None else dumps(a["verification"]) for a in rows.attachments],
-        "d_id": [d["id"] for d in rows.deliveries],
-        "d_to": [d["to_code"] for d in rows.deliveries],
-        "d_route": [d["route"] for d in rows.deliveries],
-        "o_topic": [m["topic"] for m in rows.messages],
-        "o_payload": [dumps(m["payload"]) for m in rows.messages],
+        "now": utcnow(),
+        "attachments": dumps([{k: a[k] for k in _ATTACHMENT_FIELDS} for a in rows.attachments]),
+        "deliveries": dumps([{"id": d["id"], "to_code": d["to_code"], "route": d["route"]} for d in rows.deliveries]),
+        "messages": dumps([{"topic": m["topic"], "payload": m["payload"]} for m in rows.messages]),
         "e_kind": rows.event["kind"],
         "e_document_id": rows.event["document_id"],
         "e_agency": rows.event["agency_code"],
         "e_actor": rows.event["actor"],
         "e_detail": dumps(rows.event["detail"]),
-        "b_sha256": [b["sha256"] for b in blobs],
-        "b_size": [b["size"] for b in blobs],
-        "b_data": [b["data"] for b in blobs],
+        "blobs": dumps(
+            [{"sha256": b["sha256"], "size": b["size"], "data": base64.b64encode(b["data"]).decode("ascii")}
+             for b in Blobs.rows(pending)]
+        ),
     }
     with autocommit(gw.engine) as conn:
         conn.execute(_SUBMIT_IN_ONE_STATEMENT, params)
 
 
 # The rows of a submit as one statement on PostgreSQL (see _insert_in_one_statement): data-modifying CTEs, with the
-# variable-length parts passed as arrays and unnested, so the text is the same for every submit (prepared once).
+# variable-length parts passed as JSON arrays of records, so the text is the same for every submit (prepared once).
+# JSON rather than one array parameter per column: psycopg adapts a Python list element by element to choose its
+# type, and the sixteen arrays cost 0.35 ms of client CPU per submit against 0.01 ms for four JSON strings. Small
+# blobs travel base64-encoded (decode() in SQL); a JSON null is an SQL NULL.
+_ATTACHMENT_FIELDS = (
+    "position", "content_id", "name", "content_type", "description", "blob_sha256", "size", "verification"
+)
 _SUBMIT_IN_ONE_STATEMENT = sa.text(
     """
     WITH new_blobs AS (
         INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, b.data, :now
-        FROM unnest(CAST(:b_sha256 AS TEXT[]), CAST(:b_size AS INTEGER[]), CAST(:b_data AS BYTEA[]))
-             AS b(sha256, size, data)
+        SELECT b.sha256, b.size, decode(b.data, 'base64'), :now
+        FROM json_to_recordset(CAST(:blobs AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
         ON CONFLICT DO NOTHING
     ), new_package AS (
         INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
@@ -662,21 +657,20 @@ _SUBMIT_IN_ONE_STATEMENT = sa.text(
     ), new_attachments AS (
         INSERT INTO attachment (package_id, position, content_id, name, content_type, description, blob_sha256,
                                 size, verification)
-        SELECT :p_id, a.position, a.content_id, a.name, a.content_type, a.description, a.blob, a.size,
-               CAST(a.verification AS JSON)
-        FROM unnest(CAST(:a_position AS INTEGER[]), CAST(:a_content_id AS TEXT[]), CAST(:a_name AS TEXT[]),
-                    CAST(:a_content_type AS TEXT[]), CAST(:a_description AS TEXT[]), CAST(:a_blob AS TEXT[]),
-                    CAST(:a_size AS BIGINT[]), CAST(:a_verification AS TEXT[]))
-             AS a(position, content_id, name, content_type, description, blob, size, verification)
+        SELECT :p_id, a.position, a.content_id, a.name, a.content_type, a.description, a.blob_sha256, a.size,
+               a.verification
+        FROM json_to_recordset(CAST(:attachments AS JSON))
+             AS a(position INTEGER, content_id TEXT, name TEXT, content_type TEXT, description TEXT,
+                  blob_sha256 TEXT, size BIGINT, verification JSON)
     ), new_deliveries AS (
         INSERT INTO delivery (id, package_id, to_code, route, state, attempts, created_at, updated_at)
         SELECT d.id, :p_id, d.to_code, d.route, 'pending', 0, :now, :now
-        FROM unnest(CAST(:d_id AS TEXT[]), CAST(:d_to AS TEXT[]), CAST(:d_route AS TEXT[])) AS d(id, to_code, route)
+        FROM json_to_recordset(CAST(:deliveries AS JSON)) AS d(id TEXT, to_code TEXT, route TEXT)
     ), new_messages AS (
         INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT o.topic, CAST(o.payload AS JSON), :now, :now, 0
-        FROM unnest(CAST(:o_topic AS TEXT[]), CAST(:o_payload AS TEXT[])) WITH ORDINALITY AS o(topic, payload, n)
-        ORDER BY o.n
+        SELECT m.item ->> 'topic', m.item -> 'payload', :now, :now, 0
+        FROM json_array_elements(CAST(:messages AS JSON)) WITH ORDINALITY AS m(item, n)
+        ORDER BY m.n
     )
     INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
     VALUES (:now, :e_kind, :p_id, :e_document_id, :e_agency, :e_actor, CAST(:e_detail AS JSON))
