@@ -19,8 +19,8 @@ figures), and the delivery worker's rounds run in this process between the phase
 For each step: the gateway process's CPU (user + system, from /proc) per request, the database's CPU per
 request (PostgreSQL backends, from /proc), and the client's wall time per request, as medians of ``--rounds``
 rounds. The worker rows count this process's CPU per document. "calibration" is a fixed pure-Python loop timed
-in the same run: figures from different days compare only after dividing by it (a shared machine's speed moves
-by a factor of two between hours).
+in the same run: whether the run was made on a fast or a slow hour of this shared machine (its speed moves by up
+to a factor of two); the gateway's figures do not scale with it one to one, so compare in paired runs.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ load. ``--rate`` runs only such an open loop, at that rate.
 CPU ms per document (from /proc) for the gateway's processes, PostgreSQL, the load generator and the rest of the
 machine is printed too: on this shared 2-core box it is far steadier than documents/s, and "other" shows when
 another job took CPU during the run. Build+sign cost is measured in-process in the same run, and so is a fixed
-pure-Python calibration workload: the machine's own speed varies between hours, and figures from different runs
-compare only after dividing by it. The 100 MB case
+pure-Python calibration workload, which says whether the run was made on a fast or a slow hour of this shared
+machine. The 100 MB case
 starts a fresh gateway and reads its VmHWM (peak RSS) from /proc after one submit. All figures are medians or
 percentiles of this run only.
 """
@@ -197,8 +197,9 @@ def cpu_seconds(pids: list[int]) -> float:
 def calibration_ms() -> float:
     """A fixed pure-Python workload (2 million additions), best of three: how fast this machine runs right now.
 
-    This shared machine's speed moves by up to a factor of two between hours (seen: 57 to 115 ms), and every
-    documents/s and CPU ms figure moves with it; figures from different runs compare after dividing by this."""
+    This shared machine's speed moves by up to a factor of two between hours (seen: 54 to 115 ms). The gateway's
+    figures move with it, but not one to one (its work is memory- and kernel-heavy, this loop is neither): a hint
+    of how fast the hour was, not a divisor; compare configurations in paired runs of the same hour."""
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()

@@ -22,8 +22,7 @@ backends connected to this run's database plus the server's shared background pr
 which runs inside the gateway), and this load generator (signing, HTTP client). On a shared 2-core machine it
 is far steadier than documents/s, which moves with whatever else runs; "rest of the machine" (busy CPU from
 /proc/stat less those three) says how much else ran meanwhile. "Machine calibration" times a fixed pure-Python
-workload before and after the run: the machine's own speed moves between hours, and figures from different runs
-compare only after dividing by it.
+workload before and after the run: whether it was made on a fast or a slow hour of this shared machine.
 """
 
 from __future__ import annotations
