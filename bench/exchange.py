@@ -1,7 +1,8 @@
 """End-to-end exchange throughput, submit latency, package build+sign cost, and peak RSS for a 100 MB attachment.
 
     .venv/bin/python bench/exchange.py [--docs 400] [--clients 16] [--backends sqlite,postgresql] [--workers 2]
-                                       [--separate-worker] [--rate DOCS_PER_S] [--relist] [--big-mb 100]
+                                       [--separate-worker] [--rate DOCS_PER_S] [--target-rate 100] [--repeat 3]
+                                       [--relist] [--big-mb 100]
 
 For each backend a real gateway process (``edoc serve``: its HTTP processes and the delivery worker process it
 starts; with ``--separate-worker`` HTTP processes without one plus an ``edoc worker`` process, the docker-compose
@@ -25,7 +26,8 @@ another job took CPU during the run. Build+sign cost is measured in-process in t
 pure-Python calibration workload, which says whether the run was made on a fast or a slow hour of this shared
 machine. The 100 MB case
 starts a fresh gateway and reads its VmHWM (peak RSS) from /proc after one submit. All figures are medians or
-percentiles of this run only.
+percentiles of this run only; with ``--repeat N`` each kind of run is made N times on the same gateway and the
+tables show each figure's median, with the runs' own documents/s and p95 listed after.
 """
 
 from __future__ import annotations
@@ -385,6 +387,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--big-mb", type=int, default=100)
     parser.add_argument(
+        "--repeat", type=int, default=1,
+        help="runs of each kind on the same gateway; the tables show each figure's median, the runs are listed after",
+    )
+    parser.add_argument(
         "--rate", type=float, default=0.0,
         help="offer this many documents/s in all (open loop) and time submits from when each was due; "
         "default: closed loop at saturation",
@@ -455,6 +461,14 @@ def main() -> None:
                 f"{r['cpu_other']:>8.1f}"
             )
     for backend, r in rows:
+        for kind, result in (("saturation", r), (f"{args.target_rate:g}/s offered", r.get("at_target"))):
+            if result is not None and len(result["runs"]) > 1:
+                print(
+                    f"{backend}, {kind}, each run: docs/s e2e "
+                    + " / ".join(f"{run['docs_per_s']:.1f}" for run in result["runs"])
+                    + ", p95 submit " + " / ".join(f"{run['p95_ms']:.0f}" for run in result["runs"]) + " ms"
+                )
+    for backend, r in rows:
         print(
             f"{backend}: outbox messages per worker transaction (whole run): {r['batch']:.1f}; of the gateway's CPU "
             f"per document, the delivery worker process took {r['cpu_worker']:.1f} ms (saturation run)"
@@ -488,6 +502,11 @@ def worker_batch_size(url: str) -> float:
     return messages / batches if batches else float("nan")
 
 
+def medians(runs: list[dict[str, float]]) -> dict[str, Any]:
+    """Each figure's median over repeated runs on the same gateway, and the runs themselves (``runs``)."""
+    return {**{key: statistics.median(run[key] for run in runs) for key in runs[0]}, "runs": runs}
+
+
 def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
     keys = prepare(url, data)
     settings = {"worker_poll_seconds": "0.02"}
@@ -500,13 +519,16 @@ def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, A
                                   stderr=subprocess.STDOUT)
     try:
         run_load(server, keys, min(40, args.docs), args.clients, "warm", worker, relist=args.relist)
-        result: dict[str, Any] = run_load(
-            server, keys, args.docs, args.clients, "run", worker, rate=args.rate, relist=args.relist
-        )
+        result = medians([
+            run_load(server, keys, args.docs, args.clients, f"run{n}", worker, rate=args.rate, relist=args.relist)
+            for n in range(args.repeat)
+        ])
         if not args.rate and args.target_rate:
-            result["at_target"] = run_load(
-                server, keys, args.docs, args.clients, "target", worker, rate=args.target_rate, relist=args.relist
-            )
+            result["at_target"] = medians([
+                run_load(server, keys, args.docs, args.clients, f"target{n}", worker, rate=args.target_rate,
+                         relist=args.relist)
+                for n in range(args.repeat)
+            ])
         result["batch"] = worker_batch_size(url)
         return result
     finally:
