@@ -103,7 +103,14 @@ _GSON_ESCAPES = {
 }
 
 
+# What Gson escapes: the quote, the backslash, control characters and the two JavaScript line separators. Most
+# header values (codes, timestamps, ids) have none, and are written without a look at each character.
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\u2028\u2029]')
+
+
 def _gson_string(value: str) -> str:
+    if _NEEDS_ESCAPE.search(value) is None:
+        return '"' + value + '"'
     parts = (_GSON_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 else c) for c in value)
     return '"' + "".join(parts) + '"'
 

@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.vxp.protocol import (
     OPERATIONS,
@@ -127,3 +129,16 @@ def test_the_operation_table_names_all_ten_operations() -> None:
     assert OPERATIONS["sendEdoc"].content_type == "application/octet-stream"
     assert OPERATIONS["countReceiveEdoc"].accepted_methods == {"GET", "POST"}
     assert all(set(op.required) <= set(op.params) for op in OPERATIONS.values())
+
+
+@given(st.text(alphabet=st.sampled_from(['"', "\\", "\n", "\x01", "\x1f", "\u2028", "\u2029", "a", "ộ", " ", "/"])))
+def test_gson_strings_are_the_same_with_or_without_the_plain_text_shortcut(value: str) -> None:
+    """Values without anything to escape skip the per-character path; both give Gson's text, which JSON reads
+    back as the value."""
+    slow = '"' + "".join(
+        {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\b": "\\b", "\n": "\\n", "\r": "\\r", "\f": "\\f",
+         "\u2028": "\\u2028", "\u2029": "\\u2029"}.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 else c)
+        for c in value
+    ) + '"'
+    assert gson_array([value]) == f"[{slow}]"
+    assert json.loads(gson_array([value])) == [value]
