@@ -16,6 +16,9 @@ figures), and the delivery worker's rounds run in this process between the phase
     ack          POST /api/v1/edocs/{id}/ack as each recipient
     worker 2     the rounds that send the automatic 01 statuses the acks imply (two per document)
 
+With ``--vxp``, the national-axis calls of bench/vxp.py instead (one recipient): sendEdoc, the delivery rounds,
+getReceivedEdocList, getEdoc, updateStatus(done), the rounds that send the automatic 01.
+
 For each step: the gateway process's CPU (user + system, from /proc) per request, the database's CPU per
 request (PostgreSQL backends, from /proc), and the client's wall time per request, as medians of ``--rounds``
 rounds. The worker rows count this process's CPU per document. "calibration" is a fixed pure-Python loop timed
@@ -34,6 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -75,7 +79,54 @@ class Steps:
         figures["wall"].append(1000 * wall / units)
 
 
-def one_round(server: GatewayProcess, gw: Gateway, keys: dict[str, str], docs: int, steps: Steps, tag: str) -> None:
+def vxp_round(server: GatewayProcess, gw: Gateway, secrets: dict[str, str], docs: int, steps: Steps, tag: str) -> None:
+    """The national-axis calls of bench/vxp.py one after the other: sendEdoc, the delivery rounds,
+    getReceivedEdocList (all of them), getEdoc and updateStatus(done) for each, the rounds after."""
+    from bench.vxp import KeepAliveHttp
+    from service.vxp.client import VxpClient
+    from tests.unit.vxp.sdk_client import edoc_xml
+
+    http: Any = KeepAliveHttp(server.base, lambda _response: None)
+    sender = VxpClient(f"{server.base}/vxp", "ep.sender", secrets["sender"], http=http)
+    receiver = VxpClient(f"{server.base}/vxp", "ep.receiver", secrets["receiver"], http=http)
+    worker = DeliveryWorker(gw, name=f"bench-vxp-{tag}")
+    ids: list[str] = []
+
+    def send() -> None:
+        for n in range(docs):
+            ids.append(sender.send_edoc(edoc_xml(A, [B], f"{tag}{n:05d}", notation="EPVXP"), from_code=A))
+
+    def drain() -> None:
+        while worker.run_once():
+            pass
+
+    def listing() -> None:
+        for _ in range(docs):
+            receiver.get_received_edoc_list("edoc")
+
+    def get() -> None:
+        for doc in ids:
+            receiver.get_edoc(doc)
+
+    def done() -> None:
+        for doc in ids:
+            receiver.update_status(doc, "done")
+
+    try:
+        steps.run("vxp sendEdoc", docs, send)
+        steps.run("worker 1 (deliver)", docs, drain, in_process=True)
+        steps.run("vxp getReceivedEdocList", docs, listing)
+        steps.run("vxp getEdoc", docs, get)
+        steps.run("vxp updateStatus(done)", docs, done)
+        steps.run("worker 2 (automatic 01)", docs, drain, in_process=True)
+    finally:
+        http.close()
+
+
+def one_round(
+    server: GatewayProcess, gw: Gateway, keys: dict[str, str], docs: int, steps: Steps, tag: str,
+    vxp: dict[str, str] | None = None,
+) -> None:
     pdf = simple_pdf(4, pad_to=100_000)
     client = Http(server.base)
     worker = DeliveryWorker(gw, name=f"bench-{tag}")
@@ -121,6 +172,9 @@ def one_round(server: GatewayProcess, gw: Gateway, keys: dict[str, str], docs: i
                 call("POST", f"/api/v1/edocs/{doc}/ack", auth)
 
     try:
+        if vxp is not None:
+            vxp_round(server, gw, vxp, docs, steps, tag)
+            return
         steps.run("healthz", docs, healthz)
         steps.run("submit", docs, submit)
         steps.run("worker 1 (deliver, check PDF)", docs, drain, in_process=True)
@@ -132,17 +186,33 @@ def one_round(server: GatewayProcess, gw: Gateway, keys: dict[str, str], docs: i
         client.close()
 
 
-def bench(url: str, tmp: Path, docs: int, rounds: int) -> tuple[Steps, list[float]]:
+def vxp_systems(url: str, tmp: Path) -> dict[str, str]:
+    """One VXP system for agency A (sender) and one for B (receiver); their secrets."""
+    from service.exchange.directory import create_client, set_vxp_secret
+
+    gw = Gateway.from_settings(make_settings(url, tmp))
+    key = gw.settings.secret_key.get_secret_value()
+    secrets = {}
+    with gw.writes() as session, session.begin():
+        for name, code in (("sender", A), ("receiver", B)):
+            client, _api_key = create_client(session, name=f"ep-vxp-{name}", role="dms", agencies=[code])
+            secrets[name] = set_vxp_secret(session, client, systemid=f"ep.{name}", secret_key=key)
+    gw.close()
+    return secrets
+
+
+def bench(url: str, tmp: Path, docs: int, rounds: int, vxp: bool = False) -> tuple[Steps, list[float]]:
     keys = provision(url, tmp, prefix="ep")
+    secrets = vxp_systems(url, tmp) if vxp else None
     server = GatewayProcess(tmp, database_url=url, embedded_worker="false").start()
     gw = Gateway.from_settings(make_settings(url, tmp))
     steps = Steps(server.pid, url.startswith("postgresql"))
     calibration = []
     try:
-        one_round(server, gw, keys, min(docs, 20), Steps(server.pid, False), "warm")
+        one_round(server, gw, keys, min(docs, 20), Steps(server.pid, False), "warm", secrets)
         for r in range(rounds):
             calibration.append(calibration_ms())
-            one_round(server, gw, keys, docs, steps, f"r{r}")
+            one_round(server, gw, keys, docs, steps, f"r{r}", secrets)
     finally:
         gw.close()
         server.stop()
@@ -154,15 +224,18 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--vxp", action="store_true", help="the national-axis calls (bench/vxp.py's) instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="edoc-bench-ep-") as tmp:
         if args.backend == "sqlite":
-            steps, calibration = bench(f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.rounds)
+            steps, calibration = bench(
+                f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.rounds, args.vxp
+            )
         else:
             if not postgres_available():
                 sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
             with temporary_postgres_database("edoc_bench_ep") as url:
-                steps, calibration = bench(url, Path(tmp), args.docs, args.rounds)
+                steps, calibration = bench(url, Path(tmp), args.docs, args.rounds, args.vxp)
     print(
         f"\nedoc-gateway per-step cost: {args.backend}, {args.docs} documents a round (100 KB PDF, 2 recipients), "
         f"one client, medians of {args.rounds} rounds; calibration {statistics.median(calibration):.0f} ms "
@@ -172,12 +245,13 @@ def main() -> None:
     total = 0.0
     for name, figures in steps.figures.items():
         gateway = statistics.median(figures["gateway"])
-        if not name.startswith(("healthz", "inbox")):
+        if not name.startswith(("healthz", "inbox", "vxp getReceived")):
             total += gateway * (2 if name in ("edxml", "ack") else 1)
         print(f"{name:<32}{gateway:>16.2f}{statistics.median(figures['db']):>17.2f}"
               f"{statistics.median(figures['wall']):>10.2f}")
-    print(f"gateway CPU of one document's path (submit, worker, edxml and ack at both recipients; inbox pages "
-          f"not counted): {total:.1f} ms")
+    path = ("sendEdoc, worker, getEdoc, updateStatus; lists not counted" if args.vxp
+            else "submit, worker, edxml and ack at both recipients; inbox pages not counted")
+    print(f"gateway CPU of one document's path ({path}): {total:.1f} ms")
 
 
 if __name__ == "__main__":
