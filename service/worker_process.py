@@ -25,7 +25,7 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["run_worker", "start_worker_process", "stop_worker_process"]
+__all__ = ["block_stop_signals", "run_worker", "start_worker_process", "stop_on_signals", "stop_worker_process"]
 
 logger = logging.getLogger("edoc.delivery")
 
@@ -41,13 +41,37 @@ def run_worker(gw: Any, stop: threading.Event) -> None:
         poller.join(timeout=10)
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def block_stop_signals() -> None:
+    """Block SIGTERM and SIGINT in this thread and in every thread it starts from now on (see
+    :func:`stop_on_signals`); call it before any other thread is started."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    if threading.current_thread() is threading.main_thread():
+        # A shell starting us in the background makes us ignore SIGINT, and POSIX lets a system discard an ignored
+        # signal even when it is blocked (Linux keeps it pending); blocked, SIG_DFL only keeps it pending for sigwait.
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+
+
 def stop_on_signals(gw: Any, stop: threading.Event) -> None:
-    def _stop(*_: Any) -> None:
+    """SIGTERM and SIGINT set ``stop`` and wake the worker, from a thread of their own that takes them with
+    ``sigwait`` (the signals are blocked in every other thread).
+
+    Not from a Python signal handler: a handler runs in the main thread between two bytecodes, possibly while that
+    thread holds the lock inside a ``threading.Event`` (the worker waiting for its next round, or clearing its
+    wake-up), and ``Event.set`` in the handler then waits for that lock forever, the parent watchdog's too. That is
+    the likely cause of a worker that outlived its SIGKILLed gateway once in tests/e2e/test_serve_worker_process.py
+    (one run in about forty)."""
+    block_stop_signals()
+
+    def _wait_for_a_stop_signal() -> None:
+        signal.sigwait(_STOP_SIGNALS)
         stop.set()
         gw.wakeup.set()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    threading.Thread(target=_wait_for_a_stop_signal, name="edoc-stop-signals", daemon=True).start()
 
 
 def start_worker_process() -> multiprocessing.process.BaseProcess:
@@ -89,6 +113,7 @@ def _watch_parent(parent: int, gw: Any, stop: threading.Event) -> None:
 
 
 def _child_main(parent: int) -> None:
+    block_stop_signals()  # before any thread starts, so that every thread inherits it (stop_on_signals)
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         return

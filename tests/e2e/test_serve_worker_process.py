@@ -5,7 +5,10 @@ the gateway stops normally or is SIGKILLed."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 
 from tests.support.gateway import A, B, provision
 from tests.support.pdfs import simple_pdf
-from tests.support.server import GatewayProcess
+from tests.support.server import EDOC, ROOT, GatewayProcess
 
 pytestmark = pytest.mark.slow
 
@@ -85,3 +88,34 @@ def test_a_normal_stop_stops_the_worker_process(tmp_path: Path) -> None:
     finally:
         server.stop()  # SIGTERM
     assert _wait_gone(worker_pid, timeout=2), "the delivery worker outlived the stopped gateway"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_edoc_worker_stops_on_sigterm_and_sigint_even_if_started_with_sigint_ignored(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """The worker takes its stop signals with sigwait in a thread of its own (service/worker_process.py), not in a
+    Python signal handler that could deadlock on the worker's own Event lock. A shell that starts a command in the
+    background makes it ignore SIGINT; the worker still stops on it, as it did with a handler."""
+    url = f"sqlite:///{tmp_path / 'edoc.sqlite3'}"
+    provision(url, tmp_path, prefix="sig")
+    env = {**os.environ, "EDOC_DATA_DIR": str(tmp_path), "EDOC_DATABASE_URL": url,
+           "EDOC_STORAGE_URL": (tmp_path / "objects").as_uri(), "EDOC_WORKER_POLL_SECONDS": "0.05"}
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen([str(EDOC), "worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, preexec_fn=ignore_sigint)
+    try:
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            if psutil.Process(proc.pid).num_threads() >= 2:  # started: its stop-signal thread is waiting
+                break
+            time.sleep(0.1)
+        proc.send_signal(signum)
+        assert proc.wait(timeout=15) == 0, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
