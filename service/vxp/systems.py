@@ -177,25 +177,24 @@ _NONCES = cast(sa.Table, ReplayNonce.__table__)
 # lost, and a call captured then could be replayed once within its timestamp window. Whatever such a replay could
 # repeat is idempotent anyway: a package is accepted once per DocumentId and sender, an ack or a status once per
 # delivery, and the reads give nothing the captured answer did not. The operations' own writes stay synchronous.
-_INSERT_WITHOUT_WAITING_FOR_THE_WAL = sa.text(
-    """
+_INSERT_WITHOUT_WAITING_FOR_THE_WAL = """
     WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true))
     INSERT INTO replay_nonce (systemid, signature, expires_at)
-    SELECT :systemid, :signature, :expires_at FROM no_wait
+    SELECT %(systemid)s, %(signature)s, %(expires_at)s FROM no_wait
     ON CONFLICT DO NOTHING
     RETURNING systemid
-    """
-)
+"""  # run by the driver itself (psycopg's placeholders): see DatabaseReplayGuard._insert_on_postgresql
 
 
 class DatabaseReplayGuard:
     """Replay guard on the ``replay_nonce`` table (atomic across processes; see the module docstring)."""
 
     def __init__(self, engine: Engine, *, purge_seconds: float = 60.0) -> None:
-        self._insert: Any
-        if engine.dialect.name == "postgresql":
+        self._insert: Any = None
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._pool_engine = engine
+        if self._postgresql:  # the INSERT goes through the driver (_insert_on_postgresql); the purge through this
             self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-            self._insert = _INSERT_WITHOUT_WAITING_FOR_THE_WAL
         else:  # SQLite: a write transaction taken up front, as every writer of the node does (storage/db.py)
             self._engine = engine.execution_options(sqlite_begin="IMMEDIATE")
             # rowcount is not reliable for ON CONFLICT DO NOTHING (psycopg answers -1): RETURNING says it.
@@ -207,12 +206,44 @@ class DatabaseReplayGuard:
 
     def seen_before(self, systemid: str, signature: str, expires_at: datetime) -> bool:
         params = {"systemid": systemid[:100], "signature": signature[:128], "expires_at": expires_at}
-        with self._engine.begin() as conn:
-            inserted = conn.execute(self._insert, params).first() is not None
+        if self._postgresql:
+            inserted = self._insert_on_postgresql(params)
+        else:
+            with self._engine.begin() as conn:
+                inserted = conn.execute(self._insert, params).first() is not None
         if self._due():
             with self._engine.begin() as conn:
                 conn.execute(self._purge, {"now": utcnow()})
         return not inserted
+
+    def _insert_on_postgresql(self, params: dict[str, Any]) -> bool:
+        """The nonce's INSERT on a pooled connection's own psycopg connection, in autocommit; True if it was new.
+
+        Why the driver and not a SQLAlchemy connection: every VXP call makes exactly this one statement before its
+        operation, and the connection, execution-context and result objects around it cost 0.24 ms of CPU per call
+        against 0.11 ms for the driver alone (measured on the 2-core machine, 2000 calls each, three times). The pool
+        still owns the connection: it is checked out and in as usual, handed back as it was found (not in
+        autocommit), and invalidated if the driver reports it broken, so the next checkout gets a fresh one.
+        """
+        import psycopg
+
+        pooled = self._pool_engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            assert driver is not None
+            driver.autocommit = True
+            try:
+                with driver.cursor() as cursor:
+                    cursor.execute(_INSERT_WITHOUT_WAITING_FOR_THE_WAL, params)
+                    return cursor.fetchone() is not None
+            finally:
+                if not driver.closed:
+                    driver.autocommit = False
+        except psycopg.OperationalError as exc:  # the server went away or the connection broke
+            pooled.invalidate(exc)
+            raise
+        finally:
+            pooled.close()
 
     def _due(self) -> bool:
         now = time.monotonic()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -195,6 +196,33 @@ def test_the_guard_does_not_leave_its_relaxed_commit_on_the_connection(postgres_
         assert guard.seen_before("vxp.x", "dd", datetime.now(UTC) + timedelta(seconds=60)) is False
         with engine.connect() as conn:  # the one pooled connection the guard just used
             assert conn.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"
+            assert conn.connection.driver_connection.autocommit is False  # handed back as found
+            conn.execute(sa.text("CREATE TEMPORARY TABLE t (x int)"))
+            conn.rollback()  # a transaction, not autocommit: the table is gone again
+            assert conn.execute(sa.text("SELECT to_regclass('pg_temp.t')")).scalar() is None
         assert guard.seen_before("vxp.x", "dd", datetime.now(UTC) + timedelta(seconds=60)) is True
     finally:
         engine.dispose()
+
+
+def test_a_broken_pooled_connection_fails_one_call_and_is_replaced(postgres_url: str) -> None:
+    """The guard's INSERT runs on the pooled connection's driver; when the server drops that connection, the call
+    fails (the facade answers 500 and the SDK retries) and the pool replaces the connection for the next one."""
+    upgrade(postgres_url)
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    other = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        guard = DatabaseReplayGuard(engine)
+        expires = datetime.now(UTC) + timedelta(seconds=60)
+        assert guard.seen_before("vxp.x", "ee", expires) is False
+        with engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        with other.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+        with pytest.raises(psycopg.OperationalError):
+            guard.seen_before("vxp.x", "ff", expires)
+        assert guard.seen_before("vxp.x", "ff", expires) is False  # a fresh connection; "ff" was never stored
+        assert guard.seen_before("vxp.x", "ee", expires) is True
+    finally:
+        engine.dispose()
+        other.dispose()
