@@ -131,8 +131,8 @@ def one_round(
     client = Http(server.base)
     worker = DeliveryWorker(gw, name=f"bench-{tag}")
     sender = {"Authorization": f"Bearer {keys['A']}"}
-    recipient = {"Authorization": f"Bearer {keys['B']}"}
     recipients = [{"Authorization": f"Bearer {keys[who]}"} for who in "BC"]
+    recipient = recipients[0]  # the inbox step lists B's
     ids: list[str] = []
 
     def call(method: str, path: str, headers: dict[str, str], body: bytes | None = None, ok: int = 200) -> bytes:
