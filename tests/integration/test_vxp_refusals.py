@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -219,8 +218,9 @@ def test_a_broken_pooled_connection_fails_one_call_and_is_replaced(postgres_url:
             pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
         with other.connect() as conn:
             assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
-        with pytest.raises(psycopg.OperationalError):
+        with pytest.raises(sa.exc.OperationalError) as failed:
             guard.seen_before("vxp.x", "ff", expires)
+        assert failed.value.connection_invalidated
         assert guard.seen_before("vxp.x", "ff", expires) is False  # a fresh connection; "ff" was never stored
         assert guard.seen_before("vxp.x", "ee", expires) is True
     finally:
