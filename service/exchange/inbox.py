@@ -22,7 +22,7 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
-from storage.db import autocommit, is_postgresql
+from storage.db import is_postgresql, run_on_driver
 from storage.models import (
     ATTACHMENTS,
     DELIVERIES,
@@ -305,26 +305,26 @@ _AUTO_STATUS = sa.insert(OUTBOX)
 # outbox row of its automatic 01 (data-modifying CTEs). The same rows as the general path in ack(); a concurrent
 # ack of the same delivery re-checks state = 'delivered' under the row lock and moves nothing. One round trip
 # instead of six (BEGIN, select, update, two inserts, COMMIT) on the second-busiest request of a node.
-_ACK_IN_ONE_STATEMENT = sa.text(
+_ACK_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
     """
     WITH moved AS (
         UPDATE delivery AS d
-        SET state = 'acked', acked_at = :now, updated_at = :now
+        SET state = 'acked', acked_at = %(now)s, updated_at = %(now)s
         FROM package AS p
         WHERE d.id = (
             SELECT id FROM delivery
-            WHERE package_id = :package_id AND to_code = ANY(:codes) AND state = 'delivered'
+            WHERE package_id = %(package_id)s AND to_code = ANY(%(codes)s) AND state = 'delivered'
             ORDER BY to_code LIMIT 1
         )
         AND d.state = 'delivered' AND p.id = d.package_id
         RETURNING d.id, d.to_code, d.business_status, p.kind, p.business_type, p.document_id
     ), logged AS (
         INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-        SELECT :now, 'acked', :package_id, document_id, to_code, :actor, json_build_object('kind', kind)
+        SELECT %(now)s, 'acked', %(package_id)s, document_id, to_code, %(actor)s, json_build_object('kind', kind)
         FROM moved
     ), automatic AS (
         INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT 'auto_status', json_build_object('delivery_id', id, 'code', '01'), :now, :now, 0
+        SELECT 'auto_status', json_build_object('delivery_id', id, 'code', '01'), %(now)s, %(now)s, 0
         FROM moved
         WHERE kind = 'edoc' AND business_type = 0 AND business_status IS NULL
     )
@@ -342,13 +342,11 @@ def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> 
     codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
     now = utcnow()
     if is_postgresql(gw.engine):
-        with autocommit(gw.engine) as conn:
-            moved = conn.execute(
-                _ACK_IN_ONE_STATEMENT, {"package_id": package_id, "codes": codes, "now": now, "actor": caller.name}
-            ).first()
-        if moved is not None:
+        params = {"package_id": package_id, "codes": codes, "now": now, "actor": caller.name}
+        moved = run_on_driver(gw.engine, _ACK_IN_ONE_STATEMENT, params)
+        if moved:
             gw.wakeup.set()
-            return {"id": package_id, "agency": moved.to_code, "state": "acked", "already": False}
+            return {"id": package_id, "agency": moved[0][1], "state": "acked", "already": False}
         # Nothing was in the inbox for the caller: the general path below says why (acked before, not here, ...).
     with gw.writes() as session, session.begin():
         row = session.execute(_ACK_ROW, {"package_id": package_id, "codes": codes}).first()

@@ -49,7 +49,7 @@ from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package, sign_package_file, verify_package
 from storage.blobs import Blobs, PendingBlob
-from storage.db import autocommit, is_postgresql
+from storage.db import is_postgresql, run_on_driver
 from storage.interfaces import BlobRef
 from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id, utcnow
 
@@ -191,9 +191,9 @@ def _accept(
         plan.warnings += warnings
         plan.signature = signature
         plan.oddities = [{"code": o.code, "message": o.message, "path": o.path} for o in incoming.oddities]
-        replay = _find_replay(session, plan)
-        if replay is not None:
-            return replay
+    replay = _find_replay(gw, plan)
+    if replay is not None:
+        return replay
     pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
     if evidence is not None:
         ref, small = gw.blobs.stage(evidence)
@@ -394,20 +394,36 @@ _REPLAY = sa.select(PACKAGES.c.id, PACKAGES.c.request_sha256).where(
 )
 
 
-def _find_replay(session: Session, plan: _Plan) -> SubmitResult | None:
-    found = session.execute(_REPLAY, {"from_code": plan.from_code, "key": plan.idempotency_key}).first()
+# The same check as _REPLAY, for the driver (every submit makes it: storage.db.run_on_driver).
+_REPLAY_ON_DRIVER = (
+    "SELECT id, request_sha256 FROM package WHERE from_code = %(from_code)s AND idempotency_key = %(key)s"
+)
+
+
+def _find_replay(gw: Gateway, plan: _Plan) -> SubmitResult | None:
+    """The answer to a submit already accepted under the plan's idempotency key (a replay), or None; a Conflict if
+    that key was accepted for a different body."""
+    params = {"from_code": plan.from_code, "key": plan.idempotency_key}
+    if is_postgresql(gw.engine):
+        rows = run_on_driver(gw.engine, _REPLAY_ON_DRIVER, params)
+        found = rows[0] if rows else None
+    else:
+        with gw.sessions() as session:
+            found = session.execute(_REPLAY, params).first()
     if found is None:
         return None
-    if found.request_sha256 != plan.request_sha256:
+    found_id, found_sha = found
+    if found_sha != plan.request_sha256:
         raise Conflict(
             f"a different package was already accepted under this idempotency key ({plan.idempotency_key}); "
             "send a new DocumentId or a new Idempotency-Key",
             code="idempotency_conflict",
-            existing_id=found.id,
+            existing_id=found_id,
         )
-    row = session.get(Package, found.id)
-    assert row is not None
-    return result_for(row, replayed=True)
+    with gw.sessions() as session:
+        row = session.get(Package, found_id)
+        assert row is not None
+        return result_for(row, replayed=True)
 
 
 def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
@@ -487,8 +503,7 @@ def _commit(
                 result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
     except sa.exc.IntegrityError:
         # A concurrent identical submit won the race: answer as its replay.
-        with gw.sessions() as session:
-            replay = _find_replay(session, plan)
+        replay = _find_replay(gw, plan)
         if replay is None:
             raise
         return replay
@@ -627,8 +642,7 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows, pending: Sequence[Pending
              for b in Blobs.rows(pending)]
         ),
     }
-    with autocommit(gw.engine) as conn:
-        conn.execute(_SUBMIT_IN_ONE_STATEMENT, params)
+    run_on_driver(gw.engine, _SUBMIT_IN_ONE_STATEMENT, params)
 
 
 # The rows of a submit as one statement on PostgreSQL (see _insert_in_one_statement): data-modifying CTEs, with the
@@ -639,40 +653,40 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows, pending: Sequence[Pending
 _ATTACHMENT_FIELDS = (
     "position", "content_id", "name", "content_type", "description", "blob_sha256", "size", "verification"
 )
-_SUBMIT_IN_ONE_STATEMENT = sa.text(
+_SUBMIT_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
     """
     WITH new_blobs AS (
         INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, decode(b.data, 'base64'), :now
-        FROM json_to_recordset(CAST(:blobs AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
+        SELECT b.sha256, b.size, decode(b.data, 'base64'), %(now)s
+        FROM json_to_recordset(CAST(%(blobs)s AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
         ON CONFLICT DO NOTHING
     ), new_package AS (
         INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
                              blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
                              signature, oddities, created_at)
-        VALUES (:p_id, :p_kind, :p_document_id, :p_from_code, :p_business_type, :p_subject, :p_status_code,
-                :p_response_for_id, :p_blob_sha256, :p_size, :p_request_sha256, :p_idempotency_key,
-                :p_submitted_by, :p_channel, CAST(:p_summary AS JSON), CAST(:p_signature AS JSON),
-                CAST(:p_oddities AS JSON), :now)
+        VALUES (%(p_id)s, %(p_kind)s, %(p_document_id)s, %(p_from_code)s, %(p_business_type)s, %(p_subject)s,
+                %(p_status_code)s, %(p_response_for_id)s, %(p_blob_sha256)s, %(p_size)s, %(p_request_sha256)s,
+                %(p_idempotency_key)s, %(p_submitted_by)s, %(p_channel)s, CAST(%(p_summary)s AS JSON),
+                CAST(%(p_signature)s AS JSON), CAST(%(p_oddities)s AS JSON), %(now)s)
     ), new_attachments AS (
         INSERT INTO attachment (package_id, position, content_id, name, content_type, description, blob_sha256,
                                 size, verification)
-        SELECT :p_id, a.position, a.content_id, a.name, a.content_type, a.description, a.blob_sha256, a.size,
+        SELECT %(p_id)s, a.position, a.content_id, a.name, a.content_type, a.description, a.blob_sha256, a.size,
                a.verification
-        FROM json_to_recordset(CAST(:attachments AS JSON))
+        FROM json_to_recordset(CAST(%(attachments)s AS JSON))
              AS a(position INTEGER, content_id TEXT, name TEXT, content_type TEXT, description TEXT,
                   blob_sha256 TEXT, size BIGINT, verification JSON)
     ), new_deliveries AS (
         INSERT INTO delivery (id, package_id, to_code, route, state, attempts, created_at, updated_at)
-        SELECT d.id, :p_id, d.to_code, d.route, 'pending', 0, :now, :now
-        FROM json_to_recordset(CAST(:deliveries AS JSON)) AS d(id TEXT, to_code TEXT, route TEXT)
+        SELECT d.id, %(p_id)s, d.to_code, d.route, 'pending', 0, %(now)s, %(now)s
+        FROM json_to_recordset(CAST(%(deliveries)s AS JSON)) AS d(id TEXT, to_code TEXT, route TEXT)
     ), new_messages AS (
         INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT m.item ->> 'topic', m.item -> 'payload', :now, :now, 0
-        FROM json_array_elements(CAST(:messages AS JSON)) WITH ORDINALITY AS m(item, n)
+        SELECT m.item ->> 'topic', m.item -> 'payload', %(now)s, %(now)s, 0
+        FROM json_array_elements(CAST(%(messages)s AS JSON)) WITH ORDINALITY AS m(item, n)
         ORDER BY m.n
     )
     INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-    VALUES (:now, :e_kind, :p_id, :e_document_id, :e_agency, :e_actor, CAST(:e_detail AS JSON))
+    VALUES (%(now)s, %(e_kind)s, %(p_id)s, %(e_document_id)s, %(e_agency)s, %(e_actor)s, CAST(%(e_detail)s AS JSON))
     """
 )

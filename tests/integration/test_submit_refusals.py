@@ -187,9 +187,9 @@ def test_a_submit_that_loses_the_race_answers_as_the_winners_replay(
     real = submit_module._find_replay
     calls = []
 
-    def early_check_misses(session: object, plan: object) -> object:
+    def early_check_misses(gw: object, plan: object) -> object:
         calls.append(1)
-        return None if len(calls) == 1 else real(session, plan)  # type: ignore[arg-type]
+        return None if len(calls) == 1 else real(gw, plan)  # type: ignore[arg-type]
 
     monkeypatch.setattr(submit_module, "_find_replay", early_check_misses)
     hdr = header(A, [B, C]) if same_body else header(A, [B], subject="Một văn bản khác")
