@@ -60,6 +60,14 @@ def _gateway(settings: Any) -> Any:
         fail(str(exc))
 
 
+def _warn_about_database(gw: Any) -> None:
+    """Say at start what in the database server's settings will slow the node down over time."""
+    from storage.db import maintenance_warnings
+
+    for warning in maintenance_warnings(gw.engine):
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
+
+
 def _upgrade(settings: Any) -> None:
     from storage.migrate import upgrade
 
@@ -91,7 +99,9 @@ def serve(
         os.environ["EDOC_DATA_DIR"] = str(data_dir)
     if demo:
         os.environ["EDOC_DEMO"] = "true"
-    _gateway(settings).close()  # fail fast on bad settings before uvicorn starts
+    gw = _gateway(settings)  # fail fast on bad settings before uvicorn starts
+    _warn_about_database(gw)
+    gw.close()
     worker_process = None
     if settings.embedded_worker:
         # One delivery worker process beside the HTTP processes, not a thread inside each of them (why:
@@ -137,6 +147,7 @@ def worker(
     from service.worker_process import run_worker, stop_on_signals
 
     gw = _gateway(_settings())
+    _warn_about_database(gw)
     if once:
         runner = DeliveryWorker(gw)
         total = 0
