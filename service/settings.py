@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(
         30.0, gt=0, description="how long a claimed outbox message stays with a worker that may have died"
     )
+    outbox_retention_days: float = Field(
+        7.0, ge=0,
+        description="completed outbox messages (delivered, or dead) are deleted this long after they completed; "
+        "the deliveries, statuses and exchange log keep the record (0: keep them for ever)",
+    )
     embedded_worker: bool = True
     inline_blob_max_bytes: int = Field(
         64 * 1024, ge=0, le=1024 * 1024,
