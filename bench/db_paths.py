@@ -5,13 +5,15 @@
 The statement is the submit's replay check (an indexed SELECT on ``package`` that finds nothing), run on a fresh
 migrated database by:
 
-    session      a Session, as most of the code does (checkout, BEGIN, SELECT, ROLLBACK at close)
+    session      a read Session (gw.sessions(): autocommit on PostgreSQL, so no BEGIN or ROLLBACK either)
     autocommit   a Connection in autocommit (storage.db.autocommit)
     driver       psycopg on a pooled connection (storage.db.run_on_driver)
 
 The three run in turn within each round, so a slow spell of this shared machine hits all of them; the figures are
 the medians over the rounds of this process's CPU per call (user + system) and the wall time per call. The database
-server's own CPU is not counted: it runs the same statement each way, plus BEGIN and ROLLBACK on the session path.
+server's own CPU is not counted: it runs the same statement each way. The differences are the client's own
+objects around the statement: the Session, the Connection with its execution context and result, and switching the
+pooled connection to autocommit and back at each checkout.
 """
 
 from __future__ import annotations

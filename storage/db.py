@@ -109,10 +109,10 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
     itself, run in autocommit by the driver on a pooled connection; the rows it returns ([] if it returns none).
 
     For the few statements every document runs, once or twice each: the submit's replay check and its insert, the
-    recipients' ack, the national axis's nonce. SQLAlchemy's connection, execution context and result objects
-    around one short statement cost about 0.1 ms of client CPU more than the driver alone, and a Session 0.2 ms
-    more (it also sends BEGIN and ROLLBACK): 136 us against 237 through :func:`autocommit` and 343 through a
-    Session (``bench/db_paths.py``, 2-core machine, 2026-12).
+    recipients' fetch of the package and their ack, the national axis's nonce. SQLAlchemy's connection, execution
+    context and result objects around one short statement cost about 0.1 ms of client CPU more than the driver
+    alone, and a read Session (autocommit too, so no more round trips) 0.2 ms more: 136 us against 237 through
+    :func:`autocommit` and 343 through a Session (``bench/db_paths.py``, 2-core machine, 2026-12).
 
     The pool still owns the connection: it is checked out and in as usual and handed back as it was found (not in
     autocommit). Errors come back as SQLAlchemy's (``IntegrityError``, ``OperationalError``, ...), so callers

@@ -188,8 +188,7 @@ def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, An
 
 @router.get("/edocs/{package_id}/edxml", summary="The package as delivered (signed by this node)")
 def get_edxml(package_id: str, gw: GatewayDep, caller: CallerDep) -> Response:
-    with gw.sessions() as session:
-        package, sha = inbox.edxml_of(gw, session, caller, package_id)
+    package, sha = inbox.edxml_of(gw, caller, package_id)
     return _blob_response(gw, sha, "application/xml", f"{package.id}.edxml", package.size)
 
 

@@ -251,28 +251,41 @@ class BlobOf:
 
 
 # Fetching a package's bytes is every recipient's second request for every document: one prebuilt query for the
-# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects.
+# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects; on PostgreSQL
+# the same text run by the driver (storage.db.run_on_driver), about 0.1-0.2 ms of CPU less than a read Session.
 _BYTES = (
     sa.select(_P.id, _P.document_id, _P.from_code, _P.blob_sha256, _P.size, _D.to_code, _D.recall_state)
     .select_from(PACKAGES.outerjoin(DELIVERIES, _D.package_id == _P.id))
     .where(_P.id == sa.bindparam("package_id"))
 )
+_BYTES_ON_DRIVER = """
+    SELECT package.id, package.document_id, package.from_code, package.blob_sha256, package.size, delivery.to_code,
+           delivery.recall_state
+    FROM package LEFT OUTER JOIN delivery ON delivery.package_id = package.id
+    WHERE package.id = %(package_id)s
+"""
 
 
-def edxml_of(gw: Gateway, session: Session, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
+def edxml_of(gw: Gateway, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
     """The package's stored bytes (as this node sends it), if the caller may read them (see :func:`_servable`)."""
-    rows = session.execute(_BYTES, {"package_id": package_id}).all()
+    params = {"package_id": package_id}
+    rows: list[Any]
+    if is_postgresql(gw.engine):
+        rows = run_on_driver(gw.engine, _BYTES_ON_DRIVER, params)
+    else:
+        with gw.sessions() as session:
+            rows = [tuple(row) for row in session.execute(_BYTES, params)]
     if not rows:
         raise NotFound(f"no package {package_id}", code="unknown_package")
-    first = rows[0]
-    deliveries = [r for r in rows if r.to_code is not None]
-    sender = caller.role in PRIVILEGED or caller.may_act_for(first.from_code)
-    mine = [r for r in deliveries if caller.may_act_for(r.to_code)]
+    pid, document_id, from_code, blob_sha256, size = rows[0][:5]
+    deliveries = [(to_code, recall_state) for *_, to_code, recall_state in rows if to_code is not None]
+    sender = caller.role in PRIVILEGED or caller.may_act_for(from_code)
+    mine = [recall_state for to_code, recall_state in deliveries if caller.may_act_for(to_code)]
     if not sender and not mine:
         raise NotFound(f"no package {package_id}", code="unknown_package")
-    if not sender and all(r.recall_state in RECALLED for r in mine):
-        raise Gone(f"document {first.document_id} was recalled by its sender", code="document_recalled")
-    return BlobOf(first.id, first.document_id, first.blob_sha256, first.size), first.blob_sha256
+    if not sender and all(recall_state in RECALLED for recall_state in mine):
+        raise Gone(f"document {document_id} was recalled by its sender", code="document_recalled")
+    return BlobOf(pid, document_id, blob_sha256, size), blob_sha256
 
 
 def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> AttachmentRow:

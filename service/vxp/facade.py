@@ -183,8 +183,7 @@ class VxpFacade:
             return int(session.execute(query).scalar_one())
 
     def _getEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
-        with self.gw.sessions() as session:
-            package, sha = inbox.edxml_of(self.gw, session, caller, call.headers["docId"])
+        package, sha = inbox.edxml_of(self.gw, caller, call.headers["docId"])
         return {"data": base64.b64encode(self.gw.blobs.read(sha, package.size)).decode("ascii")}
 
     def _updateStatus(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:

@@ -162,3 +162,15 @@ def test_a_resent_status_is_answered_as_a_replay_not_refused(env: Env) -> None:
     other = env.http.post(f"/api/v1/edocs/{doc}/status", json={"code": "03"}, headers=env.as_("B"))
     assert other.status_code == 422 and other.json()["code"] == "status_transition"  # a new 03 after 03
     assert [h["code"] for h in record(env, "A", doc)["history"]] == ["03"]
+
+
+def test_a_packages_bytes_are_served_only_to_its_sender_and_recipients(env: Env) -> None:
+    resp = submit(env, "A", header(A, [B]))
+    assert resp.status_code == 202, resp.text
+    doc = resp.json()["id"]
+    env.deliver()
+    for who in ("A", "B"):
+        assert env.http.get(f"/api/v1/edocs/{doc}/edxml", headers=env.as_(who)).status_code == 200
+    for who, target in (("C", doc), ("B", "0" * 32)):  # not addressed to C; no such package
+        refused = env.http.get(f"/api/v1/edocs/{target}/edxml", headers=env.as_(who))
+        assert refused.status_code == 404 and refused.json()["code"] == "unknown_package", refused.text
