@@ -53,6 +53,7 @@ from service.vxp.errors import VxpAuthError, VxpError, VxpRequestError
 from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_envelope, header_name, ok_envelope
 from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
 from signing.errors import SigningError
+from storage.db import is_postgresql, run_on_driver
 from storage.errors import StorageError
 from storage.models import DELIVERIES, Agency, Delivery, Package, utcnow
 
@@ -211,6 +212,9 @@ class VxpFacade:
             params["error"] = f"the recipient system {caller.name} reported the package unusable (fail)"
         else:
             statement = _SETTLE_ACKED
+        if is_postgresql(self.gw.engine):
+            self._settle_in_one_statement(caller, state, params)
+            return
         with self.gw.writes() as session, session.begin():
             settled = session.execute(statement, params).scalars().all()
             if not settled and session.execute(_ADDRESSED, params).first() is None:
@@ -225,6 +229,23 @@ class VxpFacade:
                     channel="vxp",
                     peer=caller.role == "node",
                 )
+
+    def _settle_in_one_statement(self, caller: Caller, state: str, params: dict[str, Any]) -> None:
+        """PostgreSQL: :meth:`_settle` as one statement through the driver (the move, its events, and whether any
+        copy is the caller's at all), instead of BEGIN, UPDATE, one INSERT per copy and COMMIT: every document a
+        national-axis recipient takes ends with it."""
+        params = {
+            **params,
+            "state": state,
+            "error": params.get("error"),
+            "local": LOCAL,
+            "kind": "acked" if state == "acked" else "fetch_failed",
+            "actor": caller.name,
+            "detail": json.dumps({"channel": "vxp", "peer": caller.role == "node"}),
+        }
+        rows = run_on_driver(self.gw.engine, _SETTLE_IN_ONE_STATEMENT, params)
+        if not rows:
+            raise NotFound(f"no package {params['doc_id']} addressed to your agencies", code="unknown_package")
 
     def _getSentEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         h = call.headers
@@ -398,6 +419,26 @@ _SETTLE_FAILED = (
     .returning(_DELIVERIES.c.to_code)
 )
 _ADDRESSED = sa.select(_DELIVERIES.c.id).where(*_YOURS).limit(1)
+# The same on PostgreSQL in one statement (VxpFacade._settle_in_one_statement): the rows it answers are the
+# copies it settled, or, when it settled none, one copy addressed to the caller (already settled); none at all means
+# the package is not the caller's. The last SELECT reads the snapshot from before the UPDATE, as CTEs do.
+_SETTLE_IN_ONE_STATEMENT = """
+    WITH settled AS (
+        UPDATE delivery
+        SET state = %(state)s, acked_at = %(at)s, updated_at = %(at)s, last_error = COALESCE(%(error)s, last_error)
+        WHERE package_id = %(doc_id)s AND to_code = ANY(%(agencies)s) AND route = %(local)s AND state = 'delivered'
+        RETURNING to_code
+    ), logged AS (
+        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
+        SELECT %(at)s, %(kind)s, %(doc_id)s, NULL, to_code, %(actor)s, CAST(%(detail)s AS JSON)
+        FROM settled
+    )
+    SELECT to_code FROM settled
+    UNION ALL
+    (SELECT to_code FROM delivery
+     WHERE package_id = %(doc_id)s AND to_code = ANY(%(agencies)s) AND route = %(local)s
+     LIMIT 1)
+"""
 
 
 def _vn(moment: datetime | None) -> str:
