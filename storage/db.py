@@ -121,6 +121,7 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
     are replaced then, as on SQLAlchemy's paths).
     """
     import psycopg
+    from psycopg.pq import ExecStatus
 
     pooled = engine.raw_connection()
     driver: Any = pooled.driver_connection
@@ -129,7 +130,9 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
         try:
             with driver.cursor() as cursor:
                 cursor.execute(sql, params)
-                return cursor.fetchall() if cursor.description is not None else []
+                # Rows if the statement returned some (not cursor.description: it builds a Column per column)
+                result = cursor.pgresult
+                return cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
         finally:
             if not driver.closed:
                 driver.autocommit = False
