@@ -96,7 +96,7 @@ def parse_bool(text: str) -> bool:
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
 
 
 def first_unrepresentable(text: str) -> int | None:
@@ -106,7 +106,8 @@ def first_unrepresentable(text: str) -> int | None:
 
 
 def escape_text(text: str) -> str:
-    """Escape element text; ``\\r`` becomes ``&#13;`` so it survives the parser's line-end normalisation."""
+    """Escape element text as Canonical XML 1.0 does (``&``, ``<``, ``>``, and ``\\r`` as ``&#xD;``, which also
+    survives the parser's line-end normalisation): the writer's output is then canonical as it stands."""
     bad = first_unrepresentable(text)
     if bad is not None:
         raise UnrepresentableValue(f"character U+{ord(text[bad]):04X} at index {bad} cannot be carried by XML 1.0")
