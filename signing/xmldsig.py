@@ -29,7 +29,9 @@ Two engines, one behaviour
     letting signxml serialize and re-parse the package (signing is on every submit and every status, and signxml
     took twice the CPU for a 135 KB package). The unit tests cross-check the engines both ways (signxml accepts
     what both signers write, both verifiers accept what signxml signs) and compare the streaming canonicalizer
-    byte for byte with lxml's on the field samples.
+    byte for byte with lxml's on the field samples. The packages the gateway builds itself skip even lxml's C14N:
+    ``schemas.edxml``'s writer writes them in canonical form already, and ``sign_canonical_package`` hashes those
+    bytes as they are (0.39x the CPU for a 138 KB package, RSA-2048 included: ``bench/xml_signing.py``).
 
 Hardened parsing: no DTD, no entities, no network. lxml runs with ``resolve_entities=False, no_network=True,
 load_dtd=False, huge_tree=True``; expat with parameter entities off; a DOCTYPE is refused in both.
@@ -78,6 +80,7 @@ __all__ = [
     "EDXML_NS",
     "XmlSignatureCheck",
     "XmlSignatureError",
+    "sign_canonical_package",
     "sign_package",
     "sign_package_file",
     "verify_package",
@@ -172,6 +175,34 @@ def sign_package(xml: bytes, key: KeyMaterial) -> bytes:
         raise SigningError(f"XML signing failed: {exc}", code="xml_sign_failed") from exc
     header.append(etree.fromstring(signature, parser=_parser()))
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def sign_canonical_package(xml: bytes, canonical: memoryview, key: KeyMaterial) -> bytes:
+    """Sign a package whose C14N 1.0 form the caller already has: the same signature :func:`sign_package` makes,
+    without parsing and re-serializing the package.
+
+    ``canonical`` is a view into ``xml`` (the package less its XML declaration line and final newline, for one)
+    that is the document's canonical form, with no Signature in it, and the package declares the edXML namespace
+    on its root only, as default and as prefix ``edXML``: ``schemas.edxml.writer.canonical_body`` gives such a view
+    for the packages that writer builds. The digest is taken over it as it is, and the Signature element is
+    spliced in just before the header's end tag, where :func:`sign_package` appends it. For a 135 KB package that
+    skips a parse, a C14N pass and a serialization."""
+    if canonical.obj is not xml:
+        raise ValueError("canonical must be a view into xml")
+    end = xml.find(_HEADER_END)
+    if end < 0:
+        raise XmlSignatureError("not an edXML package: no edXML:edXMLHeader end tag")
+    try:
+        signature = _build_signature(key, hashlib.sha256(canonical).digest(), _WRITER_NAMESPACES)
+    except (ValueError, TypeError) as exc:  # a key the algorithms cannot use
+        raise SigningError(f"XML signing failed: {exc}", code="xml_sign_failed") from exc
+    return b"".join((xml[:end], signature, xml[end:]))
+
+
+_HEADER_END = b"</edXML:edXMLHeader>"
+# In scope at the header of a package of schemas.edxml's writer (both declared on the root); the namespaces of the
+# context are part of SignedInfo's inclusive canonical form.
+_WRITER_NAMESPACES = {"": EDXML_NS, "edXML": EDXML_NS}
 
 
 def verify_package(xml: bytes, *, trusted: Sequence[x509.Certificate] = ()) -> XmlSignatureCheck:

@@ -28,10 +28,9 @@ from sqlalchemy.orm import Session
 from schemas.edxml import build_status
 from service.context import Gateway
 from service.exchange import log
-from service.exchange.compose import status_about
+from service.exchange.compose import sign_built, status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
-from signing.xmldsig import sign_package
 from storage.blobs import PendingBlob
 from storage.interfaces import BlobRef
 from storage.models import (
@@ -159,7 +158,7 @@ def _load(
 def _build(gw: Gateway, job: _Job) -> None:
     assert job.summary is not None
     status = status_about(job.original, sender=job.summary["sender"], code=job.code, description=None, staff=None)
-    job.blob, job.pending = gw.blobs.stage(sign_package(build_status(status), gw.node_key))
+    job.blob, job.pending = gw.blobs.stage(sign_built(build_status(status), gw.node_key))
     job.package_id = new_id()
     job.summary = {"status_code": job.code, "description": status.description, "staff": staff_json(None)}
 

@@ -34,14 +34,25 @@ from schemas.edxml import (
     StatusPackage,
     parse_package,
 )
+from schemas.edxml.writer import canonical_body
 from service.context import Gateway
 from service.exchange.clock import vn_wall_clock
 from service.exchange.directory import AgencyCache, Caller, organization_of
 from service.exchange.errors import Forbidden, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
+from signing.keys import KeyMaterial
+from signing.xmldsig import sign_canonical_package, sign_package
 from storage.models import Agency, Package
 
-__all__ = ["FileInput", "HeaderInput", "edoc_from_header", "organization", "recall_package", "status_package"]
+__all__ = [
+    "FileInput",
+    "HeaderInput",
+    "edoc_from_header",
+    "organization",
+    "recall_package",
+    "sign_built",
+    "status_package",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,3 +308,13 @@ def header_from_json(data: dict[str, Any]) -> HeaderInput:
         to_places=tuple(data.get("to_places") or ()),
         staff=data.get("staff"),
     )
+
+
+def sign_built(xml: bytes, key: KeyMaterial) -> bytes:
+    """Sign a package that ``schemas.edxml``'s writer just built (``build_edoc``, ``build_status``): its bytes past
+    the XML declaration are already canonical, so they are hashed as they are (``sign_canonical_package``); any
+    other bytes the general way (``sign_package``: parse, C14N, serialize)."""
+    canonical = canonical_body(xml)
+    if canonical is None:
+        return sign_package(xml, key)
+    return sign_canonical_package(xml, canonical, key)

@@ -44,10 +44,11 @@ from schemas.errors import SchemaError
 from service.context import Gateway
 from service.exchange import log, statuses
 from service.exchange.clock import vn_wall_clock
+from service.exchange.compose import sign_built
 from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
-from signing.xmldsig import sign_package, sign_package_file, verify_package
+from signing.xmldsig import sign_package_file, verify_package
 from storage.blobs import Blobs, PendingBlob
 from storage.db import is_postgresql, run_on_driver
 from storage.interfaces import BlobRef
@@ -452,11 +453,11 @@ def _emit(
         return _emit_streaming(gw, parsed.edoc, parsed.attachment_files, stage)
     if parsed.edoc is not None:
         traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
-        signed = sign_package(build_edoc(traced), gw.node_key)
+        signed = sign_built(build_edoc(traced), gw.node_key)
         attachments = [(att, stage(att.data)) for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
-        signed = sign_package(build_status(parsed.status), gw.node_key)
+        signed = sign_built(build_status(parsed.status), gw.node_key)
         attachments = []
     return stage(signed), attachments
 
