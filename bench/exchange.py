@@ -67,13 +67,25 @@ class Http:
 
     The load generator shares the machine with the gateway and the database, so it should cost as little as
     possible: httpx spends about three times the CPU per request. Raises on a transport error; answers
-    (status, body)."""
+    (status, body).
+
+    A connection left idle longer than the server's keep-alive timeout (uvicorn's: 5 s) is closed by the server;
+    the next request on it fails before any answer (RemoteDisconnected, or a reset). That request is sent again
+    once on a new connection, as HTTP clients do: the server never saw it. It happens to the inbox lister, which
+    waits while its fetchers work through a page, on a slow run."""
 
     def __init__(self, base: str) -> None:
         host, port = base.removeprefix("http://").split(":")
         self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
 
     def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, bytes]:
+        try:
+            return self._send(method, path, headers, body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.conn.close()  # the next request opens a new connection
+            return self._send(method, path, headers, body)
+
+    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> tuple[int, bytes]:
         self.conn.request(method, path, body=body, headers=headers)
         resp = self.conn.getresponse()
         return resp.status, resp.read()
