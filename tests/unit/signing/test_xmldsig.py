@@ -68,18 +68,6 @@ def make_package(subject: str = SUBJECT, attachment: bytes = ATTACHMENT) -> byte
 """.encode()
 
 
-@pytest.fixture(scope="module")
-def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> KeyMaterial:
-    path = tmp_path_factory.mktemp("keys") / "rsa.p12"
-    return create_demo_pkcs12(path, common_name="Văn thư", organization="UBND", password=b"pw", key_type="rsa")
-
-
-@pytest.fixture(scope="module")
-def ec_key(tmp_path_factory: pytest.TempPathFactory) -> KeyMaterial:
-    path = tmp_path_factory.mktemp("keys") / "ec.p12"
-    return create_demo_pkcs12(path, common_name="Văn thư", organization="UBND", password=b"pw", key_type="ec")
-
-
 @pytest.fixture(params=["rsa", "ec"])
 def key(request: pytest.FixtureRequest) -> KeyMaterial:
     return request.getfixturevalue(f"{request.param}_key")

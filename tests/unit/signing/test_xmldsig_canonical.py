@@ -17,25 +17,12 @@ from signxml import SignatureConfiguration, XMLVerifier
 from schemas.edxml import EdocPackage, StatusPackage, build_edoc, build_status
 from schemas.edxml.writer import canonical_body
 from service.exchange.compose import sign_built
-from signing.demo import create_demo_pkcs12
 from signing.keys import KeyMaterial
 from signing.xmldsig import DS_NS, EDXML_NS, sign_canonical_package, sign_package, verify_package, verify_package_file
 from tests.unit.schemas.test_roundtrip_property import packages, statuses
 
 HEADER = f"{{{EDXML_NS}}}edXMLEnvelope/{{{EDXML_NS}}}edXMLHeader"
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@pytest.fixture(scope="module")
-def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> KeyMaterial:
-    path = tmp_path_factory.mktemp("keys") / "rsa.p12"
-    return create_demo_pkcs12(path, common_name="Văn thư", organization="UBND", password=b"pw", key_type="rsa")
-
-
-@pytest.fixture(scope="module")
-def ec_key(tmp_path_factory: pytest.TempPathFactory) -> KeyMaterial:
-    path = tmp_path_factory.mktemp("keys") / "ec.p12"
-    return create_demo_pkcs12(path, common_name="Văn thư", organization="UBND", password=b"pw", key_type="ec")
 
 
 def _signature(xml: bytes) -> bytes:
