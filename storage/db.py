@@ -120,6 +120,8 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
     checkout gets a fresh one (other pooled connections the same outage broke fail their own next statement and
     are replaced then, as on SQLAlchemy's paths).
     """
+    if not is_postgresql(engine):
+        raise ValueError(f"run_on_driver is for PostgreSQL, not {engine.dialect.name}")
     import psycopg
     from psycopg.pq import ExecStatus
 

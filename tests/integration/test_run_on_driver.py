@@ -8,6 +8,7 @@ broken connection replaced.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -81,3 +82,12 @@ def test_a_connection_the_server_dropped_fails_one_call_and_is_replaced(engine: 
         run_on_driver(engine, "SELECT 1", {})
     assert failed.value.connection_invalidated
     assert run_on_driver(engine, "SELECT pg_backend_pid() <> %(pid)s", {"pid": pid}) == [(True,)]
+
+
+def test_it_refuses_an_engine_that_is_not_postgresql(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        with pytest.raises(ValueError, match="for PostgreSQL, not sqlite"):
+            run_on_driver(engine, "SELECT 1", {})
+    finally:
+        engine.dispose()
