@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from storage.db import autocommit, is_postgresql
+from storage.db import is_postgresql, run_on_driver
 from storage.errors import BlobNotFound
 from storage.interfaces import BlobRef, ObjectStore
 from storage.models import SMALL_BLOBS, utcnow
@@ -47,6 +47,7 @@ class PendingBlob:
 
 _S = SMALL_BLOBS.c
 _READ = sa.select(_S.data).where(_S.sha256 == sa.bindparam("sha256"))
+_READ_ON_DRIVER = "SELECT data FROM small_blob WHERE sha256 = %(sha256)s"  # storage.db.run_on_driver
 
 
 class Blobs:
@@ -130,8 +131,12 @@ class Blobs:
         return self._read_row(sha256) is not None or self.store.exists(sha256)
 
     def _read_row(self, sha256: str) -> bytes | None:
-        with (autocommit(self._engine) if self._postgresql else self._engine.connect()) as conn:
-            data = conn.execute(_READ, {"sha256": sha256}).scalar()
+        if self._postgresql:  # every fetch of a small package or status reads one: through the driver
+            rows = run_on_driver(self._engine, _READ_ON_DRIVER, {"sha256": sha256})
+            data = rows[0][0] if rows else None
+        else:
+            with self._engine.connect() as conn:
+                data = conn.execute(_READ, {"sha256": sha256}).scalar()
         return None if data is None else bytes(data)
 
     def in_database(self, shas: Sequence[str]) -> set[str]:
