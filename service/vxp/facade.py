@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -168,8 +168,14 @@ class VxpFacade:
 
     def _getReceivedEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         kind = _messagetype(call.headers["messagetype"])
-        with self.gw.sessions() as session:
-            rows = session.execute(_RECEIVED, {"kind": kind, "agencies": sorted(caller.agencies)}).all()
+        params = {"kind": kind, "agencies": sorted(caller.agencies)}
+        rows: Sequence[Any]
+        if is_postgresql(self.gw.engine):  # every receiving system polls this: through the driver
+            found = run_on_driver(self.gw.engine, _RECEIVED_ON_DRIVER, {**params, "local": LOCAL, "limit": _LIST_LIMIT})
+            rows = [_Received(*row) for row in found]
+        else:
+            with self.gw.sessions() as session:
+                rows = session.execute(_RECEIVED, params).all()
         return {"data": [_received_row(r) for r in rows]}
 
     def _countReceiveEdoc(self, caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
@@ -401,6 +407,29 @@ _RECEIVED = (
     .order_by(Delivery.delivered_at, Delivery.id)
     .limit(_LIST_LIMIT)
 )
+# The same on PostgreSQL, run by the driver (storage.db.run_on_driver), rows as _Received.
+_RECEIVED_ON_DRIVER = """
+    SELECT package.id, package.kind, package.from_code, package.created_at, delivery.to_code, delivery.state,
+           delivery.delivered_at, delivery.updated_at
+    FROM delivery JOIN package ON package.id = delivery.package_id
+    WHERE delivery.state = 'delivered' AND delivery.route = %(local)s AND package.kind = %(kind)s
+      AND delivery.to_code = ANY(%(agencies)s)
+    ORDER BY delivery.delivered_at, delivery.id
+    LIMIT %(limit)s
+"""
+
+
+class _Received(NamedTuple):
+    id: str
+    kind: str
+    from_code: str
+    created_at: datetime
+    to_code: str
+    state: str
+    delivered_at: datetime | None
+    updated_at: datetime
+
+
 _YOURS = (
     _DELIVERIES.c.package_id == sa.bindparam("doc_id"),
     _DELIVERIES.c.to_code.in_(sa.bindparam("agencies", expanding=True)),

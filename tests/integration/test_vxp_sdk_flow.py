@@ -133,3 +133,29 @@ def test_update_status_done_and_fail_settle_only_the_callers_delivered_copy(env:
     }
     assert sorted(logged) == sorted([("acked", done, B, "sdk-b", "vxp"), ("fetch_failed", failed, B, "sdk-b", "vxp")])
     assert [r["docId"] for r in sdk_b.received("edoc")] == []
+
+
+def test_the_received_list_describes_each_waiting_document(env: Env) -> None:
+    import datetime as dt
+
+    from service.exchange.clock import VN
+    from service.vxp.facade import SEND_STATES
+
+    sdk_a, sdk_b = vxp_system(env, "list-a", [A]), vxp_system(env, "list-b", [B])
+    first = SdkClient.ok(sdk_a.send_edoc(edoc_xml(A, [B], "71"), A, [B]))["DocId"]
+    second = SdkClient.ok(sdk_a.send_edoc(edoc_xml(A, [B], "72"), A, [B]))["DocId"]
+    assert sdk_b.received("edoc") == []  # nothing before delivery
+    assert env.deliver() == 2
+    rows = sdk_b.received("edoc")
+    assert [r["docId"] for r in rows] == [first, second]  # in delivery order
+    status, desc = SEND_STATES["delivered"]
+    now = dt.datetime.now(VN)
+    for row in rows:
+        assert (row["serviceType"], row["messageType"], row["from"], row["to"]) == ("eDoc", "edoc", A, B)
+        assert (row["status"], row["status_desc"]) == (status, desc)
+        for key in ("created_time", "updated_time"):  # Vietnam time, as the SDK shows it
+            moment = dt.datetime.strptime(row[key], "%Y-%m-%d %H:%M:%S").replace(tzinfo=VN)
+            assert abs((now - moment).total_seconds()) < 120, row
+    assert sdk_b.received("status") == []
+    SdkClient.ok(sdk_b.update_status(first, "done"))
+    assert [r["docId"] for r in sdk_b.received("edoc")] == [second]
