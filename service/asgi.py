@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from service.app import create_app, tune_gc
+from service.worker_process import exit_with_parent_process
 
 app = create_app()
 tune_gc()
+exit_with_parent_process()  # an HTTP worker of `edoc serve --workers N` stops when the gateway process is gone

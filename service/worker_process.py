@@ -25,7 +25,14 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["block_stop_signals", "run_worker", "start_worker_process", "stop_on_signals", "stop_worker_process"]
+__all__ = [
+    "block_stop_signals",
+    "exit_with_parent_process",
+    "run_worker",
+    "start_worker_process",
+    "stop_on_signals",
+    "stop_worker_process",
+]
 
 logger = logging.getLogger("edoc.delivery")
 
@@ -102,6 +109,30 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):  # no prctl: the watchdog below still notices
             pass
+
+
+def exit_with_parent_process() -> None:
+    """In an HTTP worker process that uvicorn started (``edoc serve --workers N``, N > 1): stop when the process
+    that started it is gone. Nothing elsewhere (one process, or a server that forks its own workers).
+
+    uvicorn's supervisor does not take its worker processes down when it is SIGKILLed: they kept the listening
+    socket and went on answering requests beside a restarted gateway, and every run of the SIGKILL test left two
+    behind. As for the delivery worker: the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), which
+    uvicorn's worker takes as a normal shutdown; a watchdog thread covers the moment before that took effect and
+    systems without it."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return
+    pid = parent.pid
+    _die_with_parent()
+
+    def _watch() -> None:
+        while os.getppid() == pid:
+            threading.Event().wait(1.0)
+        logger.warning("HTTP worker process %s: the gateway process %s is gone; stopping", os.getpid(), pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=_watch, name="edoc-parent-watch", daemon=True).start()
 
 
 def _watch_parent(parent: int, gw: Any, stop: threading.Event) -> None:

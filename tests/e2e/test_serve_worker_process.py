@@ -65,6 +65,8 @@ def _deliver_one(server: GatewayProcess, keys: dict[str, str], number: str) -> N
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_one_worker_process_delivers_and_dies_with_a_killed_gateway(tmp_path: Path, workers: str) -> None:
+    """And the HTTP worker processes uvicorn starts for --workers 2 die with it too (service/worker_process.py:
+    exit_with_parent_process); they used to keep the listening socket and go on answering."""
     url = f"sqlite:///{tmp_path / 'edoc.sqlite3'}"
     keys = provision(url, tmp_path, prefix="proc")
     server = GatewayProcess(tmp_path, database_url=url, worker_poll_seconds="0.05").start("--workers", workers)
@@ -72,8 +74,13 @@ def test_one_worker_process_delivers_and_dies_with_a_killed_gateway(tmp_path: Pa
         _deliver_one(server, keys, "71")
         worker_pid = _worker_pid(server)
         assert psutil.Process(worker_pid).ppid() == server.pid
+        children = [child.pid for child in psutil.Process(server.pid).children(recursive=True)]
+        # the delivery worker, and with --workers N > 1 uvicorn's N HTTP worker processes: none may outlive it
+        assert worker_pid in children and len(children) >= (1 if workers == "1" else 1 + int(workers)), children
         server.kill()  # SIGKILL: no shutdown code runs in the gateway
         assert _wait_gone(worker_pid), "the delivery worker outlived the killed gateway"
+        left = [pid for pid in children if not _wait_gone(pid)]
+        assert not left, f"processes of the killed gateway still run: {left}"
     finally:
         server.stop()
 
