@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from storage.db import is_postgresql, run_on_driver
+from storage.db import is_postgresql, read_rows
 from storage.errors import BlobNotFound
 from storage.interfaces import BlobRef, ObjectStore
 from storage.models import SMALL_BLOBS, utcnow
@@ -131,13 +131,8 @@ class Blobs:
         return self._read_row(sha256) is not None or self.store.exists(sha256)
 
     def _read_row(self, sha256: str) -> bytes | None:
-        if self._postgresql:  # every fetch of a small package or status reads one: through the driver
-            rows = run_on_driver(self._engine, _READ_ON_DRIVER, {"sha256": sha256})
-            data = rows[0][0] if rows else None
-        else:
-            with self._engine.connect() as conn:
-                data = conn.execute(_READ, {"sha256": sha256}).scalar()
-        return None if data is None else bytes(data)
+        rows = read_rows(self._engine, _READ, _READ_ON_DRIVER, {"sha256": sha256})  # on every small package fetched
+        return bytes(rows[0][0]) if rows else None
 
     def in_database(self, shas: Sequence[str]) -> set[str]:
         """Which of ``shas`` are rows of ``small_blob`` (for checks and tests)."""

@@ -24,6 +24,7 @@ __all__ = [
     "is_postgresql",
     "is_sqlite",
     "maintenance_warnings",
+    "read_rows",
     "run_on_driver",
     "session_factory",
     "writer_session_factory",
@@ -160,6 +161,15 @@ def writer_session_factory(engine: Engine) -> sessionmaker[Session]:
     if is_sqlite(engine):
         return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_rows(engine: Engine, statement: sa.Executable, on_driver: str, params: Mapping[str, Any]) -> list[Any]:
+    """The rows (tuples) of one hot read: on PostgreSQL ``on_driver``, the same query in psycopg's placeholders,
+    through :func:`run_on_driver`; elsewhere ``statement`` through a connection of the engine."""
+    if is_postgresql(engine):
+        return run_on_driver(engine, on_driver, params)
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(statement, params)]
 
 
 def maintenance_warnings(engine: Engine) -> list[str]:

@@ -22,7 +22,7 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
-from storage.db import is_postgresql, run_on_driver
+from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.models import (
     ATTACHMENTS,
     DELIVERIES,
@@ -268,13 +268,7 @@ _BYTES_ON_DRIVER = """
 
 def edxml_of(gw: Gateway, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
     """The package's stored bytes (as this node sends it), if the caller may read them (see :func:`_servable`)."""
-    params = {"package_id": package_id}
-    rows: list[Any]
-    if is_postgresql(gw.engine):
-        rows = run_on_driver(gw.engine, _BYTES_ON_DRIVER, params)
-    else:
-        with gw.sessions() as session:
-            rows = [tuple(row) for row in session.execute(_BYTES, params)]
+    rows = read_rows(gw.engine, _BYTES, _BYTES_ON_DRIVER, {"package_id": package_id})
     if not rows:
         raise NotFound(f"no package {package_id}", code="unknown_package")
     pid, document_id, from_code, blob_sha256, size = rows[0][:5]

@@ -50,7 +50,7 @@ from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature
 from signing.xmldsig import sign_package_file, verify_package
 from storage.blobs import Blobs, PendingBlob
-from storage.db import is_postgresql, run_on_driver
+from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.interfaces import BlobRef
 from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id, utcnow
 
@@ -404,16 +404,10 @@ _REPLAY_ON_DRIVER = (
 def _find_replay(gw: Gateway, plan: _Plan) -> SubmitResult | None:
     """The answer to a submit already accepted under the plan's idempotency key (a replay), or None; a Conflict if
     that key was accepted for a different body."""
-    params = {"from_code": plan.from_code, "key": plan.idempotency_key}
-    if is_postgresql(gw.engine):
-        rows = run_on_driver(gw.engine, _REPLAY_ON_DRIVER, params)
-        found = rows[0] if rows else None
-    else:
-        with gw.sessions() as session:
-            found = session.execute(_REPLAY, params).first()
-    if found is None:
+    rows = read_rows(gw.engine, _REPLAY, _REPLAY_ON_DRIVER, {"from_code": plan.from_code, "key": plan.idempotency_key})
+    if not rows:
         return None
-    found_id, found_sha = found
+    found_id, found_sha = rows[0]
     if found_sha != plan.request_sha256:
         raise Conflict(
             f"a different package was already accepted under this idempotency key ({plan.idempotency_key}); "

@@ -53,7 +53,7 @@ from service.vxp.errors import VxpAuthError, VxpError, VxpRequestError
 from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_envelope, header_name, ok_envelope
 from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
 from signing.errors import SigningError
-from storage.db import is_postgresql, run_on_driver
+from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.errors import StorageError
 from storage.models import DELIVERIES, Agency, Delivery, Package, utcnow
 
@@ -168,15 +168,9 @@ class VxpFacade:
 
     def _getReceivedEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         kind = _messagetype(call.headers["messagetype"])
-        params = {"kind": kind, "agencies": sorted(caller.agencies)}
-        rows: Sequence[Any]
-        if is_postgresql(self.gw.engine):  # every receiving system polls this: through the driver
-            found = run_on_driver(self.gw.engine, _RECEIVED_ON_DRIVER, {**params, "local": LOCAL, "limit": _LIST_LIMIT})
-            rows = [_Received(*row) for row in found]
-        else:
-            with self.gw.sessions() as session:
-                rows = session.execute(_RECEIVED, params).all()
-        return {"data": [_received_row(r) for r in rows]}
+        params = {"kind": kind, "agencies": sorted(caller.agencies), "local": LOCAL, "limit": _LIST_LIMIT}
+        rows = read_rows(self.gw.engine, _RECEIVED, _RECEIVED_ON_DRIVER, params)  # every receiving system polls it
+        return {"data": [_received_row(_Received(*row)) for row in rows]}
 
     def _countReceiveEdoc(self, caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         return {"count": self._count(caller, "edoc")}
@@ -407,7 +401,7 @@ _RECEIVED = (
     .order_by(Delivery.delivered_at, Delivery.id)
     .limit(_LIST_LIMIT)
 )
-# The same on PostgreSQL, run by the driver (storage.db.run_on_driver), rows as _Received.
+# The same on PostgreSQL, run by the driver (storage.db.read_rows); rows of either as _Received.
 _RECEIVED_ON_DRIVER = """
     SELECT package.id, package.kind, package.from_code, package.created_at, delivery.to_code, delivery.state,
            delivery.delivered_at, delivery.updated_at

@@ -217,7 +217,6 @@ class DatabaseReplayGuard:
                 conn.execute(self._purge, {"now": utcnow()})
         return not inserted
 
-
     def _due(self) -> bool:
         now = time.monotonic()
         if now < self._next_purge:
