@@ -13,6 +13,8 @@ from service.context import Gateway
 from service.errors import install_error_handlers
 from service.settings import Settings
 from service.vxp import http as vxp_http
+from storage.aio import AsyncDriver
+from storage.db import is_postgresql
 
 __all__ = ["create_app"]
 
@@ -25,7 +27,12 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     gw = gateway or Gateway.from_settings(settings or Settings())
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # PostgreSQL: the busiest routes run their one statement from this event loop (storage/aio.py)
+        aio = await AsyncDriver(gw.engine, max_size=gw.settings.db_async_pool_size).open() if is_postgresql(
+            gw.engine
+        ) else None
+        app.state.aio = aio
         stop = threading.Event()
         thread = None
         pollers: list[threading.Thread] = []
@@ -48,9 +55,13 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                 thread.join(timeout=10)
             for poller in pollers:
                 poller.join(timeout=10)
+            app.state.aio = None
+            if aio is not None:
+                await aio.close()
 
     app = FastAPI(title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.gateway = gw
+    app.state.aio = None  # until the lifespan opens it
     install_error_handlers(app)
     app.include_router(edocs.router)
     app.include_router(admin.router)

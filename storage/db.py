@@ -21,6 +21,7 @@ from storage.errors import StorageError, UnknownBackend
 __all__ = [
     "autocommit",
     "create_engine",
+    "driver_error",
     "is_postgresql",
     "is_sqlite",
     "maintenance_warnings",
@@ -143,12 +144,21 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
         broken = isinstance(exc, psycopg.OperationalError) or driver.closed
         if broken:
             pooled.invalidate(exc)
-        raise sa.exc.DBAPIError.instance(
-            sql, dict(params), exc, psycopg.Error, hide_parameters=engine.hide_parameters,
-            connection_invalidated=broken, dialect=engine.dialect,
-        ) from exc
+        raise driver_error(engine, sql, params, exc, broken=broken) from exc
     finally:
         pooled.close()
+
+
+def driver_error(engine: Engine, sql: str, params: Mapping[str, Any], exc: Exception, *, broken: bool) -> Exception:
+    """psycopg's ``exc`` as the SQLAlchemy error SQLAlchemy would have raised for it (``IntegrityError``,
+    ``OperationalError``, ...), for statements run by the driver itself (:func:`run_on_driver`,
+    :class:`storage.aio.AsyncDriver`)."""
+    import psycopg
+
+    return sa.exc.DBAPIError.instance(
+        sql, dict(params), exc, psycopg.Error, hide_parameters=engine.hide_parameters,
+        connection_invalidated=broken, dialect=engine.dialect,
+    )
 
 
 def writer_session_factory(engine: Engine) -> sessionmaker[Session]:

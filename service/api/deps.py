@@ -11,8 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from service.context import Gateway
 from service.exchange.directory import Caller, authenticate, hash_key
 from service.exchange.errors import Forbidden, PayloadTooLarge, Unauthorized
+from storage.aio import AsyncDriver
 
-__all__ = ["CallerDep", "GatewayDep", "read_limited_body", "require_role"]
+__all__ = ["AioDep", "CallerDep", "GatewayDep", "read_limited_body", "require_role"]
 
 _bearer = HTTPBearer(auto_error=False, description="API key of a client system (edoc client add)")
 
@@ -25,6 +26,16 @@ async def get_gateway(request: Request) -> Gateway:
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+async def get_aio(request: Request) -> AsyncDriver | None:
+    """The event loop's PostgreSQL driver (storage/aio.py), or None (SQLite, or an app whose lifespan is not
+    running): then routes run their synchronous path in the thread pool."""
+    aio: AsyncDriver | None = getattr(request.app.state, "aio", None)
+    return aio
+
+
+AioDep = Annotated[AsyncDriver | None, Depends(get_aio)]
 
 
 async def get_caller(

@@ -7,13 +7,14 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from service.api.deps import CallerDep, GatewayDep, read_limited_body, require_role
+from service.api.deps import AioDep, CallerDep, GatewayDep, read_limited_body, require_role
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.submit import SubmitResult, submit_package
@@ -186,10 +187,16 @@ def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, An
         return inbox.package_record(session, caller, package_id)
 
 
+# The two requests every recipient makes for every document, fetching its package and acking it, are coroutines:
+# on PostgreSQL their statement runs from the event loop (storage/aio.py), which saves the thread hop of a plain
+# ``def`` route, about 0.3-0.4 ms of CPU per request under load; elsewhere they go to the thread pool as before.
 @router.get("/edocs/{package_id}/edxml", summary="The package as delivered (signed by this node)")
-def get_edxml(package_id: str, gw: GatewayDep, caller: CallerDep) -> Response:
-    package, sha = inbox.edxml_of(gw, caller, package_id)
-    return _blob_response(gw, sha, "application/xml", f"{package.id}.edxml", package.size)
+async def get_edxml(package_id: str, gw: GatewayDep, aio: AioDep, caller: CallerDep) -> Response:
+    package, sha = await inbox.edxml_of_async(gw, aio, caller, package_id)
+    if package.size <= INLINE_BLOB:
+        data = await gw.blobs.read_async(aio, sha, package.size)
+        return Response(data, media_type="application/xml", headers=_blob_headers(sha, f"{package.id}.edxml"))
+    return await run_in_threadpool(_blob_response, gw, sha, "application/xml", f"{package.id}.edxml", package.size)
 
 
 @router.get("/edocs/{package_id}/attachments/{n}", summary="An attachment, decoded")
@@ -204,13 +211,12 @@ def get_attachment(package_id: str, n: int, gw: GatewayDep, caller: CallerDep) -
 INLINE_BLOB = 4 * 1024 * 1024
 
 
-def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int) -> Response:
-    from urllib.parse import quote
+def _blob_headers(sha: str, filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "ETag": f'"{sha}"'}
 
-    headers = {
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-        "ETag": f'"{sha}"',
-    }
+
+def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int) -> Response:
+    headers = _blob_headers(sha, filename)
     if size <= INLINE_BLOB:
         return Response(gw.blobs.read(sha, size), media_type=media_type, headers=headers)
     stream = gw.blobs.open(sha, size)
@@ -225,8 +231,8 @@ def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int)
 
 
 @router.post("/edocs/{package_id}/ack", summary="Transport acknowledgement: leaves the inbox, sends 01 to the sender")
-def ack(package_id: str, gw: GatewayDep, caller: CallerDep, agency: str | None = None) -> Response:
-    return JSONResponse(inbox.ack(gw, caller, package_id, agency=agency))
+async def ack(package_id: str, gw: GatewayDep, aio: AioDep, caller: CallerDep, agency: str | None = None) -> Response:
+    return JSONResponse(await inbox.ack_async(gw, aio, caller, package_id, agency=agency))
 
 
 @router.post("/edocs/{package_id}/status", status_code=202, summary="Send a business status about a document")

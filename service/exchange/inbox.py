@@ -9,12 +9,14 @@ document's bytes (410 Gone).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from service.context import Gateway
@@ -22,6 +24,7 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI
+from storage.aio import AsyncDriver
 from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.models import (
     ATTACHMENTS,
@@ -35,7 +38,17 @@ from storage.models import (
     utcnow,
 )
 
-__all__ = ["InboxPage", "ack", "attachment_of", "edxml_of", "inbox", "package_record", "resolve_agency"]
+__all__ = [
+    "InboxPage",
+    "ack",
+    "ack_async",
+    "attachment_of",
+    "edxml_of",
+    "edxml_of_async",
+    "inbox",
+    "package_record",
+    "resolve_agency",
+]
 
 PRIVILEGED = ("auditor", "admin")
 RECALLED = ("recalled", "replaced")  # a copy in one of these recall states is no longer served
@@ -269,6 +282,18 @@ _BYTES_ON_DRIVER = """
 def edxml_of(gw: Gateway, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
     """The package's stored bytes (as this node sends it), if the caller may read them (see :func:`_servable`)."""
     rows = read_rows(gw.engine, _BYTES, _BYTES_ON_DRIVER, {"package_id": package_id})
+    return _bytes_for(caller, package_id, rows)
+
+
+async def edxml_of_async(gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
+    """:func:`edxml_of` from the event loop: on PostgreSQL through ``aio`` (storage/aio.py), else in a worker thread."""
+    if aio is None:
+        return await to_thread.run_sync(edxml_of, gw, caller, package_id)
+    rows = await aio.run(_BYTES_ON_DRIVER, {"package_id": package_id})
+    return _bytes_for(caller, package_id, rows)
+
+
+def _bytes_for(caller: Caller, package_id: str, rows: list[Any]) -> tuple[BlobOf, str]:
     if not rows:
         raise NotFound(f"no package {package_id}", code="unknown_package")
     pid, document_id, from_code, blob_sha256, size = rows[0][:5]
@@ -346,15 +371,44 @@ def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> 
     One conditional UPDATE (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
     ``already: true``. The automatic 01 is an outbox row in the same transaction, so it cannot be lost.
     """
-    codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
-    now = utcnow()
+    codes = _ack_codes(caller, agency)
     if is_postgresql(gw.engine):
-        params = {"package_id": package_id, "codes": codes, "now": now, "actor": caller.name}
-        moved = run_on_driver(gw.engine, _ACK_IN_ONE_STATEMENT, params)
+        moved = run_on_driver(gw.engine, _ACK_IN_ONE_STATEMENT, _ack_params(caller, package_id, codes))
         if moved:
-            gw.wakeup.set()
-            return {"id": package_id, "agency": moved[0][1], "state": "acked", "already": False}
+            return _acked(gw, package_id, moved)
         # Nothing was in the inbox for the caller: the general path below says why (acked before, not here, ...).
+    return _ack_in_session(gw, caller, package_id, codes)
+
+
+async def ack_async(
+    gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str, *, agency: str | None
+) -> dict[str, Any]:
+    """:func:`ack` from the event loop: on PostgreSQL its one statement through ``aio`` (storage/aio.py); what that
+    did not move, and everything on SQLite, in a worker thread."""
+    codes = _ack_codes(caller, agency)
+    if aio is not None:
+        moved = await aio.run(_ACK_IN_ONE_STATEMENT, _ack_params(caller, package_id, codes))
+        if moved:
+            return _acked(gw, package_id, moved)
+        return await to_thread.run_sync(_ack_in_session, gw, caller, package_id, codes)
+    return await to_thread.run_sync(functools.partial(ack, gw, caller, package_id, agency=agency))
+
+
+def _ack_codes(caller: Caller, agency: str | None) -> list[str]:
+    return [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
+
+
+def _ack_params(caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
+    return {"package_id": package_id, "codes": codes, "now": utcnow(), "actor": caller.name}
+
+
+def _acked(gw: Gateway, package_id: str, moved: list[tuple[Any, ...]]) -> dict[str, Any]:
+    gw.wakeup.set()
+    return {"id": package_id, "agency": moved[0][1], "state": "acked", "already": False}
+
+
+def _ack_in_session(gw: Gateway, caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
+    now = utcnow()
     with gw.writes() as session, session.begin():
         row = session.execute(_ACK_ROW, {"package_id": package_id, "codes": codes}).first()
         if row is None:
