@@ -77,6 +77,20 @@ class Blobs:
             return ref, PendingBlob(ref, data)
         return self.store.put_bytes(data), None
 
+    def stage_many(self, blobs: Sequence[bytes]) -> list[tuple[BlobRef, PendingBlob | None]]:
+        """:meth:`stage` for several blobs at once: the large ones are written together (``ObjectStore.put_many``),
+        which on a local folder costs less than one after the other."""
+        staged: list[tuple[BlobRef, PendingBlob | None] | None] = [None] * len(blobs)
+        large = []
+        for n, data in enumerate(blobs):
+            if len(data) <= self.inline_max:
+                staged[n] = self.stage(data)
+            else:
+                large.append(n)
+        for n, ref in zip(large, self.store.put_many([blobs[n] for n in large]), strict=True):
+            staged[n] = (ref, None)
+        return [item for item in staged if item is not None]
+
     def insert_pending(self, connection: sa.Connection | Any, pending: Iterable[PendingBlob | None]) -> None:
         """Insert the staged small blobs through ``connection`` (a Connection or Session, inside the transaction
         of the rows that reference them); a blob already there is left as it is (same bytes, same address)."""

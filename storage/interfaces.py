@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -33,6 +34,10 @@ class ObjectStore(Protocol):
     def put_stream(self, stream: BinaryIO) -> BlobRef: ...
 
     def put_file(self, path: Path) -> BlobRef: ...
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[BlobRef]:
+        """Several blobs, each complete once this returns (a backend may make them durable together)."""
+        ...
 
     def open(self, sha256: str) -> BinaryIO: ...
 

@@ -196,11 +196,9 @@ def _accept(
     if replay is not None:
         return replay
     pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
-    if evidence is not None:
-        ref, small = gw.blobs.stage(evidence)
-        pending.append(small)
-        plan.signature["original_sha256"] = ref.sha256
-    blob, attachments = _emit(gw, incoming, pending)
+    blob, attachments, original = _emit(gw, incoming, pending, evidence)
+    if original is not None:
+        plan.signature["original_sha256"] = original.sha256
     return _commit(gw, caller, plan, blob, attachments, channel, pending)
 
 
@@ -433,27 +431,33 @@ def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
 
 
 def _emit(
-    gw: Gateway, parsed: _Incoming, pending: list[PendingBlob | None]
-) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
-    """The package as this node sends it (TraceHeader appended, canonical, signed), and attachment blobs: large
-    ones written now, small ones added to ``pending`` for the transaction that records the package."""
-
-    def stage(data: bytes) -> BlobRef:
-        ref, small = gw.blobs.stage(data)
-        pending.append(small)
-        return ref
-
+    gw: Gateway, parsed: _Incoming, pending: list[PendingBlob | None], evidence: bytes | None = None
+) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None]:
+    """The package as this node sends it (TraceHeader appended, canonical, signed), its attachment blobs and the
+    blob of ``evidence`` (the package as received, if any): large ones written now, together (Blobs.stage_many),
+    small ones added to ``pending`` for the transaction that records the package."""
     if parsed.edoc is not None and parsed.attachment_files:
-        return _emit_streaming(gw, parsed.edoc, parsed.attachment_files, stage)
+        original = _stage(gw, evidence, pending) if evidence is not None else None
+        blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, lambda d: _stage(gw, d, pending))
+        return blob, attachments, original
     if parsed.edoc is not None:
         traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
         signed = sign_built(build_edoc(traced), gw.node_key)
-        attachments = [(att, stage(att.data)) for att in parsed.edoc.attachments]
+        files = [att.data for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
-        signed = sign_built(build_status(parsed.status), gw.node_key)
-        attachments = []
-    return stage(signed), attachments
+        signed, files = sign_built(build_status(parsed.status), gw.node_key), []
+    staged = gw.blobs.stage_many([signed, *files, *([evidence] if evidence is not None else [])])
+    pending.extend(small for _ref, small in staged)
+    refs = [ref for ref, _small in staged]
+    attachments = list(zip(parsed.edoc.attachments if parsed.edoc else [], refs[1 : 1 + len(files)], strict=True))
+    return refs[0], attachments, refs[-1] if evidence is not None else None
+
+
+def _stage(gw: Gateway, data: bytes, pending: list[PendingBlob | None]) -> BlobRef:
+    ref, small = gw.blobs.stage(data)
+    pending.append(small)
+    return ref
 
 
 def _emit_streaming(

@@ -17,6 +17,7 @@ import io
 import os
 import re
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -59,41 +60,76 @@ class FilesystemObjectStore:
             return self.put_stream(fh)
 
     def put_stream(self, stream: BinaryIO) -> BlobRef:
-        digest = hashlib.sha256()
-        size = 0
-        tmp_name = str(self.root / "tmp" / f"blob-{secrets.token_hex(12)}")
+        return self._put([stream])[0]
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[BlobRef]:
+        """Several blobs made durable together (a submit's package and its attachments): all are written, then
+        all fsynced, then all renamed into place, then each folder that received a name is fsynced once. On ext4
+        every fsync commits the journal; when the fsyncs come together, the later ones find less left to write.
+        A submit's two blobs (100 and 138 KB) cost 0.86x the CPU of writing them one after the other, 2.31 against
+        2.69 ms, most of it kernel time (``bench/blob_writes.py``, 2-core machine, ext4, 2026-12)."""
+        return self._put([io.BytesIO(data) for data in blobs])
+
+    def _put(self, streams: Sequence[BinaryIO]) -> list[BlobRef]:
+        written: list[tuple[str, BinaryIO, BlobRef]] = []  # temporary name, open file, reference
         try:
-            fd = self._create(tmp_name)
-        except OSError as exc:
-            raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
+            for stream in streams:
+                written.append(self._write_temporary(stream))
+            for _name, out, _ref in written:
                 out.flush()
                 if self._fsync:
                     os.fsync(out.fileno())
-            ref = BlobRef(digest.hexdigest(), size)
-            final = self._path(ref.sha256)
-            try:
-                os.replace(tmp_name, final)
-            except FileNotFoundError:  # the first blob under this prefix: make its folder
-                made = [p for p in (final.parent.parent, final.parent) if not p.is_dir()]
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp_name, final)
-                if self._fsync:
-                    for folder in made:  # their names, in the folders above them
-                        _fsync_dir(folder.parent)
+                out.close()
+            folders: dict[Path, None] = {}  # those that received a name, in order, once each
+            for name, _out, ref in written:
+                for folder in self._place(name, ref):
+                    folders[folder] = None
             if self._fsync:
-                _fsync_dir(final.parent)
-            return ref
+                for folder in folders:
+                    _fsync_dir(folder)
+            return [ref for _name, _out, ref in written]
         except OSError as exc:
             raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
         finally:
+            for name, out, _ref in written:
+                out.close()
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)
+
+    def _write_temporary(self, stream: BinaryIO) -> tuple[str, BinaryIO, BlobRef]:
+        """``stream`` copied into a new temporary file (left open, not yet fsynced) while its hash is computed."""
+        digest = hashlib.sha256()
+        size = 0
+        name = str(self.root / "tmp" / f"blob-{secrets.token_hex(12)}")
+        try:
+            fd = self._create(name)
+        except OSError as exc:
+            raise StorageError(f"cannot write blob under {self.root}: {exc}") from exc
+        out = os.fdopen(fd, "wb")
+        try:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        except BaseException:
+            out.close()
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
+                os.unlink(name)
+            raise
+        return name, out, BlobRef(digest.hexdigest(), size)
+
+    def _place(self, name: str, ref: BlobRef) -> list[Path]:
+        """Rename the temporary file ``name`` to the blob's address; the folders whose entries changed (to fsync):
+        the blob's folder and, for the first blob under a prefix, the folders that received the new prefixes."""
+        final = self._path(ref.sha256)
+        try:
+            os.replace(name, final)
+            return [final.parent]
+        except FileNotFoundError:  # the first blob under this prefix: make its folder
+            made = [p for p in (final.parent.parent, final.parent) if not p.is_dir()]
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(name, final)
+            return [*(folder.parent for folder in made), final.parent]
 
     def _create(self, name: str) -> int:
         """A new temporary file (exclusive create); its folder is made on first use, not checked on every put."""

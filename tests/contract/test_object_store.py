@@ -57,6 +57,14 @@ class ObjectStoreContract:
     def test_check_passes_on_a_healthy_store(self, store: ObjectStore) -> None:
         store.check()
 
+    def test_put_many_answers_each_blobs_ref_in_order(self, store: ObjectStore) -> None:
+        blobs = [b"package", os.urandom(3 * 1024 * 1024 + 5), b"", b"package"]  # a duplicate, an empty one
+        refs = store.put_many(blobs)
+        assert [(r.sha256, r.size) for r in refs] == [(hashlib.sha256(b).hexdigest(), len(b)) for b in blobs]
+        assert [store.read(r.sha256) for r in refs] == blobs
+        assert store.put_many([]) == []
+        assert store.put_many([b"package"]) == [store.put_bytes(b"package")]
+
 
 class TestFilesystemObjectStore(ObjectStoreContract):
     @pytest.fixture
@@ -100,6 +108,56 @@ class TestFilesystemObjectStore(ObjectStoreContract):
         synced.clear()
         again = store.put_bytes(b"first blob under its prefix")  # same name, same folder: the file and its folder
         assert again == ref and synced == ["file", inode[blob.parent]]
+
+    def test_put_many_syncs_every_file_before_any_rename_and_each_folder_once(
+        self, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A batch is durable as a whole: every file's bytes are fsynced before the first rename, and after the
+        renames every folder that got a name is fsynced, once even if several blobs landed in it."""
+        import stat
+
+        from storage.objects import filesystem
+
+        events: list[str] = []
+        real_fsync, real_replace = os.fsync, os.replace
+
+        def spy_fsync(fd: int) -> None:
+            events.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+            real_fsync(fd)
+
+        def spy_replace(src: str, dst: Path) -> None:
+            real_replace(src, dst)  # may fail for a new prefix folder (made, then tried again): counted if it worked
+            events.append("rename")
+
+        store.put_bytes(b"seed")  # the tmp folder exists
+        monkeypatch.setattr(filesystem.os, "fsync", spy_fsync)
+        monkeypatch.setattr(filesystem.os, "replace", spy_replace)
+        store.put_many([b"one", b"two", b"three", b"one"])
+        renames = [n for n, e in enumerate(events) if e == "rename"]
+        assert events[: renames[0]] == ["file"] * 4 and len(renames) == 4
+        assert set(events[renames[-1] + 1 :]) == {"dir"} and "dir" not in events[: renames[-1]]
+        root = Path(store.url.removeprefix("file://"))
+        folders = {p for p in root.rglob("*") if p.is_dir() and p.name != "tmp"}
+        assert events.count("dir") <= len(folders) + 1  # each folder at most once (the root for new prefixes)
+
+    def test_a_batch_that_fails_leaves_none_of_its_blobs_behind(
+        self, store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from storage.objects import filesystem
+
+        real_fsync, calls = os.fsync, []
+
+        def failing_second_fsync(fd: int) -> None:
+            calls.append(fd)
+            if len(calls) == 2:
+                raise OSError(5, "Input/output error")
+            real_fsync(fd)
+
+        monkeypatch.setattr(filesystem.os, "fsync", failing_second_fsync)
+        with pytest.raises(StorageError, match="Input/output error"):
+            store.put_many([b"first", b"second", b"third"])
+        root = Path(store.url.removeprefix("file://"))
+        assert [p for p in root.rglob("*") if p.is_file()] == []  # no blob named, no temporary file left
 
     def test_check_fails_when_the_folder_cannot_take_files(self, tmp_path: Path) -> None:
         store = objects.from_url((tmp_path / "ro").as_uri())

@@ -1,0 +1,73 @@
+"""CPU of writing a submit's blobs to the local object store: one after the other, or together (``put_many``).
+
+    .venv/bin/python bench/blob_writes.py [--submits 300] [--rounds 5] [--dir /path/on/the/volume/to/test]
+
+Each "submit" writes what a native submit of a 100 KB PDF writes: the attachment (100 KB) and the signed package
+(138 KB), fresh random bytes each time, into a FilesystemObjectStore with fsync on (the default):
+
+    sequential   put_bytes twice: write, fsync, rename, fsync the folder; then the same for the second blob
+    together     put_many: both written, both fsynced, both renamed, each folder fsynced once
+
+The two alternate within each round, so a slow spell of this shared machine hits both; the figures are medians over
+the rounds of this process's CPU per submit (user + system: most of it is the kernel's) and wall time per submit.
+The store's folder is made under ``--dir`` (default: the system's temporary folder), so run it on the volume the
+gateway's objects live on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.exchange import calibration_ms
+from storage.objects.filesystem import FilesystemObjectStore
+
+SIZES = (100_000, 138_000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--submits", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    calibration = [calibration_ms()]
+    figures: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in ("sequential", "together")}
+    with tempfile.TemporaryDirectory(prefix="edoc-blobs-", dir=args.dir) as tmp:
+        store = FilesystemObjectStore(Path(tmp) / "objects")
+        ways: dict[str, Callable[[list[bytes]], object]] = {
+            "sequential": lambda blobs: [store.put_bytes(b) for b in blobs],
+            "together": store.put_many,
+        }
+        for _round in range(args.rounds):
+            for name, way in ways.items():
+                batches = [[os.urandom(n) for n in SIZES] for _ in range(args.submits)]
+                cpu, wall = time.process_time(), time.perf_counter()
+                for blobs in batches:
+                    way(blobs)
+                figures[name]["cpu"].append(1000 * (time.process_time() - cpu) / args.submits)
+                figures[name]["wall"].append(1000 * (time.perf_counter() - wall) / args.submits)
+    calibration.append(calibration_ms())
+    sizes = " + ".join(f"{n // 1000} KB" for n in SIZES)
+    print(
+        f"edoc-gateway blob writes: {args.submits} submits a round (blobs of {sizes}), medians of {args.rounds} "
+        f"rounds; calibration {' / '.join(f'{c:.0f}' for c in calibration)} ms"
+    )
+    print(f"{'way':12s} {'CPU ms/submit':>14s} {'wall ms/submit':>15s}   CPU of each round")
+    for name, f in figures.items():
+        runs = " / ".join(f"{x:.2f}" for x in f["cpu"])
+        print(f"{name:12s} {statistics.median(f['cpu']):>14.2f} {statistics.median(f['wall']):>15.2f}   {runs}")
+    ratio = statistics.median(figures["together"]["cpu"]) / statistics.median(figures["sequential"]["cpu"])
+    print(f"together / sequential CPU: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
