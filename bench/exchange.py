@@ -126,7 +126,7 @@ def submit(client: Http, key: str, n: int, pdf: bytes, tag: str) -> float:
 
 
 def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float], stop: threading.Event,
-             fetchers: int = 4, relist: bool = False) -> None:
+             fetchers: int = 4, relist: bool = False, traffic: dict[str, int] | None = None) -> None:
     """One recipient DMS: a thread lists the inbox, ``fetchers`` threads fetch and ack items concurrently.
 
     By default the lister works as a DMS does: list a page, let the fetchers fetch and ack all of it, list again
@@ -174,6 +174,10 @@ def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float
             status, body = client.request("GET", "/api/v1/inbox?limit=100", auth)
             assert status == 200, (status, body[:300])
             items = json.loads(body)["items"]
+            if traffic is not None:
+                with seen_lock:
+                    traffic["lists"] += 1
+                    traffic["listed"] += len(items)
             fresh = [i for i in items if i["id"] not in queued]
             for item in fresh:
                 queued.add(item["id"])
@@ -265,8 +269,10 @@ def run_load(
     lock = threading.Lock()
     done: dict[str, float] = {}
     stop = threading.Event()
+    traffic = {"lists": 0, "listed": 0}  # inbox pages the two recipients listed, and the items on them
     receivers = [
-        threading.Thread(target=receiver, args=(server.base, keys[w], docs, tag, done, stop), kwargs={"relist": relist})
+        threading.Thread(target=receiver, args=(server.base, keys[w], docs, tag, done, stop),
+                         kwargs={"relist": relist, "traffic": traffic})
         for w in "BC"
     ]
     started = time.perf_counter()
@@ -312,6 +318,8 @@ def run_load(
         "submit_per_s": docs / (submitted - started),
         "p50_ms": statistics.median(latencies) * 1000,
         "p95_ms": quantiles[94] * 1000,
+        "lists_per_doc": traffic["lists"] / docs,
+        "items_per_list": traffic["listed"] / max(1, traffic["lists"]),
     }
 
 
@@ -416,6 +424,11 @@ def main() -> None:
         "the unacked backlog; default: list, fetch and ack the page, list again",
     )
     parser.add_argument(
+        "--worker-poll", type=float, default=0.02,
+        help="EDOC_WORKER_POLL_SECONDS of the gateway under test: the delivery worker's pause after a round that did "
+        "not fill its batch (the gateway's default is 0.25)",
+    )
+    parser.add_argument(
         "--separate-worker", action="store_true",
         help="run the delivery worker as its own process (edoc worker), as docker-compose does, not in each HTTP one",
     )
@@ -481,7 +494,8 @@ def main() -> None:
     for backend, r in rows:
         print(
             f"{backend}: outbox messages per worker transaction (whole run): {r['batch']:.1f}; of the gateway's CPU "
-            f"per document, the delivery worker process took {r['cpu_worker']:.1f} ms (saturation run)"
+            f"per document, the delivery worker process took {r['cpu_worker']:.1f} ms (saturation run); inbox pages "
+            f"listed per document {r['lists_per_doc']:.2f}, {r['items_per_list']:.1f} items each"
         )
     for backend, r in rows:
         if r.get("upkeep"):
@@ -583,7 +597,7 @@ def medians(runs: list[dict[str, float]]) -> dict[str, Any]:
 
 def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
     keys = prepare(url, data)
-    settings = {"worker_poll_seconds": "0.02"}
+    settings = {"worker_poll_seconds": str(args.worker_poll)}
     if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
         settings["embedded_worker"] = "false"
     server = GatewayProcess(data, database_url=url, **settings).start("--workers", str(args.workers))
