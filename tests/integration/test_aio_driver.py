@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -21,17 +21,8 @@ from storage.db import create_engine
 
 
 @pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS aio_probe"))
-        conn.execute(sa.text("CREATE TABLE aio_probe (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"))
-    try:
-        yield engine
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP TABLE IF EXISTS aio_probe"))
-        engine.dispose()
+def engine(probe_engine: Engine) -> Engine:
+    return probe_engine  # its table: driver_probe (k, v)
 
 
 def with_driver(engine: Engine, body: Callable[[AsyncDriver], Awaitable[Any]], **kwargs: Any) -> Any:
@@ -47,16 +38,16 @@ def with_driver(engine: Engine, body: Callable[[AsyncDriver], Awaitable[Any]], *
 
 def _count(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.text("SELECT count(*) FROM aio_probe")).scalar_one())
+        return int(conn.execute(sa.text("SELECT count(*) FROM driver_probe")).scalar_one())
 
 
 def test_rows_come_back_as_tuples_and_each_statement_commits(engine: Engine) -> None:
     async def body(aio: AsyncDriver) -> list[Any]:
         return [
-            await aio.run("INSERT INTO aio_probe (k, v) VALUES (%(k)s, %(v)s) RETURNING k, v", {"k": "a", "v": 1}),
-            await aio.run("INSERT INTO aio_probe (k, v) VALUES (%(k)s, 2)", {"k": "b"}),
-            await aio.run("SELECT v FROM aio_probe WHERE k = %(k)s", {"k": "nobody"}),
-            await aio.run("SELECT k FROM aio_probe WHERE k = ANY(%(ks)s) ORDER BY k", {"ks": ["a", "b", "c"]}),
+            await aio.run("INSERT INTO driver_probe (k, v) VALUES (%(k)s, %(v)s) RETURNING k, v", {"k": "a", "v": 1}),
+            await aio.run("INSERT INTO driver_probe (k, v) VALUES (%(k)s, 2)", {"k": "b"}),
+            await aio.run("SELECT v FROM driver_probe WHERE k = %(k)s", {"k": "nobody"}),
+            await aio.run("SELECT k FROM driver_probe WHERE k = ANY(%(ks)s) ORDER BY k", {"ks": ["a", "b", "c"]}),
         ]
 
     assert with_driver(engine, body) == [[("a", 1)], [], [], [("a",), ("b",)]]
@@ -64,7 +55,7 @@ def test_rows_come_back_as_tuples_and_each_statement_commits(engine: Engine) -> 
 
 
 def test_a_unique_violation_is_sqlalchemys_integrity_error_and_the_pool_goes_on(engine: Engine) -> None:
-    statement = "INSERT INTO aio_probe (k, v) VALUES (%(k)s, %(v)s)"
+    statement = "INSERT INTO driver_probe (k, v) VALUES (%(k)s, %(v)s)"
 
     async def body(aio: AsyncDriver) -> Any:
         await aio.run(statement, {"k": "a", "v": 1})
@@ -72,8 +63,8 @@ def test_a_unique_violation_is_sqlalchemys_integrity_error_and_the_pool_goes_on(
             await aio.run(statement, {"k": "a", "v": 2})
         assert refused.value.connection_invalidated is False
         with pytest.raises(sa.exc.ProgrammingError):
-            await aio.run("SELECT no_such_column FROM aio_probe", {})
-        return await aio.run("SELECT v FROM aio_probe WHERE k = %(k)s", {"k": "a"})
+            await aio.run("SELECT no_such_column FROM driver_probe", {})
+        return await aio.run("SELECT v FROM driver_probe WHERE k = %(k)s", {"k": "a"})
 
     assert with_driver(engine, body, max_size=1) == [(1,)]  # one connection: it came back usable each time
 
@@ -95,9 +86,9 @@ def test_a_connection_the_server_dropped_fails_one_call_and_is_replaced(engine: 
 
 def test_concurrent_statements_share_the_pool(engine: Engine) -> None:
     async def body(aio: AsyncDriver) -> Any:
-        insert = "INSERT INTO aio_probe (k, v) VALUES (%(k)s, %(v)s)"
+        insert = "INSERT INTO driver_probe (k, v) VALUES (%(k)s, %(v)s)"
         await asyncio.gather(*(aio.run(insert, {"k": f"k{n}", "v": n}) for n in range(40)))
-        return await aio.run("SELECT count(*), sum(v) FROM aio_probe", {})
+        return await aio.run("SELECT count(*), sum(v) FROM driver_probe", {})
 
     assert with_driver(engine, body, max_size=3) == [(40, sum(range(40)))]
 

@@ -7,7 +7,6 @@ broken connection replaced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,8 @@ from storage.db import create_engine, run_on_driver
 
 
 @pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS driver_probe"))
-        conn.execute(sa.text("CREATE TABLE driver_probe (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"))
-    try:
-        yield engine
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP TABLE IF EXISTS driver_probe"))
-        engine.dispose()
+def engine(probe_engine: Engine) -> Engine:
+    return probe_engine  # its table: driver_probe (k, v)
 
 
 def _count(engine: Engine) -> int:
