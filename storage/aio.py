@@ -5,7 +5,9 @@ event loop is woken when it is done, and the two hand the GIL over twice. Under 
 reference machine that trip cost 0.3-0.4 ms of CPU per request, more than the one short statement most of these
 requests run (a FastAPI route answering ``{"status": "ok"}``: 0.20 ms of server CPU per request as ``async def``,
 0.45 as ``def``; the same route running one ``SELECT``: 0.46 ms through psycopg's async connection on the loop,
-0.90 through a synchronous connection in the thread pool; 8 concurrent keep-alive clients, 2026-12).
+0.90 through a synchronous connection in the thread pool; 8 concurrent keep-alive clients, 2026-12). The saving
+is a request's own: in a process whose thread pool is busy with submits anyway, fetches and acks cost about the
+same either way, and the exchange bench at saturation showed no difference beyond its noise.
 
 :class:`AsyncDriver` runs such a statement through psycopg's own asynchronous connection, from a pool
 (``psycopg_pool``, psycopg's maintained pool) opened by the application's lifespan on its event loop. It keeps
