@@ -91,4 +91,9 @@ class AsyncDriver:
             # The pool has already dropped a connection that is closed or not idle; say so to the caller as
             # SQLAlchemy does for its own connections.
             broken = isinstance(exc, psycopg.OperationalError)
+            if broken:
+                # A server restart breaks every pooled connection at once. Like the engine's pool, which then
+                # invalidates all of its connections, test the idle ones now (one round trip each) and replace the
+                # broken, so that one statement fails rather than one per stale connection.
+                await self._pool.check()
             raise driver_error(self._engine, sql, params, exc, broken=broken) from exc

@@ -115,3 +115,35 @@ def test_an_unreachable_server_does_not_stop_the_start_and_fails_statements_as_o
         assert with_driver(engine, body, timeout=1) < 5
     finally:
         engine.dispose()
+
+
+def test_after_the_server_dropped_every_connection_only_one_call_fails(engine: Engine) -> None:
+    """A database restart breaks every pooled connection at once. As with the engine's pool (which invalidates
+    all its connections on the first disconnect), one statement fails and the next ones get working connections,
+    not one failure per stale connection."""
+
+    async def body(aio: AsyncDriver) -> tuple[int, int]:
+        barrier = asyncio.Barrier(3)
+
+        async def hold() -> int:  # three statements at once: the pool opens three connections
+            async with aio._pool.connection() as conn:  # the pool itself: run() holds none open
+                await barrier.wait()
+                cursor = await conn.execute("SELECT pg_backend_pid()")
+                row = await cursor.fetchone()
+                assert row is not None
+                return int(row[0])
+
+        pids = await asyncio.gather(hold(), hold(), hold())
+        with engine.connect() as conn:
+            for pid in pids:
+                conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        failed = 0
+        for _ in range(6):
+            try:
+                await aio.run("SELECT 1", {})
+            except sa.exc.OperationalError:
+                failed += 1
+        return len(set(pids)), failed
+
+    opened, failed = with_driver(engine, body, max_size=3, timeout=10)
+    assert opened == 3 and failed == 1
