@@ -42,6 +42,7 @@ __all__ = [
     "describe_status",
     "fetch_for_path",
     "revinfo_from_signed_data",
+    "warm_certificate",
 ]
 
 # OCSP responses without nextUpdate ("fetch whenever you like") are reused this long at most.
@@ -80,7 +81,7 @@ class RevocationCache:
 
     def shared_cert(self, cert: asn1_x509.Certificate) -> asn1_x509.Certificate:
         """The shared parsed certificate with the same DER as ``cert`` (a :class:`SharedCertificate`)."""
-        return self._share(cert, _warm_cert, SharedCertificate)
+        return self._share(cert, warm_certificate, SharedCertificate)
 
     def shared_ocsp(self, response: asn1_ocsp.OCSPResponse) -> asn1_ocsp.OCSPResponse:
         return self._share(response, _warm_ocsp)
@@ -396,8 +397,10 @@ def _warm_quietly(obj, warm) -> None:
         warm(obj)
 
 
-def _warm_cert(cert: asn1_x509.Certificate) -> None:
-    """Force every lazily built part that pyhanko-certvalidator and this package read."""
+def warm_certificate(cert: asn1_x509.Certificate) -> None:
+    """Force every lazily built part that pyhanko-certvalidator and this package read. asn1crypto builds them on
+    first access, which is not thread-safe: a certificate object that several threads read (the revocation
+    cache's, a trust store's anchors) must be warmed before the first of them sees it."""
     cert.native  # noqa: B018 - parses every child recursively
     for name in (cert.subject, cert.issuer):
         name.hashable  # noqa: B018 - memoises the RFC 5280 prepared value of each attribute
@@ -433,7 +436,7 @@ def _warm_ocsp(response: asn1_ocsp.OCSPResponse) -> None:
     for single in tbs["responses"]:
         single.critical_extensions  # noqa: B018
     for cert in basic["certs"] or ():
-        _warm_cert(cert)
+        warm_certificate(cert)
 
 
 def _warm_crl(crl: asn1_crl.CertificateList) -> None:

@@ -14,6 +14,7 @@ verification outcome: a gateway must refuse to start with an anchor it did not m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 
 from signing.errors import SigningError
+from signing.pdf.revocation import warm_certificate
 
 __all__ = [
     "GOV_SPECIALISED_SET",
@@ -67,7 +69,13 @@ class TrustStore:
         self._parsed: dict[str, asn1_x509.Certificate] = {}
         for anchors in self._sets.values():
             for anchor in anchors:
-                self._parsed.setdefault(anchor.sha256, asn1_x509.Certificate.load(anchor.der))
+                if anchor.sha256 not in self._parsed:
+                    # read by every verifying thread: parsed in full now, as asn1crypto's lazy parsing of a shared
+                    # object races (a name attribute half-parsed by one thread raised KeyError in another)
+                    cert = asn1_x509.Certificate.load(anchor.der)
+                    with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                        warm_certificate(cert)  # an odd extension is reported when the path is validated
+                    self._parsed[anchor.sha256] = cert
 
     @classmethod
     def from_config(

@@ -59,6 +59,19 @@ def test_one_policy_shared_by_threads_gives_identical_reports(test_pki, two_lt):
         assert _plain(report) == expected[doc]
 
 
+def test_trust_anchors_are_parsed_in_full_before_threads_share_them(test_pki):
+    """asn1crypto parses lazily and not thread-safely: two threads building their trust managers from the same
+    anchor once raised KeyError half-way through parsing its subject (the test above, one CI run in several).
+    The trust store now parses its anchors in full when it is built, so readers only ever read."""
+    trust = trust_store(test_pki)
+    anchors = trust.parsed(trust.anchors())
+    assert anchors
+    for cert in anchors:
+        assert cert._native is not None  # every child parsed
+        for name in (cert.subject, cert.issuer):
+            assert all(pair._prepped is not None for rdn in name.chosen for pair in rdn)  # comparison forms memoised
+
+
 def test_shared_objects_are_bounded_and_identical_to_the_original(test_pki):
     cache = RevocationCache(max_shared=2)
     certs = [asn1(test_pki.signer(name)[2]) for name in ("good-rsa", "good-ec", "revoked")]
