@@ -81,3 +81,26 @@ def test_it_refuses_an_engine_that_is_not_postgresql(tmp_path: Path) -> None:
             run_on_driver(engine, "SELECT 1", {})
     finally:
         engine.dispose()
+
+
+def test_after_the_server_dropped_every_connection_only_one_call_fails(postgres_url: str) -> None:
+    """A database restart breaks every pooled connection at once; as on SQLAlchemy's own paths, the first
+    statement that meets a dropped connection fails and the pool renews the others, so the next ones succeed."""
+    engine = create_engine(postgres_url, pool_size=3, max_overflow=0)
+    try:
+        held = [engine.connect() for _ in range(3)]  # the pool opens three connections
+        pids = [conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() for conn in held]
+        for conn in held:
+            conn.close()
+        with sa.create_engine(postgres_url, poolclass=sa.pool.NullPool).connect() as admin:
+            for pid in pids:
+                admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        failed = 0
+        for _ in range(6):
+            try:
+                run_on_driver(engine, "SELECT 1", {})
+            except sa.exc.OperationalError:
+                failed += 1
+        assert len(set(pids)) == 3 and failed == 1
+    finally:
+        engine.dispose()
