@@ -28,10 +28,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # PostgreSQL: the busiest routes run their one statement from this event loop (storage/aio.py)
-        aio = await AsyncDriver(gw.engine, max_size=gw.settings.db_async_pool_size).open() if is_postgresql(
-            gw.engine
-        ) else None
+        aio = None  # PostgreSQL: the busiest routes run their one statement from this event loop (storage/aio.py)
+        if is_postgresql(gw.engine):
+            aio = await AsyncDriver(gw.engine, max_size=gw.settings.db_async_pool_size).open()
         app.state.aio = aio
         stop = threading.Event()
         thread = None

@@ -19,6 +19,7 @@ Rows of ``small_blob`` are never updated or deleted, like objects.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from collections.abc import Iterable, Sequence
@@ -139,20 +140,19 @@ class Blobs:
         ``aio`` (PostgreSQL, storage/aio.py); a file of a local object store of at most :data:`LOOP_READ_MAX`
         bytes read on the loop (from the page cache, as a recently written package is, that costs less than the
         hop); anything else (SQLite, a larger file, a remote store) in a worker thread."""
-        if aio is None or not isinstance(self.store, FilesystemObjectStore):
+        local = isinstance(self.store, FilesystemObjectStore) and (size is None or size <= LOOP_READ_MAX)
+        if aio is None or not local:
             return await to_thread.run_sync(self.read, sha256, size)
+        # The same order as read(): the object store first when the referencing row says the blob is large
         if size is not None and size > self.inline_max:
-            if size > LOOP_READ_MAX:
-                return await to_thread.run_sync(self.read, sha256, size)
-            try:
+            with contextlib.suppress(BlobNotFound):
                 return self.store.read(sha256)
-            except BlobNotFound:
-                rows = await aio.run(_READ_ON_DRIVER, {"sha256": sha256})
-                if not rows:
-                    raise
-                return bytes(rows[0][0])
         rows = await aio.run(_READ_ON_DRIVER, {"sha256": sha256})
-        return bytes(rows[0][0]) if rows else await to_thread.run_sync(self.store.read, sha256)
+        if rows:
+            return bytes(rows[0][0])
+        if size is None:  # a file of unknown size: not on the loop
+            return await to_thread.run_sync(self.store.read, sha256)
+        return self.store.read(sha256)  # small by its row's account; BlobNotFound if it is in neither place
 
     def open(self, sha256: str, size: int | None = None) -> BinaryIO:
         """The blob as a binary stream (a small one is read whole; a large one streams from the object store)."""

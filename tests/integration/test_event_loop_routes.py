@@ -3,6 +3,9 @@ to the thread pool on SQLite; both answer the same. The app's lifespan opens the
 
 from __future__ import annotations
 
+import hashlib
+
+import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
@@ -47,3 +50,16 @@ def test_the_lifespan_opens_the_driver_and_closes_it(env: Env) -> None:
     assert app.state.aio is None
     if aio is not None:
         assert aio.closed  # the pool must not outlive the app
+
+
+def test_a_package_over_the_inline_limit_is_streamed_whole(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.api import edocs
+
+    monkeypatch.setattr(edocs, "INLINE_BLOB", 10_000)  # stream anything over 10 KB (the default is 4 MiB)
+    doc = submit(env, "A", header(A, [B]), files=[("vb.pdf", simple_pdf(1, pad_to=80_000))]).json()["id"]
+    env.deliver()
+    fetched = env.http.get(f"/api/v1/edocs/{doc}/edxml", headers=env.as_("B"))
+    assert fetched.status_code == 200
+    sha = fetched.headers["etag"].strip('"')
+    assert hashlib.sha256(fetched.content).hexdigest() == sha
+    assert int(fetched.headers["content-length"]) == len(fetched.content) > 10_000
