@@ -10,8 +10,8 @@ Each "submit" writes what a native submit of a 100 KB PDF writes: the attachment
 
 The two alternate within each round, so a slow spell of this shared machine hits both; the figures are medians over
 the rounds of this process's CPU per submit (user + system: most of it is the kernel's) and wall time per submit.
-The store's folder is made under ``--dir`` (default: the system's temporary folder), so run it on the volume the
-gateway's objects live on.
+The store's folder is made under ``--dir`` (default: a folder of its own under ``<temp>/edoc-bench``, see
+bench/workdir.py), so run it on the volume the gateway's objects live on.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.exchange import calibration_ms
+from bench.workdir import bench_folder
 from storage.objects.filesystem import FilesystemObjectStore
 
 SIZES = (100_000, 138_000)
@@ -41,8 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     calibration = [calibration_ms()]
     figures: dict[str, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in ("sequential", "together")}
-    with tempfile.TemporaryDirectory(prefix="edoc-blobs-", dir=args.dir) as tmp:
-        store = FilesystemObjectStore(Path(tmp) / "objects")
+    with bench_folder("edoc-blobs-", args.dir) as tmp:
+        store = FilesystemObjectStore(tmp / "objects")
         ways: dict[str, Callable[[list[bytes]], object]] = {
             "sequential": lambda blobs: [store.put_bytes(b) for b in blobs],
             "together": store.put_many,

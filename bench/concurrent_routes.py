@@ -25,7 +25,6 @@ import json
 import queue
 import statistics
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.exchange import Http, calibration_ms, cpu_seconds, multipart
+from bench.workdir import bench_folder
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
 from tests.support.databases import postgres_available, temporary_postgres_database
@@ -126,8 +126,7 @@ def main() -> None:
         sys.exit("PostgreSQL is not reachable (set EDOC_TEST_POSTGRES_URL)")
     figures: dict[str, list[float]] = {"fetch": [], "ack": [], "mixed": []}
     calibration = [calibration_ms()]
-    with tempfile.TemporaryDirectory(prefix="edoc-bench-") as tmpdir, temporary_postgres_database() as url:
-        tmp = Path(tmpdir)
+    with bench_folder("edoc-bench-cr-") as tmp, temporary_postgres_database() as url:
         keys = provision(url, tmp, prefix="cr")
         server = GatewayProcess(tmp, database_url=url, embedded_worker="false").start()
         gw = Gateway.from_settings(make_settings(url, tmp))

@@ -32,7 +32,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -42,6 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, multipart
+from bench.workdir import bench_folder, file_create_ms
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
 from tests.support.databases import postgres_available, temporary_postgres_database
@@ -228,17 +228,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--vxp", action="store_true", help="the national-axis calls (bench/vxp.py's) instead")
+    parser.add_argument(
+        "--workdir", type=Path, default=None,
+        help="make the gateway's data folder under this folder; default: under <temp>/edoc-bench (bench/workdir.py)",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="edoc-bench-ep-") as tmp:
+    with bench_folder("edoc-bench-ep-", args.workdir) as tmp:
         if args.backend == "sqlite":
-            steps, calibration = bench(
-                f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.rounds, args.vxp
-            )
+            steps, calibration = bench(f"sqlite:///{tmp / 'edoc.sqlite3'}", tmp, args.docs, args.rounds, args.vxp)
         else:
             if not postgres_available():
                 sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
             with temporary_postgres_database("edoc_bench_ep") as url:
-                steps, calibration = bench(url, Path(tmp), args.docs, args.rounds, args.vxp)
+                steps, calibration = bench(url, tmp, args.docs, args.rounds, args.vxp)
+        create_ms = file_create_ms(tmp)
     print(
         f"\nedoc-gateway per-step cost: {args.backend}, {args.docs} documents a round (100 KB PDF, 2 recipients), "
         f"one client, medians of {args.rounds} rounds; calibration {statistics.median(calibration):.0f} ms "
@@ -255,6 +258,7 @@ def main() -> None:
     path = ("sendEdoc, worker, getEdoc, updateStatus; lists not counted" if args.vxp
             else "submit, worker, edxml and ack at both recipients; inbox pages not counted")
     print(f"gateway CPU of one document's path ({path}): {total:.1f} ms")
+    print(f"creating a file in the gateway's data folder after the rounds: {create_ms:.3f} ms CPU (bench/workdir.py)")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -44,6 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.exchange import Http, calibration_ms, cpu_seconds, machine_busy_seconds
+from bench.workdir import bench_folder, file_create_ms
 from service.context import Gateway
 from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
 from service.vxp.client import VxpClient
@@ -256,16 +256,15 @@ def main() -> None:
     parser.add_argument("--http-workers", type=int, default=1, help="uvicorn worker processes of the gateway")
     args = parser.parse_args()
     calibration = [calibration_ms()]
-    with tempfile.TemporaryDirectory(prefix="edoc-bench-vxp-") as tmp:
+    with bench_folder("edoc-bench-vxp-") as tmp:
         if args.backend == "sqlite":
-            result = bench(
-                f"sqlite:///{Path(tmp) / 'edoc.sqlite3'}", Path(tmp), args.docs, args.clients, args.http_workers
-            )
+            result = bench(f"sqlite:///{tmp / 'edoc.sqlite3'}", tmp, args.docs, args.clients, args.http_workers)
         else:
             if not postgres_available():
                 sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
             with temporary_postgres_database("edoc_bench") as url:
-                result = bench(url, Path(tmp), args.docs, args.clients, args.http_workers)
+                result = bench(url, tmp, args.docs, args.clients, args.http_workers)
+        create_ms = file_create_ms(tmp)
     print(
         f"backend {args.backend}, {args.clients} clients, {args.http_workers} HTTP worker(s): "
         f"{result['docs']:.0f} documents in {result['wall']:.1f} s"
@@ -286,6 +285,7 @@ def main() -> None:
         f"  machine calibration (bench/exchange.py calibration_ms, before and after): "
         f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
+    print(f"  creating a file in the gateway's data folder after the run: {create_ms:.3f} ms CPU (bench/workdir.py)")
     if result["errors"]:
         print(f"  errors: {result['errors']:.0f}")
 
