@@ -194,8 +194,10 @@ def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, An
 # busy with submits anyway); elsewhere they go to the thread pool as before.
 @router.get("/edocs/{package_id}/edxml", summary="The package as delivered (signed by this node)")
 async def get_edxml(package_id: str, gw: GatewayDep, aio: AioDep, caller: CallerDep) -> Response:
-    package, sha = await inbox.edxml_of_async(gw, aio, caller, package_id)
-    return await _blob_response_async(gw, aio, sha, "application/xml", f"{package.id}.edxml", package.size)
+    package = await inbox.edxml_of_async(gw, aio, caller, package_id)
+    return await _blob_response_async(
+        gw, aio, package.blob_sha256, "application/xml", f"{package.id}.edxml", package.size
+    )
 
 
 @router.get("/edocs/{package_id}/attachments/{n}", summary="An attachment, decoded")

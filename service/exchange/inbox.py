@@ -279,13 +279,13 @@ _BYTES_ON_DRIVER = """
 """
 
 
-def edxml_of(gw: Gateway, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
+def edxml_of(gw: Gateway, caller: Caller, package_id: str) -> BlobOf:
     """The package's stored bytes (as this node sends it), if the caller may read them (see :func:`_servable`)."""
     rows = read_rows(gw.engine, _BYTES, _BYTES_ON_DRIVER, {"package_id": package_id})
     return _bytes_for(caller, package_id, rows)
 
 
-async def edxml_of_async(gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str) -> tuple[BlobOf, str]:
+async def edxml_of_async(gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str) -> BlobOf:
     """:func:`edxml_of` from the event loop: on PostgreSQL through ``aio`` (storage/aio.py), else in a worker thread."""
     if aio is None:
         return await to_thread.run_sync(edxml_of, gw, caller, package_id)
@@ -293,7 +293,7 @@ async def edxml_of_async(gw: Gateway, aio: AsyncDriver | None, caller: Caller, p
     return _bytes_for(caller, package_id, rows)
 
 
-def _bytes_for(caller: Caller, package_id: str, rows: list[Any]) -> tuple[BlobOf, str]:
+def _bytes_for(caller: Caller, package_id: str, rows: list[Any]) -> BlobOf:
     if not rows:
         raise NotFound(f"no package {package_id}", code="unknown_package")
     pid, document_id, from_code, blob_sha256, size = rows[0][:5]
@@ -304,7 +304,7 @@ def _bytes_for(caller: Caller, package_id: str, rows: list[Any]) -> tuple[BlobOf
         raise NotFound(f"no package {package_id}", code="unknown_package")
     if not sender and all(recall_state in RECALLED for recall_state in mine):
         raise Gone(f"document {document_id} was recalled by its sender", code="document_recalled")
-    return BlobOf(pid, document_id, blob_sha256, size), blob_sha256
+    return BlobOf(pid, document_id, blob_sha256, size)
 
 
 def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> AttachmentRow:

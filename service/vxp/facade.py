@@ -184,8 +184,8 @@ class VxpFacade:
             return int(session.execute(query).scalar_one())
 
     def _getEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
-        package, sha = inbox.edxml_of(self.gw, caller, call.headers["docId"])
-        return {"data": base64.b64encode(self.gw.blobs.read(sha, package.size)).decode("ascii")}
+        package = inbox.edxml_of(self.gw, caller, call.headers["docId"])
+        return {"data": base64.b64encode(self.gw.blobs.read(package.blob_sha256, package.size)).decode("ascii")}
 
     def _updateStatus(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         _require(caller, SENDERS)
