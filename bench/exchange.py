@@ -328,14 +328,14 @@ def run_load(
     }
 
 
-def build_and_sign_cost(tmp: Path) -> float:
+def build_and_sign_cost(tmp: Path, key_type: str = "rsa") -> float:
     from schemas.edxml import build_edoc
     from service.exchange.compose import FileInput, edoc_from_header, header_from_json, sign_built
     from service.exchange.submit import TraceHeader, vn_wall_clock
 
     url = f"sqlite:///{tmp / 'cost.sqlite3'}"
     prepare(url, tmp / "cost")
-    gw = Gateway.from_settings(make_settings(url, tmp / "cost"))
+    gw = Gateway.from_settings(make_settings(url, tmp / "cost", **node_key_settings(tmp / "cost", key_type)))
     pdf = simple_pdf(4, pad_to=100_000)
     header = header_from_json({"from": A, "to": [B, C], "code": {"number": "1", "notation": "X"}, "subject": "S"})
     with gw.sessions() as session:
@@ -434,6 +434,12 @@ def main() -> None:
         "not fill its batch (the gateway's default is 0.25)",
     )
     parser.add_argument(
+        "--node-key", choices=("rsa", "ec"), default="rsa",
+        help="the key the gateway signs its packages with: rsa (default), its generated RSA-2048 demo key, the kind "
+        "of certificate state agencies are issued; ec, a generated EC P-256 key (ECDSA-SHA256), to see what the key "
+        "type costs",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=None,
         help="make the run's folder (the gateways' data and objects) under this folder; default: a folder of its own "
         "under <temp>/edoc-bench (see bench/workdir.py)",
@@ -457,14 +463,14 @@ def main() -> None:
             else:
                 print(f"{backend}: PostgreSQL not reachable, skipped", file=sys.stderr)
         calibration.append(calibration_ms())
-        cost = build_and_sign_cost(tmp)
+        cost = build_and_sign_cost(tmp, args.node_key)
         big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
     print(
         f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
         f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es)"
         + (" + 1 edoc worker process" if args.separate_worker else " + the delivery worker process edoc serve starts")
         + ", "
-        f"{os.cpu_count()} cores, "
+        f"{os.cpu_count()} cores, node key {'RSA-2048' if args.node_key == 'rsa' else 'EC P-256'}, "
         + (f"open loop at {args.rate:g} documents/s offered" if args.rate else "closed loop (saturation)")
     )
     print(
@@ -611,9 +617,23 @@ def medians(runs: list[dict[str, float]]) -> dict[str, Any]:
     return {**{key: statistics.median(run[key] for run in runs) for key in runs[0]}, "runs": runs}
 
 
+def node_key_settings(folder: Path, key_type: str) -> dict[str, str]:
+    """The gateway settings for a node key of ``key_type``: none for ``rsa`` (the gateway's generated demo key,
+    RSA-2048, as the certificates agencies are issued), else a generated EC P-256 demo key in ``folder``."""
+    if key_type == "rsa":
+        return {}
+    from signing.demo import create_demo_pkcs12
+
+    path = folder / "node-ec-demo.p12"
+    if not path.exists():
+        create_demo_pkcs12(path, common_name="edoc-gateway bench node", organization="edoc-gateway", password=None,
+                           key_type="ec")
+    return {"node_key_file": str(path)}
+
+
 def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
     keys = prepare(url, data)
-    settings = {"worker_poll_seconds": str(args.worker_poll)}
+    settings = {"worker_poll_seconds": str(args.worker_poll), **node_key_settings(data, args.node_key)}
     if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
         settings["embedded_worker"] = "false"
     server = GatewayProcess(data, database_url=url, **settings).start("--workers", str(args.workers))
