@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["bench_folder", "file_create_ms"]
+__all__ = ["bench_folder", "file_create_ms", "topdir_marked"]
 
 # linux/fs.h: FS_IOC_GETFLAGS / FS_IOC_SETFLAGS (declared with long, read and written as int by ext2/3/4) and
 # FS_TOPDIR_FL, the attribute chattr spells +T.
@@ -40,12 +40,29 @@ _FS_IOC_SETFLAGS = 0x40086602
 _FS_TOPDIR_FL = 0x00020000
 
 
+def _flags(fd: int) -> array.array[int]:
+    """The inode attributes of the open file ``fd``, as a buffer FS_IOC_SETFLAGS takes back (OSError if none)."""
+    flags = array.array("i", [0])
+    fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags, True)
+    return flags
+
+
+def topdir_marked(folder: Path) -> bool | None:
+    """Whether ``folder`` carries the TOPDIR attribute; None where the filesystem has no inode attributes."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return bool(_flags(fd)[0] & _FS_TOPDIR_FL)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _mark_topdir(folder: Path) -> bool:
     """Set the TOPDIR attribute on ``folder``; False where the filesystem has no such attribute."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        flags = array.array("i", [0])
-        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags, True)
+        flags = _flags(fd)
         if not flags[0] & _FS_TOPDIR_FL:
             flags[0] |= _FS_TOPDIR_FL
             fcntl.ioctl(fd, _FS_IOC_SETFLAGS, flags, True)

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import array
-import fcntl
-import os
 from pathlib import Path
 
 import pytest
 
 from bench import workdir
-
-
-def _flags(folder: Path) -> int | None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        flags = array.array("i", [0])
-        fcntl.ioctl(fd, workdir._FS_IOC_GETFLAGS, flags, True)
-        return flags[0]
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def test_a_given_workdir_is_used_as_it_is_and_the_run_folder_is_removed(tmp_path: Path) -> None:
@@ -40,12 +25,12 @@ def test_the_default_parent_spreads_its_folders_where_the_filesystem_can(
     with workdir.bench_folder("edoc-test-") as folder:
         parent = tmp_path / "edoc-bench"
         assert folder.parent == parent
-        flags = _flags(parent)
-        if flags is None:
+        marked = workdir.topdir_marked(parent)
+        if marked is None:
             pytest.skip("this filesystem has no inode attributes (FS_IOC_GETFLAGS): nothing is marked there")
-        if not flags & workdir._FS_TOPDIR_FL and workdir._mark_topdir(parent) is False:
+        if not marked and not workdir._mark_topdir(parent):
             pytest.skip("this filesystem refuses the TOPDIR attribute: bench_folder leaves the parent as it is")
-        assert flags & workdir._FS_TOPDIR_FL, "the parent of the bench folders is not marked TOPDIR (chattr +T)"
+        assert marked, "the parent of the bench folders is not marked TOPDIR (chattr +T)"
 
 
 def test_file_create_ms_measures_creates_and_keeps_the_files_it_made(tmp_path: Path) -> None:
