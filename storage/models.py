@@ -254,7 +254,16 @@ class OutboxMessage(Base):
     """A message waiting for the bus (transactional outbox; with the database queue it *is* the bus)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_ready", "done_at", "available_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_ready", "done_at", "available_at"),
+        # The messages not yet completed, in id order: what every claim round reads (ORDER BY id LIMIT n). Without
+        # it the claim walks the primary key from the oldest message and filters out every completed one still
+        # kept (outbox_retention_days), so each round grows with the history (migration 0004).
+        sa.Index(
+            "ix_outbox_pending", "id",
+            postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(sa.String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
