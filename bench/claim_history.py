@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
 
-from service.exchange.delivery import _CLAIM_IN_ONE_STATEMENT
 from storage.migrate import upgrade
-from storage.models import utcnow
 from tests.support.databases import postgres_available, temporary_postgres_database
+from tests.support.outbox import explain_claim, maintain
 
 READY = 50
 
@@ -40,35 +38,20 @@ def _fill(engine: sa.Engine, history: int) -> None:
             "SELECT 'deliver', '{\"delivery_id\": \"gone\"}'::json, now() - interval '1 day', "
             "now() - interval '1 day', 0 FROM generate_series(1, :n)"
         ), {"n": history})
-    _maintain(engine, "ANALYZE outbox")  # the statistics of the backlog
+    maintain(engine, "ANALYZE outbox")  # the statistics of the backlog
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE outbox SET done_at = now() - interval '1 hour'"))
         conn.execute(sa.text(
             "INSERT INTO outbox (topic, payload, created_at, available_at, attempts) "
             "SELECT 'deliver', '{\"delivery_id\": \"gone\"}'::json, now(), now(), 0 FROM generate_series(1, :n)"
         ), {"n": READY})
-    _maintain(engine, "VACUUM outbox")
-
-
-def _maintain(engine: sa.Engine, statement: str) -> None:
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text(statement))
+    maintain(engine, "VACUUM outbox")
 
 
 def _claims(engine: sa.Engine, count: int) -> tuple[float, float]:
     """Median execution time (ms) and shared buffers of ``count`` claims of up to 100 messages."""
-    explain = sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _CLAIM_IN_ONE_STATEMENT.text)
-    times, buffers = [], []
-    for _ in range(count):
-        now = utcnow()
-        params = {"now": now, "limit": 100, "lease_until": now + timedelta(seconds=30), "worker": "bench",
-                  "actor": "worker:bench"}
-        with engine.connect() as conn:
-            plan = conn.execute(explain, params).scalar_one()[0]
-            conn.rollback()
-        times.append(plan["Execution Time"])
-        buffers.append(plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get("Shared Read Blocks", 0))
-    return statistics.median(times), statistics.median(buffers)
+    runs = [explain_claim(engine) for _ in range(count)]
+    return statistics.median(ms for ms, _ in runs), statistics.median(pages for _, pages in runs)
 
 
 def main() -> None:
@@ -87,9 +70,9 @@ def main() -> None:
             try:
                 _fill(engine, history)
                 indexed = _claims(engine, args.claims)
-                _maintain(engine, "DROP INDEX ix_outbox_pending")
+                maintain(engine, "DROP INDEX ix_outbox_pending")
                 stale = _claims(engine, args.claims)
-                _maintain(engine, "ANALYZE outbox")
+                maintain(engine, "ANALYZE outbox")
                 fresh = _claims(engine, args.claims)
             finally:
                 engine.dispose()

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from service.exchange.delivery import _CLAIM_IN_ONE_STATEMENT, _READY, DeliveryWorker
+from service.exchange.delivery import _READY, DeliveryWorker
 from storage.db import is_postgresql
 from storage.models import OUTBOX, utcnow
 from tests.support.gateway import Env
+from tests.support.outbox import explain_claim, maintain
 
 COMPLETED = 20_000
 
@@ -34,7 +35,7 @@ def _fill(env: Env) -> int:
     with env.gw.writes() as session, session.begin():
         session.execute(sa.insert(OUTBOX), backlog)
     if postgresql:
-        _maintain(env, "ANALYZE outbox")
+        maintain(env.gw.engine, "ANALYZE outbox")
     with env.gw.writes() as session, session.begin():
         session.execute(sa.update(OUTBOX).values(done_at=now - timedelta(hours=1)))
         ready = int(session.execute(
@@ -42,34 +43,16 @@ def _fill(env: Env) -> int:
                                      available_at=now, attempts=0).returning(OUTBOX.c.id)
         ).scalar_one())
     if postgresql:
-        _maintain(env, "VACUUM outbox")
+        maintain(env.gw.engine, "VACUUM outbox")
     return ready
-
-
-def _maintain(env: Env, statement: str) -> None:
-    with env.gw.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text(statement))
-
-
-def _pages_read_by_claim(env: Env) -> int:
-    """Shared buffers the claiming statement touches (EXPLAIN ANALYZE runs it; the transaction is rolled back)."""
-    now = utcnow()
-    params = {"now": now, "limit": 100, "lease_until": now + timedelta(seconds=30), "worker": "explain",
-              "actor": "worker:explain"}
-    explain = sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _CLAIM_IN_ONE_STATEMENT.text)
-    with env.gw.engine.connect() as conn:
-        plan = conn.execute(explain, params).scalar_one()
-        conn.rollback()
-    top = plan[0]["Plan"]
-    return int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
 
 
 def test_a_claim_does_not_read_the_completed_history(env: Env) -> None:
     ready = _fill(env)
     if is_postgresql(env.gw.engine):
-        stale = _pages_read_by_claim(env)  # statistics from the backlog
-        _maintain(env, "ANALYZE outbox")
-        fresh = _pages_read_by_claim(env)
+        _ms, stale = explain_claim(env.gw.engine)  # statistics from the backlog
+        maintain(env.gw.engine, "ANALYZE outbox")
+        _ms, fresh = explain_claim(env.gw.engine)
         # The history alone is over a hundred heap pages and 20,000 index entries; the claim needs a handful.
         assert stale < 60 and fresh < 60, (stale, fresh)
     else:

@@ -1,0 +1,33 @@
+"""What the delivery worker's claim costs PostgreSQL, for the test and the bench of the outbox's partial index
+(tests/integration/test_claim_pending_index.py, bench/claim_history.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.exchange.delivery import _CLAIM_IN_ONE_STATEMENT
+from storage.models import utcnow
+
+_EXPLAIN = sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _CLAIM_IN_ONE_STATEMENT.text)
+
+
+def maintain(engine: sa.Engine, statement: str) -> None:
+    """Run ``statement`` (ANALYZE, VACUUM, DROP INDEX …) in autocommit."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text(statement))
+
+
+def explain_claim(engine: sa.Engine, limit: int = 100) -> tuple[float, int]:
+    """One claiming statement of up to ``limit`` messages under EXPLAIN ANALYZE, in a transaction rolled back:
+    PostgreSQL's execution time (ms) and the shared buffers it touched."""
+    now = utcnow()
+    params: dict[str, Any] = {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=30),
+                              "worker": "explain", "actor": "worker:explain"}
+    with engine.connect() as conn:
+        plan = conn.execute(_EXPLAIN, params).scalar_one()[0]
+        conn.rollback()
+    top = plan["Plan"]
+    return float(plan["Execution Time"]), int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
