@@ -10,11 +10,19 @@ lxml's C14N, append the Signature, serialize. ``canonical`` is what the gateway 
 (``service.exchange.compose.sign_built``): the writer's bytes are canonical already, so they are hashed as they
 are and the Signature is spliced in. Both run in turn within each round; the figures are medians over the rounds
 of this process's CPU per signature.
+
+A second table isolates the Signature element, which every signed package needs (three per document: the
+package and the two automatic 01 statuses): ``laid out`` builds it with lxml for each signature (SignedInfo, its
+C14N, KeyInfo with the certificate's base64, the element's C14N), as the gateway did before 2026-12-03;
+``template`` is ``signing.xmldsig._build_signature``, which lays it out once per key and namespace context and then
+only joins the digest and the signature value into it; ``key operation`` is the RSA signature alone, the floor of
+both.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import statistics
 import sys
 import tempfile
@@ -28,6 +36,7 @@ from schemas.edxml import build_edoc
 from service.context import Gateway
 from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import FileInput, edoc_from_header, header_from_json, sign_built
+from signing import xmldsig
 from signing.xmldsig import sign_package
 from tests.support.gateway import A, B, C, make_settings
 from tests.support.pdfs import simple_pdf
@@ -55,6 +64,19 @@ def main() -> None:
             key = gw.node_key
             paths = {"general": sign_package, "canonical": sign_built}
             cpu: dict[str, list[float]] = {name: [] for name in paths}
+            context, digest = {"": xmldsig.EDXML_NS, "edXML": xmldsig.EDXML_NS}, b"\x5a" * 32
+
+            def laid_out() -> None:  # the element built with lxml for each signature
+                signed_info, _ = xmldsig._lay_out_signature(key, base64.b64encode(digest).decode(), "", context)
+                value = base64.b64encode(xmldsig._sign_bytes(key, signed_info)).decode()
+                xmldsig._lay_out_signature(key, base64.b64encode(digest).decode(), value, context)
+
+            elements = {
+                "laid out": laid_out,
+                "template": lambda: xmldsig._build_signature(key, digest, context),
+                "key operation": lambda: xmldsig._sign_bytes(key, b"\x5a" * 700),
+            }
+            element_cpu: dict[str, list[float]] = {name: [] for name in elements}
             calibration = calibration_ms()
             for _ in range(args.rounds):
                 for name, sign in paths.items():
@@ -62,6 +84,11 @@ def main() -> None:
                     for _ in range(args.calls):
                         sign(xml, key)
                     cpu[name].append((time.process_time() - started) * 1000 / args.calls)
+                for name, make in elements.items():
+                    started = time.process_time()
+                    for _ in range(args.calls):
+                        make()
+                    element_cpu[name].append((time.process_time() - started) * 1000 / args.calls)
         finally:
             gw.close()
     general = statistics.median(cpu["general"])
@@ -70,6 +97,12 @@ def main() -> None:
     for name, runs in cpu.items():
         median = statistics.median(runs)
         print(f"{name:<10}{median:>8.3f} ms{median / general:>8.2f}x")
+    laid = statistics.median(element_cpu["laid out"])
+    key_op = statistics.median(element_cpu["key operation"])
+    print("\nthe Signature element alone (same key, the writer's namespace context)")
+    for name, runs in element_cpu.items():
+        median = statistics.median(runs)
+        print(f"{name:<14}{median:>8.3f} ms{median / laid:>8.2f}x   beyond the key operation: {median - key_op:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -24,12 +24,14 @@ Two engines, one behaviour
     it: 4-6× the package size, i.e. most of a gigabyte for a package carrying a 100 MB attachment (~135 MB of
     XML). ``sign_package_file``/``verify_package_file`` therefore stream: expat events (prefixes kept) go through a
     small C14N 1.0 writer (inclusive and exclusive) into a hash or into the output file, in 1 MiB reads, so memory
-    stays flat whatever the package size. The Signature element itself is small and is built with lxml by one
-    builder, which ``sign_package`` (bytes) shares: it digests lxml's C14N of the parsed document instead of
-    letting signxml serialize and re-parse the package (signing is on every submit and every status, and signxml
-    took twice the CPU for a 135 KB package). The unit tests cross-check the engines both ways (signxml accepts
-    what both signers write, both verifiers accept what signxml signs) and compare the streaming canonicalizer
-    byte for byte with lxml's on the field samples. The packages the gateway builds itself skip even lxml's C14N:
+    stays flat whatever the package size. The Signature element itself is small and is laid out with lxml by one
+    builder, once per key and namespace context; each signature then joins its digest and value into that template
+    (a quarter of the element's CPU beyond the key operation: ``bench/xml_signing.py``). ``sign_package`` (bytes)
+    shares it: it digests lxml's C14N of the parsed document instead of letting signxml serialize and re-parse the
+    package (signing is on every submit and every status, and signxml took twice the CPU for a 135 KB package).
+    The unit tests cross-check the engines both ways (signxml accepts what both signers write, both verifiers
+    accept what signxml signs) and compare the streaming canonicalizer byte for byte with lxml's on the field
+    samples. The packages the gateway builds itself skip even lxml's C14N:
     ``schemas.edxml``'s writer writes them in canonical form already, and ``sign_canonical_package`` hashes those
     bytes as they are (0.39x the CPU for a 138 KB package, RSA-2048 included: ``bench/xml_signing.py``).
 
@@ -44,6 +46,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -605,7 +608,59 @@ def _raw_to_der(value: bytes, key_bits: int) -> bytes:
 
 
 def _build_signature(key: KeyMaterial, digest: bytes, in_scope: dict[str, str]) -> bytes:
-    """The ds:Signature element, signed over SignedInfo canonicalized in its place inside edXMLHeader."""
+    """The ds:Signature element, signed over SignedInfo canonicalized in its place inside edXMLHeader.
+
+    Only two texts of it change from one package to the next: DigestValue and SignatureValue. The rest (SignedInfo
+    in its namespace context, the certificates' base64 in KeyInfo) is the same for every package this key signs in
+    this context, so it is built once by :func:`_lay_out_signature` and kept as byte pieces around those two
+    texts (:func:`_template`); each signature is then two joins and the key operation. Base64 has no character that
+    Canonical XML escapes, so the joined bytes are the canonical forms lxml would write."""
+    template = _template(key, in_scope)
+    digest_text = base64.b64encode(digest)
+    value = _sign_bytes(key, digest_text.join(template.signed_info))
+    before, between, after = template.signature
+    return b"".join((before, digest_text, between, base64.b64encode(value), after))
+
+
+@dataclass(frozen=True, slots=True)
+class _SignatureTemplate:
+    signed_info: tuple[bytes, bytes]  # SignedInfo's inclusive C14N in its context, split where DigestValue goes
+    signature: tuple[bytes, bytes, bytes]  # the Signature's exclusive C14N, split where the two values go
+
+
+# Texts no real value can equal (not base64: they have hyphens), put where the values go when a template is laid out.
+_DIGEST_MARK, _VALUE_MARK = "digest-value-goes-here", "signature-value-goes-here"
+_TEMPLATES: weakref.WeakKeyDictionary[KeyMaterial, dict[frozenset[tuple[str, str]], _SignatureTemplate]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _template(key: KeyMaterial, in_scope: dict[str, str]) -> _SignatureTemplate:
+    """The template of ``key``'s signatures in the namespace context ``in_scope``, laid out on first use. Kept
+    while the key object lives; two threads laying out the same template at once make equal ones."""
+    context = frozenset(in_scope.items())
+    templates = _TEMPLATES.setdefault(key, {})
+    template = templates.get(context)
+    if template is None:
+        signed_info, signature = _lay_out_signature(key, _DIGEST_MARK, _VALUE_MARK, in_scope)
+        before, rest = _split(signature, _DIGEST_MARK)
+        between, after = _split(rest, _VALUE_MARK)
+        template = templates[context] = _SignatureTemplate(_split(signed_info, _DIGEST_MARK), (before, between, after))
+    return template
+
+
+def _split(data: bytes, mark: str) -> tuple[bytes, bytes]:
+    parts = data.split(mark.encode())
+    if len(parts) != 2:
+        raise AssertionError(f"signature template: {mark!r} found {len(parts) - 1} times, expected once")
+    return parts[0], parts[1]
+
+
+def _lay_out_signature(
+    key: KeyMaterial, digest_text: str, value_text: str, in_scope: dict[str, str]
+) -> tuple[bytes, bytes]:
+    """SignedInfo canonicalized in its place (inclusive C14N 1.0, what is signed) and the whole Signature element
+    (exclusive C14N, what is spliced into the package), with these DigestValue and SignatureValue texts."""
     ds = lambda name: f"{{{DS_NS}}}{name}"  # noqa: E731
     context = etree.Element(f"{{{EDXML_NS}}}edXMLHeader", nsmap={(p or None): u for p, u in in_scope.items() if u})
     signature = etree.SubElement(context, ds("Signature"), nsmap={"ds": DS_NS})
@@ -618,15 +673,15 @@ def _build_signature(key: KeyMaterial, digest: bytes, in_scope: dict[str, str]) 
     etree.SubElement(transforms, ds("Transform"), Algorithm=ENVELOPED)
     etree.SubElement(transforms, ds("Transform"), Algorithm=C14N_10)
     etree.SubElement(reference, ds("DigestMethod"), Algorithm=SHA256_DIGEST)
-    etree.SubElement(reference, ds("DigestValue")).text = base64.b64encode(digest).decode()
-    value = _sign_bytes(key, etree.tostring(signed_info, method="c14n"))
-    etree.SubElement(signature, ds("SignatureValue")).text = base64.b64encode(value).decode()
+    etree.SubElement(reference, ds("DigestValue")).text = digest_text
+    canonical_signed_info = etree.tostring(signed_info, method="c14n")
+    etree.SubElement(signature, ds("SignatureValue")).text = value_text
     x509_data = etree.SubElement(etree.SubElement(signature, ds("KeyInfo")), ds("X509Data"))
     for cert in (key.certificate, *key.chain):
         etree.SubElement(x509_data, ds("X509Certificate")).text = base64.b64encode(
             cert.public_bytes(Encoding.DER)
         ).decode()
-    return etree.tostring(signature, method="c14n", exclusive=True)
+    return canonical_signed_info, etree.tostring(signature, method="c14n", exclusive=True)
 
 
 def _sign_bytes(key: KeyMaterial, data: bytes) -> bytes:
