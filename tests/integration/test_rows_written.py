@@ -4,6 +4,7 @@ and, for a document, one automatic-01 outbox row (none on a repeat, none for a s
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -122,3 +123,100 @@ def test_a_file_that_is_not_a_pdf_gets_no_verification_and_no_check_message(env:
         (1, "ghi-chu.txt", "text/plain", None, None),
     ]
     assert topics == ["verify_attachment", "deliver"]
+
+
+def _automatic_rows(env: Env, doc: str) -> dict[str, Any]:
+    """The rows the automatic 01 statuses about ``doc`` left, with ids and times replaced by what they refer to."""
+    with env.gw.sessions() as session:
+        conn = session.connection()
+        original = conn.execute(sa.text("SELECT document_id FROM package WHERE id = :doc"), {"doc": doc}).scalar_one()
+        packages = conn.execute(sa.text(
+            "SELECT id, kind, document_id, from_code, business_type, subject, status_code, response_for_id, size,"
+            " request_sha256, idempotency_key, submitted_by, channel, summary, signature, oddities,"
+            " created_at IS NOT NULL, (SELECT size FROM small_blob WHERE sha256 = blob_sha256)"
+            " FROM package WHERE response_for_id = :doc ORDER BY from_code"
+        ).columns(summary=sa.JSON, signature=sa.JSON, oddities=sa.JSON), {"doc": doc}).all()
+        names = {row[0]: f"status-from-{row[3]}" for row in packages}
+        names[doc] = "document"
+        for delivery_id, to_code in conn.execute(
+            sa.text("SELECT id, to_code FROM delivery WHERE package_id = :doc"), {"doc": doc}
+        ):
+            names[delivery_id] = f"delivery-to-{to_code}"
+        deliveries = conn.execute(sa.text(
+            "SELECT package_id, to_code, route, state, attempts, delivered_at IS NOT NULL, last_error,"
+            " business_status, created_at IS NOT NULL FROM delivery WHERE package_id IN :ids ORDER BY package_id"
+        ).bindparams(sa.bindparam("ids", expanding=True)), {"ids": list(names)}).all()
+        entries = conn.execute(sa.text(
+            "SELECT package_id, agency_code, code, description, staff IS NULL, staff, status_package_id"
+            " FROM status_entry WHERE package_id = :doc ORDER BY id"
+        ).columns(staff=sa.JSON), {"doc": doc}).all()
+        events = conn.execute(sa.text(
+            "SELECT kind, package_id, document_id, agency_code, actor, detail FROM exchange_event"
+            " WHERE (package_id = :doc AND kind = 'status') OR package_id IN :statuses ORDER BY id"
+        ).bindparams(sa.bindparam("statuses", expanding=True)).columns(detail=sa.JSON),
+            {"doc": doc, "statuses": [p[0] for p in packages]}).all()
+
+    def named(value: Any) -> Any:
+        if isinstance(value, str):
+            if value == original:
+                return "original-document-id"
+            if len(value) == 64 and value in keys:  # request_sha256: the hash of the idempotency key, named
+                return f"sha256({named(keys[value])})"
+            for known, name in names.items():
+                value = value.replace(known, name)  # ids, also inside a key such as auto:<delivery>:01
+            return value
+        if isinstance(value, dict):
+            return {k: named(v) for k, v in value.items()}
+        return value
+
+    def plain(row: Any) -> tuple[Any, ...]:
+        return tuple(named(v) for v in row)
+
+    keys = {hashlib.sha256(row[10].encode()).hexdigest(): row[10] for row in packages}  # request_sha256 -> key
+    by_status: dict[str, list[tuple[Any, ...]]] = {}  # each status's events, in the order they were written
+    for row in events:
+        about = row.package_id if row.kind != "status" else row.detail["via_package"]
+        by_status.setdefault(names[about], []).append(plain(row))
+    return {
+        "packages": [(*plain(row[1:]), named(row[0])) for row in packages],
+        "deliveries": sorted(plain(row) for row in deliveries),
+        "entries": sorted(plain(row) for row in entries),  # a batch's order is the order its jobs were read in
+        "events": by_status,
+    }
+
+
+def test_the_automatic_statuses_write_the_same_rows_either_way(env: Env, monkeypatch: Any) -> None:
+    """PostgreSQL records a batch of automatic statuses in one statement (service/exchange/auto_status.py); the
+    executemany it replaced, which SQLite still runs, must leave the same rows. Two documents, one recorded each
+    way, compared row by row once their ids are named; the first one's rows are also checked for what they say."""
+    from service.exchange import auto_status
+
+    written = []
+    for one_statement in (True, False):
+        monkeypatch.setattr(auto_status, "ONE_STATEMENT", one_statement)
+        resp = submit(env, "A", header(A, [B, C], number=f"{41 + len(written)}"))
+        assert resp.status_code == 202 and "Idempotent-Replayed" not in resp.headers, resp.text
+        doc = resp.json()["id"]
+        env.deliver()
+        for who in "BC":
+            assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_(who)).status_code == 200
+        env.deliver()
+        written.append(_automatic_rows(env, doc))
+    first, second = written
+    assert first == second
+    assert [row[5] for row in first["packages"]] == ["01", "01"]  # status_code
+    senders = sorted((B, C))  # the packages are listed by sender
+    assert [(row[1], row[2]) for row in first["packages"]] == [("original-document-id", code) for code in senders]
+    assert [(row[8], row[9]) for row in first["packages"]] == [  # request_sha256, idempotency_key
+        (f"sha256(auto:delivery-to-{code}:01)", f"auto:delivery-to-{code}:01") for code in senders
+    ]
+    assert all(row[-2] == row[7] for row in first["packages"])  # the signed package is a small blob of its size
+    assert [row[:5] + row[6:8] for row in first["deliveries"]] == [
+        *[("document", code, "local", "acked", 1, None, "01") for code in senders],
+        *[(f"status-from-{code}", A, "local", "delivered", 1, None, None) for code in senders],
+    ]
+    assert all(row[5] and row[8] for row in first["deliveries"])  # delivered_at and created_at are set
+    assert [(row[1], row[2]) for row in first["entries"]] == [(code, "01") for code in senders]
+    assert {status: [(row[0], row[3]) for row in rows] for status, rows in first["events"].items()} == {
+        f"status-from-{code}": [("status_submitted", code), ("status", code), ("delivered", A)] for code in senders
+    }
