@@ -16,7 +16,6 @@ update match nothing and the automatic status is dropped. The status package's i
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -298,10 +297,7 @@ def _insert_in_one_statement(session: Session, rows: _Rows) -> None:
     entry_fields = ("package_id", "agency_code", "code", "description", "staff", "status_package_id")
     params = {
         "now": rows.now,
-        "blobs": dumps(
-            [{"sha256": b["sha256"], "size": b["size"], "data": base64.b64encode(b["data"]).decode("ascii")}
-             for b in Blobs.rows(rows.pending)]
-        ),
+        "blobs": Blobs.rows_json(rows.pending),
         "packages": dumps([{k: p[k] for k in package_fields} for p in rows.packages]),
         "deliveries": dumps([{k: d[k] for k in delivery_fields} for d in rows.deliveries]),
         "entries": dumps([{k: e[k] for k in entry_fields} for e in rows.entries]),

@@ -16,7 +16,6 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import tempfile
@@ -636,10 +635,7 @@ def _insert_in_one_statement(gw: Gateway, rows: _Rows, pending: Sequence[Pending
         "e_agency": rows.event["agency_code"],
         "e_actor": rows.event["actor"],
         "e_detail": dumps(rows.event["detail"]),
-        "blobs": dumps(
-            [{"sha256": b["sha256"], "size": b["size"], "data": base64.b64encode(b["data"]).decode("ascii")}
-             for b in Blobs.rows(pending)]
-        ),
+        "blobs": Blobs.rows_json(pending),
     }
     run_on_driver(gw.engine, _SUBMIT_IN_ONE_STATEMENT, params)
 
