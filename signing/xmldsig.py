@@ -628,8 +628,6 @@ class _SignatureTemplate:
     signature: tuple[bytes, bytes, bytes]  # the Signature's exclusive C14N, split where the two values go
 
 
-# Texts no real value can equal (not base64: they have hyphens), put where the values go when a template is laid out.
-_DIGEST_MARK, _VALUE_MARK = "digest-value-goes-here", "signature-value-goes-here"
 _TEMPLATES: weakref.WeakKeyDictionary[KeyMaterial, dict[frozenset[tuple[str, str]], _SignatureTemplate]] = (
     weakref.WeakKeyDictionary()
 )
@@ -637,23 +635,29 @@ _TEMPLATES: weakref.WeakKeyDictionary[KeyMaterial, dict[frozenset[tuple[str, str
 
 def _template(key: KeyMaterial, in_scope: dict[str, str]) -> _SignatureTemplate:
     """The template of ``key``'s signatures in the namespace context ``in_scope``, laid out on first use. Kept
-    while the key object lives; two threads laying out the same template at once make equal ones."""
+    while the key object lives; two threads laying out the same template at once make equal ones.
+
+    The element is laid out with both values empty and cut right after their start tags. A start tag cannot occur
+    anywhere else in the canonical bytes, whatever the context holds: C14N writes ``<`` in an attribute value (a
+    namespace URI of a relayed package, say) as ``&lt;``."""
     context = frozenset(in_scope.items())
     templates = _TEMPLATES.setdefault(key, {})
     template = templates.get(context)
     if template is None:
-        signed_info, signature = _lay_out_signature(key, _DIGEST_MARK, _VALUE_MARK, in_scope)
-        before, rest = _split(signature, _DIGEST_MARK)
-        between, after = _split(rest, _VALUE_MARK)
-        template = templates[context] = _SignatureTemplate(_split(signed_info, _DIGEST_MARK), (before, between, after))
+        signed_info, signature = _lay_out_signature(key, "", "", in_scope)
+        before, rest = _cut_after(signature, b"<ds:DigestValue>")
+        between, after = _cut_after(rest, b"<ds:SignatureValue>")
+        template = templates[context] = _SignatureTemplate(
+            _cut_after(signed_info, b"<ds:DigestValue>"), (before, between, after)
+        )
     return template
 
 
-def _split(data: bytes, mark: str) -> tuple[bytes, bytes]:
-    parts = data.split(mark.encode())
-    if len(parts) != 2:
-        raise AssertionError(f"signature template: {mark!r} found {len(parts) - 1} times, expected once")
-    return parts[0], parts[1]
+def _cut_after(data: bytes, tag: bytes) -> tuple[bytes, bytes]:
+    if data.count(tag) != 1:
+        raise ValueError(f"signature template: {tag!r} found {data.count(tag)} times, expected once")
+    end = data.index(tag) + len(tag)
+    return data[:end], data[end:]
 
 
 def _lay_out_signature(

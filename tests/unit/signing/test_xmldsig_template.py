@@ -29,6 +29,12 @@ CONTEXTS = [
     pytest.param(
         {"": EDXML_NS, "edXML": EDXML_NS, "x": "urn:example:extra", "a": "urn:example:a"}, id="extra-prefixes"
     ),
+    # a relayed package's namespaces are the sender's choice: one that names the template's cut points, as far as
+    # a namespace URI can (lxml refuses "<" and ">" in one, and C14N would write "<" as "&lt;")
+    pytest.param(
+        {"": EDXML_NS, "edXML": EDXML_NS, "DigestValue": "urn:x:ds:DigestValue:ds:SignatureValue"},
+        id="odd-namespace",
+    ),
 ]
 VALUE = re.compile(rb"<ds:SignatureValue>([^<]*)</ds:SignatureValue>")
 
@@ -105,3 +111,9 @@ def test_a_key_that_is_dropped_takes_its_templates_along(tmp_path: Path) -> None
     del key
     gc.collect()
     assert len(xmldsig._TEMPLATES) == before - 1
+
+
+def test_a_namespace_that_cannot_be_written_is_a_signing_error(rsa_key: KeyMaterial) -> None:
+    # _build_signature's callers turn ValueError into SigningError(xml_sign_failed): a clear refusal, not a crash
+    with pytest.raises(ValueError, match="namespace"):
+        xmldsig._build_signature(rsa_key, hashlib.sha256(b"x").digest(), {"": EDXML_NS, "x": "urn:<ds:DigestValue>"})
