@@ -291,8 +291,7 @@ def _insert_in_one_statement(session: Session, rows: _Rows) -> None:
     The status entries and the events keep the batch's order in their ids, as the executemany does; the events all
     carry the batch's time (the executemany stamped each row a few microseconds apart)."""
     dumps = json.dumps
-    package_fields = ("id", "document_id", "from_code", "status_code", "response_for_id", "blob_sha256", "size",
-                      "request_sha256", "idempotency_key", "summary", "signature")
+    package_fields = [k for k in rows.packages[0] if k != "created_at"]  # every column _record_all sets but the time
     delivery_fields = ("id", "package_id", "to_code", "route", "state", "attempts")
     entry_fields = ("package_id", "agency_code", "code", "description", "staff", "status_package_id")
     params = {
@@ -320,13 +319,13 @@ _RECORD_IN_ONE_STATEMENT = sa.text(
         INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
                              blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
                              signature, oddities, created_at)
-        SELECT p.id, 'status', p.document_id, p.from_code, 0, NULL, p.status_code, p.response_for_id, p.blob_sha256,
-               p.size, p.request_sha256, p.idempotency_key, NULL, 'auto', p.summary, p.signature,
-               CAST('[]' AS JSON), :now
+        SELECT p.id, p.kind, p.document_id, p.from_code, p.business_type, p.subject, p.status_code,
+               p.response_for_id, p.blob_sha256, p.size, p.request_sha256, p.idempotency_key, p.submitted_by,
+               p.channel, p.summary, p.signature, p.oddities, :now
         FROM json_to_recordset(CAST(:packages AS JSON))
-             AS p(id TEXT, document_id TEXT, from_code TEXT, status_code TEXT, response_for_id TEXT,
-                  blob_sha256 TEXT, size BIGINT, request_sha256 TEXT, idempotency_key TEXT, summary JSON,
-                  signature JSON)
+             AS p(id TEXT, kind TEXT, document_id TEXT, from_code TEXT, business_type INTEGER, subject TEXT,
+                  status_code TEXT, response_for_id TEXT, blob_sha256 TEXT, size BIGINT, request_sha256 TEXT,
+                  idempotency_key TEXT, submitted_by TEXT, channel TEXT, summary JSON, signature JSON, oddities JSON)
     ), new_deliveries AS (
         INSERT INTO delivery (id, package_id, to_code, route, state, attempts, delivered_at, created_at,
                               updated_at)
