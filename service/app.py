@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.gateway = gw
     app.state.aio = None  # until the lifespan opens it
     install_error_handlers(app)
+    app.include_router(edocs.hot)
     app.include_router(edocs.router)
     app.include_router(admin.router)
     app.include_router(admin.health)
