@@ -220,3 +220,63 @@ def test_the_automatic_statuses_write_the_same_rows_either_way(env: Env, monkeyp
     assert {status: [(row[0], row[3]) for row in rows] for status, rows in first["events"].items()} == {
         f"status-from-{code}": [("status_submitted", code), ("status", code), ("delivered", A)] for code in senders
     }
+
+
+def _verification_rows(env: Env, doc: str) -> dict[str, Any]:
+    """What checking ``doc``'s attachment wrote, with the values that differ from run to run (the time of the
+    check, the report's bytes and so its address) named instead."""
+    from storage.models import AttachmentRow
+
+    with env.gw.sessions() as session:
+        (verification,) = session.execute(
+            sa.select(AttachmentRow.verification).where(AttachmentRow.package_id == doc)
+        ).scalars().all()
+        events = session.execute(
+            sa.select(ExchangeEvent.kind, ExchangeEvent.document_id, ExchangeEvent.agency_code,
+                      ExchangeEvent.actor, ExchangeEvent.detail)
+            .where(ExchangeEvent.package_id == doc, ExchangeEvent.kind == "attachment_verified")
+        ).all()
+        report = session.execute(
+            sa.text("SELECT size FROM small_blob WHERE sha256 = :s"), {"s": verification["report_sha256"]}
+        ).scalar()
+        pending = session.execute(
+            sa.select(sa.func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.topic == "verify_attachment", OutboxMessage.done_at.is_(None))
+        ).scalar()
+        document_id = session.execute(sa.text("SELECT document_id FROM package WHERE id = :p"), {"p": doc}).scalar()
+    named = {"verified_at": "<time>", "report_sha256": "<report>"}
+    return {
+        "verification": {k: named.get(k, v) for k, v in verification.items()},
+        "events": [
+            (row[0], "original-document-id" if row[1] == document_id else row[1], *row[2:4],
+             {k: named.get(k, v) for k, v in row[4].items()})
+            for row in events
+        ],
+        "report_stored": report is not None and report > 0,
+        "messages_left": pending,
+        "event_names_the_report": [row[4]["report_sha256"] for row in events] == [verification["report_sha256"]],
+    }
+
+
+def test_checking_an_attachment_writes_the_same_rows_either_way(env: Env, monkeypatch: Any) -> None:
+    """PostgreSQL records a batch of attachment checks in one statement (service/signatures.py _finish); the
+    transaction it replaced, which SQLite still runs, must leave the same rows."""
+    from service import signatures
+
+    written = []
+    for one_statement in (True, False):
+        monkeypatch.setattr(signatures, "ONE_STATEMENT", one_statement)
+        resp = submit(env, "A", header(A, [B], number=f"{51 + len(written)}"))
+        assert resp.status_code == 202, resp.text
+        doc = resp.json()["id"]
+        env.deliver()
+        written.append(_verification_rows(env, doc))
+    first, second = written
+    assert first == second
+    assert first["verification"]["state"] == "done" and first["verification"]["signatures"] == 0
+    assert first["events"] == [
+        ("attachment_verified", "original-document-id", A, first["events"][0][3],
+         {"position": 0, "indication": first["verification"]["indication"], "report_sha256": "<report>"})
+    ]
+    assert first["events"][0][3].startswith("worker:")
+    assert first["report_stored"] and first["event_names_the_report"] and first["messages_left"] == 0
