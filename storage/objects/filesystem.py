@@ -30,7 +30,7 @@ _CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: str) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -46,11 +46,14 @@ class FilesystemObjectStore:
         self.url = self.root.resolve().as_uri()
         self._fsync = fsync
         self.root.mkdir(parents=True, exist_ok=True)
+        # The write path joins plain strings: pathlib's objects cost about as much CPU as the rest of a small put.
+        self._root = str(self.root)
+        self._tmp = os.path.join(self._root, "tmp")
 
-    def _path(self, sha256: str) -> Path:
+    def _name(self, sha256: str) -> str:
         if not _SHA256.match(sha256):
             raise BlobNotFound(f"not a SHA-256 blob address: {sha256!r}")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return f"{self._root}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
     def put_bytes(self, data: bytes) -> BlobRef:
         return self.put_stream(io.BytesIO(data))
@@ -81,7 +84,7 @@ class FilesystemObjectStore:
                 if self._fsync:
                     os.fsync(out.fileno())
                 out.close()
-            folders: dict[Path, None] = {}  # those that received a name, in order, once each
+            folders: dict[str, None] = {}  # those that received a name, in order, once each
             for name, _out, ref in written:
                 for folder in self._place(name, ref):
                     folders[folder] = None
@@ -101,7 +104,7 @@ class FilesystemObjectStore:
         """``stream`` copied into a new temporary file (left open, not yet fsynced) while its hash is computed."""
         digest = hashlib.sha256()
         size = 0
-        name = str(self.root / "tmp" / f"blob-{secrets.token_hex(12)}")
+        name = f"{self._tmp}/blob-{secrets.token_hex(12)}"
         try:
             fd = self._create(name)
         except OSError as exc:
@@ -119,18 +122,19 @@ class FilesystemObjectStore:
             raise
         return name, out, BlobRef(digest.hexdigest(), size)
 
-    def _place(self, name: str, ref: BlobRef) -> list[Path]:
+    def _place(self, name: str, ref: BlobRef) -> list[str]:
         """Rename the temporary file ``name`` to the blob's address; the folders whose entries changed (to fsync):
         the blob's folder and, for the first blob under a prefix, the folders that received the new prefixes."""
-        final = self._path(ref.sha256)
+        final = self._name(ref.sha256)
+        folder = os.path.dirname(final)
         try:
             os.replace(name, final)
-            return [final.parent]
+            return [folder]
         except FileNotFoundError:  # the first blob under this prefix: make its folder
-            made = [p for p in (final.parent.parent, final.parent) if not p.is_dir()]
-            final.parent.mkdir(parents=True, exist_ok=True)
+            made = [p for p in (os.path.dirname(folder), folder) if not os.path.isdir(p)]
+            os.makedirs(folder, exist_ok=True)
             os.replace(name, final)
-            return [*(folder.parent for folder in made), final.parent]
+            return [*(os.path.dirname(p) for p in made), folder]
 
     def _create(self, name: str) -> int:
         """A new temporary file (exclusive create); its folder is made on first use, not checked on every put."""
@@ -138,12 +142,12 @@ class FilesystemObjectStore:
         try:
             return os.open(name, flags, 0o600)
         except FileNotFoundError:
-            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(name), exist_ok=True)
             return os.open(name, flags, 0o600)
 
     def open(self, sha256: str) -> BinaryIO:
         try:
-            return open(self._path(sha256), "rb")
+            return open(self._name(sha256), "rb")
         except FileNotFoundError as exc:
             raise BlobNotFound(f"blob {sha256} is not in {self.url}") from exc
 
@@ -153,7 +157,7 @@ class FilesystemObjectStore:
 
     def exists(self, sha256: str) -> bool:
         try:
-            return self._path(sha256).is_file()
+            return os.path.isfile(self._name(sha256))
         except BlobNotFound:
             return False
 
