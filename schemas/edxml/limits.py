@@ -9,7 +9,6 @@ the field by its model path (``header.to[0].organ_id``) so a caller can point at
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,47 +35,47 @@ class ValidationIssue:
         return f"{self.field}: {self.message}"
 
 
-Issues = Iterator[ValidationIssue]
 _STATUS_CODES = frozenset(code.value for code in StatusCode)
+_STR_KINDS = frozenset(kind for kind in S.Kind if kind.is_str)  # a set lookup: the property builds a tuple per call
 
 
 def _issue(path: str, message: str, code: str) -> ValidationIssue:
     return ValidationIssue(field=path, message=f"{path} {message}", code=code)
 
 
-def _check_str(path: str, field: S.Field, value: Any) -> Issues:
+def _check_str(out: list[ValidationIssue], path: str, field: S.Field, value: Any) -> None:
     if not isinstance(value, str):
-        yield _issue(path, f"must be text, not {type(value).__name__}", "invalid_value")
+        out.append(_issue(path, f"must be text, not {type(value).__name__}", "invalid_value"))
         return
     bad = first_unrepresentable(value)
     if bad is not None:
-        yield _issue(path, f"contains U+{ord(value[bad]):04X}, which XML 1.0 cannot carry", "unrepresentable")
+        out.append(_issue(path, f"contains U+{ord(value[bad]):04X}, which XML 1.0 cannot carry", "unrepresentable"))
     if field.max_len is not None and len(value) > field.max_len:
-        yield _issue(path, f"is {len(value)} characters long; the limit is {field.max_len}", "too_long")
+        out.append(_issue(path, f"is {len(value)} characters long; the limit is {field.max_len}", "too_long"))
     if field.kind is not S.Kind.TEXT and value != value.strip():
-        yield _issue(path, "has surrounding whitespace", "invalid_format")
-    yield from _check_shape(path, field.kind, value.strip())
+        out.append(_issue(path, "has surrounding whitespace", "invalid_format"))
+    _check_shape(out, path, field.kind, value.strip())
 
 
-def _check_shape(path: str, kind: S.Kind | None, value: str) -> Issues:
+def _check_shape(out: list[ValidationIssue], path: str, kind: S.Kind | None, value: str) -> None:
     if kind is S.Kind.AGENCY and not is_agency_code(value):
-        yield _issue(path, f"is not an agency code NNN.NN.NN.LNN: {value!r}", "invalid_format")
+        out.append(_issue(path, f"is not an agency code NNN.NN.NN.LNN: {value!r}", "invalid_format"))
     elif kind is S.Kind.DOCID:
         try:
             DocumentId.parse(value)
         except InvalidDocumentId as exc:
-            yield _issue(path, f"is not a DocumentId: {exc}", "invalid_format")
+            out.append(_issue(path, f"is not a DocumentId: {exc}", "invalid_format"))
     elif kind is S.Kind.STATUS and value not in _STATUS_CODES:
-        yield _issue(path, f"is not a status code of STANDARDS §3: {value!r}", "invalid_value")
+        out.append(_issue(path, f"is not a status code of STANDARDS §3: {value!r}", "invalid_value"))
 
 
-def _check_number(path: str, field: S.Field, value: Any) -> Issues:
+def _check_number(out: list[ValidationIssue], path: str, field: S.Field, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        yield _issue(path, f"must be an integer, not {type(value).__name__}", "invalid_value")
+        out.append(_issue(path, f"must be an integer, not {type(value).__name__}", "invalid_value"))
     elif field.choices is not None and value not in field.choices:
-        yield _issue(path, f"must be one of {list(field.choices)}, not {value}", "invalid_value")
+        out.append(_issue(path, f"must be one of {list(field.choices)}, not {value}", "invalid_value"))
     elif field.minimum is not None and value < field.minimum:
-        yield _issue(path, f"must be at least {field.minimum}, not {value}", "invalid_value")
+        out.append(_issue(path, f"must be at least {field.minimum}, not {value}", "invalid_value"))
 
 
 _TYPES: dict[S.Kind, tuple[type, ...]] = {
@@ -87,82 +86,85 @@ _TYPES: dict[S.Kind, tuple[type, ...]] = {
 }
 
 
-def _check_value(path: str, field: S.Field, value: Any) -> Issues:
+def _check_value(out: list[ValidationIssue], path: str, field: S.Field, value: Any) -> None:
     if field.sub is not None:
-        yield from _check_object(path, field.sub, value)
-    elif field.kind is not None and field.kind.is_str:
-        yield from _check_str(path, field, value)
+        _check_object(out, path, field.sub, value)
+    elif field.kind in _STR_KINDS:
+        _check_str(out, path, field, value)
     elif field.kind is S.Kind.INT:
-        yield from _check_number(path, field, value)
+        _check_number(out, path, field, value)
     elif field.kind in _TYPES and not isinstance(value, _TYPES[field.kind]):
-        yield _issue(path, f"must be a {_TYPES[field.kind][0].__name__}", "invalid_value")
+        out.append(_issue(path, f"must be a {_TYPES[field.kind][0].__name__}", "invalid_value"))
     elif field.kind is S.Kind.DATE and isinstance(value, dt.datetime):
-        yield _issue(path, "must be a date, not a datetime", "invalid_value")
+        out.append(_issue(path, "must be a date, not a datetime", "invalid_value"))
 
 
 def _absent(value: Any) -> bool:
     return value is None or value == "" or value == ()
 
 
-def _check_field(path: str, field: S.Field, value: Any) -> Issues:
+def _check_field(out: list[ValidationIssue], path: str, field: S.Field, value: Any) -> None:
     if _absent(value):
         if field.required:
-            yield _issue(path, "is required", "missing")
+            out.append(_issue(path, "is required", "missing"))
         return
     if field.many or field.item is not None:
         for index, item in enumerate(value):
-            yield from _check_value(f"{path}[{index}]", field, item)
+            _check_value(out, f"{path}[{index}]", field, item)
     else:
-        yield from _check_value(path, field, value)
+        _check_value(out, path, field, value)
 
 
-def _check_object(path: str, spec: S.Spec, obj: Any) -> Issues:
+def _check_object(out: list[ValidationIssue], path: str, spec: S.Spec, obj: Any) -> None:
     if not isinstance(obj, spec.cls):
-        yield _issue(path, f"must be a {spec.cls.__name__}", "invalid_value")
+        out.append(_issue(path, f"must be a {spec.cls.__name__}", "invalid_value"))
         return
     for field in spec.fields:
-        yield from _check_field(f"{path}.{field.attr}" if path else field.attr, field, getattr(obj, field.attr))
+        _check_field(out, f"{path}.{field.attr}" if path else field.attr, field, getattr(obj, field.attr))
 
 
-def _check_business(pkg: EdocPackage) -> Issues:
+def _check_business(out: list[ValidationIssue], pkg: EdocPackage) -> None:
     business = pkg.business
     if business is None:
         return
     if business.doc_type is BusinessDocType.RECALL and not pkg.header.response_for:
-        yield _issue("header.response_for", "must name the recalled document (recall, type 1)", "inconsistent")
+        out.append(_issue("header.response_for", "must name the recalled document (recall, type 1)", "inconsistent"))
     if business.doc_type is BusinessDocType.REPLACE and not business.replacements:
-        yield _issue("business.replacements", "must list the replaced documents (type 3)", "inconsistent")
+        out.append(_issue("business.replacements", "must list the replaced documents (type 3)", "inconsistent"))
 
 
-def _check_attachments(pkg: EdocPackage) -> Issues:
+def _check_attachments(out: list[ValidationIssue], pkg: EdocPackage) -> None:
     seen: set[str] = set()
     for index, attachment in enumerate(pkg.attachments):
         path = f"attachments[{index}]"
-        yield from _check_object(path, S.ATTACHMENT, attachment)
+        _check_object(out, path, S.ATTACHMENT, attachment)
         if isinstance(attachment.content_id, str) and not attachment.content_id.startswith("cid:"):
-            yield _issue(f"{path}.content_id", "must start with 'cid:'", "invalid_format")
+            out.append(_issue(f"{path}.content_id", "must start with 'cid:'", "invalid_format"))
         if attachment.content_id in seen:
-            yield _issue(f"{path}.content_id", f"repeats {attachment.content_id!r}", "duplicate")
+            out.append(_issue(f"{path}.content_id", f"repeats {attachment.content_id!r}", "duplicate"))
         seen.add(attachment.content_id)
 
 
-def _check_edoc(pkg: EdocPackage) -> Issues:
-    yield from _check_object("header", S.MESSAGE_HEADER, pkg.header)
+def _check_edoc(out: list[ValidationIssue], pkg: EdocPackage) -> None:
+    _check_object(out, "header", S.MESSAGE_HEADER, pkg.header)
     for index, trace in enumerate(pkg.trace):
-        yield from _check_object(f"trace[{index}]", S.TRACE_HEADER, trace)
+        _check_object(out, f"trace[{index}]", S.TRACE_HEADER, trace)
     if pkg.business is not None:
-        yield from _check_object("business", S.BUSINESS, pkg.business)
-    yield from _check_business(pkg)
-    yield from _check_attachments(pkg)
+        _check_object(out, "business", S.BUSINESS, pkg.business)
+    _check_business(out, pkg)
+    _check_attachments(out, pkg)
 
 
 def check_limits(pkg: EdocPackage | StatusPackage) -> tuple[ValidationIssue, ...]:
     """Every rule ``pkg`` breaks for sending (empty tuple: the builder's output will validate)."""
+    out: list[ValidationIssue] = []
     if isinstance(pkg, StatusPackage):
-        return tuple(_check_object("", S.STATUS_HEADER, pkg))
-    if isinstance(pkg, EdocPackage):
-        return tuple(_check_edoc(pkg))
-    raise TypeError(f"check_limits expects an EdocPackage or StatusPackage, not {type(pkg).__name__}")
+        _check_object(out, "", S.STATUS_HEADER, pkg)
+    elif isinstance(pkg, EdocPackage):
+        _check_edoc(out, pkg)
+    else:
+        raise TypeError(f"check_limits expects an EdocPackage or StatusPackage, not {type(pkg).__name__}")
+    return tuple(out)
 
 
 def require_clean(issues: tuple[ValidationIssue, ...]) -> None:
