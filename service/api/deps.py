@@ -70,8 +70,12 @@ async def get_caller(
     """The caller of a key: from the process's cache on the event loop (no thread hop for the usual case), else
     checked against the database in the thread pool."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("send 'Authorization: Bearer <api key>'", code="missing_api_key")
+        raise _missing_key()
     return await _caller_of_key(gw, credentials.credentials)
+
+
+def _missing_key() -> Unauthorized:
+    return Unauthorized("send 'Authorization: Bearer <api key>'", code="missing_api_key")
 
 
 async def _caller_of_key(gw: Gateway, key: str) -> Caller:
@@ -86,7 +90,7 @@ async def caller_of(request: Request, gw: Gateway) -> Caller:
     FastAPI's ``HTTPBearer(auto_error=False)`` followed by :func:`get_caller`, so the same answers and errors."""
     scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
     if not (scheme and key) or scheme.lower() != "bearer":
-        raise Unauthorized("send 'Authorization: Bearer <api key>'", code="missing_api_key")
+        raise _missing_key()
     return await _caller_of_key(gw, key)
 
 
