@@ -40,12 +40,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, multipart
+from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document
 from bench.workdir import bench_folder, file_create_ms
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
 from tests.support.databases import postgres_available, temporary_postgres_database
-from tests.support.gateway import A, B, C, make_settings, provision
+from tests.support.gateway import A, B, make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
 
@@ -147,9 +147,7 @@ def one_round(
 
     def submit() -> None:
         for n in range(docs):
-            header = {"from": A, "to": [B, C], "code": {"number": str(n), "notation": f"EP-{tag}"},
-                      "subject": f"Văn bản đo bước số {n}", "date": "2026-11-20"}
-            body, ctype = multipart(header, f"vb-{n}.pdf", pdf)
+            body, ctype = document(n, f"EP-{tag}", pdf, "Văn bản đo bước số")
             answer = call("POST", "/api/v1/edocs", {**sender, "Content-Type": ctype}, body, ok=202)
             ids.append(json.loads(answer)["id"])
 

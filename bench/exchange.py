@@ -111,16 +111,22 @@ def multipart(header: dict[str, object], name: str, data: bytes) -> tuple[bytes,
     return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def submit(client: Http, key: str, n: int, pdf: bytes, tag: str) -> float:
+def document(n: int, notation: str, pdf: bytes, subject: str = "Văn bản thử tải số") -> tuple[bytes, str]:
+    """The multipart body (and its Content-Type) of the benches' document ``n``: ``pdf`` from A to B and C, its
+    number ``n`` and ``notation`` (distinct per run, so no submit is a replay), its subject ending in ``n``."""
     header = {
         "from": A,
         "to": [B, C],
-        "code": {"number": str(n), "notation": f"BENCH-{tag}"},
-        "subject": f"Văn bản thử tải số {n}",
+        "code": {"number": str(n), "notation": notation},
+        "subject": f"{subject} {n}",
         "date": "2026-11-20",
     }
+    return multipart(header, f"vb-{n}.pdf", pdf)
+
+
+def submit(client: Http, key: str, n: int, pdf: bytes, tag: str) -> float:
     started = time.perf_counter()
-    body, ctype = multipart(header, f"vb-{n}.pdf", pdf)
+    body, ctype = document(n, f"BENCH-{tag}", pdf)
     status, answer = client.request(
         "POST", "/api/v1/edocs", {"Authorization": f"Bearer {key}", "Content-Type": ctype}, body
     )

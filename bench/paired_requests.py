@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, multipart
+from bench.exchange import Http, document
 from bench.workdir import bench_folder
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
 from tests.support.databases import postgres_available, temporary_postgres_database
-from tests.support.gateway import A, B, C, make_settings, provision
+from tests.support.gateway import make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import ROOT, GatewayProcess
 
@@ -89,14 +89,7 @@ def one_round(version: Version, docs: int, first: int, pdf: bytes, drain: Callab
 
     def submit() -> None:
         for n in range(first, first + docs):
-            header = {
-                "from": A,
-                "to": [B, C],
-                "code": {"number": str(n), "notation": "PAIRED"},
-                "subject": f"Văn bản đo cặp số {n}",
-                "date": "2026-11-20",
-            }
-            body, ctype = multipart(header, f"vb-{n}.pdf", pdf)
+            body, ctype = document(n, "PAIRED", pdf, "Văn bản đo cặp số")
             answer = version.call("POST", "/api/v1/edocs", {**version.auth["A"], "Content-Type": ctype}, body, 202)
             ids.append(json.loads(answer)["id"])
 

@@ -33,14 +33,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.endpoints import postgres_pids
-from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, multipart
+from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document
 from bench.workdir import bench_folder
 from service import signatures
 from service.context import Gateway
 from service.exchange import auto_status
 from service.exchange.delivery import DeliveryWorker
 from tests.support.databases import postgres_available, temporary_postgres_database
-from tests.support.gateway import A, B, C, make_settings, provision
+from tests.support.gateway import make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
 
@@ -61,9 +61,7 @@ def one_side(
     try:
         ids = []
         for n in range(docs):
-            header = {"from": A, "to": [B, C], "code": {"number": str(n), "notation": f"AS-{tag}"},
-                      "subject": f"Văn bản số {n}", "date": "2026-12-03"}
-            body, ctype = multipart(header, f"vb-{n}.pdf", pdf)
+            body, ctype = document(n, f"AS-{tag}", pdf, "Văn bản số")
             status, answer = client.request("POST", "/api/v1/edocs", {**sender, "Content-Type": ctype}, body)
             if status != 202:
                 raise RuntimeError(f"submit: {status} {answer[:300]!r}")
