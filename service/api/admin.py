@@ -155,7 +155,9 @@ def events(
 
 
 @health.get("/healthz", summary="The process is alive")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    # async: answered from the event loop. A plain def would wait for a thread of the pool, which under load is
+    # full of submits, and a liveness probe timing out there would get a live process restarted.
     return {"status": "ok"}
 
 

@@ -63,3 +63,33 @@ def test_a_package_over_the_inline_limit_is_streamed_whole(env: Env, monkeypatch
     sha = fetched.headers["etag"].strip('"')
     assert hashlib.sha256(fetched.content).hexdigest() == sha
     assert int(fetched.headers["content-length"]) == len(fetched.content) > 10_000
+
+
+def test_healthz_answers_while_every_thread_of_the_pool_is_busy(sqlite_env: Env) -> None:
+    """A liveness probe must not queue behind the work it watches: under load the thread pool is full of submits
+    (and a stuck one would hold its thread), and a probe waiting for a free thread would time out on a process
+    that is alive, so the orchestrator would restart it. /healthz answers from the event loop."""
+    import asyncio
+    import threading
+
+    import anyio.to_thread
+    import httpx
+
+    app = create_app(gateway=sqlite_env.gw)
+    release = threading.Event()
+
+    async def main() -> int:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        busy = [asyncio.ensure_future(anyio.to_thread.run_sync(release.wait)) for _ in range(int(limiter.total_tokens))]
+        try:
+            while limiter.borrowed_tokens < limiter.total_tokens:
+                await asyncio.sleep(0.01)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+                answer = await asyncio.wait_for(client.get("/healthz"), timeout=5)
+            return answer.status_code
+        finally:
+            release.set()
+            await asyncio.gather(*busy)
+
+    assert asyncio.run(main()) == 200
