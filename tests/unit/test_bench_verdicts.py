@@ -32,3 +32,18 @@ def test_what_a_run_did_not_measure_is_said() -> None:
     assert lines[0].endswith(": met") and "not measured" in lines[1] and len(lines) == 2
     open_loop = verdicts({"postgresql": _run(99.0, 40.0)}, None, rate=100.0, target_rate=100.0)
     assert "not measured" in open_loop[0] and open_loop[1].endswith("40.0 ms: met")
+
+
+def test_a_run_set_up_otherwise_than_the_targets_says_it_does_not_judge_them() -> None:
+    import argparse
+
+    from bench.exchange import setup_differences
+
+    issue = argparse.Namespace(clients=16, node_key="rsa")
+    assert setup_differences(issue, cores=2) == []
+    other = setup_differences(argparse.Namespace(clients=4, node_key="ec"), cores=8)
+    assert other == ["4 clients, not 16", "node key ec, not RSA-2048", "8 cores, not 2"]
+    results = {"postgresql": {**_run(300.0, 20.0), "at_target": _run(99.0, 5.0)}}
+    lines = verdicts(results, None, rate=0.0, target_rate=100.0, differences=other)
+    assert lines[0].startswith("this run's setup differs from the one the targets are set for (4 clients, not 16;")
+    assert "do not judge them" in lines[0] and len(lines) == 3
