@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document
+from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document, process_groups_postgres
 from bench.workdir import bench_folder, file_create_ms
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
@@ -48,12 +48,6 @@ from tests.support.databases import postgres_available, temporary_postgres_datab
 from tests.support.gateway import A, B, make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
-
-
-def postgres_pids() -> list[int]:
-    import psutil
-
-    return [p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
 
 
 class Steps:
@@ -65,7 +59,7 @@ class Steps:
         self.figures: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
 
     def run(self, name: str, units: int, body: Callable[[], None], *, in_process: bool = False) -> None:
-        db = postgres_pids() if self.with_postgres else []
+        db = process_groups_postgres() if self.with_postgres else []
         gateway_before, db_before = cpu_seconds([self.server_pid]), cpu_seconds(db)
         own_before = time.process_time()
         started = time.perf_counter()

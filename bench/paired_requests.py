@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, document
+from bench.exchange import Http, cpu_seconds, document
 from bench.workdir import bench_folder
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
@@ -46,13 +45,9 @@ KINDS = ("submit", "edxml", "ack", "healthz")
 
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its descendants (the HTTP process uvicorn starts), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        children = []
-    return total + sum(tree_cpu_seconds(int(child)) for child in children)
+    import psutil
+
+    return cpu_seconds([pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))])
 
 
 class Version:

@@ -32,8 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.endpoints import postgres_pids
-from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document
+from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document, process_groups_postgres
 from bench.workdir import bench_folder
 from service import signatures
 from service.context import Gateway
@@ -66,7 +65,7 @@ def one_side(
             if status != 202:
                 raise RuntimeError(f"submit: {status} {answer[:300]!r}")
             ids.append(json.loads(answer)["id"])
-        database = postgres_pids()
+        database = process_groups_postgres()
         own, db = time.process_time(), cpu_seconds(database)
         while worker.run_once():
             pass
