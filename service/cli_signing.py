@@ -76,7 +76,9 @@ def _configured_store(settings: Any, code: int) -> TrustStore:
     from signing.pdf.trust import TrustStore
 
     try:
-        return TrustStore.from_config({k: list(v) for k, v in settings.trust_sets.items()})
+        from service.signatures import trust_config
+
+        return TrustStore.from_config(trust_config(settings))
     except SigningError as exc:
         _fail(f"EDOC_TRUST_SETS: {exc} [{exc.code}]", code)
 

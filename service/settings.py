@@ -129,6 +129,9 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='verification trust anchors by set, pinned: JSON {"vn-national-root": [{"path", "sha256"}]}',
     )
+    trust_bundled: bool = Field(
+        True, description="also trust the Vietnamese roots shipped in signing/trust/ (NEAC, Ban Cơ yếu G2)"
+    )
     revocation_mode: Literal["hard-fail", "soft-fail"] = "hard-fail"
     revocation_offline: bool = Field(False, description="use only the revocation data a document carries")
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamping authority for API signatures (B-T+)")

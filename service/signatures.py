@@ -52,6 +52,7 @@ __all__ = [
     "services",
     "sign_document",
     "summary_of",
+    "trust_config",
     "verify_attachment_message",
     "verify_attachment_messages",
     "verify_document",
@@ -81,7 +82,7 @@ class SignatureServices:
         from signing.pdf.revocation import RevocationMode, RevocationPolicy
         from signing.pdf.trust import TrustStore
 
-        trust = TrustStore.from_config({name: list(entries) for name, entries in settings.trust_sets.items()})
+        trust = TrustStore.from_config(trust_config(settings))
         if not trust.set_names:
             log.warning("no trust anchors configured (EDOC_TRUST_SETS): every signature will be INDETERMINATE")
         policy = RevocationPolicy(mode=RevocationMode(settings.revocation_mode), offline=settings.revocation_offline)
@@ -108,6 +109,15 @@ class SignatureServices:
         from cryptography import x509
 
         return tuple(x509.load_der_x509_certificate(a.der) for a in self.trust.anchors())
+
+
+def trust_config(settings: Settings) -> dict[str, list[Any]]:
+    """The trust sets to load: ``EDOC_TRUST_SETS`` plus, unless ``EDOC_TRUST_BUNDLED=false``, the shipped
+    Vietnamese roots (signing/trust/README.md)."""
+    from signing.trust import with_bundled
+
+    configured: dict[str, list[Any]] = {name: list(entries) for name, entries in settings.trust_sets.items()}
+    return with_bundled(configured) if settings.trust_bundled else configured
 
 
 _HOLDER = "_edoc_signature_services"

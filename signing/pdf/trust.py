@@ -4,9 +4,9 @@ STANDARDS.md §7: Vietnam has two independent hierarchies that agency documents 
 Root CA of NEAC (public CAs such as VNPT-CA, Viettel-CA) and the Ban Cơ yếu Chính phủ "RootCA chuyên dùng Chính
 phủ G2" (specialised signatures of state agencies). A verifier needs both as configurable anchors, each pinned by
 fingerprint, and a report must say which set a signature chained to. The conventional set names are
-:data:`NATIONAL_ROOT_SET` and :data:`GOV_SPECIALISED_SET`; the real roots are not shipped with the code: an
-operator downloads them from the issuer, checks the fingerprint published there, and configures both. Tests use the
-generated PKI (tests/support/pki/).
+:data:`NATIONAL_ROOT_SET` and :data:`GOV_SPECIALISED_SET`; the public roots of both are shipped in
+``signing/trust/`` (pinned, two public sources each, see its README.md) and trusted by default by the gateway;
+an operator adds or replaces anchors with ``EDOC_TRUST_SETS``. Tests use the generated PKI (tests/support/pki/).
 
 A fingerprint mismatch is a configuration error raised at load time (:class:`TrustConfigError`), never a
 verification outcome: a gateway must refuse to start with an anchor it did not mean to trust.
