@@ -28,8 +28,18 @@ from signing.pdf.report import (
     SignatureReport,
     SubIndication,
     VerificationReport,
+    finding_text,
     format_time,
     summary_rows,
+)
+from signing.pdf.wording import (
+    advice,
+    algorithm_text,
+    anchor_text,
+    changes_text,
+    coverage_text,
+    policy_lines,
+    reason,
 )
 
 __all__ = ["RenderError", "render_html", "render_receipt_pdf"]
@@ -62,7 +72,10 @@ _T = {
         "signature": "Chữ ký",
         "field": "Trường chữ ký",
         "path": "Chuỗi chứng thư",
-        "anchor": "Tập gốc tin cậy",
+        "anchor": "Gốc tin cậy",
+        "reason": "Lý do",
+        "advice": "Việc cần làm",
+        "code": "Mã kết quả theo ETSI EN 319 102-1",
         "coverage": "Phạm vi ký",
         "changes": "Thay đổi sau khi ký",
         "algorithms": "Thuật toán",
@@ -91,7 +104,10 @@ _T = {
         "signature": "Signature",
         "field": "Signature field",
         "path": "Certificate path",
-        "anchor": "Trust anchor set",
+        "anchor": "Trust anchor",
+        "reason": "Reason",
+        "advice": "What to do",
+        "code": "Result code, ETSI EN 319 102-1",
         "coverage": "Coverage",
         "changes": "Changes after signing",
         "algorithms": "Algorithms",
@@ -117,23 +133,37 @@ def _lang(lang: str) -> str:
 # --- shared content ------------------------------------------------------------------------------------------
 
 
+class _Code(str):
+    """A machine code shown for auditors (an ETSI indication): marked English on the page, bracketed on paper."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class _Section:
     heading: str
     indication: Indication | None
+    verdict: str
     rows: tuple[tuple[str, str], ...]
     notes: tuple[tuple[str, str], ...]  # (kind "warning"|"error", text)
 
 
-def _file_rows(report: VerificationReport, t: dict[str, str]) -> tuple[tuple[str, str], ...]:
+def _verdict_rows(indication: Indication, sub: SubIndication | None, lang: str) -> list[tuple[str, str]]:
+    t = _T[lang]
+    rows = [(t["reason"], reason(indication, sub, lang)), (t["advice"], advice(indication, sub, lang))]
+    return [(k, v) for k, v in rows if v] + [(t["code"], _Code(_indication(indication, sub)))]
+
+
+def _file_rows(report: VerificationReport, lang: str) -> tuple[tuple[str, str], ...]:
+    t = _T[lang]
     return (
         (t["sha256"], report.file_sha256),
         (t["size"], f"{report.file_size:,} {t['bytes']}".replace(",", ".")),
         (t["revisions"], str(report.revisions)),
         (t["checked_at"], format_time(report.generated_at)),
-        (t["policy"], ", ".join(f"{k}={v}" for k, v in report.policy.items())),
+        (t["policy"], " ".join(policy_lines(report.policy, lang)) or t["none"]),
         (t["whole"], t["yes"] if report.whole_document_signed else t["no"]),
-        (t["indication"], _indication(report.indication, report.sub_indication)),
+        *_verdict_rows(report.indication, report.sub_indication, lang),
     )
 
 
@@ -146,19 +176,19 @@ def _signature_section(index: int, sig: SignatureReport, lang: str) -> _Section:
     rows = list(summary_rows(sig, lang))
     rows.append((t["field"], f"{sig.field_name} ({t['revision']} {sig.signed_revision})"))
     rows.append((t["path"], " → ".join(c.common_name or c.subject for c in sig.certificate_path) or t["none"]))
-    rows.append((t["anchor"], sig.anchor_set or t["none"]))
-    changes = sig.changes
-    change_text = changes.level.value
-    if changes.changed_form_fields:
-        change_text += f" ({', '.join(changes.changed_form_fields)})"
-    rows.append((t["coverage"], sig.coverage.value))
-    rows.append((t["changes"], change_text))
+    rows.append((t["anchor"], anchor_text(sig, lang)))
+    rows.append((t["coverage"], coverage_text(sig.coverage, lang)))
+    rows.append((t["changes"], changes_text(sig.changes, lang)))
     if sig.algorithms is not None:
-        alg = sig.algorithms
-        rows.append((t["algorithms"], f"{alg.digest}, {alg.signature}, {alg.key_type.upper()} {alg.key_size} bit"))
-    rows.append((t["indication"], _indication(sig.indication, sig.sub_indication)))
-    notes = tuple(("error", f.text(lang)) for f in sig.errors) + tuple(("warning", f.text(lang)) for f in sig.warnings)
-    return _Section(f"{t['signature']} {index}", sig.indication, tuple(rows), notes)
+        rows.append((t["algorithms"], algorithm_text(sig.algorithms, lang)))
+    rows.extend(_verdict_rows(sig.indication, sig.sub_indication, lang))
+    notes = tuple(("error", finding_text(f, lang, sig)) for f in sig.errors)
+    notes += tuple(("warning", finding_text(f, lang, sig)) for f in sig.warnings)
+    return _Section(f"{t['signature']} {index}", sig.indication, sig.verdict(lang), tuple(rows), _unique(notes))
+
+
+def _unique(notes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(dict.fromkeys(notes))
 
 
 def _sections(report: VerificationReport, lang: str) -> list[_Section]:
@@ -166,7 +196,7 @@ def _sections(report: VerificationReport, lang: str) -> list[_Section]:
 
 
 def _report_notes(findings: Iterable[Finding], lang: str) -> tuple[tuple[str, str], ...]:
-    return tuple(("warning", f.text(lang)) for f in findings)
+    return _unique(tuple(("warning", finding_text(f, lang)) for f in findings))
 
 
 # --- HTML ------------------------------------------------------------------------------------------------------
@@ -197,14 +227,14 @@ def render_html(report: VerificationReport, lang: str = "vi") -> str:
         f"<title>{esc(t['title'])}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(t['title'])}</h1>",
         f"<p>{esc(t['overall'])}: {_badge(report.indication, report.verdict(lang))}</p>",
-        _html_table(_file_rows(report, t)),
+        _html_table(_file_rows(report, lang)),
         _html_notes(_report_notes(report.warnings, lang)),
     ]
     if not report.signatures:
         parts.append(f"<p>{esc(t['no_sigs'])}</p>")
     for section in _sections(report, lang):
         assert section.indication is not None
-        parts.append(f"<section><h2>{esc(section.heading)} {_badge(section.indication, '')}</h2>")
+        parts.append(f"<section><h2>{esc(section.heading)} {_badge(section.indication, section.verdict)}</h2>")
         parts.append(_html_table(section.rows))
         parts.append(_html_notes(section.notes))
         parts.append("</section>")
@@ -222,7 +252,11 @@ def _badge(indication: Indication, text: str) -> str:
 
 
 def _html_table(rows: Iterable[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    body = "".join(
+        f'<tr><th>{_esc(k)}</th><td lang="en"><code>{_esc(v)}</code></td></tr>' if isinstance(v, _Code)
+        else f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>"
+        for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
@@ -290,14 +324,15 @@ class _Receipt:
         self.text(t["receipt"], font="/F1", size=_HEAD, gap=8)
         self.text(f"{t['overall']}: {report.verdict(lang)}", font="/F1", size=_HEAD - 2, gap=6,
                   colour=_COLOURS[report.indication])
-        self.rows(_file_rows(report, t))
+        self.rows(_file_rows(report, lang))
         self.notes(_report_notes(report.warnings, lang))
         if not report.signatures:
             self.text(t["no_sigs"])
         for section in _sections(report, lang):
             self.y -= 8
             assert section.indication is not None
-            self.text(section.heading, font="/F1", size=_BODY + 2, gap=4, colour=_COLOURS[section.indication])
+            self.text(f"{section.heading}: {section.verdict}", font="/F1", size=_BODY + 2, gap=4,
+                      colour=_COLOURS[section.indication])
             self.rows(section.rows)
             self.notes(section.notes)
         self.y -= 10
@@ -308,7 +343,10 @@ class _Receipt:
 
     def rows(self, rows: Iterable[tuple[str, str]]) -> None:
         for label, value in rows:
-            self.text(f"{label}: {value}", indent=0, hanging=18)
+            if isinstance(value, _Code):  # machine code for auditors: one small bracketed line
+                self.text(f"({label}: {value})", size=_SMALL, colour="#555555")
+            else:
+                self.text(f"{label}: {value}", indent=0, hanging=18)
 
     def notes(self, notes: Iterable[tuple[str, str]]) -> None:
         for kind, text in notes:

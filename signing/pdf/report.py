@@ -15,7 +15,10 @@ INDETERMINATE overall even when every signature is individually fine.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "FINDING_MESSAGES",
     "REPORT_SCHEMA_VERSION",
     "AlgorithmInfo",
     "CertificateInfo",
@@ -38,6 +42,7 @@ __all__ = [
     "SigningTimeSource",
     "SubIndication",
     "VerificationReport",
+    "finding_text",
     "format_time",
     "summary_rows",
 ]
@@ -266,6 +271,25 @@ class VerificationReport:
         """Stable JSON: fixed key order, UTF-8 text kept as is, datetimes in ISO 8601 with offset."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> VerificationReport:
+        """The report back from :meth:`to_dict` output (the derived ``verdict_*``/``summary_*`` keys are ignored).
+        Raises ``ValueError`` on a document of another shape (e.g. a stored report a receipt is made from)."""
+        try:
+            if doc["schema_version"] != REPORT_SCHEMA_VERSION:
+                raise ValueError(f"report schema version {doc['schema_version']!r} is not {REPORT_SCHEMA_VERSION}")
+            flat = {
+                **{k: v for k, v in doc.items() if k != "file"},
+                "file_sha256": doc["file"]["sha256"],
+                "file_size": doc["file"]["size"],
+                "revisions": doc["file"]["revisions"],
+            }
+            restored = _restore(cls, flat)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a verification report: {exc!r}") from exc
+        assert isinstance(restored, VerificationReport)
+        return restored
+
 
 _VERDICT = {
     "vi": {
@@ -293,6 +317,12 @@ _LABELS = {
         "revocation": "Tình trạng thu hồi",
         "yes_integrity": "Nội dung được ký không bị thay đổi",
         "no_integrity": "Nội dung được ký đã bị thay đổi",
+        "modified_integrity": "Phần được ký còn nguyên vẹn, nhưng tệp đã bị sửa nội dung sau khi ký: "
+        "bản đang xem không phải bản đã ký",
+        "partial_integrity": "Chữ ký không bao trọn một phiên bản của tệp: có thể đã bị chèn nội dung",
+        "added_integrity": "Nội dung được ký không bị thay đổi; sau khi ký, tệp chỉ được bổ sung những phần "
+        "được phép (chữ ký khác, ô biểu mẫu, ghi chú hoặc dữ liệu kiểm tra)",
+        "unchecked_integrity": "Không kiểm tra được, vì không đọc được chữ ký",
         "valid": "Còn hiệu lực",
         "invalid": "Không còn hiệu lực",
         "unknown": "Chưa xác định",
@@ -316,6 +346,13 @@ _LABELS = {
         "revocation": "Revocation status",
         "yes_integrity": "The signed content is unchanged",
         "no_integrity": "The signed content has been altered",
+        "modified_integrity": "The signed part is intact, but the file's content was modified after signing: "
+        "what you see is not what was signed",
+        "partial_integrity": "The signature does not cover a complete revision of the file: content may have been "
+        "inserted",
+        "added_integrity": "The signed content is unchanged; after signing, only permitted additions were made "
+        "(other signatures, form fields, comments or validation data)",
+        "unchecked_integrity": "Could not be checked, because the signature cannot be read",
         "valid": "Valid",
         "invalid": "Not valid",
         "unknown": "Undetermined",
@@ -328,6 +365,110 @@ _LABELS = {
         "revoked": "Revoked",
     },
 }
+
+
+# What a clerk reads for each finding code: a whole sentence, no raw library detail (that stays in the JSON's
+# ``vi``/``en`` texts of the finding). ``{revoked_at}`` and ``{fields}`` are filled from the signature's report.
+# A code missing here is shown by its own text cut before any ": detail" or " (detail)" (see finding_text).
+FINDING_MESSAGES: dict[str, tuple[str, str]] = {
+    "timestamp_untrusted": (
+        "Dấu thời gian của chữ ký không hợp lệ hoặc không tin cậy; thời điểm ký dùng để kiểm tra là thời điểm do "
+        "người ký tự khai.",
+        "The signature timestamp is invalid or untrusted; the signer's claimed time is used instead.",
+    ),
+    "revocation_as_embedded": (
+        "Tình trạng thu hồi được lấy từ dữ liệu có sẵn trong tệp (cổng không tra cứu trực tuyến); chứng thư có thể "
+        "đã bị thu hồi sau thời điểm đó.",
+        "The revocation status was taken from data inside the file (no online check); the certificate may have "
+        "been revoked since.",
+    ),
+    "revocation_unchecked": (
+        "Không kiểm tra được chứng thư của người ký đã bị thu hồi hay chưa (không lấy được OCSP hoặc CRL).",
+        "Whether the signer's certificate was revoked could not be checked (no OCSP response or CRL available).",
+    ),
+    "claimed_signing_time": (
+        "Chữ ký không có dấu thời gian: thời điểm ký do người ký tự khai, không phải bằng chứng.",
+        "The signature has no timestamp: the signing time is claimed by the signer and is not proof.",
+    ),
+    "claimed_time_in_future": (
+        "Thời điểm ký tự khai muộn hơn thời điểm kiểm tra; cổng dùng thời điểm kiểm tra thay cho nó.",
+        "The claimed signing time is later than the verification time; the verification time is used instead.",
+    ),
+    "no_signing_time": (
+        "Chữ ký không ghi thời điểm ký; hiệu lực chứng thư được kiểm tra tại thời điểm kiểm tra.",
+        "The signature states no signing time; the certificate is checked at verification time.",
+    ),
+    "certificate_revoked": (
+        "Chứng thư của người ký đã bị thu hồi lúc {revoked_at}.",
+        "The signer's certificate was revoked at {revoked_at}.",
+    ),
+    "byte_range": (
+        "Vùng được ký không bao trọn một phiên bản của tệp: có thể đã bị chèn nội dung vào tệp.",
+        "The signed range does not cover a complete revision of the file: content may have been inserted.",
+    ),
+    "modified_after_signing": (
+        "Tệp đã bị sửa nội dung sau khi ký (trang, hình ảnh hoặc văn bản): bản đang xem không phải bản đã ký.",
+        "The file's content (pages, images or text) was modified after signing: what you see is not what was "
+        "signed.",
+    ),
+    "changed_after_signing": (
+        "Sau khi ký, tệp được bổ sung ({fields}); chữ ký này chỉ xác nhận phiên bản trước khi bổ sung.",
+        "After signing, the file received additions ({fields}); this signature confirms the earlier revision only.",
+    ),
+    "weak_algorithm": (
+        "Chữ ký dùng thuật toán hoặc độ dài khóa không còn được chấp nhận là an toàn.",
+        "The signature uses an algorithm or key size that is no longer accepted as safe.",
+    ),
+    "key_usage": (
+        "Chứng thư của người ký không cho phép dùng khóa để ký văn bản.",
+        "The signer's certificate does not allow its key to sign documents.",
+    ),
+    "no_signing_certificate": (
+        "Chữ ký không kèm chứng thư của người ký, nên không xác định được người ký.",
+        "The signature does not carry the signer's certificate, so the signer cannot be identified.",
+    ),
+    "signature_unreadable": (
+        "Không đọc được chữ ký trong tệp.",
+        "The signature in the file cannot be read.",
+    ),
+    "signature_malformed": (
+        "Chữ ký trong tệp sai cấu trúc.",
+        "The signature in the file is malformed.",
+    ),
+    "no_signatures": ("Tệp không có chữ ký số.", "The file carries no digital signature."),
+    "unsigned_changes": (
+        "Phiên bản mới nhất của tệp không được chữ ký nào bao trùm: có nội dung được thêm sau chữ ký cuối cùng.",
+        "The newest revision of the file is covered by no signature: something was added after the last signature.",
+    ),
+    "document_timestamps_not_evaluated": (
+        "Tệp có dấu thời gian tài liệu chưa được đánh giá.",
+        "The file carries document timestamps that were not evaluated.",
+    ),
+}
+
+
+def finding_text(finding: Finding, lang: str = "vi", sig: SignatureReport | None = None) -> str:
+    """The sentence a person reads for ``finding`` (FINDING_MESSAGES), never pyHanko's detail."""
+    lang = _lang(lang)
+    pair = FINDING_MESSAGES.get(finding.code)
+    if pair is None:
+        return _first_clause(finding.text(lang))
+    template = pair[0] if lang == "vi" else pair[1]
+    unknown = _LABELS[lang]["unknown"].lower()
+    revoked = sig.revocation.revoked_at if sig is not None else None
+    fields = ", ".join(sig.changes.changed_form_fields) if sig is not None else ""
+    return template.format(
+        revoked_at=format_time(revoked) if revoked else unknown,
+        fields=fields or ("chữ ký, ô biểu mẫu hoặc ghi chú" if lang == "vi" else "signatures, form fields or notes"),
+    )
+
+
+def _first_clause(text: str) -> str:
+    """A finding text without its trailing detail: up to the first ': ' or ' (' (verify.py appends library
+    messages that way), ending with a full stop."""
+    cut = min((i for i in (text.find(": "), text.find(" (")) if i > 0), default=len(text))
+    sentence = text[:cut].strip().rstrip(".")
+    return sentence + "."
 
 
 def summary_rows(sig: SignatureReport, lang: str = "vi") -> tuple[tuple[str, str], ...]:
@@ -357,11 +498,26 @@ def summary_rows(sig: SignatureReport, lang: str = "vi") -> tuple[tuple[str, str
         (lab["organisation"], (signer.organisation or "—") if signer else lab["unknown"]),
         (lab["issuer"], (signer.issuer_common_name or signer.issuer) if signer else lab["unknown"]),
         (lab["signing_time"], f"{format_time(sig.signing_time_used)} ({when})"),
-        (lab["integrity"], lab["yes_integrity"] if sig.integrity else lab["no_integrity"]),
+        (lab["integrity"], lab[_integrity_key(sig)]),
         (lab["validity"], validity),
         (lab["period"], period),
         (lab["revocation"], revocation),
     )
+
+
+def _integrity_key(sig: SignatureReport) -> str:
+    """The integrity sentence that agrees with the verdict: intact signed bytes do not make a file whose content
+    was changed afterwards (TOTAL_FAILED / SIG_CONSTRAINTS_FAILURE) "unchanged" to a clerk."""
+    if sig.sub_indication in (SubIndication.FORMAT_FAILURE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
+                              SubIndication.SIGNED_DATA_NOT_FOUND) and not sig.integrity:
+        return "unchecked_integrity"
+    if not sig.integrity:
+        return "no_integrity"
+    if sig.coverage is Coverage.PARTIAL:
+        return "partial_integrity"
+    if sig.changes.level is ModificationLevel.OTHER:
+        return "modified_integrity"
+    return "added_integrity" if sig.changes.later_revisions else "yes_integrity"
 
 
 def format_time(value: datetime) -> str:
@@ -371,6 +527,30 @@ def format_time(value: datetime) -> str:
 
 def _lang(lang: str) -> str:
     return "en" if lang == "en" else "vi"
+
+
+def _restore(kind: Any, value: Any) -> Any:
+    """Inverse of :func:`_plain` for the report's own types (dataclasses, enums, datetimes, tuples, optionals)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):
+        if value is None:
+            return None
+        return _restore(next(a for a in args if a is not type(None)), value)
+    if origin is tuple:
+        return tuple(_restore(args[0], v) for v in value)
+    if origin is not None and issubclass(origin, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        names = [f.name for f in dataclasses.fields(kind) if f.name in value]
+        return kind(**{name: _restore(hints[name], value[name]) for name in names})
+    if kind is datetime:
+        return datetime.fromisoformat(value)
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        return kind(value)
+    if kind in (int, str, bool) and not isinstance(value, kind):
+        raise TypeError(f"{value!r} is not {kind.__name__}")
+    return value
 
 
 def _plain(value: Any) -> Any:
