@@ -28,7 +28,7 @@ from service.errors import status_for
 from service.exchange import inbox
 from service.exchange.errors import ExchangeError, Invalid, NotFound, PayloadTooLarge
 from service.signatures import SignOptions, build_appearance, render_report, services, sign_document, verify_document
-from service.web import verify_page
+from service.web import receipt, verify_page
 from signing.errors import SigningError
 
 __all__ = ["page", "router"]
@@ -240,7 +240,37 @@ async def verify_upload(request: Request, gw: GatewayDep, lang: Lang = "vi") -> 
         return _html(verify_page.error_page(lang, _page_error(exc, lang), max_mb=max_mb), status)
     finally:
         slots.release()
-    return _html(verify_page.result_page(lang, rendered.body.decode(), name, max_mb=max_mb))
+    report_json = report.to_json(indent=None)
+    sealed = (report_json, name, receipt.seal(report_json, name, gw.settings.secret_key.get_secret_value()))
+    return _html(verify_page.result_page(lang, rendered.body.decode(), name, max_mb=max_mb, receipt=sealed))
+
+
+@page.post("/verify/receipt")
+async def verify_receipt(request: Request, gw: GatewayDep, lang: Lang = "vi") -> Response:
+    """The PDF receipt of a report the result page carries, sealed by this gateway (service/web/receipt.py)."""
+    max_mb = gw.settings.verify_max_bytes // (1024 * 1024)
+    try:
+        body = await read_limited_body(request, receipt.MAX_FORM_BYTES, code="receipt_too_large", what="form")
+        report_json, name, tag = receipt.parse_form(body)
+        report = receipt.unseal(report_json, name, tag, gw.settings.secret_key.get_secret_value())
+    except (receipt.ReceiptRequest, PayloadTooLarge) as exc:
+        message = ("biểu mẫu biên nhận không hợp lệ; hãy kiểm tra lại tệp rồi tải biên nhận." if lang == "vi"
+                   else f"invalid receipt form ({exc}); verify the file again, then download the receipt.")
+        status = 413 if isinstance(exc, PayloadTooLarge) else 400
+        return _html(verify_page.error_page(lang, message, max_mb=max_mb), status)
+    slots = services(gw).page_slots
+    if not slots.acquire(blocking=False):
+        busy = "Máy chủ đang bận, vui lòng thử lại sau ít phút." if lang == "vi" else "Busy, try again shortly."
+        return _html(verify_page.error_page(lang, busy, max_mb=max_mb), 503)
+    try:
+        rendered = await run_in_threadpool(render_report, report, fmt="pdf", lang=lang)
+    except SigningError as exc:
+        return _html(verify_page.error_page(lang, _page_error(exc, lang), max_mb=max_mb), 500)
+    finally:
+        slots.release()
+    headers = {**verify_page.SECURITY_HEADERS, "Content-Disposition": receipt.filename(name, lang),
+               "X-Verification-Indication": report.indication.value}
+    return Response(rendered.body, media_type="application/pdf", headers=headers)
 
 
 _PAGE_ERRORS_VI = {

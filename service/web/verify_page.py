@@ -41,6 +41,8 @@ _T = {
         "checked": "Tệp đã kiểm tra",
         "other_lang": "English",
         "error": "Không kiểm tra được tệp",
+        "receipt": "Tải biên nhận PDF",
+        "receipt_hint": "Biên nhận ghi lại kết quả kiểm tra này để lưu vào hồ sơ; tệp đã kiểm tra không được lưu.",
     },
     "en": {
         "title": "Verify the digital signatures of an electronic document",
@@ -55,6 +57,8 @@ _T = {
         "checked": "File checked",
         "other_lang": "Tiếng Việt",
         "error": "The file could not be verified",
+        "receipt": "Download the PDF receipt",
+        "receipt_hint": "The receipt records this result for your files; the verified file itself is not kept.",
     },
 }
 
@@ -72,6 +76,7 @@ outline-offset:2px}
 .vp .drop.over{background:#e8f0fb}.vp .hint{color:#555;font-size:.9rem}
 .vp .error{color:#b3261e;border-left:4px solid #b3261e;padding-left:.6rem}
 .vp nav{display:flex;justify-content:space-between}
+.vp form.receipt{border:0;padding:0;margin:.4rem 0}.vp form.receipt button{margin-top:0}
 """
 # no favicon request (it would be a 404), the page's style and its one same-origin script
 _HEAD = f'<link rel="icon" href="data:,"><style>{_CSS}</style><script src="/verify/app.js" defer></script>'
@@ -134,11 +139,29 @@ def error_page(lang: str, message: str, *, max_mb: int) -> str:
     return _page(lang, t["title"], body)
 
 
-def result_page(lang: str, report_html: str, filename: str, *, max_mb: int) -> str:
-    """The rendered report (a full document from render_html) with the page's navigation and form added."""
+def _receipt_form(lang: str, receipt: tuple[str, str, str]) -> str:
+    """A button posting the sealed report back for its PDF receipt (service/web/receipt.py)."""
+    t = _t(lang)
+    report_json, name, tag = receipt
+    return (
+        f'<form id="receipt-form" class="receipt" method="post" action="/verify/receipt?lang={lang}">'
+        f'<input type="hidden" name="report" value="{_e(report_json)}">'
+        f'<input type="hidden" name="name" value="{_e(name)}">'
+        f'<input type="hidden" name="tag" value="{_e(tag)}">'
+        f'<button id="receipt" type="submit" aria-describedby="receipt-hint">{_e(t["receipt"])}</button> '
+        f'<span id="receipt-hint" class="hint">{_e(t["receipt_hint"])}</span></form>'
+    )
+
+
+def result_page(
+    lang: str, report_html: str, filename: str, *, max_mb: int, receipt: tuple[str, str, str] | None = None
+) -> str:
+    """The rendered report (a full document from render_html) with the page's navigation and form added, and the
+    receipt button when ``receipt`` = (report JSON, file name, seal) is given."""
     t = _t(lang)
     top = (
-        f'<div class="vp">{_nav(lang)}<p>{_e(t["checked"])}: <strong>{_e(filename)}</strong></p></div>'
+        f'<div class="vp">{_nav(lang)}<p>{_e(t["checked"])}: <strong>{_e(filename)}</strong></p>'
+        f"{_receipt_form(lang, receipt) if receipt else ''}</div>"
     )
     bottom = f'<div class="vp">{_form(lang, max_mb)}</div>'
     head = f"{_HEAD}</head>"

@@ -8,15 +8,18 @@ zone (the JavaScript enhancement) and reads "không hợp lệ"; a hostile file 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.test_signing_api import signed_pdf, tamper, trust_sets
-from tests.support.env import require
+from tests.support.env import require, require_executable
 from tests.support.server import GatewayProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -119,3 +122,45 @@ def test_english_page_and_errors_are_escaped(server, page):
     choose_and_submit(page, hostile, b"hello")
     assert "tệp không phải là tệp PDF" in page.locator("[role=alert]").inner_text()
     assert page.locator("main img").count() == 0
+
+
+def _pdftotext(pdf: Path) -> str:
+    exe = require_executable("pdftotext", "install poppler-utils")
+    return subprocess.run([exe, str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def test_result_page_offers_the_receipt_of_the_file_just_verified(server, good_pdf, page, tmp_path):
+    """Issue 16 item 10: one click on the result page downloads the PDF receipt of that verification."""
+    page.goto(f"{server.base}/verify")
+    choose_and_submit(page, "cong-van-12.pdf", tamper(good_pdf))
+    verdict = page.locator("body").inner_text()
+    assert "Chữ ký không hợp lệ" in verdict and "Không sử dụng tệp này" in verdict
+    assert "IndirectObject" not in verdict and "test-root" not in verdict
+    with page.expect_download() as info:
+        page.click("#receipt")
+    download = info.value
+    assert download.suggested_filename == "bien-nhan-cong-van-12.pdf"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    text = _pdftotext(saved)
+    assert "BIÊN NHẬN KIỂM TRA CHỮ KÝ SỐ" in text and "Chữ ký không hợp lệ" in text
+    assert hashlib.sha256(tamper(good_pdf)).hexdigest() in text.replace("\n", "")
+    assert "Nguyễn Văn An" in text and "test-root" not in text
+    assert page.locator("#receipt").is_visible()  # the page stays: a download, not a navigation
+    assert page.console_errors == []
+
+
+def test_receipt_form_refuses_what_the_gateway_did_not_seal(server, good_pdf, page):
+    page.goto(f"{server.base}/verify")
+    choose_and_submit(page, "cong-van-12.pdf", good_pdf)
+    form = {n: page.get_attribute(f"#receipt-form input[name={n}]", "value") for n in ("report", "name", "tag")}
+    forged = json.loads(form["report"])
+    forged["signatures"][0]["signer"]["common_name"] = "Người khác"
+    ok = httpx.post(f"{server.base}/verify/receipt", data=form, timeout=30)
+    assert ok.status_code == 200 and ok.content.startswith(b"%PDF-")
+    assert ok.headers["content-disposition"].startswith("attachment;")
+    bad = httpx.post(f"{server.base}/verify/receipt", data={**form, "report": json.dumps(forged)}, timeout=30)
+    assert bad.status_code == 400 and "biên nhận không hợp lệ" in bad.text
+    huge = httpx.post(f"{server.base}/verify/receipt", content=b"report=" + b"a" * (2 << 20), timeout=30,
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert huge.status_code == 413

@@ -8,6 +8,7 @@ changed in a later revision, a second signature, an untrusted signer, and soft-f
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -147,3 +148,17 @@ def test_receipt_is_vietnamese_sentences(reports, name, tmp_path):
     without_codes = re.sub(r"\([^()]*ETSI[^()]*\)", "", text.replace("\n", " "))
     assert not ETSI_TOKEN.search(without_codes), ETSI_TOKEN.search(without_codes)
     assert "Kết luận chung" in text
+
+
+@pytest.mark.parametrize("name", ["tampered", "modified", "two", "untrusted", "offline"])
+def test_report_comes_back_from_its_json(reports, name):
+    """The /verify receipt is rendered from the report the result page carries: the JSON must restore it whole."""
+    report = reports[name]
+    assert VerificationReport.from_dict(json.loads(report.to_json(indent=None))) == report
+
+
+def test_from_dict_refuses_other_documents():
+    with pytest.raises(ValueError):
+        VerificationReport.from_dict({"schema_version": 1, "file": {}})
+    with pytest.raises(ValueError):
+        VerificationReport.from_dict({"schema_version": 99})
