@@ -184,7 +184,13 @@ def sign(
     image: Annotated[Path | None, typer.Option(help="signer's image (blue, transparent PNG)")] = None,
     seal: Annotated[Path | None, typer.Option(help="seal image (red, transparent PNG) over the signer's box")] = None,
     box: Annotated[str | None, typer.Option(help="PAGE,X1,Y1,X2,Y2 in points, page from 1")] = None,
-    anchor: Annotated[str | None, typer.Option(help="place the image at this text (e.g. [[CHU_KY]])")] = None,
+    anchor: Annotated[
+        str | None, typer.Option(help="put the image over this placeholder text (e.g. [[CHU_KY]]), between the "
+                                      "position and the name lines")
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option(help="largest image box at --anchor, WIDTHxHEIGHT in points (default 150x60)")
+    ] = None,
     attachment_stamp: Annotated[
         str | None, typer.Option(help='attachment stamp text, e.g. "Số: 05/BNV-VP" (top right, no image)')
     ] = None,
@@ -205,7 +211,7 @@ def sign(
         _fail("the output must be a different file from the input")
     settings = _settings()
     try:
-        appearance = _appearance(image, seal, box, anchor, attachment_stamp)
+        appearance = _appearance(image, seal, box, anchor, attachment_stamp, size)
         source = key_source_from_spec(key, secret_env=pin_env or password_env)
         long_term = None
         if level in ("B-LT", "B-LTA"):
@@ -231,7 +237,8 @@ def sign(
 
 
 def _appearance(
-    image: Path | None, seal: Path | None, box: str | None, anchor: str | None, stamp: str | None
+    image: Path | None, seal: Path | None, box: str | None, anchor: str | None, stamp: str | None,
+    size: str | None = None,
 ) -> Any:
     from service.signatures import build_appearance
 
@@ -241,10 +248,17 @@ def _appearance(
             numbers = [float(v) for v in box.split(",")]
         except ValueError:
             _fail(f"--box {box!r}: expected PAGE,X1,Y1,X2,Y2")
+    dimensions = None
+    if size is not None:
+        try:
+            dimensions = [float(v) for v in size.lower().split("x")]
+        except ValueError:
+            _fail(f"--size {size!r}: expected WIDTHxHEIGHT in points, e.g. 150x60")
     for path in (image, seal):
         if path is not None and not path.is_file():
             _fail(f"{path}: no such file")
-    return build_appearance(image=image, seal=seal, box=numbers, anchor=anchor, attachment_stamp=stamp)
+    return build_appearance(image=image, seal=seal, box=numbers, anchor=anchor, attachment_stamp=stamp,
+                            size=dimensions)
 
 
 def _signing_roots(trust: list[Path] | None, settings: Any, source: Any) -> tuple[Any, ...]:

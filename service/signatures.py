@@ -477,11 +477,15 @@ def build_appearance(
     box: Sequence[float] | None = None,
     anchor: str | None = None,
     attachment_stamp: str | None = None,
+    size: Sequence[float] | None = None,
 ) -> Appearance | None:
-    """The NĐ 30/2020 appearance the options describe (signer image, seal, or attachment stamp), or None.
+    """The NĐ 30/2020 appearance the options describe (signer image, seal, both, or attachment stamp), or None.
 
-    ``box`` is (page from 1, x1, y1, x2, y2) in points; ``anchor`` places a 150 × 60 pt box starting at the
-    text, just below its baseline. With ``seal`` the box/anchor is the *signer's* box the seal overlaps."""
+    ``box`` is (page from 1, x1, y1, x2, y2) in points; ``anchor`` is a placeholder such as ``[[CHU_KY]]``: the
+    image is centred on it, paints it over, and is shrunk to fit between the position line above and the name
+    line below; ``size`` (width, height in points, default 150 × 60) is the largest box wanted there. With
+    ``seal`` alone the box/anchor is the *signer's* box the seal overlaps; with both, one appearance shows the
+    signer's image and the seal over its left third (NĐ 30/2020 Phụ lục I)."""
     from signing.pdf import Appearance, Box, PdfSigningError, TextAnchor
 
     if attachment_stamp is not None:
@@ -492,8 +496,6 @@ def build_appearance(
         if box is not None or anchor is not None:
             raise PdfSigningError("a box or anchor needs --image or --seal", code="appearance_invalid")
         return None
-    if image is not None and seal is not None:
-        raise PdfSigningError("one signature shows either the signer's image or the seal", code="appearance_invalid")
     if (box is None) == (anchor is None):
         raise PdfSigningError("give exactly one of box or anchor for the image", code="appearance_invalid")
     if box is not None:
@@ -502,8 +504,20 @@ def build_appearance(
         placement: Box | TextAnchor = Box(int(box[0]) - 1, *(float(v) for v in box[1:]))
     else:
         assert anchor is not None
-        placement = TextAnchor(anchor, *DEFAULT_BOX, dy=-DEFAULT_BOX[1] - 4)
+        placement = TextAnchor(anchor, *_anchor_size(size), fit=True)
+    if image is not None and seal is not None:
+        return Appearance.signer_with_seal(image, seal, placement)
     if seal is not None:
         return Appearance.seal(seal, placement)
     assert image is not None
     return Appearance.signer(image, placement)
+
+
+def _anchor_size(size: Sequence[float] | None) -> tuple[float, float]:
+    from signing.pdf import PdfSigningError
+
+    if size is None:
+        return DEFAULT_BOX
+    if len(size) != 2 or not all(8 <= v <= 600 for v in size):
+        raise PdfSigningError("size is WIDTH x HEIGHT in points, each 8-600", code="appearance_invalid")
+    return float(size[0]), float(size[1])

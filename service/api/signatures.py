@@ -87,6 +87,7 @@ class SignIn(BaseModel):
     attachment_stamp: str | None = Field(None, max_length=120, examples=["Số: 05/BNV-VP"])
     box: tuple[int, float, float, float, float] | None = Field(None, description="page (from 1), x1, y1, x2, y2")
     anchor: str | None = Field(None, max_length=100)
+    size: tuple[float, float] | None = Field(None, description="largest image box at the anchor: width, height (pt)")
 
 
 # --- request bodies ---------------------------------------------------------------------------------------------
@@ -169,6 +170,7 @@ async def sign(request: Request, gw: GatewayDep, caller: CallerDep) -> Response:
         box=options.box,
         anchor=options.anchor,
         attachment_stamp=options.attachment_stamp,
+        size=options.size,
     )
     chosen = SignOptions(level=options.level, certify=options.certify, pss=options.pss, reason=options.reason,
                          location=options.location, appearance=appearance)

@@ -6,6 +6,9 @@ Three styles, one per situation the decree names:
 * ``seal``: the organisation's signature shown as the seal image (red, transparent PNG, real size), placed to
   overlap *about one third of the signer's image on its left*: the seal's right edge sits one third of the way
   into the signer's box, centred vertically on it.
+* ``signer_seal``: both in one signature's appearance (one ``edoc sign`` call), the seal drawn over the left third
+  of the signer's image as above; the widget spans both. When the organisation signs with its own key, sign twice
+  instead (``signer`` then ``seal`` over the same box).
 * ``attachment``: attachments and electronic copies: at the top-right of page 1, **no image**, the text
   "Số: 05/BNV-VP" and the signing time ``YYYY-MM-DDThh:mm:ss+07:00`` (ISO 8601, Vietnam time), Times-metric
   serif (Liberation Serif 2.1.5, embedded as a subset), 10 pt, black, upright. Copy forms can add lines before
@@ -14,7 +17,9 @@ Three styles, one per situation the decree names:
 Placement is either a :class:`Box` (page index + rectangle in PDF points, origin bottom-left) or a
 :class:`TextAnchor`: the first occurrence of a text on a page (e.g. ``"Nơi nhận"`` or a ``[[CHU_KY]]``
 placeholder), found through pypdf's text extraction with positions (the text matrix × CTM at the start of the
-show-text operation containing the anchor); the box is then placed at an offset from the anchor's baseline start.
+show-text operation containing the anchor); the box is then placed at an offset from the anchor's baseline start,
+or, with ``fit=True``, centred on the placeholder, painted over it and sized to fit between the position line and
+the name line (:mod:`signing.pdf.placement`). Images keep their proportions inside their box (centred).
 Matching is on NFC-normalised text, so it works for Vietnamese when the page's font has a ToUnicode map
 (anything produced by a word processor does).
 
@@ -81,6 +86,7 @@ class TextAnchor:
     dx: float = 0.0
     dy: float = 0.0
     page: int | None = None
+    fit: bool = False  # centre on the text, paint over it, shrink to fit between the lines around it
 
 
 Placement = Box | TextAnchor
@@ -90,10 +96,11 @@ Placement = Box | TextAnchor
 class Appearance:
     """What a visible signature looks like and where it goes. Build with the class methods."""
 
-    style: Literal["signer", "seal", "attachment"]
+    style: Literal["signer", "seal", "signer_seal", "attachment"]
     placement: Placement | None = None
     image: bytes | None = None
     seal_size: tuple[float, float] | None = None
+    seal_image: bytes | None = None
     number_notation: str | None = None
     signing_time: datetime | None = None
     extra_lines: tuple[str, ...] = field(default=())
@@ -108,6 +115,15 @@ class Appearance:
         """The seal over the left third of the signer's box ``over``; ``size`` in points (default: the PNG's
         physical size from its DPI, else 1.1 × the signer box height, square)."""
         return cls("seal", over, _read(image_png), seal_size=size)
+
+    @classmethod
+    def signer_with_seal(
+        cls, image_png: bytes | Path, seal_png: bytes | Path, placement: Placement,
+        seal_size: tuple[float, float] | None = None,
+    ) -> Appearance:
+        """The signer's image in ``placement`` and the seal over its left third, in one appearance. Seal size: the
+        PNG's physical size from its DPI (NĐ 30/2020: real size), else as tall as the signer's box."""
+        return cls("signer_seal", placement, _read(image_png), seal_size=seal_size, seal_image=_read(seal_png))
 
     @classmethod
     def attachment(
@@ -202,6 +218,36 @@ def find_anchor(stream: Any, anchor: TextAnchor) -> tuple[int, float, float]:
     raise PdfSigningError(f"anchor text {anchor.text!r} not found", code="anchor_not_found")
 
 
+def _fit_anchor(stream: Any, anchor: TextAnchor) -> tuple[Box, Box]:
+    """(signer's box, placeholder to paint over) for a fitted anchor (:mod:`signing.pdf.placement`)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    from signing.pdf.placement import fit_between_lines, text_runs
+
+    wanted = unicodedata.normalize("NFC", anchor.text)
+    try:
+        reader = PdfReader(stream, strict=False)
+        pages = [anchor.page] if anchor.page is not None else range(len(reader.pages))
+        for index in pages:
+            fitted = fit_between_lines(text_runs(reader.pages[index]), wanted, anchor.width, anchor.height,
+                                       anchor.dx, anchor.dy)
+            if fitted is not None:
+                return Box(index, *fitted.box), Box(index, *fitted.cover)
+    except (PdfReadError, IndexError, ValueError) as exc:
+        raise PdfSigningError(f"cannot search the page text: {exc}", code="pdf_unreadable") from exc
+    finally:
+        stream.seek(0)
+    raise PdfSigningError(f"anchor text {anchor.text!r} not found", code="anchor_not_found")
+
+
+def resolve_placement(writer: Any, stream: Any, placement: Placement) -> tuple[Box, Box | None]:
+    """The box ``placement`` describes, and the placeholder text to paint over (fitted anchors only)."""
+    if isinstance(placement, TextAnchor) and placement.fit:
+        return _fit_anchor(stream, placement)
+    return resolve_box(writer, stream, placement), None
+
+
 def resolve_box(writer: Any, stream: Any, placement: Placement) -> Box:
     if isinstance(placement, Box):
         return placement
@@ -215,14 +261,28 @@ def resolve_box(writer: Any, stream: Any, placement: Placement) -> Box:
     )
 
 
-def _seal_box(signer_box: Box, image: Any, size: tuple[float, float] | None) -> Box:
+def _contain(box: Box, image: Any) -> Box:
+    """The largest box of ``image``'s proportions inside ``box``, centred (signatures are not distorted)."""
+    scale = min(box.width / image.width, box.height / image.height)
+    w, h = image.width * scale, image.height * scale
+    x, y = box.x1 + (box.width - w) / 2, box.y1 + (box.height - h) / 2
+    return Box(box.page, x, y, x + w, y + h)
+
+
+def _union(boxes: list[Box]) -> Box:
+    return Box(boxes[0].page, min(b.x1 for b in boxes), min(b.y1 for b in boxes), max(b.x2 for b in boxes),
+               max(b.y2 for b in boxes))
+
+
+def _seal_box(signer_box: Box, image: Any, size: tuple[float, float] | None, factor: float = 1.1) -> Box:
     if size is None:
         dpi = image.info.get("dpi")
         if dpi and dpi[0] > 1:
             size = (image.width * 72.0 / float(dpi[0]), image.height * 72.0 / float(dpi[1]))
         else:
-            side = 1.1 * signer_box.height
-            size = (side, side * image.height / image.width)
+            side = factor * signer_box.height
+            size = (side * image.width / max(image.width, image.height),
+                    side * image.height / max(image.width, image.height))
     width, height = size
     right = signer_box.x1 + signer_box.width / 3.0  # NĐ 30/2020: the seal covers ~1/3 of the image, on its left
     centre_y = (signer_box.y1 + signer_box.y2) / 2.0
@@ -313,24 +373,44 @@ def _stamp_classes() -> tuple[type, type]:
                 text = TextBox(text_style, writer=self.writer, resources=self.resources)  # natural size: 1:1
                 text.content = "\n".join(style.lines)
                 return [b"q 1 0 0 1 %g %g cm" % (TEXT_MARGIN, TEXT_MARGIN), text.render(), b"Q"]
-            image = PdfImage(
-                style.image,
-                writer=self.writer,
-                resources=self.resources,
-                box=layout.BoxConstraints(width=self.box.width, height=self.box.height),
-            )
-            return [image.render()]
+            ops = []
+            if style.cover is not None:  # paint the placeholder text over (white), under the images
+                ops.append(b"q 1 g %g %g %g %g re f Q" % style.cover)
+            for image, (x, y, w, h) in style.layers:
+                pdf_image = PdfImage(image, writer=self.writer, resources=self.resources,
+                                     box=layout.BoxConstraints(width=w, height=h))
+                ops += [b"q 1 0 0 1 %g %g cm" % (x, y), pdf_image.render(), b"Q"]
+            return ops
 
     class NdStampStyle(BaseStampStyle):
-        def __init__(self, image: Any = None, lines: tuple[str, ...] = ()) -> None:
+        def __init__(self, layers: tuple[tuple[Any, tuple[float, ...]], ...] = (), lines: tuple[str, ...] = (),
+                     cover: tuple[float, ...] | None = None) -> None:
             super().__init__(border_width=0, background=None)
-            self.image = image
+            self.layers = layers  # (image, (x, y, width, height) in the widget)
             self.lines = lines
+            self.cover = cover
 
         def create_stamp(self, writer: Any, box: Any, text_params: dict[str, Any]) -> Any:
             return NdStamp(writer, self, box=box)
 
     return NdStamp, NdStampStyle
+
+
+def _image_layers(appearance: Appearance, box: Box) -> list[tuple[Any, Box]]:
+    """The images to draw, bottom first, each in its page rectangle."""
+    assert appearance.image is not None
+    image = _image(appearance.image)
+    if appearance.style == "seal":  # ``box`` is the signer's box the seal overlaps
+        return [(image, _seal_box(box, image, appearance.seal_size))]
+    signer = _contain(box, image)
+    if appearance.style == "signer" or appearance.seal_image is None:
+        return [(image, signer)]
+    seal = _image(appearance.seal_image)
+    return [(image, signer), (seal, _seal_box(signer, seal, appearance.seal_size, factor=box.height / signer.height))]
+
+
+def _relative(inner: Box, outer: Box) -> tuple[float, float, float, float]:
+    return inner.x1 - outer.x1, inner.y1 - outer.y1, inner.width, inner.height
 
 
 def build_stamp(writer: Any, appearance: Appearance, field_name: str) -> tuple[Any, Any]:
@@ -345,11 +425,11 @@ def build_stamp(writer: Any, appearance: Appearance, field_name: str) -> tuple[A
         style = style_cls(lines=lines)
     else:
         assert appearance.image is not None and appearance.placement is not None
-        image = _image(appearance.image)
-        box = resolve_box(writer, writer.prev.stream, appearance.placement)
-        if appearance.style == "seal":
-            box = _seal_box(box, image, appearance.seal_size)
-        style = style_cls(image=image)
+        placed, cover = resolve_placement(writer, writer.prev.stream, appearance.placement)
+        layers = _image_layers(appearance, placed)
+        box = _union([b for _, b in layers] + ([cover] if cover else []))
+        style = style_cls(layers=tuple((image, _relative(b, box)) for image, b in layers),
+                          cover=_relative(cover, box) if cover else None)
     _page_size(writer, box.page)
     # pyHanko annotates the box as ints, but PDF rectangles are reals and it writes them as given.
     rect = (box.x1, box.y1, box.x2, box.y2)
