@@ -540,7 +540,7 @@ def _restore(kind: Any, value: Any) -> Any:
         return tuple(_restore(args[0], v) for v in value)
     if origin is not None and issubclass(origin, Mapping):
         return {str(k): str(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         names = [f.name for f in dataclasses.fields(kind) if f.name in value]
         return kind(**{name: _restore(hints[name], value[name]) for name in names})
