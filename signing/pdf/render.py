@@ -79,7 +79,6 @@ _T = {
         "coverage": "Phạm vi ký",
         "changes": "Thay đổi sau khi ký",
         "algorithms": "Thuật toán",
-        "indication": "Chỉ báo ETSI",
         "warnings": "Cảnh báo",
         "errors": "Lỗi",
         "none": "Không có",
@@ -111,7 +110,6 @@ _T = {
         "coverage": "Coverage",
         "changes": "Changes after signing",
         "algorithms": "Algorithms",
-        "indication": "ETSI indication",
         "warnings": "Warnings",
         "errors": "Errors",
         "none": "None",
@@ -402,7 +400,11 @@ class _Receipt:
             else:
                 current = candidate
         lines.append(current)
-        return [part for line in lines for part in self._hard_split(line, engine, size, width - hanging)]
+        # the first line has the full width, the following ones lose the hanging indent
+        out: list[str] = []
+        for line in lines:
+            out.extend(self._hard_split(line, engine, size, width - (hanging if out else 0)))
+        return out
 
     @staticmethod
     def _hard_split(line: str, engine, size: int, width: float) -> list[str]:

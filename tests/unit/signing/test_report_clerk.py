@@ -162,3 +162,12 @@ def test_from_dict_refuses_other_documents():
         VerificationReport.from_dict({"schema_version": 1, "file": {}})
     with pytest.raises(ValueError):
         VerificationReport.from_dict({"schema_version": 99})
+
+
+def test_receipt_wraps_between_words(reports, tmp_path):
+    """Long rows wrap at spaces: a word is never cut (the first line used to be split at the narrower width of the
+    following ones, which printed 'b' / 'ản')."""
+    report = reports["modified"]
+    text = " ".join(_receipt_text(render_receipt_pdf(report), tmp_path).split())
+    for _label, value in summary_rows(report.signatures[0], "vi"):
+        assert " ".join(value.split()) in text, value
