@@ -1,5 +1,6 @@
 """PDF signature routes: ``POST /api/v1/verify``, ``POST /api/v1/sign``, an attachment's stored report, and the
-clerks' page ``GET``/``POST /verify``. Thin: the work is in :mod:`service.signatures`.
+clerks' page ``GET``/``POST /verify`` and its receipt ``POST /verify/receipt``. Thin: the work is in
+:mod:`service.signatures` (and :mod:`service.web.receipt` for the receipt's seal).
 
 Why the page needs no login. Verification only reads the file the visitor uploads and reports on that file; it
 discloses nothing held by the gateway (no package, no directory data) and the file is not stored. Clerks are on

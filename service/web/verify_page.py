@@ -7,6 +7,9 @@ Vietnamese first (STANDARDS.md §7), English with ``?lang=en``. Everything that 
 error text) is escaped with :func:`html.escape`; the report itself is rendered (and escaped) by
 :func:`signing.pdf.render.render_html`.
 
+The result page offers the PDF receipt of that verification ("Tải biên nhận PDF"): a small form carrying the
+sealed report, posted to ``POST /verify/receipt`` (service/web/receipt.py), so the file is never kept.
+
 Authentication: none; see service/api/signatures.py for why a login-free page is acceptable here.
 """
 

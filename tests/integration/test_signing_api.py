@@ -156,3 +156,22 @@ def test_sign_refusals(api):
     assert not_pdf.json()["code"] == "not_a_pdf"
     no_image = sign(api, {"key": "office", "anchor": "[[CHU_KY]]"})
     assert (no_image.status_code, no_image.json()["code"]) == (422, "appearance_invalid")
+
+
+def test_sign_with_image_and_seal_at_the_placeholder(api):
+    """Issue 16 item 11 through the API: one signature shows both images, sized by options.size (the pixel checks
+    of the layout are in tests/unit/signing/test_pdf_sign_nd30_block.py)."""
+    from tests.unit.signing.test_pdf_sign_appearance import SEAL_PNG, SIGNATURE_PNG
+
+    files = {"file": ("to-trinh.pdf", make_pdf(pages=1, size=20_000), "application/pdf"),
+             "image": ("chu-ky.png", SIGNATURE_PNG, "image/png"), "seal": ("con-dau.png", SEAL_PNG, "image/png")}
+    options = {"key": "office", "anchor": "[[CHU_KY]]", "size": [120, 48]}
+    response = api.http.post("/api/v1/sign", files=files, data={"options": json.dumps(options)},
+                             headers=api.as_("clerk"))
+    assert response.status_code == 200, response.text
+    assert response.content.count(b"/Subtype /Image") + response.content.count(b"/Subtype/Image") >= 2
+    assert post_pdf(api, response.content).json()["indication"] == "TOTAL_PASSED"
+    too_big = {**options, "size": [5000, 10]}
+    refused = api.http.post("/api/v1/sign", files=files, data={"options": json.dumps(too_big)},
+                            headers=api.as_("clerk"))
+    assert (refused.status_code, refused.json()["code"]) == (422, "appearance_invalid")

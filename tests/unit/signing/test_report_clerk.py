@@ -171,3 +171,11 @@ def test_receipt_wraps_between_words(reports, tmp_path):
     text = " ".join(_receipt_text(render_receipt_pdf(report), tmp_path).split())
     for _label, value in summary_rows(report.signatures[0], "vi"):
         assert " ".join(value.split()) in text, value
+
+
+def test_an_unknown_finding_code_is_shown_without_its_detail():
+    from signing.pdf.report import Finding, finding_text
+
+    finding = Finding("new_reason", "Có điều bất thường: IndirectObject(7, 0) changed", "Something odd (Reference(4))")
+    assert finding_text(finding) == "Có điều bất thường."
+    assert finding_text(finding, "en") == "Something odd."
