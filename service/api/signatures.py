@@ -281,11 +281,13 @@ _PAGE_ERRORS_VI = {
     "pdf_unreadable": "không đọc được nội dung tệp PDF (tệp hỏng hoặc được mã hóa bằng mật khẩu).",
     "file_too_large": "tệp vượt quá dung lượng cho phép.",
     "file_missing": "chưa chọn tệp.",
+    "unsupported_media_type": "trình duyệt gửi tệp không đúng định dạng biểu mẫu; hãy chọn lại tệp PDF.",
 }
+_PAGE_ERROR_VI_OTHER = "cổng gặp lỗi khi kiểm tra tệp này; hãy thử lại, nếu vẫn lỗi hãy báo quản trị viên."
 
 
 def _page_error(exc: Exception, lang: str) -> str:
     code = getattr(exc, "code", "")
-    if lang == "vi" and code in _PAGE_ERRORS_VI:
-        return _PAGE_ERRORS_VI[code]
+    if lang == "vi":  # a clerk reads Vietnamese sentences, never an English library message
+        return _PAGE_ERRORS_VI.get(code, _PAGE_ERROR_VI_OTHER)
     return str(exc.args[0]) if exc.args else code
