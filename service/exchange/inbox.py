@@ -104,6 +104,7 @@ _PAGE = (
     )
     .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
     .where(_D.to_code == sa.bindparam("code"), _D.state == "delivered")
+    .where(sa.func.coalesce(_D.recall_state, "").not_in(RECALLED))  # taken back (answer 15): no longer waiting
     .order_by(_D.delivered_at, _D.id)
     .limit(sa.bindparam("limit"))
 )
