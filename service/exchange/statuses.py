@@ -11,7 +11,7 @@ Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ from schemas.edxml import ResponseFor, StaffInfo
 from service.exchange import log
 from service.exchange.errors import Invalid, NotFound
 from storage.models import Delivery, Package, StatusEntry
+
+if TYPE_CHECKING:
+    from service.context import Gateway
 
 __all__ = ["LABELS_VI", "apply_effects", "check_transition", "find_original", "staff_json"]
 
@@ -94,9 +97,19 @@ def staff_json(staff: StaffInfo | None) -> dict[str, Any] | None:
 
 
 def apply_effects(
-    session: Session, *, plan_kind: str, package: Package, recipients: list[str], recall_kind: str | None, actor: str
+    session: Session,
+    *,
+    plan_kind: str,
+    package: Package,
+    recipients: list[str],
+    recall_kind: str | None,
+    actor: str,
+    gw: Gateway | None = None,
 ) -> None:
-    """Update the original document's deliveries and status history for a just-inserted package."""
+    """Update the original document's deliveries and status history for a just-inserted package.
+
+    A recipient's first status other than 01 is preceded by its 01 (``gw`` signs it; see
+    :func:`service.exchange.auto_status.send_arrival_first`): the sender sees 01 before any later status."""
     if package.response_for_id is None:
         return
     original = session.get(Package, package.response_for_id)
@@ -117,12 +130,28 @@ def apply_effects(
         .with_for_update()
     ).scalar_one()
     check_transition(delivery, code)  # again, under the row lock: a concurrent status may have moved it
+    if delivery.business_status is None and code != "01" and gw is not None:
+        _arrival_first(gw, session, original, delivery, package, actor)
     if code in ("15", "16"):
         kind = delivery.recall_kind or "recall"
         delivery.recall_state = _ACCEPTED[kind] if code == "15" else "refused"
     else:
         delivery.business_status = code
     _entry(session, original, delivery.to_code, code, package, actor)
+
+
+def _arrival_first(
+    gw: Gateway, session: Session, original: Package, delivery: Delivery, package: Package, actor: str
+) -> None:
+    """The 01 (đã đến) the recipient's status implies, recorded before that status (QĐ 28/2018: 01 first)."""
+    from service.exchange.auto_status import send_arrival_first  # it builds on this module
+
+    recorded = send_arrival_first(
+        gw, session, original=original, delivery_id=delivery.id, agency_code=delivery.to_code, actor=actor,
+        before=package.id,
+    )
+    if recorded:
+        delivery.business_status = "01"  # as the conditional UPDATE just wrote it
 
 
 def _request_recall(
