@@ -23,7 +23,7 @@ from service.context import Gateway
 from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
-from service.exchange.statuses import LABELS_VI
+from service.exchange.statuses import LABELS_VI, TAKEN_BACK
 from storage.aio import AsyncDriver
 from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.models import (
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 PRIVILEGED = ("auditor", "admin")
-RECALLED = ("recalled", "replaced")  # a copy in one of these recall states is no longer served
+RECALLED = TAKEN_BACK  # a copy in one of these recall states is no longer served
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from storage.models import Delivery, Package, StatusEntry
 if TYPE_CHECKING:
     from service.context import Gateway
 
-__all__ = ["LABELS_VI", "apply_effects", "check_transition", "find_original", "staff_json"]
+__all__ = ["LABELS_VI", "TAKEN_BACK", "apply_effects", "check_transition", "find_original", "staff_json"]
 
 LABELS_VI = {
     "01": "Đã đến",
@@ -47,6 +47,8 @@ _NEXT: dict[str | None, set[str]] = {
     "06": set(),
 }
 _ACCEPTED = {"recall": "recalled", "update": "updated", "replace": "replaced"}
+#: Recall states of a copy taken back for good: no longer served, listed or answered (an updated copy stays).
+TAKEN_BACK = ("recalled", "replaced")
 
 
 def find_original(session: Session, rf: ResponseFor | None) -> Package:
