@@ -3,6 +3,9 @@
 Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
 - a recipient reports only about a document it has received: 01 đã đến, then 03 đã tiếp nhận, 04 phân công,
   05 đang xử lý, 06 hoàn thành, in that order (steps may be skipped, 04/05 repeated); 02 từ chối only before 03;
+- the sender sees 01 before any later status of a recipient: a first status other than 01 (03 sent before the
+  worker's automatic 01, a VXP system that skips 01, an answer to a recall) is preceded by an automatic 01,
+  recorded in the same transaction (service/exchange/auto_status.py, ``send_arrival_first``);
 - nothing follows 06 or 02 except an answer to a recall;
 - 13 (yêu cầu lấy lại) comes from the document's sender, or is implied by a recall/update/replace package
   (BussinessDocType 1/2/3); the recipient answers 15 (đồng ý) or 16 (từ chối), and only to a pending request.
