@@ -109,7 +109,7 @@ def apply_effects(
     recipients: list[str],
     recall_kind: str | None,
     actor: str,
-    gw: Gateway | None = None,
+    gw: Gateway,
 ) -> None:
     """Update the original document's deliveries and status history for a just-inserted package.
 
@@ -135,7 +135,7 @@ def apply_effects(
         .with_for_update()
     ).scalar_one()
     check_transition(delivery, code)  # again, under the row lock: a concurrent status may have moved it
-    if delivery.business_status is None and code != "01" and gw is not None:
+    if delivery.business_status is None and code != "01":
         _arrival_first(gw, session, original, delivery, package, actor)
     if code in ("15", "16"):
         kind = delivery.recall_kind or "recall"
