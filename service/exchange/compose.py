@@ -237,7 +237,8 @@ def recipients_to_take_back(caller: Caller, original: Package, to: Sequence[str]
     if not caller.may_act_for(original.from_code):
         raise Forbidden(f"only the sender of a document may {verb} it", code="not_document_sender")
     if original.kind != "edoc" or original.business_type != 0:
-        raise Invalid(f"only an original document can be {verb}d", code="not_recallable")
+        past = {"recall": "recalled", "update": "updated", "replace": "replaced"}.get(verb, verb)
+        raise Invalid(f"only an original document can be {past}", code="not_recallable")
     recipients = {d.to_code: d for d in original.deliveries}
     chosen = list(dict.fromkeys(to)) if to else [c for c, d in recipients.items() if d.recall_state not in TAKEN_BACK]
     unknown = [c for c in chosen if c not in recipients]
