@@ -2,8 +2,8 @@
 transport acknowledgement that takes an item out of the inbox and (for a document) sends status 01 back.
 
 Visibility: the sender's agencies and the recipients' agencies see a package; auditors and admins see all.
-A recipient whose copy was recalled (QĐ 28/2018, answer 15) can still read the record but no longer gets the
-document's bytes (410 Gone).
+A recipient whose copy was recalled or replaced (QĐ 28/2018, answer 15) can still read the record but no longer
+gets the document's bytes (410 Gone), and the copy leaves its inbox (as it leaves VXP's getReceivedEdocList).
 """
 
 from __future__ import annotations
