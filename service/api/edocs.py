@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import tempfile
@@ -14,6 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from schemas.agency import AgencyCode
+from schemas.edxml import Receiver
 from service.api.deps import (
     CallerDep,
     GatewayDep,
@@ -316,3 +319,158 @@ def post_recall(
         idempotency_key=idempotency_key,
     )
     return _accepted(result)
+
+
+# --- update and replace (QĐ 28/2018, BussinessDocType 2 and 3): beside /recall, answered by 15/16 the same way ---
+
+
+class ReceiverIn(BaseModel):
+    agency: str = Field(description="agency code of a receiver (BussinessDocumentInfo/ReceiverList)")
+    type: int | None = Field(None, ge=0, le=99, description="ReceiverType, carried as given")
+
+
+class UpdateIn(BaseModel):
+    to: list[str] | None = Field(None, max_length=500, description="recipients to update (default: all)")
+    reason: str | None = Field(None, max_length=500)
+    staff: Staff | None = None
+    subject: str | None = Field(None, min_length=1, max_length=500)
+    content: str | None = Field(None, max_length=500)
+    due_date: dt.date | None = None
+    priority: int | None = Field(None, ge=0, le=4)
+    receivers: list[ReceiverIn] | None = Field(None, max_length=500, description="the receiver list, if it changed")
+
+
+@router.post("/edocs/{package_id}/update", status_code=202, summary="Update a document (QĐ 28/2018, type 2)")
+def post_update(
+    package_id: str, body: UpdateIn, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    require_role(caller, *SENDERS)
+    changes = compose.DocumentChanges(
+        subject=body.subject, content=body.content, due_date=body.due_date, priority=body.priority
+    )
+    receivers = [
+        Receiver(organ_id=str(AgencyCode.parse(r.agency)), receiver_type=r.type) for r in body.receivers or ()
+    ]
+    result = answers.update(
+        gw,
+        caller=caller,
+        package_id=package_id,
+        changes=changes,
+        receivers=receivers,
+        to=body.to,
+        reason=body.reason,
+        staff=body.staff.model_dump(exclude_none=True) if body.staff else None,
+        idempotency_key=idempotency_key,
+    )
+    return _accepted(result)
+
+
+_REPLACE_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["header"],
+                    "properties": {
+                        "header": {
+                            "type": "string",
+                            "description": "JSON header of the replacing document, as for POST /edocs (from and to "
+                            "default to the replaced document's sender and recipients)",
+                        },
+                        "reason": {"type": "string", "description": "BussinessDocReason"},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["header"],
+                    "properties": {"header": {"type": "object"}, "reason": {"type": "string"}},
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/edocs/{package_id}/replace",
+    status_code=202,
+    openapi_extra=_REPLACE_DOC,
+    summary="Replace a document by a new one (QĐ 28/2018, type 3)",
+)
+async def post_replace(
+    package_id: str, request: Request, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> Response:
+    require_role(caller, *SENDERS)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        raw = await read_limited_body(request, 1024 * 1024, code="request_too_large", what="request")
+        header, reason = _replace_fields(_json_object(raw, "the body"))
+        result = await run_in_threadpool(
+            answers.replace, gw, caller=caller, package_id=package_id, header=header, files=[], reason=reason,
+            idempotency_key=idempotency_key,
+        )
+        return _accepted(result)
+    form = await request.form(max_files=100, max_fields=20)
+    spool = _Spool()
+    try:
+        header_text = form.get("header")
+        if not isinstance(header_text, str):
+            raise Invalid("the multipart body needs a 'header' field with the JSON header", code="invalid_header")
+        parsed = _json_object(header_text.encode("utf-8"), "the 'header' field")
+        header, reason = _replace_fields({"header": parsed, "reason": form.get("reason")})
+        uploads = _uploads(form, gw.settings.max_package_bytes * 3 // 4)
+        result = await run_in_threadpool(
+            _replace_uploads, gw, caller, package_id, header, reason, uploads, spool, idempotency_key
+        )
+    finally:
+        await form.close()
+        spool.cleanup()
+    return _accepted(result)
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"{what} is not JSON: {exc}", code="invalid_header") from exc
+    if not isinstance(value, dict):
+        raise Invalid(f"{what} must be a JSON object", code="invalid_header")
+    return value
+
+
+def _replace_fields(body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    header, reason = body.get("header"), body.get("reason")
+    if not isinstance(header, dict):
+        raise Invalid("the body needs 'header': the JSON header of the replacing document", code="invalid_header")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise Invalid("'reason' must be a text of at most 500 characters", code="invalid_header", field="reason")
+    return header, reason
+
+
+def _uploads(form: Any, limit: int) -> list[Any]:
+    uploads, total = [], 0
+    for upload in form.getlist("files"):
+        if isinstance(upload, str):
+            raise Invalid("'files' parts must be files", code="invalid_header")
+        total += upload.size or 0
+        if total > limit:
+            raise PayloadTooLarge(
+                f"the files exceed {limit} bytes (the package limit, base64-encoded)", code="package_too_large"
+            )
+        uploads.append(upload)
+    return uploads
+
+
+def _replace_uploads(
+    gw: Any, caller: Any, package_id: str, header: dict[str, Any], reason: str | None, uploads: list[Any],
+    spool: _Spool, key: str | None,
+) -> SubmitResult:
+    files = [_file_input(upload, spool) for upload in uploads]
+    return answers.replace(
+        gw, caller=caller, package_id=package_id, header=header, files=files, reason=reason, idempotency_key=key
+    )

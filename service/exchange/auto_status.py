@@ -12,6 +12,13 @@ Exactly once: the recipient's delivery moves from "no status" to 01 with a condi
 so a second worker, a redelivered outbox message or a status the recipient sent itself in the meantime makes the
 update match nothing and the automatic status is dropped. The status package's idempotency key
 (``auto:<delivery>:<code>``) backs this with the database's unique constraint.
+
+Dropping it is right because a recorded status implies a recorded 01: a recipient whose first status is not 01
+(it reported 03 before the worker came round, or a VXP system skipped 01) has its 01 recorded first, in the same
+transaction as that status, by :func:`send_arrival_first` (issue 16 item 5). So the sender sees 01 before any
+later status of each recipient, in its history and in the order its status packages arrive, whichever of the
+worker and the recipient comes first; on SQLite and PostgreSQL alike, since both record through
+:func:`_record_all`.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from sqlalchemy.orm import Session
 from schemas.edxml import build_status
 from service.context import Gateway
 from service.exchange import log
-from service.exchange.compose import sign_built, status_about
+from service.exchange.compose import DocumentFacts, sign_built, status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
 from storage.blobs import Blobs, PendingBlob
@@ -45,7 +52,7 @@ from storage.models import (
     utcnow,
 )
 
-__all__ = ["send_automatic_statuses"]
+__all__ = ["send_arrival_first", "send_automatic_statuses"]
 
 # PostgreSQL records a batch in one statement (_insert_in_one_statement); tests turn this off to compare its rows
 # with those of the executemany that SQLite runs.
@@ -87,7 +94,7 @@ def send_automatic_statuses(
             failures.append((job.message_id, f"{exc.__class__.__name__}: {exc}"))
     with gw.writes() as session, session.begin():
         if ready:
-            _record_all(gw, session, ready, worker)
+            _record_all(gw, session, ready, f"worker:{worker}")
         done = finished + [job.message_id for job in ready]
         if done:
             session.execute(_DONE, {"ids": done, "worker": worker, "now": utcnow()})
@@ -170,7 +177,52 @@ def _build(gw: Gateway, job: _Job) -> None:
     job.summary = {"status_code": job.code, "description": status.description, "staff": staff_json(None)}
 
 
+def send_arrival_first(
+    gw: Gateway,
+    session: Session,
+    *,
+    original: DocumentFacts,
+    delivery_id: str,
+    agency_code: str,
+    actor: str,
+    before: str,
+) -> bool:
+    """Record the 01 of a recipient that has no status yet, in the caller's transaction, ahead of the status
+    package ``before`` that this recipient is sending (:func:`service.exchange.statuses.apply_effects`, which holds
+    the delivery's row lock): the sender sees 01 before any later status of that recipient (issue 16 item 5).
+
+    The rows are those of the worker's automatic 01 (same idempotency key ``auto:<delivery>:01``), so the worker,
+    when it comes round, finds a status recorded and sends nothing more. A sender behind an uplink is reached
+    through the outbox, in message order: ``before``'s messages are queued again after the 01's, so the 01 is
+    pushed first. Returns whether the 01 was recorded (not when the recipient has left the directory)."""
+    agency = gw.agencies.lookup(session, [agency_code]).get(agency_code)
+    if agency is None:
+        return False
+    facts = _Original(original.id, original.from_code, original.document_id, original.summary or {})
+    job = _Job(0, delivery_id, "01", agency.code, facts, summary={"sender": agency.organization})
+    _build(gw, job)
+    if delivery_id not in _record_all(gw, session, [job], actor):
+        return False
+    if gw.router.resolve(original.from_code) != LOCAL:
+        _queue_again(session, before)
+    return True
+
+
+def _queue_again(session: Session, package_id: str) -> None:
+    """Move the pending delivery messages of ``package_id`` (inserted earlier in this transaction) to the end of the
+    outbox, which the worker drains in id order."""
+    later = session.execute(_MESSAGES_OF, {"package_id": package_id}).all()
+    if later:
+        session.execute(sa.delete(OUTBOX).where(_O.id.in_([m.id for m in later])))
+        session.execute(sa.insert(OUTBOX), [{"topic": m.topic, "payload": m.payload} for m in later])
+
+
 _D = DELIVERIES.c
+_MESSAGES_OF = sa.select(_O.id, _O.topic, _O.payload).where(
+    _O.done_at.is_(None),
+    _O.topic == "deliver",
+    _O.payload["delivery_id"].as_string().in_(sa.select(_D.id).where(_D.package_id == sa.bindparam("package_id"))),
+).order_by(_O.id)
 _OWED = (  # the deliveries that still owe their automatic status take it; RETURNING says which did
     sa.update(DELIVERIES)
     .where(
@@ -183,13 +235,14 @@ _OWED = (  # the deliveries that still owe their automatic status take it; RETUR
 )
 
 
-def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) -> None:
+def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> set[str]:
     """Record a batch of built statuses in a few set-based statements (one per table, whatever the batch size).
 
     The conditional UPDATE ... RETURNING tells which deliveries still owed their automatic status; a job whose
     delivery moved meanwhile (the recipient sent a status itself, or the copy was recalled) is dropped. A status
     package for an agency this node serves is delivered here, in the same transaction, as the delivery worker
     would (its claiming transaction completes local deliveries the same way); any other route gets an outbox row.
+    Returns the ids of the deliveries whose status was recorded.
     """
     now = utcnow()
     moved: set[str] = set()
@@ -201,7 +254,6 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
     messages: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    actor = f"worker:{worker}"
     for job in jobs:
         if job.delivery_id not in moved:
             continue
@@ -257,12 +309,12 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
             messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
         deliveries.append(delivery)
     if not packages:
-        return
+        return moved
     pending = [job.pending for job in jobs if job.delivery_id in moved]
     rows = _Rows(pending, packages, deliveries, entries, messages, events, now)
     if ONE_STATEMENT and is_postgresql(gw.engine):
         _insert_in_one_statement(session, rows)
-        return
+        return moved
     # The blobs and package rows before the rows that reference them; each list is one executemany.
     gw.blobs.insert_pending(session, pending)
     session.execute(sa.insert(PACKAGES), packages)
@@ -271,6 +323,7 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], worker: str) ->
     if messages:
         session.execute(sa.insert(OUTBOX), messages)
     log.record_many(session, events)
+    return moved
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Packages the gateway builds for a caller: from a native JSON header + files, a business status, a recall.
+"""Packages the gateway builds for a caller: from a native JSON header + files, a business status, and the
+recall, update and replacement of a document (BussinessDocType 1, 2, 3; QĐ 28/2018, STANDARDS.md §2).
 
 These go through the same submit path as packages that arrive whole; being built here from authenticated input,
 they skip the incoming-signature policy (there is no sender signature to check) and are signed by the node.
@@ -20,6 +21,7 @@ from schemas.edxml import (
     Attachment,
     Business,
     BusinessDocType,
+    BusinessDocumentInfo,
     Code,
     DocumentId,
     DocumentType,
@@ -28,6 +30,8 @@ from schemas.edxml import (
     Organization,
     OtherInfo,
     PromulgationInfo,
+    Receiver,
+    ReplacementInfo,
     ResponseFor,
     SignerInfo,
     StaffInfo,
@@ -38,20 +42,24 @@ from schemas.edxml.writer import canonical_body
 from service.context import Gateway
 from service.exchange.clock import vn_wall_clock
 from service.exchange.directory import AgencyCache, Caller, organization_of
-from service.exchange.errors import Forbidden, Invalid, NotFound
-from service.exchange.statuses import LABELS_VI
+from service.exchange.errors import Conflict, Forbidden, Invalid, NotFound
+from service.exchange.statuses import LABELS_VI, TAKEN_BACK
 from signing.keys import KeyMaterial
 from signing.xmldsig import sign_canonical_package, sign_package
 from storage.models import Agency, Package
 
 __all__ = [
+    "DocumentChanges",
     "FileInput",
     "HeaderInput",
     "edoc_from_header",
     "organization",
     "recall_package",
+    "recipients_to_take_back",
+    "replacement_package",
     "sign_built",
     "status_package",
+    "update_package",
 ]
 
 
@@ -219,6 +227,40 @@ def status_about(
     )
 
 
+def recipients_to_take_back(caller: Caller, original: Package, to: Sequence[str] | None, *, verb: str) -> list[str]:
+    """The recipients a recall, update or replacement (QĐ 28/2018) of ``original`` is addressed to, checked.
+
+    ``to`` names some of the document's recipients (default: every one whose copy has not been taken back yet).
+    Refusals, each with a stable code: ``not_document_sender`` (403), ``not_recallable`` (422: not an original
+    document), ``not_a_recipient`` (422), ``recall_pending`` (422: a request to that recipient awaits its 15/16),
+    ``already_recalled`` (409: that copy was already taken back)."""
+    if not caller.may_act_for(original.from_code):
+        raise Forbidden(f"only the sender of a document may {verb} it", code="not_document_sender")
+    if original.kind != "edoc" or original.business_type != 0:
+        past = {"recall": "recalled", "update": "updated", "replace": "replaced"}.get(verb, verb)
+        raise Invalid(f"only an original document can be {past}", code="not_recallable")
+    recipients = {d.to_code: d for d in original.deliveries}
+    chosen = list(dict.fromkeys(to)) if to else [c for c, d in recipients.items() if d.recall_state not in TAKEN_BACK]
+    unknown = [c for c in chosen if c not in recipients]
+    if unknown:
+        raise Invalid(f"{', '.join(unknown)} did not receive this document", code="not_a_recipient")
+    # Named copies already taken back are refused; by default, only when no copy is left to take back.
+    default_gone = [] if chosen else list(recipients)
+    gone = [c for c in chosen if recipients[c].recall_state in TAKEN_BACK] if to else default_gone
+    if gone:
+        raise Conflict(f"the copy of {', '.join(gone)} was already taken back by its sender", code="already_recalled")
+    pending = [c for c in chosen if recipients[c].recall_state == "requested"]
+    if pending:
+        raise Invalid(f"a recall request to {', '.join(pending)} is already pending", code="recall_pending")
+    return chosen
+
+
+def _stored_document(gw: Gateway, original: Package) -> EdocPackage:
+    parsed = parse_package(gw.blobs.read(original.blob_sha256, original.size))
+    assert parsed.edoc is not None
+    return parsed.edoc
+
+
 def recall_package(
     gw: Gateway,
     session: Session,
@@ -230,21 +272,8 @@ def recall_package(
     staff: dict[str, str] | None,
 ) -> EdocPackage:
     """A recall (BussinessDocType 1, QĐ 28/2018) of ``original`` for some or all of its recipients."""
-    if not caller.may_act_for(original.from_code):
-        raise Forbidden("only the sender of a document may recall it", code="not_document_sender")
-    if original.kind != "edoc" or original.business_type != 0:
-        raise Invalid("only an original document can be recalled", code="not_recallable")
-    recipients = {d.to_code: d for d in original.deliveries}
-    chosen = list(dict.fromkeys(to)) if to else list(recipients)
-    unknown = [c for c in chosen if c not in recipients]
-    if unknown:
-        raise Invalid(f"{', '.join(unknown)} did not receive this document", code="not_a_recipient")
-    pending = [c for c in chosen if recipients[c].recall_state == "requested"]
-    if pending:
-        raise Invalid(f"a recall request to {', '.join(pending)} is already pending", code="recall_pending")
-    parsed = parse_package(gw.blobs.read(original.blob_sha256, original.size))
-    assert parsed.edoc is not None
-    header = parsed.edoc.header
+    chosen = recipients_to_take_back(caller, original, to, verb="recall")
+    header = _stored_document(gw, original).header
     rf = ResponseFor(
         organ_id=original.from_code,
         code=str(header.code) if header.code else None,
@@ -260,6 +289,94 @@ def recall_package(
         staff_info=_staff(staff),
     )
     return EdocPackage(header=new_header, business=business)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChanges:
+    """What an update (BussinessDocType 2) changes in the document's information (MessageHeader)."""
+
+    subject: str | None = None
+    content: str | None = None
+    due_date: dt.date | None = None
+    priority: int | None = None
+
+    def __bool__(self) -> bool:
+        return any(v is not None for v in (self.subject, self.content, self.due_date, self.priority))
+
+    def applied_to(self, header: MessageHeader) -> MessageHeader:
+        other = header.other_info or OtherInfo()
+        return replace(
+            header,
+            subject=self.subject if self.subject is not None else header.subject,
+            content=self.content if self.content is not None else header.content,
+            due_date=self.due_date or header.due_date,
+            other_info=replace(other, priority=other.priority if self.priority is None else self.priority),
+        )
+
+
+def update_package(
+    gw: Gateway,
+    session: Session,
+    caller: Caller,
+    original: Package,
+    *,
+    to: Sequence[str] | None,
+    reason: str | None,
+    staff: dict[str, str] | None,
+    changes: DocumentChanges,
+    receivers: Sequence[Receiver] = (),
+) -> EdocPackage:
+    """An update (BussinessDocType 2, QĐ 28/2018) of ``original``: the same document (DocumentId, number,
+    attachments) with ``changes`` applied, and BussinessDocumentInfo saying what changed: DocumentInfo 1 when the
+    information changed, DocumentReceiver 1 with the ReceiverList when ``receivers`` are given (STANDARDS.md §2;
+    the meaning of ReceiverType is not fixed there [?]: it is carried as the caller gives it)."""
+    chosen = recipients_to_take_back(caller, original, to, verb="update")
+    if not changes and not receivers:
+        raise Invalid("an update changes the document's information or its receivers; nothing was given",
+                      code="empty_update")
+    stored = _stored_document(gw, original)
+    header = replace(changes.applied_to(stored.header), to=tuple(organization(session, c) for c in chosen))
+    business = Business(
+        doc_type=BusinessDocType.UPDATE,
+        document_id=original.document_id,
+        doc_reason=reason or "Cập nhật văn bản điện tử",
+        paper=0,
+        staff_info=_staff(staff),
+        document_info=BusinessDocumentInfo(
+            document_info=1 if changes else 0, document_receiver=1 if receivers else 0, receivers=tuple(receivers)
+        ),
+    )
+    return EdocPackage(header=header, business=business, attachments=stored.attachments)
+
+
+def replacement_package(
+    session: Session,
+    caller: Caller,
+    original: Package,
+    *,
+    header: HeaderInput,
+    files: Sequence[FileInput],
+    reason: str | None,
+    agencies: AgencyCache | None = None,
+) -> EdocPackage:
+    """A replacement (BussinessDocType 3, QĐ 28/2018): a new document (its own number, date and files, from the
+    native ``header``) that replaces ``original`` for the recipients in ``header.to`` (all of them by default),
+    named in ReplacementInfoList."""
+    if header.from_code != original.from_code:
+        raise Forbidden("a replacement is sent by the agency that sent the replaced document",
+                        code="not_document_sender")
+    chosen = recipients_to_take_back(caller, original, header.to, verb="replace")
+    package = edoc_from_header(session, replace(header, to=chosen), files, agencies)
+    if package.header.document_id == original.document_id:
+        raise Invalid("the replacing document needs its own number or date", code="same_document")
+    business = Business(
+        doc_type=BusinessDocType.REPLACE,
+        doc_reason=reason or "Văn bản thay thế",
+        paper=0,
+        staff_info=_staff(header.staff),
+        replacements=(ReplacementInfo(document_id=original.document_id, organ_ids=tuple(chosen)),),
+    )
+    return replace(package, business=business)
 
 
 def header_from_json(data: dict[str, Any]) -> HeaderInput:

@@ -2,8 +2,8 @@
 transport acknowledgement that takes an item out of the inbox and (for a document) sends status 01 back.
 
 Visibility: the sender's agencies and the recipients' agencies see a package; auditors and admins see all.
-A recipient whose copy was recalled (QĐ 28/2018, answer 15) can still read the record but no longer gets the
-document's bytes (410 Gone).
+A recipient whose copy was recalled or replaced (QĐ 28/2018, answer 15) can still read the record but no longer
+gets the document's bytes (410 Gone), and the copy leaves its inbox (as it leaves VXP's getReceivedEdocList).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from service.context import Gateway
 from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
-from service.exchange.statuses import LABELS_VI
+from service.exchange.statuses import LABELS_VI, TAKEN_BACK
 from storage.aio import AsyncDriver
 from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.models import (
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 PRIVILEGED = ("auditor", "admin")
-RECALLED = ("recalled", "replaced")  # a copy in one of these recall states is no longer served
+RECALLED = TAKEN_BACK  # a copy in one of these recall states is no longer served
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,7 @@ _PAGE = (
     )
     .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
     .where(_D.to_code == sa.bindparam("code"), _D.state == "delivered")
+    .where(sa.func.coalesce(_D.recall_state, "").not_in(RECALLED))  # taken back (answer 15): no longer waiting
     .order_by(_D.delivered_at, _D.id)
     .limit(sa.bindparam("limit"))
 )

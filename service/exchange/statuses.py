@@ -3,6 +3,9 @@
 Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
 - a recipient reports only about a document it has received: 01 đã đến, then 03 đã tiếp nhận, 04 phân công,
   05 đang xử lý, 06 hoàn thành, in that order (steps may be skipped, 04/05 repeated); 02 từ chối only before 03;
+- the sender sees 01 before any later status of a recipient: a first status other than 01 (03 sent before the
+  worker's automatic 01, a VXP system that skips 01, an answer to a recall) is preceded by an automatic 01,
+  recorded in the same transaction (service/exchange/auto_status.py, ``send_arrival_first``);
 - nothing follows 06 or 02 except an answer to a recall;
 - 13 (yêu cầu lấy lại) comes from the document's sender, or is implied by a recall/update/replace package
   (BussinessDocType 1/2/3); the recipient answers 15 (đồng ý) or 16 (từ chối), and only to a pending request.
@@ -11,7 +14,7 @@ Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,7 +24,10 @@ from service.exchange import log
 from service.exchange.errors import Invalid, NotFound
 from storage.models import Delivery, Package, StatusEntry
 
-__all__ = ["LABELS_VI", "apply_effects", "check_transition", "find_original", "staff_json"]
+if TYPE_CHECKING:
+    from service.context import Gateway
+
+__all__ = ["LABELS_VI", "TAKEN_BACK", "apply_effects", "check_transition", "find_original", "staff_json"]
 
 LABELS_VI = {
     "01": "Đã đến",
@@ -44,6 +50,8 @@ _NEXT: dict[str | None, set[str]] = {
     "06": set(),
 }
 _ACCEPTED = {"recall": "recalled", "update": "updated", "replace": "replaced"}
+#: Recall states of a copy taken back for good: no longer served, listed or answered (an updated copy stays).
+TAKEN_BACK = ("recalled", "replaced")
 
 
 def find_original(session: Session, rf: ResponseFor | None) -> Package:
@@ -94,9 +102,19 @@ def staff_json(staff: StaffInfo | None) -> dict[str, Any] | None:
 
 
 def apply_effects(
-    session: Session, *, plan_kind: str, package: Package, recipients: list[str], recall_kind: str | None, actor: str
+    session: Session,
+    *,
+    plan_kind: str,
+    package: Package,
+    recipients: list[str],
+    recall_kind: str | None,
+    actor: str,
+    gw: Gateway,
 ) -> None:
-    """Update the original document's deliveries and status history for a just-inserted package."""
+    """Update the original document's deliveries and status history for a just-inserted package.
+
+    A recipient's first status other than 01 is preceded by its 01 (``gw`` signs it; see
+    :func:`service.exchange.auto_status.send_arrival_first`): the sender sees 01 before any later status."""
     if package.response_for_id is None:
         return
     original = session.get(Package, package.response_for_id)
@@ -117,12 +135,28 @@ def apply_effects(
         .with_for_update()
     ).scalar_one()
     check_transition(delivery, code)  # again, under the row lock: a concurrent status may have moved it
+    if delivery.business_status is None and code != "01":
+        _arrival_first(gw, session, original, delivery, package, actor)
     if code in ("15", "16"):
         kind = delivery.recall_kind or "recall"
         delivery.recall_state = _ACCEPTED[kind] if code == "15" else "refused"
     else:
         delivery.business_status = code
     _entry(session, original, delivery.to_code, code, package, actor)
+
+
+def _arrival_first(
+    gw: Gateway, session: Session, original: Package, delivery: Delivery, package: Package, actor: str
+) -> None:
+    """The 01 (đã đến) the recipient's status implies, recorded before that status (QĐ 28/2018: 01 first)."""
+    from service.exchange.auto_status import send_arrival_first  # it builds on this module
+
+    recorded = send_arrival_first(
+        gw, session, original=original, delivery_id=delivery.id, agency_code=delivery.to_code, actor=actor,
+        before=package.id,
+    )
+    if recorded:
+        delivery.business_status = "01"  # as the conditional UPDATE just wrote it
 
 
 def _request_recall(

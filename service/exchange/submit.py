@@ -611,7 +611,7 @@ def _insert(
     log.record_many(session, [rows.event])
     statuses.apply_effects(
         session, plan_kind=plan.kind, package=row, recipients=plan.recipients, recall_kind=plan.recall_kind,
-        actor=caller.name,
+        actor=caller.name, gw=gw,
     )
     return row
 

@@ -50,6 +50,8 @@ from service.exchange.submit import submit_package
 from service.routing import LOCAL
 from service.vxp.auth import AuthenticatedCall, VxpAuthenticator
 from service.vxp.errors import VxpAuthError, VxpError, VxpRequestError
+from service.vxp.headers import from_code as from_header
+from service.vxp.headers import to_codes
 from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_envelope, header_name, ok_envelope
 from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
 from signing.errors import SigningError
@@ -131,10 +133,12 @@ class VxpFacade:
         kind = _messagetype(h["messagetype"])
         if h["servicetype"].lower() != "edoc":
             raise VxpRequestError(f"servicetype must be eDoc, not {h['servicetype']!r}", code="VXP-400-BAD-SERVICETYPE")
-        from_code = str(AgencyCode.parse(h["from"]))
-        check_sender(caller, from_code)
+        # from: an agency code, or the caller's system id (then the package's From); to: see service/vxp/headers.py
+        from_code = from_header(h["from"], systemid=call.systemid)
+        if from_code is not None:
+            check_sender(caller, from_code)
         raw = call.payload or b""
-        to = _to_codes(h.get("to", ""))
+        to = to_codes(h.get("to"))
 
         def protocol_checks(parsed: ParsedPackage) -> None:
             """The VXP headers against the package, on the core's own parse (no second parse of the body)."""
@@ -144,7 +148,9 @@ class VxpFacade:
                     f"messagetype is {kind} but the body is a {actual} package", code="VXP-400-MESSAGETYPE-MISMATCH"
                 )
             organ = parsed.edoc.header.from_ if parsed.edoc is not None else parsed.status.from_  # type: ignore[union-attr]
-            if organ.organ_id.strip() != from_code:
+            if from_code is None:  # named by the system id: the package's From, which the system must act for
+                check_sender(caller, organ.organ_id.strip())
+            elif organ.organ_id.strip() != from_code:
                 raise VxpRequestError(
                     f"the from header ({from_code}) is not the package's From ({organ.organ_id})",
                     code="VXP-400-FROM-MISMATCH",
@@ -356,29 +362,20 @@ def _messagetype(value: str) -> str:
     return value
 
 
-def _to_codes(value: str) -> list[str]:
-    """``to``: a JSON array of agency codes (Gson), ``[]``/absent = the package's own list."""
-    text = value.strip()
-    if not text:
-        return []
-    try:
-        items = json.loads(text) if text.startswith("[") else [text]
-    except ValueError as exc:
-        raise VxpRequestError("'to' must be a JSON array of agency codes", code="VXP-400-BAD-TO") from exc
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise VxpRequestError("'to' must be a JSON array of agency codes", code="VXP-400-BAD-TO")
-    return list(dict.fromkeys(str(AgencyCode.parse(i.strip())) for i in items))
-
-
 def _inbox_query(caller: Caller, kind: str) -> sa.Select[Delivery, Package]:
     return (
         sa.select(Delivery, Package)
         .join(Package, Package.id == Delivery.package_id)
-        .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == kind)
+        .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == kind, _NOT_RECALLED)
         .where(Delivery.to_code.in_(sorted(caller.agencies)))
         .order_by(Delivery.delivered_at, Delivery.id)
     )
 
+
+# A copy its sender took back (answer 15 to a recall or replacement) is no longer waiting: it leaves the list and
+# the counts, as getEdoc answers it with VXP-410 (service.exchange.inbox.RECALLED).
+_NOT_RECALLED = sa.func.coalesce(Delivery.recall_state, "").not_in(inbox.RECALLED)
+assert inbox.RECALLED == ("recalled", "replaced")  # as written out in _RECEIVED_ON_DRIVER
 
 # The SDK's hot calls (every receiving system polls the list, then acks each document) as prebuilt Core
 # statements over plain columns: no ORM objects are loaded or flushed for them.
@@ -396,7 +393,7 @@ _RECEIVED = (
     )
     .select_from(Delivery)
     .join(Package, Package.id == Delivery.package_id)
-    .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == sa.bindparam("kind"))
+    .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == sa.bindparam("kind"), _NOT_RECALLED)
     .where(Delivery.to_code.in_(sa.bindparam("agencies", expanding=True)))
     .order_by(Delivery.delivered_at, Delivery.id)
     .limit(_LIST_LIMIT)
@@ -407,7 +404,7 @@ _RECEIVED_ON_DRIVER = """
            delivery.delivered_at, delivery.updated_at
     FROM delivery JOIN package ON package.id = delivery.package_id
     WHERE delivery.state = 'delivered' AND delivery.route = %(local)s AND package.kind = %(kind)s
-      AND delivery.to_code = ANY(%(agencies)s)
+      AND delivery.to_code = ANY(%(agencies)s) AND COALESCE(delivery.recall_state, '') NOT IN ('recalled', 'replaced')
     ORDER BY delivery.delivered_at, delivery.id
     LIMIT %(limit)s
 """
