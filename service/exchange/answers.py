@@ -4,6 +4,7 @@ status about a document, recall a document. Each ends in :func:`submit.submit_bu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.context import Gateway
-from service.exchange import compose
+from service.exchange import compose, identity
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, NotFound
 from service.exchange.submit import SubmitResult, submit_built
@@ -36,12 +37,14 @@ def submit_native(
 ) -> SubmitResult:
     """Build a document package from the native JSON header and files, then submit it."""
     parsed = compose.header_from_json(header)
+    fingerprint = _fingerprint(header, [f.sha256() for f in files], [f.name for f in files])
     with gw.sessions() as session:
         from service.exchange.policy import check_sender
 
         check_sender(caller, parsed.from_code)
+        if parsed.date is None:  # the day of its first submit, so that a resend names the same DocumentId
+            parsed = dataclasses.replace(parsed, date=identity.first_day(session, parsed.from_code, fingerprint))
         package = compose.edoc_from_header(session, parsed, files, gw.agencies)
-    fingerprint = _fingerprint(header, [f.sha256() for f in files], [f.name for f in files])
     attachment_files = {f"cid:{n}": f.path for n, f in enumerate(files, start=1) if f.path is not None}
     return submit_built(
         gw,
@@ -54,10 +57,18 @@ def submit_native(
     )
 
 
-def _original(session: Session, package_id: str) -> Package:
+def _unknown(package_id: str) -> NotFound:
+    """The one answer for a document that does not exist and for one the caller neither sent nor received
+    (issue 17, item 7: no existence oracle)."""
+    return NotFound(f"no document {package_id}", code="unknown_package")
+
+
+def _original(session: Session, package_id: str, caller: Caller) -> Package:
     package = session.get(Package, package_id)
     if package is None or package.kind != "edoc":
-        raise NotFound(f"no document {package_id}", code="unknown_package")
+        raise _unknown(package_id)
+    if not caller.may_act_for(package.from_code) and not any(caller.may_act_for(d.to_code) for d in package.deliveries):
+        raise _unknown(package_id)
     if package.response_for_id is not None and package.business_type:
         # Answers (15/16) may name the recall package itself: they are about the original.
         original = session.get(Package, package.response_for_id)
@@ -79,7 +90,7 @@ def send_status(
 ) -> SubmitResult:
     """A business status about document ``package_id``, packaged and routed back to its sender (13: to recipients)."""
     with gw.sessions() as session:
-        original = _original(session, package_id)
+        original = _original(session, package_id, caller)
         if code == "13":
             from_code = original.from_code
             if not caller.may_act_for(from_code):
@@ -89,7 +100,7 @@ def send_status(
             if agency is not None:
                 mine = [c for c in mine if c == agency]
             if not mine:
-                raise NotFound(f"document {package_id} was not addressed to your agency", code="unknown_package")
+                raise _unknown(package_id)
             from_code = mine[0]
         status = compose.status_package(
             session,
@@ -118,7 +129,7 @@ def recall(
 ) -> SubmitResult:
     """Recall document ``package_id`` (QĐ 28/2018, BussinessDocType 1) from some or all of its recipients."""
     with gw.sessions() as session:
-        original = _original(session, package_id)
+        original = _original(session, package_id, caller)
         package = compose.recall_package(gw, session, caller, original, to=to, reason=reason, staff=staff)
     recipients = sorted(o.organ_id for o in package.header.to)
     fingerprint = _fingerprint("recall", original.id, recipients, reason, staff)
