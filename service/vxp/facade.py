@@ -80,6 +80,7 @@ class Answer:
     envelope: dict[str, Any]
     auth_seconds: float = 0.0
     total_seconds: float = 0.0
+    authenticated: bool = False  # whether the caller proved who it is (Server-Timing goes to those only)
 
 
 class VxpFacade:
@@ -104,7 +105,7 @@ class VxpFacade:
         if method not in op.accepted_methods:
             allowed = " or ".join(sorted(op.accepted_methods))
             return Answer(405, fail_envelope("VXP-405-METHOD", f"{name} is called with {allowed}", name))
-        auth = 0.0
+        auth, authenticated = 0.0, False
         try:
             try:
                 call = self.authenticator.authenticate(
@@ -112,16 +113,17 @@ class VxpFacade:
                 )
             finally:
                 auth = time.perf_counter() - started
+            authenticated = True
             caller = self.systems.caller(call.systemid)
             fields = getattr(self, "_" + name)(caller, call, body)
-            return Answer(200, ok_envelope(**fields), auth, time.perf_counter() - started)
+            return Answer(200, ok_envelope(**fields), auth, time.perf_counter() - started, True)
         except _DOMAIN_ERRORS as exc:
             status, code, message = _failure(exc)
         except Exception:
             logger.exception("VXP %s failed", name)
             status, code, message = 500, "VXP-500-INTERNAL", "internal error; the call was not completed"
         self._log_refusal(name, headers, code, message)
-        return Answer(status, fail_envelope(code, message, name), auth, time.perf_counter() - started)
+        return Answer(status, fail_envelope(code, message, name), auth, time.perf_counter() - started, authenticated)
 
     # --- operations (named after §8; each returns the envelope's fields) ---
 

@@ -2,7 +2,9 @@
 
 Thin: the body is read (bounded by ``max_package_bytes``), the facade runs in the thread pool, its envelope is the
 JSON answer whatever the status (the SDK reads the body of every answer). ``Server-Timing`` says how long the
-call spent in authentication (``auth``) and in total (``app``), which ``bench/vxp.py`` sums.
+call spent in authentication (``auth``) and in total (``app``), which ``bench/vxp.py`` sums. It goes to
+authenticated callers only, in every environment: to anyone else it would time the authentication itself, a
+side channel on what exists (issue 17, item 7; docs/roles.md).
 """
 
 from __future__ import annotations
@@ -58,8 +60,11 @@ async def vxp_call(operation: str, request: Request) -> JSONResponse:
     answer = await run_in_threadpool(
         facade.handle, request.method, operation, list(request.headers.items()), b"".join(chunks)
     )
-    timing = f"auth;dur={answer.auth_seconds * 1000:.3f}, app;dur={answer.total_seconds * 1000:.3f}"
-    return JSONResponse(answer.envelope, status_code=answer.status, headers={"Server-Timing": timing})
+    headers = {}
+    if answer.authenticated:
+        auth, total = answer.auth_seconds * 1000, answer.total_seconds * 1000
+        headers["Server-Timing"] = f"auth;dur={auth:.3f}, app;dur={total:.3f}"
+    return JSONResponse(answer.envelope, status_code=answer.status, headers=headers)
 
 
 class RuleIn(BaseModel):
