@@ -54,6 +54,7 @@ def submit_native(
         idempotency_key=idempotency_key,
         secrecy=(parsed.security_level, parsed.sphere_of_promulgation),
         attachment_files=attachment_files,
+        share_statuses=header.get("share_statuses") is True,
     )
 
 

@@ -125,6 +125,7 @@ def submit_package(
     channel: str = "api",
     recipients: Sequence[str] | None = None,
     precheck: Callable[[ParsedPackage], None] | None = None,
+    share_statuses: bool = False,
 ) -> SubmitResult:
     """Accept a complete edXML package (see module docstring); raises an ExchangeError/SchemaError to refuse.
 
@@ -132,6 +133,8 @@ def submit_package(
     that receives a package from a peer delivers only the recipients the peer routed to it. ``precheck`` sees the
     parsed package before anything else is done with it and raises to refuse it (a protocol front end's own
     checks, such as VXP's messagetype and from headers, on this parse rather than one of its own).
+    ``share_statuses``: every recipient of this document sees every recipient's delivery and statuses (default:
+    its own only; service/access.py).
     """
     if not raw:
         raise Invalid("the request body is empty: expected an edXML package", code="empty_body")
@@ -148,7 +151,8 @@ def submit_package(
     signature = {"incoming": _check_json(check)}
     request_sha = hashlib.sha256(raw).hexdigest()
     return _accept(
-        gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw, only=recipients
+        gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw, only=recipients,
+        share_statuses=share_statuses,
     )
 
 
@@ -162,6 +166,7 @@ def submit_built(
     channel: str = "api",
     secrecy: Sequence[str | None] = (),
     attachment_files: Mapping[str, Path] | None = None,
+    share_statuses: bool = False,
 ) -> SubmitResult:
     """Accept a package the gateway built from authenticated native input (compose.py).
 
@@ -174,7 +179,10 @@ def submit_built(
     else:
         incoming = _Incoming(None, package)
     signature = {"incoming": {"code": "built", "problems": []}}
-    return _accept(gw, caller, incoming, fingerprint, idempotency_key, channel, signature, [], evidence=None)
+    return _accept(
+        gw, caller, incoming, fingerprint, idempotency_key, channel, signature, [], evidence=None,
+        share_statuses=share_statuses,
+    )
 
 
 def _accept(
@@ -189,10 +197,13 @@ def _accept(
     *,
     evidence: bytes | None,
     only: Sequence[str] | None = None,
+    share_statuses: bool = False,
 ) -> SubmitResult:
     with gw.sessions() as session:
         plan = _plan(gw, session, caller, incoming, idempotency_key, request_sha, only)
         plan.warnings += warnings
+        if share_statuses and plan.kind == "edoc":
+            plan.summary["share_statuses"] = True
         plan.signature = signature
         plan.oddities = [{"code": o.code, "message": o.message, "path": o.path} for o in incoming.oddities]
     replay = _find_replay(gw, plan, incoming)

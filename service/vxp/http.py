@@ -17,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from service.api.deps import CallerDep, GatewayDep, require_role
+from service.access import Op, require
+from service.api.deps import CallerDep, GatewayDep
 from service.exchange import log
 from service.vxp.facade import VxpFacade
 from service.vxp.protocol import fail_envelope
@@ -88,13 +89,13 @@ def _routes_json(gw: Any) -> dict[str, Any]:
 
 @router.get("/api/v1/routes", tags=["routing"], summary="The routing table: admin rules, then settings, then default")
 def get_routes(gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
-    require_role(caller, "admin", "auditor")
+    require(caller, Op.ROUTES_READ)
     return _routes_json(gw)
 
 
 @router.put("/api/v1/routes", tags=["routing"], summary="Replace the admin rules (first match wins)")
 def put_routes(body: RulesIn, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
-    require_role(caller, "admin")
+    require(caller, Op.ROUTES_WRITE)
     rules = replace_rules(gw, [Rule(r.pattern, r.target) for r in body.rules])
     with gw.writes() as session, session.begin():
         log.record(session, "routes_changed", actor=caller.name, rules=[[r.pattern, r.target] for r in rules])
