@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +44,7 @@ from schemas.edxml import BusinessDocType, DocumentId, EdocPackage, build_edoc
 from schemas.errors import SchemaError
 from storage.models import PACKAGES
 
-__all__ = ["attachment_digests", "content_digest", "document_key", "first_day"]
+__all__ = ["attachment_digests", "content_digest", "content_digest_of", "document_key", "envelope_of", "first_day"]
 
 
 def document_key(pkg: EdocPackage) -> str | None:
@@ -53,14 +54,43 @@ def document_key(pkg: EdocPackage) -> str | None:
     return str(pkg.header.document_id) if pkg.header.document_id else None
 
 
+# schemas.edxml's writer puts the envelope (header, trace, Bussiness, manifest) first and the attachments after it,
+# one TraceHeader element per block of lines; its text never holds a raw '<'.
+_ENVELOPE_END = b"</edXML:edXMLEnvelope>"
+_TRACE = re.compile(rb"[ \t]*<edXML:TraceHeader>.*?</edXML:TraceHeader>\n", re.S)
+
+
 def content_digest(pkg: EdocPackage, attachment_sha256: Sequence[str]) -> str:
     """The SHA-256 (hex) of ``pkg``'s content as the module docstring defines it; ``attachment_sha256`` holds the
-    SHA-256 of each attachment's bytes, in the package's order."""
+    SHA-256 of each attachment's bytes, in the package's order. Builds the envelope: about 0.3 ms, so a submit
+    takes the digest from the envelope it writes anyway (:func:`content_digest_of`), and this is for resends."""
     bare = replace(pkg, trace=(), attachments=tuple(replace(a, data=b"") for a in pkg.attachments))
-    digest = hashlib.sha256(build_edoc(bare, strict=False))
+    return content_digest_of(envelope_of(build_edoc(bare, strict=False)), attachment_sha256)
+
+
+def content_digest_of(envelope: bytes, attachment_sha256: Sequence[str]) -> str:
+    """:func:`content_digest` from the envelope schemas.edxml's writer wrote for the package (:func:`envelope_of`),
+    with any TraceHeaders in it: they are taken out here."""
+    digest = hashlib.sha256(_TRACE.sub(b"", envelope))
     for sha in attachment_sha256:
         digest.update(b"\nattachment sha256 " + sha.encode("ascii"))
     return digest.hexdigest()
+
+
+def envelope_of(built: bytes | Path) -> bytes:
+    """The leading part of a package the writer built (bytes, or a file read until it is found), through the end of
+    its envelope: everything but the attachments' encoded bytes (and a signature appended after them)."""
+    if isinstance(built, bytes):
+        end = built.find(_ENVELOPE_END)
+        return built[: end + len(_ENVELOPE_END)] if end >= 0 else built
+    head = b""
+    with open(built, "rb") as fh:
+        while chunk := fh.read(64 * 1024):
+            head += chunk
+            end = head.find(_ENVELOPE_END, max(0, len(head) - len(chunk) - len(_ENVELOPE_END)))
+            if end >= 0:
+                return head[: end + len(_ENVELOPE_END)]
+    return head
 
 
 def attachment_digests(pkg: EdocPackage, files: Mapping[str, Path] | None = None) -> list[str]:

@@ -210,9 +210,10 @@ def _accept(
     if replay is not None:
         return replay
     pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
-    blob, attachments, original = _emit(gw, incoming, pending, evidence)
-    if incoming.edoc is not None and plan.content_sha256 is None:  # the attachments were hashed as blobs
-        plan.content_sha256 = identity.content_digest(incoming.edoc, [ref.sha256 for _att, ref in attachments])
+    envelopes: list[bytes] = []  # the envelope _emit writes: the content digest is taken from it (identity.py)
+    blob, attachments, original = _emit(gw, incoming, pending, evidence, envelopes)
+    if envelopes and plan.content_sha256 is None:  # the attachments were hashed as blobs
+        plan.content_sha256 = identity.content_digest_of(envelopes[0], [ref.sha256 for _att, ref in attachments])
     if original is not None:
         plan.signature["original_sha256"] = original.sha256
     return _commit(gw, caller, plan, blob, attachments, channel, pending)
@@ -490,18 +491,27 @@ def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
 
 
 def _emit(
-    gw: Gateway, parsed: _Incoming, pending: list[PendingBlob | None], evidence: bytes | None = None
+    gw: Gateway,
+    parsed: _Incoming,
+    pending: list[PendingBlob | None],
+    evidence: bytes | None = None,
+    envelopes: list[bytes] | None = None,
 ) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None]:
     """The package as this node sends it (TraceHeader appended, canonical, signed), its attachment blobs and the
     blob of ``evidence`` (the package as received, if any): large ones written now, together (Blobs.stage_many),
-    small ones added to ``pending`` for the transaction that records the package."""
+    small ones added to ``pending`` for the transaction that records the package. A document's unsigned envelope
+    is appended to ``envelopes`` (identity.envelope_of)."""
+    envelopes = [] if envelopes is None else envelopes
     if parsed.edoc is not None and parsed.attachment_files:
         original = _stage(gw, evidence, pending) if evidence is not None else None
-        blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, lambda d: _stage(gw, d, pending))
+        stage = lambda d: _stage(gw, d, pending)  # noqa: E731
+        blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, stage, envelopes)
         return blob, attachments, original
     if parsed.edoc is not None:
         traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
-        signed = sign_built(build_edoc(traced), gw.node_key)
+        unsigned = build_edoc(traced)
+        envelopes.append(identity.envelope_of(unsigned))
+        signed = sign_built(unsigned, gw.node_key)
         files = [att.data for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
@@ -520,7 +530,11 @@ def _stage(gw: Gateway, data: bytes, pending: list[PendingBlob | None]) -> BlobR
 
 
 def _emit_streaming(
-    gw: Gateway, pkg: EdocPackage, files: Mapping[str, Path], stage: Callable[[bytes], BlobRef]
+    gw: Gateway,
+    pkg: EdocPackage,
+    files: Mapping[str, Path],
+    stage: Callable[[bytes], BlobRef],
+    envelopes: list[bytes],
 ) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
     """Large attachments: build and sign through temporary files, so memory stays flat whatever their size."""
     traced = pkg.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
@@ -528,6 +542,7 @@ def _emit_streaming(
         unsigned, signed = Path(tmp) / "unsigned.edxml", Path(tmp) / "signed.edxml"
         with open(unsigned, "wb") as out:
             write_edoc(traced, out, attachment_files=files)
+        envelopes.append(identity.envelope_of(unsigned))
         sign_package_file(unsigned, signed, gw.node_key)
         unsigned.unlink()
         blob = gw.store.put_file(signed)
