@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service import access
+from service.access import Op
 from service.context import Gateway
 from service.exchange import compose, identity
 from service.exchange.directory import Caller
@@ -60,16 +62,17 @@ def submit_native(
 
 def _unknown(package_id: str) -> NotFound:
     """The one answer for a document that does not exist and for one the caller neither sent nor received
-    (issue 17, item 7: no existence oracle)."""
-    return NotFound(f"no document {package_id}", code="unknown_package")
+    (issue 17, item 7: no existence oracle); the same as service.access.document_reader's."""
+    return NotFound(f"no package {package_id}", code="unknown_package")
 
 
-def _original(session: Session, package_id: str, caller: Caller) -> Package:
+def _original(session: Session, package_id: str, caller: Caller, op: Op) -> Package:
+    """The document ``package_id`` (the original, for a recall/update package), if the caller is one of its parties
+    (service/access.py); else the answer a missing package gets."""
     package = session.get(Package, package_id)
     if package is None or package.kind != "edoc":
         raise _unknown(package_id)
-    if not caller.may_act_for(package.from_code) and not any(caller.may_act_for(d.to_code) for d in package.deliveries):
-        raise _unknown(package_id)
+    access.document_reader(caller, op, package.id, package.from_code, [d.to_code for d in package.deliveries])
     if package.response_for_id is not None and package.business_type:
         # Answers (15/16) may name the recall package itself: they are about the original.
         original = session.get(Package, package.response_for_id)
@@ -91,7 +94,7 @@ def send_status(
 ) -> SubmitResult:
     """A business status about document ``package_id``, packaged and routed back to its sender (13: to recipients)."""
     with gw.sessions() as session:
-        original = _original(session, package_id, caller)
+        original = _original(session, package_id, caller, Op.RECALL if code == "13" else Op.STATUS)
         if code == "13":
             from_code = original.from_code
             if not caller.may_act_for(from_code):
@@ -130,7 +133,7 @@ def recall(
 ) -> SubmitResult:
     """Recall document ``package_id`` (QĐ 28/2018, BussinessDocType 1) from some or all of its recipients."""
     with gw.sessions() as session:
-        original = _original(session, package_id, caller)
+        original = _original(session, package_id, caller, Op.RECALL)
         package = compose.recall_package(gw, session, caller, original, to=to, reason=reason, staff=staff)
     recipients = sorted(o.organ_id for o in package.header.to)
     fingerprint = _fingerprint("recall", original.id, recipients, reason, staff)
