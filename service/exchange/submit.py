@@ -242,6 +242,8 @@ def _plan(
 ) -> _Plan:
     if parsed.edoc is not None:
         plan = _plan_edoc(gw, session, caller, parsed.edoc, key, request_sha, only)
+        if key is None and plan.business_type:
+            _key_by_content(plan, parsed)
     else:
         assert parsed.status is not None
         plan = _plan_status(session, caller, parsed.status, key, request_sha)
@@ -291,6 +293,16 @@ def _plan_edoc(
         plan.original_id = original.id
         plan.recall_kind = RECALL_KINDS[BusinessDocType(business_type)]
     return plan
+
+
+def _key_by_content(plan: _Plan, parsed: _Incoming) -> None:
+    """A recall/update/replacement without a client key: it carries the original's DocumentId (or points at it),
+    so the DocumentId cannot tell a second update from a resend of the first; its content does (identity.py).
+    These packages are rare, so the digest is built here, before the work, at its full cost."""
+    assert parsed.edoc is not None
+    digests = identity.attachment_digests(parsed.edoc, parsed.attachment_files)
+    plan.content_sha256 = identity.content_digest(parsed.edoc, digests)
+    plan.idempotency_key = f"doc:{plan.document_id}:t{plan.business_type}:{plan.content_sha256[:32]}"
 
 
 def _known_recipients(session: Session, codes: list[str], agencies: AgencyCache) -> list[str]:

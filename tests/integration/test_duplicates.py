@@ -114,6 +114,12 @@ def test_updates_replacements_and_recalls_still_go_through(env: Env) -> None:
     assert (resp := _post_xml(env, "A", update)).status_code == 202, resp.text
     assert resp.json()["id"] != first.json()["id"]
     assert _post_xml(env, "A", update).json()["id"] == resp.json()["id"]  # a resent update is its replay
+    reformatted = update.replace(b"<edXML:edXMLEnvelope>", b"<edXML:edXMLEnvelope>\n\n", 1)
+    assert _post_xml(env, "A", reformatted).json()["id"] == resp.json()["id"]  # in other bytes too
+    second = _variant(original, Business(doc_type=BusinessDocType.UPDATE, document_id=document_id, paper=0),
+                      subject="Đính chính lần hai số 42")
+    assert (again := _post_xml(env, "A", second)).status_code == 202, again.text  # a second update is new
+    assert again.json()["id"] not in (first.json()["id"], resp.json()["id"])
     env.deliver()
     replacement_id = f"{A},2026/11/21,43/SDK-VP"
     replacement = _variant(
@@ -131,8 +137,8 @@ def test_updates_replacements_and_recalls_still_go_through(env: Env) -> None:
     assert recall.status_code == 202, recall.text
     env.deliver()
     assert sorted(_document_ids(env, "B")) == sorted(
-        [document_id, document_id, replacement_id, other.json()["document_id"], other.json()["document_id"]]
-    )  # the original and its update, the replacement, the other document and its recall
+        [document_id] * 3 + [replacement_id] + [other.json()["document_id"]] * 2
+    )  # the original and its two updates, the replacement, the other document and its recall
 
 
 def test_a_header_without_a_date_names_the_same_document_the_next_day(
