@@ -5,7 +5,9 @@ hiệu}``; NĐ 30/2020 Điều 15: a number is used once per issuing agency and 
 (BussinessDocType 0) the pair (sender agency, DocumentId) is unique in the database (``package.document_key``,
 migration 0005), whatever the idempotency key and whatever the channel (native multipart, native XML, VXP).
 Updates, replacements and recalls (types 1/2/3) reuse or point at the original's DocumentId; they go through
-their own business types and are not constrained by it (their resends are caught by their idempotency key).
+their own business types and are not constrained by it. Their resends are caught by their idempotency key, which
+without a client key ends with their content digest (submit._key_by_content): a second, different update of a
+document is a new package, a resend of the first one (in whatever bytes) its replay.
 
 A second submit under a DocumentId already accepted is either
 
