@@ -153,7 +153,14 @@ class Package(Base):
     """An accepted edXML package (``kind`` edoc or status); its bytes live in the object store."""
 
     __tablename__ = "package"
-    __table_args__ = (sa.UniqueConstraint("from_code", "idempotency_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("from_code", "idempotency_key"),
+        # A new document (BussinessDocType 0) is one per (sender, DocumentId), whatever the idempotency key:
+        # ``document_key`` is its DocumentId, NULL for statuses, recalls, updates and replacements (migration 0005).
+        sa.Index("uq_package_document_key", "from_code", "document_key", unique=True),
+        # A native header without a date names the day of its first submit (service/exchange/identity.py).
+        sa.Index("ix_package_request", "from_code", "request_sha256"),
+    )
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(sa.String(8))
     document_id: Mapped[str] = mapped_column(sa.String(100), index=True)
@@ -166,6 +173,8 @@ class Package(Base):
     size: Mapped[int]
     request_sha256: Mapped[str] = mapped_column(sa.String(64))
     idempotency_key: Mapped[str] = mapped_column(sa.String(200))
+    document_key: Mapped[str | None] = mapped_column(sa.String(100))
+    content_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     submitted_by: Mapped[str | None] = mapped_column(sa.ForeignKey("client_system.id"))
     channel: Mapped[str] = mapped_column(sa.String(16), default="api")
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from service.api.deps import CallerDep, GatewayDep, require_role
+from service.access import MATRIX, Op, require
+from service.api.deps import CallerDep, GatewayDep
 from service.exchange import directory, log
 from service.exchange.errors import Forbidden, Invalid
 from storage.db import ping
@@ -54,7 +55,7 @@ def list_agencies(gw: GatewayDep, caller: CallerDep, suffix: str | None = None) 
 
 @router.post("/agencies", summary="Add or update agencies (one object, a list, or a CSV/JSON file body)")
 async def post_agencies(request: Request, gw: GatewayDep, caller: CallerDep) -> JSONResponse:
-    require_role(caller, "admin")
+    require(caller, Op.DIRECTORY_WRITE)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if ctype == "text/csv":
@@ -72,7 +73,7 @@ async def post_agencies(request: Request, gw: GatewayDep, caller: CallerDep) -> 
 
 @router.post("/clients", status_code=201, summary="Create a client system; its API key is shown once")
 def post_client(body: ClientIn, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
-    require_role(caller, "admin")
+    require(caller, Op.CLIENTS)
     with gw.writes() as session, session.begin():
         client, key = directory.create_client(session, name=body.name, role=body.role, agencies=body.agencies)
         log.record(session, "client_created", actor=caller.name, client=client.name, role=client.role)
@@ -81,7 +82,7 @@ def post_client(body: ClientIn, gw: GatewayDep, caller: CallerDep) -> dict[str, 
 
 @router.get("/clients", summary="Client systems (never their keys)")
 def list_clients(gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
-    require_role(caller, "admin")
+    require(caller, Op.CLIENTS)
     import sqlalchemy as sa
 
     from storage.models import ClientSystem
@@ -116,7 +117,8 @@ def events(
     after_id: Annotated[int | None, Query(description="return events after this id (cursor)")] = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    if caller.role not in ("auditor", "admin"):
+    if caller.role not in MATRIX[Op.EVENTS_ALL]:
+        require(caller, Op.EVENTS)
         if agency is None and len(caller.agencies) == 1:
             agency = next(iter(caller.agencies))
         if agency is None or not caller.may_act_for(agency):

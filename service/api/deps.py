@@ -194,6 +194,8 @@ def header_param(request: Request, name: str, *, max_length: int) -> str | None:
 
 
 def require_role(caller: Caller, *roles: str) -> None:
+    """Refuse a caller whose role is not among ``roles``. The role matrix itself lives in service/access.py
+    (``access.require(caller, Op.…)``, docs/roles.md); prefer that, so every rule stays in one table."""
     if caller.role not in roles:
         raise Forbidden(f"this needs the role {' or '.join(roles)}; the caller is {caller.role}", code="wrong_role")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from schemas.agency import AgencyCode
 from schemas.edxml import Receiver
+from service.access import REASON_MAX, Op, require
 from service.api.deps import (
     CallerDep,
     GatewayDep,
@@ -27,7 +29,6 @@ from service.api.deps import (
     header_param,
     lean_doc,
     read_limited_body,
-    require_role,
 )
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
@@ -39,7 +40,6 @@ router = APIRouter(prefix="/api/v1", tags=["documents"])
 # (deps.LeanRoute), included before the other routes.
 hot = APIRouter(prefix="/api/v1", tags=["documents"], route_class=LeanRoute)
 
-SENDERS = ("dms", "clerk", "admin")
 IDEMPOTENCY_KEY_MAX = 200
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX)]
 
@@ -95,14 +95,17 @@ _SUBMIT_DOC = {
 @hot.post(
     "/edocs",
     status_code=202,
-    openapi_extra={**_SUBMIT_DOC, **lean_doc(headers={"Idempotency-Key": IDEMPOTENCY_KEY_MAX})},
+    openapi_extra={
+        **_SUBMIT_DOC,
+        **lean_doc(query=("share_statuses",), headers={"Idempotency-Key": IDEMPOTENCY_KEY_MAX}),
+    },
     summary="Submit a document or status package",
 )
 async def submit(request: Request) -> Response:
     gw = gateway_of(request)
     caller = await caller_of(request, gw)
     idempotency_key = header_param(request, "Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX)
-    require_role(caller, *SENDERS)
+    require(caller, Op.SUBMIT)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype.startswith("multipart/") or ctype == "application/x-www-form-urlencoded":
         return await _submit_multipart(request, gw, caller, idempotency_key)
@@ -112,10 +115,23 @@ async def submit(request: Request) -> Response:
             code="unsupported_media_type",
         )
     raw = await read_limited_body(request, gw.settings.max_package_bytes, code="package_too_large", what="package")
+    share = _flag(request.query_params.get("share_statuses"))
     result = await run_in_threadpool(
-        submit_package, gw, caller=caller, raw=raw, idempotency_key=idempotency_key, channel="api"
+        functools.partial(
+            submit_package, gw, caller=caller, raw=raw, idempotency_key=idempotency_key, channel="api",
+            share_statuses=share,
+        )
     )
     return _accepted(result)
+
+
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter (``share_statuses=true``)."""
+    if value is None or value.lower() in ("", "0", "false", "no"):
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    raise Invalid(f"expected true or false, not {value!r}", code="invalid_flag")
 
 
 async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | None) -> Response:
@@ -218,22 +234,28 @@ def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, An
 # busy with submits anyway); elsewhere they go to the thread pool as before.
 @hot.get(
     "/edocs/{package_id}/edxml",
-    openapi_extra=lean_doc(path=("package_id",)),
-    summary="The package as delivered (signed by this node)",
+    openapi_extra=lean_doc(path=("package_id",), query=("reason",)),
+    summary="The package as delivered (signed by this node); auditors give a ?reason=, written to the log",
 )
 async def get_edxml(request: Request) -> Response:
     gw, aio = gateway_of(request), aio_of(request)
     caller = await caller_of(request, gw)
-    package = await inbox.edxml_of_async(gw, aio, caller, request.path_params["package_id"])
+    reason = request.query_params.get("reason")
+    package = await inbox.edxml_of_async(gw, aio, caller, request.path_params["package_id"], reason=reason)
     return await _blob_response_async(
         gw, aio, package.blob_sha256, "application/xml", f"{package.id}.edxml", package.size
     )
 
 
-@router.get("/edocs/{package_id}/attachments/{n}", summary="An attachment, decoded")
-def get_attachment(package_id: str, n: int, gw: GatewayDep, caller: CallerDep) -> Response:
-    with gw.sessions() as session:
-        att = inbox.attachment_of(session, caller, package_id, n)
+@router.get("/edocs/{package_id}/attachments/{n}", summary="An attachment, decoded (auditors: with a ?reason=)")
+def get_attachment(
+    package_id: str,
+    n: int,
+    gw: GatewayDep,
+    caller: CallerDep,
+    reason: Annotated[str | None, Query(max_length=REASON_MAX, description="an auditor's reason, logged")] = None,
+) -> Response:
+    att = inbox.attachment_for(gw, caller, package_id, n, reason=reason)
     return _blob_response(gw, att.blob_sha256, att.content_type, att.name, att.size)
 
 
@@ -290,7 +312,7 @@ async def ack(request: Request) -> Response:
 def post_status(
     package_id: str, body: StatusIn, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    require_role(caller, *SENDERS)
+    require(caller, Op.STATUS)
     result = answers.send_status(
         gw,
         caller=caller,
@@ -308,7 +330,7 @@ def post_status(
 def post_recall(
     package_id: str, body: RecallIn, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    require_role(caller, *SENDERS)
+    require(caller, Op.RECALL)
     result = answers.recall(
         gw,
         caller=caller,
@@ -344,7 +366,7 @@ class UpdateIn(BaseModel):
 def post_update(
     package_id: str, body: UpdateIn, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    require_role(caller, *SENDERS)
+    require(caller, Op.RECALL)
     changes = compose.DocumentChanges(
         subject=body.subject, content=body.content, due_date=body.due_date, priority=body.priority
     )
@@ -405,7 +427,7 @@ _REPLACE_DOC = {
 async def post_replace(
     package_id: str, request: Request, gw: GatewayDep, caller: CallerDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    require_role(caller, *SENDERS)
+    require(caller, Op.RECALL)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "multipart/form-data":
         raw = await read_limited_body(request, 1024 * 1024, code="request_too_large", what="request")

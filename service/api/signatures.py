@@ -24,7 +24,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from service.api.deps import CallerDep, GatewayDep, read_limited_body, require_role
+from service.access import Op, require
+from service.api.deps import CallerDep, GatewayDep, read_limited_body
 from service.errors import status_for
 from service.exchange import inbox
 from service.exchange.errors import ExchangeError, Invalid, NotFound, PayloadTooLarge
@@ -37,7 +38,6 @@ __all__ = ["page", "router"]
 router = APIRouter(prefix="/api/v1", tags=["signatures"])
 page = APIRouter(include_in_schema=False)
 
-SIGNERS = ("clerk", "admin")
 Lang = Annotated[Literal["vi", "en"], Query(description="language of html/pdf renderings")]
 Fmt = Annotated[Literal["json", "html", "pdf"], Query(alias="format", description="json, html page or PDF receipt")]
 
@@ -153,7 +153,7 @@ async def verify(
 
 @router.post("/sign", openapi_extra=_SIGN_DOC, summary="Sign a PDF with a configured key (clerk, admin)")
 async def sign(request: Request, gw: GatewayDep, caller: CallerDep) -> Response:
-    require_role(caller, *SIGNERS)
+    require(caller, Op.SIGN)
     limit = gw.settings.verify_max_bytes
     _check_declared(request, limit)
     if not _media_type(request).startswith("multipart/"):

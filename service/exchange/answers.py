@@ -4,6 +4,7 @@ status about a document, recall, update or replace a document. Each ends in :fun
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -12,8 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from schemas.edxml import Receiver
+from service import access
+from service.access import Op
 from service.context import Gateway
-from service.exchange import compose
+from service.exchange import compose, identity
 from service.exchange.directory import Caller
 from service.exchange.errors import Conflict, Forbidden, NotFound
 from service.exchange.policy import check_sender
@@ -40,12 +43,14 @@ def submit_native(
 ) -> SubmitResult:
     """Build a document package from the native JSON header and files, then submit it."""
     parsed = compose.header_from_json(header)
+    fingerprint = _fingerprint(header, [f.sha256() for f in files], [f.name for f in files])
     with gw.sessions() as session:
         from service.exchange.policy import check_sender
 
         check_sender(caller, parsed.from_code)
+        if parsed.date is None:  # the day of its first submit, so that a resend names the same DocumentId
+            parsed = dataclasses.replace(parsed, date=identity.first_day(session, parsed.from_code, fingerprint))
         package = compose.edoc_from_header(session, parsed, files, gw.agencies)
-    fingerprint = _fingerprint(header, [f.sha256() for f in files], [f.name for f in files])
     attachment_files = {f"cid:{n}": f.path for n, f in enumerate(files, start=1) if f.path is not None}
     return submit_built(
         gw,
@@ -55,13 +60,23 @@ def submit_native(
         idempotency_key=idempotency_key,
         secrecy=(parsed.security_level, parsed.sphere_of_promulgation),
         attachment_files=attachment_files,
+        share_statuses=header.get("share_statuses") is True,
     )
 
 
-def _original(session: Session, package_id: str) -> Package:
+def _unknown(package_id: str) -> NotFound:
+    """The one answer for a document that does not exist and for one the caller neither sent nor received
+    (issue 17, item 7: no existence oracle); the same as service.access.document_reader's."""
+    return NotFound(f"no package {package_id}", code="unknown_package")
+
+
+def _original(session: Session, package_id: str, caller: Caller, op: Op) -> Package:
+    """The document ``package_id`` (the original, for a recall/update package), if the caller is one of its parties
+    (service/access.py); else the answer a missing package gets."""
     package = session.get(Package, package_id)
     if package is None or package.kind != "edoc":
-        raise NotFound(f"no document {package_id}", code="unknown_package")
+        raise _unknown(package_id)
+    access.document_reader(caller, op, package.id, package.from_code, [d.to_code for d in package.deliveries])
     if package.response_for_id is not None and package.business_type:
         # Answers (15/16) may name the recall package itself: they are about the original.
         original = session.get(Package, package.response_for_id)
@@ -83,7 +98,7 @@ def send_status(
 ) -> SubmitResult:
     """A business status about document ``package_id``, packaged and routed back to its sender (13: to recipients)."""
     with gw.sessions() as session:
-        original = _original(session, package_id)
+        original = _original(session, package_id, caller, Op.RECALL if code == "13" else Op.STATUS)
         if code == "13":
             from_code = original.from_code
             if not caller.may_act_for(from_code):
@@ -93,7 +108,7 @@ def send_status(
             if agency is not None:
                 mine = [c for c in mine if c == agency]
             if not mine:
-                raise NotFound(f"document {package_id} was not addressed to your agency", code="unknown_package")
+                raise _unknown(package_id)
             from_code = mine[0]
         status = compose.status_package(
             session,
@@ -122,7 +137,7 @@ def recall(
 ) -> SubmitResult:
     """Recall document ``package_id`` (QĐ 28/2018, BussinessDocType 1) from some or all of its recipients."""
     with gw.sessions() as session:
-        original = _original(session, package_id)
+        original = _original(session, package_id, caller, Op.RECALL)
         fingerprint = _fingerprint("recall", original.id, sorted(to or ()), reason, staff)
         key = idempotency_key or f"recall:{original.id}:{fingerprint[:16]}"
         replayed = _replayed(session, original.from_code, key, fingerprint)
@@ -147,7 +162,7 @@ def update(
     """Update document ``package_id`` (QĐ 28/2018, BussinessDocType 2) for some or all of its recipients; each
     recipient is asked (13) and answers 15 (its copy is then the updated one) or 16."""
     with gw.sessions() as session:
-        original = _original(session, package_id)
+        original = _original(session, package_id, caller, Op.RECALL)
         fingerprint = _fingerprint("update", original.id, sorted(to or ()), reason, staff, changes, receivers)
         key = idempotency_key or f"update:{original.id}:{fingerprint[:16]}"
         replayed = _replayed(session, original.from_code, key, fingerprint)
@@ -173,7 +188,7 @@ def replace(
     ``header`` and ``files`` (``from`` and ``to`` default to the replaced document's sender and recipients); each
     recipient is asked (13) and answers 15 (its copy of the replaced document is no longer served) or 16."""
     with gw.sessions() as session:
-        original = _original(session, package_id)
+        original = _original(session, package_id, caller, Op.RECALL)
         held = _still_held(original)
         if not held and not header.get("to"):
             raise Conflict("every copy of this document was already taken back by its sender", code="already_recalled")

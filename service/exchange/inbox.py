@@ -1,9 +1,11 @@
 """What a recipient sees: its inbox (oldest first, cursor-paginated), a package's record and bytes, and the
 transport acknowledgement that takes an item out of the inbox and (for a document) sends status 01 back.
 
-Visibility: the sender's agencies and the recipients' agencies see a package; auditors and admins see all.
-A recipient whose copy was recalled or replaced (QĐ 28/2018, answer 15) can still read the record but no longer
-gets the document's bytes (410 Gone), and the copy leaves its inbox (as it leaves VXP's getReceivedEdocList).
+Visibility is service/access.py's (docs/roles.md): the sender's and the recipients' agencies see a package, an
+auditor its record and proofs, and its content with a reason written to the exchange log (``content_read``); a
+recipient sees its own delivery only, unless the sender chose ``share_statuses``. A recipient whose copy was
+recalled or replaced (QĐ 28/2018, answer 15) can still read the record but no longer gets the document's bytes
+(410 Gone), and the copy leaves its inbox (as it leaves VXP's getReceivedEdocList).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy.orm import Session
 
+from service import access
+from service.access import Op, Reader
 from service.context import Gateway
 from service.exchange import log
 from service.exchange.directory import Caller
@@ -42,6 +46,7 @@ __all__ = [
     "InboxPage",
     "ack",
     "ack_async",
+    "attachment_for",
     "attachment_of",
     "edxml_of",
     "edxml_of_async",
@@ -50,7 +55,6 @@ __all__ = [
     "resolve_agency",
 ]
 
-PRIVILEGED = ("auditor", "admin")
 RECALLED = TAKEN_BACK  # a copy in one of these recall states is no longer served
 
 
@@ -123,6 +127,7 @@ _ATTACHMENTS = (
 
 
 def inbox(session: Session, caller: Caller, *, agency: str | None, after: str | None, limit: int) -> InboxPage:
+    access.require(caller, Op.INBOX)
     code = resolve_agency(caller, agency)
     limit = max(1, min(limit, 500))
     params: dict[str, Any] = {"code": code, "limit": limit + 1}
@@ -163,20 +168,13 @@ def _inbox_item(row: Any, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     return item
 
 
-def _visible(caller: Caller, package: Package) -> None:
-    if caller.role in PRIVILEGED or caller.may_act_for(package.from_code):
-        return
-    if any(caller.may_act_for(d.to_code) for d in package.deliveries):
-        return
-    raise NotFound(f"no package {package.id}", code="unknown_package")
-
-
-def _get(session: Session, caller: Caller, package_id: str) -> Package:
+def _get(session: Session, caller: Caller, package_id: str, op: Op) -> tuple[Package, Reader]:
+    access.require(caller, op)  # a role refused anyway is refused before anything is looked up
     package = session.get(Package, package_id)
     if package is None:
         raise NotFound(f"no package {package_id}", code="unknown_package")
-    _visible(caller, package)
-    return package
+    reader = access.document_reader(caller, op, package.id, package.from_code, [d.to_code for d in package.deliveries])
+    return package, reader
 
 
 def _attachment_json(att: Any) -> dict[str, Any]:
@@ -195,10 +193,14 @@ def _attachment_json(att: Any) -> dict[str, Any]:
 
 
 def package_record(session: Session, caller: Caller, package_id: str) -> dict[str, Any]:
-    package = _get(session, caller, package_id)
-    history = session.execute(
+    package, reader = _get(session, caller, package_id, Op.RECORD)
+    history = list(session.execute(
         sa.select(StatusEntry).where(StatusEntry.package_id == package.id).order_by(StatusEntry.id)
-    ).scalars()
+    ).scalars())
+    deliveries = list(package.deliveries)
+    if not access.sees_every_delivery(reader, share_statuses=bool((package.summary or {}).get("share_statuses"))):
+        deliveries = [d for d in deliveries if caller.may_act_for(d.to_code)]
+        history = [entry for entry in history if caller.may_act_for(entry.agency_code)]
     return {
         "id": package.id,
         "kind": package.kind,
@@ -214,7 +216,7 @@ def package_record(session: Session, caller: Caller, package_id: str) -> dict[st
         "xml_signature": package.signature,
         "oddities": package.oddities,
         "attachments": [_attachment_json(a) for a in package.attachments],
-        "deliveries": [_delivery_json(d) for d in package.deliveries],
+        "deliveries": [_delivery_json(d) for d in deliveries],
         "history": [
             {
                 "agency": entry.agency_code,
@@ -245,13 +247,20 @@ def _delivery_json(d: Delivery) -> dict[str, Any]:
     }
 
 
-def _servable(caller: Caller, package: Package) -> None:
+def _servable(caller: Caller, package: Package, reader: Reader) -> None:
     """Refuse the bytes of a recalled copy to the recipient it was recalled from."""
-    if caller.role in PRIVILEGED or caller.may_act_for(package.from_code):
+    if reader != "recipient":
         return
     mine = [d for d in package.deliveries if caller.may_act_for(d.to_code)]
     if mine and all(d.recall_state in RECALLED for d in mine):
         raise Gone(f"document {package.document_id} was recalled by its sender", code="document_recalled")
+
+
+def log_content_read(gw: Gateway, caller: Caller, package_id: str, document_id: str, reason: str, what: str) -> None:
+    """An auditor read a package's content: who, which, what and why, in the exchange log (docs/roles.md)."""
+    with gw.writes() as session, session.begin():
+        log.record(session, "content_read", package_id=package_id, document_id=document_id, actor=caller.name,
+                   role=caller.role, reason=reason, what=what)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,41 +289,65 @@ _BYTES_ON_DRIVER = """
 """
 
 
-def edxml_of(gw: Gateway, caller: Caller, package_id: str) -> BlobOf:
-    """The package's stored bytes (as this node sends it), if the caller may read them (see :func:`_servable`)."""
+def edxml_of(gw: Gateway, caller: Caller, package_id: str, *, reason: str | None = None) -> BlobOf:
+    """The package's stored bytes (as this node sends it), if the caller may read them (service/access.py, and a
+    recalled copy is not served to its recipient); an auditor's reading is logged with its ``reason``."""
+    access.require(caller, Op.CONTENT)
     rows = read_rows(gw.engine, _BYTES, _BYTES_ON_DRIVER, {"package_id": package_id})
-    return _bytes_for(caller, package_id, rows)
+    blob, audited = _bytes_for(caller, package_id, rows, reason)
+    if audited is not None:
+        log_content_read(gw, caller, blob.id, blob.document_id, audited, "edxml")
+    return blob
 
 
-async def edxml_of_async(gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str) -> BlobOf:
+async def edxml_of_async(
+    gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str, *, reason: str | None = None
+) -> BlobOf:
     """:func:`edxml_of` from the event loop: on PostgreSQL through ``aio`` (storage/aio.py), else in a worker thread."""
     if aio is None:
-        return await to_thread.run_sync(edxml_of, gw, caller, package_id)
+        return await to_thread.run_sync(functools.partial(edxml_of, gw, caller, package_id, reason=reason))
+    access.require(caller, Op.CONTENT)
     rows = await aio.run(_BYTES_ON_DRIVER, {"package_id": package_id})
-    return _bytes_for(caller, package_id, rows)
+    blob, audited = _bytes_for(caller, package_id, rows, reason)
+    if audited is not None:
+        await to_thread.run_sync(log_content_read, gw, caller, blob.id, blob.document_id, audited, "edxml")
+    return blob
 
 
-def _bytes_for(caller: Caller, package_id: str, rows: list[Any]) -> BlobOf:
+def _bytes_for(caller: Caller, package_id: str, rows: list[Any], reason: str | None) -> tuple[BlobOf, str | None]:
+    """The blob to serve and, for an auditor, the reason to log."""
     if not rows:
         raise NotFound(f"no package {package_id}", code="unknown_package")
     pid, document_id, from_code, blob_sha256, size = rows[0][:5]
     deliveries = [(to_code, recall_state) for *_, to_code, recall_state in rows if to_code is not None]
-    sender = caller.role in PRIVILEGED or caller.may_act_for(from_code)
+    reader = access.document_reader(caller, Op.CONTENT, pid, from_code, [to_code for to_code, _ in deliveries])
+    audited = access.require_reason(reader, reason)
     mine = [recall_state for to_code, recall_state in deliveries if caller.may_act_for(to_code)]
-    if not sender and not mine:
-        raise NotFound(f"no package {package_id}", code="unknown_package")
-    if not sender and all(recall_state in RECALLED for recall_state in mine):
+    if reader == "recipient" and all(recall_state in RECALLED for recall_state in mine):
         raise Gone(f"document {document_id} was recalled by its sender", code="document_recalled")
-    return BlobOf(pid, document_id, blob_sha256, size)
+    return BlobOf(pid, document_id, blob_sha256, size), audited
 
 
-def attachment_of(session: Session, caller: Caller, package_id: str, n: int) -> AttachmentRow:
-    package = _get(session, caller, package_id)
-    _servable(caller, package)
+def attachment_of(session: Session, caller: Caller, package_id: str, n: int, *, op: Op = Op.PROOF) -> AttachmentRow:
+    """Attachment ``n``'s record, for ``op``: its proof (the verification report: no reason needed) by default."""
+    package, reader = _get(session, caller, package_id, op)
+    _servable(caller, package, reader)
     for att in package.attachments:
         if att.position == n:
             return att
     raise NotFound(f"package {package_id} has no attachment {n}", code="unknown_attachment")
+
+
+def attachment_for(gw: Gateway, caller: Caller, package_id: str, n: int, *, reason: str | None) -> AttachmentRow:
+    """Attachment ``n`` to serve its bytes (content: an auditor needs a ``reason``, logged)."""
+    with gw.sessions() as session:
+        package, reader = _get(session, caller, package_id, Op.CONTENT)
+        audited = access.require_reason(reader, reason)
+        att = attachment_of(session, caller, package_id, n, op=Op.CONTENT)
+        document_id = package.document_id
+    if audited is not None:
+        log_content_read(gw, caller, package_id, document_id, audited, f"attachment {n}")
+    return att
 
 
 # Ack: the caller's delivery of the package (one in the inbox first), locked; then the conditional move.
@@ -396,6 +429,7 @@ async def ack_async(
 
 
 def _ack_codes(caller: Caller, agency: str | None) -> list[str]:
+    access.require(caller, Op.ACK)
     return [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
 
 

@@ -27,7 +27,15 @@ from storage.models import Delivery, Package, StatusEntry
 if TYPE_CHECKING:
     from service.context import Gateway
 
-__all__ = ["LABELS_VI", "TAKEN_BACK", "apply_effects", "check_transition", "find_original", "staff_json"]
+__all__ = [
+    "LABELS_VI",
+    "TAKEN_BACK",
+    "apply_effects",
+    "check_transition",
+    "find_original",
+    "staff_json",
+    "unknown_document",
+]
 
 LABELS_VI = {
     "01": "Đã đến",
@@ -66,8 +74,15 @@ def find_original(session: Session, rf: ResponseFor | None) -> Package:
         .where(Package.from_code == sender)
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no document {document_id} from {sender} passed through this gateway", code="unknown_document")
+        raise unknown_document(document_id, sender)
     return row
+
+
+def unknown_document(document_id: str, sender: str) -> NotFound:
+    """The one answer to a status about a document that does not exist *or* that the status's author neither
+    sent nor received (issue 17, item 7): the same code and words, so neither tells the other apart."""
+    message = f"no document {document_id} from {sender} passed through this gateway to you"
+    return NotFound(message, code="unknown_document")
 
 
 def check_transition(delivery: Delivery, code: str) -> None:

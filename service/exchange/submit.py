@@ -9,9 +9,10 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
    in the package record and the original bytes are kept as a blob for evidence);
 4. write the large blobs (package, original, decoded attachments) to the object store;
 5. in ONE transaction: the small blobs (storage/blobs.py), package row, one delivery row per recipient, status
-   history, exchange-log events and one outbox row per delivery. A retry with the same idempotency key (or,
-   without one, the same DocumentId from the same sender) returns the first answer; a different package under the
-   same key is a conflict.
+   history, exchange-log events and one outbox row per delivery. A retry with the same idempotency key returns the
+   first answer; a different package under the same key is a conflict. A new document is also identified by its
+   sender and DocumentId whatever the key (service/exchange/identity.py, unique in the database): the same content
+   again is a replay, other content a conflict (``document_id_conflict``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from schemas.edxml import (
 )
 from schemas.errors import SchemaError
 from service.context import Gateway
-from service.exchange import log, statuses
+from service.exchange import identity, log, statuses
 from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import sign_built
 from service.exchange.directory import AgencyCache, Caller
@@ -98,6 +99,9 @@ class _Plan:
     status_code: str | None = None
     original_id: str | None = None
     recall_kind: str | None = None
+    document_key: str | None = None  # a new document's DocumentId, unique per sender (identity.py)
+    explicit_key: bool = False  # the idempotency key is the client's (Idempotency-Key), not derived here
+    content_sha256: str | None = None  # identity.content_digest, computed when first needed
     summary: dict[str, Any] = field(default_factory=dict)
     signature: dict[str, Any] = field(default_factory=dict)
     oddities: list[dict[str, Any]] = field(default_factory=list)
@@ -121,6 +125,7 @@ def submit_package(
     channel: str = "api",
     recipients: Sequence[str] | None = None,
     precheck: Callable[[ParsedPackage], None] | None = None,
+    share_statuses: bool = False,
 ) -> SubmitResult:
     """Accept a complete edXML package (see module docstring); raises an ExchangeError/SchemaError to refuse.
 
@@ -128,6 +133,8 @@ def submit_package(
     that receives a package from a peer delivers only the recipients the peer routed to it. ``precheck`` sees the
     parsed package before anything else is done with it and raises to refuse it (a protocol front end's own
     checks, such as VXP's messagetype and from headers, on this parse rather than one of its own).
+    ``share_statuses``: every recipient of this document sees every recipient's delivery and statuses (default:
+    its own only; service/access.py).
     """
     if not raw:
         raise Invalid("the request body is empty: expected an edXML package", code="empty_body")
@@ -144,7 +151,8 @@ def submit_package(
     signature = {"incoming": _check_json(check)}
     request_sha = hashlib.sha256(raw).hexdigest()
     return _accept(
-        gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw, only=recipients
+        gw, caller, incoming, request_sha, idempotency_key, channel, signature, warnings, evidence=raw, only=recipients,
+        share_statuses=share_statuses,
     )
 
 
@@ -158,6 +166,7 @@ def submit_built(
     channel: str = "api",
     secrecy: Sequence[str | None] = (),
     attachment_files: Mapping[str, Path] | None = None,
+    share_statuses: bool = False,
 ) -> SubmitResult:
     """Accept a package the gateway built from authenticated native input (compose.py).
 
@@ -170,7 +179,10 @@ def submit_built(
     else:
         incoming = _Incoming(None, package)
     signature = {"incoming": {"code": "built", "problems": []}}
-    return _accept(gw, caller, incoming, fingerprint, idempotency_key, channel, signature, [], evidence=None)
+    return _accept(
+        gw, caller, incoming, fingerprint, idempotency_key, channel, signature, [], evidence=None,
+        share_statuses=share_statuses,
+    )
 
 
 def _accept(
@@ -185,17 +197,23 @@ def _accept(
     *,
     evidence: bytes | None,
     only: Sequence[str] | None = None,
+    share_statuses: bool = False,
 ) -> SubmitResult:
     with gw.sessions() as session:
         plan = _plan(gw, session, caller, incoming, idempotency_key, request_sha, only)
         plan.warnings += warnings
+        if share_statuses and plan.kind == "edoc":
+            plan.summary["share_statuses"] = True
         plan.signature = signature
         plan.oddities = [{"code": o.code, "message": o.message, "path": o.path} for o in incoming.oddities]
-    replay = _find_replay(gw, plan)
+    replay = _find_replay(gw, plan, incoming)
     if replay is not None:
         return replay
     pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
-    blob, attachments, original = _emit(gw, incoming, pending, evidence)
+    envelopes: list[bytes] = []  # the envelope _emit writes: the content digest is taken from it (identity.py)
+    blob, attachments, original = _emit(gw, incoming, pending, evidence, envelopes)
+    if envelopes and plan.content_sha256 is None:  # the attachments were hashed as blobs
+        plan.content_sha256 = identity.content_digest_of(envelopes[0], [ref.sha256 for _att, ref in attachments])
     if original is not None:
         plan.signature["original_sha256"] = original.sha256
     return _commit(gw, caller, plan, blob, attachments, channel, pending)
@@ -224,6 +242,8 @@ def _plan(
 ) -> _Plan:
     if parsed.edoc is not None:
         plan = _plan_edoc(gw, session, caller, parsed.edoc, key, request_sha, only)
+        if key is None and plan.business_type:
+            _key_by_content(plan, parsed)
     else:
         assert parsed.status is not None
         plan = _plan_status(session, caller, parsed.status, key, request_sha)
@@ -265,12 +285,24 @@ def _plan_edoc(
         business_type=business_type,
         subject=(header.subject or "")[:500] or None,
         summary=_summary(pkg),
+        document_key=identity.document_key(pkg),
+        explicit_key=key is not None,
     )
     if business_type:
         original = _recall_target(session, pkg, from_code)
         plan.original_id = original.id
         plan.recall_kind = RECALL_KINDS[BusinessDocType(business_type)]
     return plan
+
+
+def _key_by_content(plan: _Plan, parsed: _Incoming) -> None:
+    """A recall/update/replacement without a client key: it carries the original's DocumentId (or points at it),
+    so the DocumentId cannot tell a second update from a resend of the first; its content does (identity.py).
+    These packages are rare, so the digest is built here, before the work, at its full cost."""
+    assert parsed.edoc is not None
+    digests = identity.attachment_digests(parsed.edoc, parsed.attachment_files)
+    plan.content_sha256 = identity.content_digest(parsed.edoc, digests)
+    plan.idempotency_key = f"doc:{plan.document_id}:t{plan.business_type}:{plan.content_sha256[:32]}"
 
 
 def _known_recipients(session: Session, codes: list[str], agencies: AgencyCache) -> list[str]:
@@ -340,6 +372,9 @@ def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str |
     # A resend of a status already accepted (a lost answer, a retry) is answered as a replay by _accept; its
     # transition is not checked again, since the state it would be checked against is the one it caused.
     resent = _already_accepted(session, from_code, idempotency_key)
+    if from_code != original.from_code and all(d.to_code != from_code for d in original.deliveries):
+        # Neither its sender nor a recipient: answered as for a document that does not exist (no oracle).
+        raise statuses.unknown_document(original.document_id, original.from_code)
     if code == "13":
         if original.from_code != from_code:
             raise Invalid("only the sender of a document may ask to take it back (13)", code="not_document_sender")
@@ -365,7 +400,8 @@ def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str |
 
 
 def _already_accepted(session: Session, from_code: str, key: str) -> bool:
-    return session.execute(_REPLAY, {"from_code": from_code, "key": key}).first() is not None
+    params = {"from_code": from_code, "key": key, "document_key": None}
+    return session.execute(_REPLAY, params).first() is not None
 
 
 def _summary(pkg: EdocPackage) -> dict[str, Any]:
@@ -385,37 +421,74 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
     }
 
 
-# Every submit asks this once before the expensive work and once more inside its transaction, and almost always
-# finds nothing: plain columns from a prebuilt statement; the package row is loaded only for an actual replay.
-_REPLAY = sa.select(PACKAGES.c.id, PACKAGES.c.request_sha256).where(
-    PACKAGES.c.from_code == sa.bindparam("from_code"), PACKAGES.c.idempotency_key == sa.bindparam("key")
+# Every submit asks this once before the expensive work (and again if its INSERT loses a race), and almost always
+# finds nothing: plain columns from a prebuilt statement; the package row is loaded only for an actual replay. It
+# matches the idempotency key or, for a new document, the DocumentId (both unique per sender; a NULL
+# document_key matches nothing).
+_REPLAY = sa.select(
+    PACKAGES.c.id, PACKAGES.c.request_sha256, PACKAGES.c.content_sha256, PACKAGES.c.idempotency_key,
+    PACKAGES.c.document_key,
+).where(
+    PACKAGES.c.from_code == sa.bindparam("from_code"),
+    sa.or_(
+        PACKAGES.c.idempotency_key == sa.bindparam("key"),
+        PACKAGES.c.document_key == sa.bindparam("document_key"),
+    ),
 )
 
 
 # The same check as _REPLAY, for the driver (every submit makes it: storage.db.run_on_driver).
 _REPLAY_ON_DRIVER = (
-    "SELECT id, request_sha256 FROM package WHERE from_code = %(from_code)s AND idempotency_key = %(key)s"
+    "SELECT id, request_sha256, content_sha256, idempotency_key, document_key FROM package"
+    " WHERE from_code = %(from_code)s"
+    " AND (idempotency_key = %(key)s OR document_key = %(document_key)s)"
 )
 
 
-def _find_replay(gw: Gateway, plan: _Plan) -> SubmitResult | None:
-    """The answer to a submit already accepted under the plan's idempotency key (a replay), or None; a Conflict if
-    that key was accepted for a different body."""
-    rows = read_rows(gw.engine, _REPLAY, _REPLAY_ON_DRIVER, {"from_code": plan.from_code, "key": plan.idempotency_key})
+def _find_replay(gw: Gateway, plan: _Plan, incoming: _Incoming | None = None) -> SubmitResult | None:
+    """The answer to a submit already accepted (a replay), or None. Accepted means under the plan's idempotency key,
+    or, for a new document, under its DocumentId from the same sender. A Conflict if what was accepted there has
+    other content (identity.py): ``idempotency_conflict`` for the key, ``document_id_conflict`` for the
+    DocumentId."""
+    params = {"from_code": plan.from_code, "key": plan.idempotency_key, "document_key": plan.document_key}
+    rows = read_rows(gw.engine, _REPLAY, _REPLAY_ON_DRIVER, params)
     if not rows:
         return None
-    found_id, found_sha = rows[0]
-    if found_sha != plan.request_sha256:
+    by_key = next((row for row in rows if row[3] == plan.idempotency_key), None)
+    found = by_key if by_key is not None else rows[0]
+    found_id = found[0]
+    if not _same_content(plan, incoming, found[1], found[2]):
+        if by_key is not None and (plan.explicit_key or plan.document_key is None or found[4] != plan.document_key):
+            raise Conflict(
+                f"a different package was already accepted under this idempotency key ({plan.idempotency_key}); "
+                "send a new DocumentId or a new Idempotency-Key",
+                code="idempotency_conflict",
+                existing_id=found_id,
+            )
         raise Conflict(
-            f"a different package was already accepted under this idempotency key ({plan.idempotency_key}); "
-            "send a new DocumentId or a new Idempotency-Key",
-            code="idempotency_conflict",
+            f"{plan.from_code} already sent another package as document {plan.document_id}; a change to a sent "
+            "document is an update (BussinessDocType 2) or a replacement (3), or a new document takes a new number",
+            code="document_id_conflict",
             existing_id=found_id,
+            document_id=plan.document_id,
         )
     with gw.sessions() as session:
         row = session.get(Package, found_id)
         assert row is not None
         return result_for(row, replayed=True)
+
+
+def _same_content(plan: _Plan, incoming: _Incoming | None, request_sha: str, content_sha: str | None) -> bool:
+    """Whether the accepted package (its request and content digests) is the one being submitted again: the same
+    request, or the same content (computed here only when a match makes it needed: a resend is rare)."""
+    if request_sha == plan.request_sha256:
+        return True
+    if content_sha is None:  # a status package, or a document accepted before content digests (migration 0005)
+        return False
+    if plan.content_sha256 is None and incoming is not None and incoming.edoc is not None:
+        digests = identity.attachment_digests(incoming.edoc, incoming.attachment_files)
+        plan.content_sha256 = identity.content_digest(incoming.edoc, digests)
+    return plan.content_sha256 == content_sha
 
 
 def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
@@ -430,18 +503,27 @@ def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
 
 
 def _emit(
-    gw: Gateway, parsed: _Incoming, pending: list[PendingBlob | None], evidence: bytes | None = None
+    gw: Gateway,
+    parsed: _Incoming,
+    pending: list[PendingBlob | None],
+    evidence: bytes | None = None,
+    envelopes: list[bytes] | None = None,
 ) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None]:
     """The package as this node sends it (TraceHeader appended, canonical, signed), its attachment blobs and the
     blob of ``evidence`` (the package as received, if any): large ones written now, together (Blobs.stage_many),
-    small ones added to ``pending`` for the transaction that records the package."""
+    small ones added to ``pending`` for the transaction that records the package. A document's unsigned envelope
+    is appended to ``envelopes`` (identity.envelope_of)."""
+    envelopes = [] if envelopes is None else envelopes
     if parsed.edoc is not None and parsed.attachment_files:
         original = _stage(gw, evidence, pending) if evidence is not None else None
-        blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, lambda d: _stage(gw, d, pending))
+        stage = lambda d: _stage(gw, d, pending)  # noqa: E731
+        blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, stage, envelopes)
         return blob, attachments, original
     if parsed.edoc is not None:
         traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
-        signed = sign_built(build_edoc(traced), gw.node_key)
+        unsigned = build_edoc(traced)
+        envelopes.append(identity.envelope_of(unsigned))
+        signed = sign_built(unsigned, gw.node_key)
         files = [att.data for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
@@ -460,7 +542,11 @@ def _stage(gw: Gateway, data: bytes, pending: list[PendingBlob | None]) -> BlobR
 
 
 def _emit_streaming(
-    gw: Gateway, pkg: EdocPackage, files: Mapping[str, Path], stage: Callable[[bytes], BlobRef]
+    gw: Gateway,
+    pkg: EdocPackage,
+    files: Mapping[str, Path],
+    stage: Callable[[bytes], BlobRef],
+    envelopes: list[bytes],
 ) -> tuple[BlobRef, list[tuple[Any, BlobRef]]]:
     """Large attachments: build and sign through temporary files, so memory stays flat whatever their size."""
     traced = pkg.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
@@ -468,6 +554,7 @@ def _emit_streaming(
         unsigned, signed = Path(tmp) / "unsigned.edxml", Path(tmp) / "signed.edxml"
         with open(unsigned, "wb") as out:
             write_edoc(traced, out, attachment_files=files)
+        envelopes.append(identity.envelope_of(unsigned))
         sign_package_file(unsigned, signed, gw.node_key)
         unsigned.unlink()
         blob = gw.store.put_file(signed)
@@ -488,8 +575,8 @@ def _commit(
     pending: Sequence[PendingBlob | None] = (),
 ) -> SubmitResult:
     try:
-        # No second replay check here: the unique (from_code, idempotency_key) refuses the INSERT of a package
-        # accepted since _accept looked (a concurrent identical submit), and that is answered as its replay below.
+        # No second replay check here: the unique (from_code, idempotency_key) and (from_code, document_key) refuse
+        # the INSERT of a package accepted since _accept looked (a concurrent submit), answered as below.
         views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
         if plan.original_id is None and is_postgresql(gw.engine):
             rows = _rows(gw, caller, plan, blob, attachments, channel)
@@ -500,7 +587,7 @@ def _commit(
                 row = _insert(gw, session, caller, plan, blob, attachments, channel, pending)
                 result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
     except sa.exc.IntegrityError:
-        # A concurrent identical submit won the race: answer as its replay.
+        # A concurrent submit of the same key or DocumentId won the race: its replay, or a conflict.
         replay = _find_replay(gw, plan)
         if replay is None:
             raise
@@ -540,6 +627,8 @@ def _rows(
         "size": blob.size,
         "request_sha256": plan.request_sha256,
         "idempotency_key": plan.idempotency_key,
+        "document_key": plan.document_key,
+        "content_sha256": plan.content_sha256,
         "submitted_by": caller.client_id or None,
         "channel": channel,
         "summary": summary,
@@ -657,11 +746,12 @@ _SUBMIT_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): stor
         ON CONFLICT DO NOTHING
     ), new_package AS (
         INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
-                             blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
-                             signature, oddities, created_at)
+                             blob_sha256, size, request_sha256, idempotency_key, document_key, content_sha256,
+                             submitted_by, channel, summary, signature, oddities, created_at)
         VALUES (%(p_id)s, %(p_kind)s, %(p_document_id)s, %(p_from_code)s, %(p_business_type)s, %(p_subject)s,
                 %(p_status_code)s, %(p_response_for_id)s, %(p_blob_sha256)s, %(p_size)s, %(p_request_sha256)s,
-                %(p_idempotency_key)s, %(p_submitted_by)s, %(p_channel)s, CAST(%(p_summary)s AS JSON),
+                %(p_idempotency_key)s, %(p_document_key)s, %(p_content_sha256)s, %(p_submitted_by)s, %(p_channel)s,
+                CAST(%(p_summary)s AS JSON),
                 CAST(%(p_signature)s AS JSON), CAST(%(p_oddities)s AS JSON), %(now)s)
     ), new_attachments AS (
         INSERT INTO attachment (package_id, position, content_id, name, content_type, description, blob_sha256,

@@ -5,7 +5,10 @@
 
 1. the five authentication headers are present (``systemid``, ``timestamp``, ``sign-header-key``,
    ``sign-header``, ``hash-header``);
-2. the ``systemid`` is known (``lookup_secret`` returns its secret);
+2. the ``systemid`` is looked up (``lookup_secret`` returns its secret). An unknown one is *not* refused here:
+   the checks go on against a random per-process secret nobody holds and end in the same
+   ``VXP-401-BAD-SIGNATURE`` as a wrong HMAC at step 5, after the same work (JSON parse, coverage, one HMAC), so
+   neither the answer nor its timing tells which system ids exist (issue 17, item 7);
 3. ``sign-header`` is a JSON object of strings without duplicate keys, and ``sign-header-key`` a list of
    distinct names;
 4. the JSON's keys are exactly ``XroadVnpt-<name>`` for the names of ``sign-header-key`` (in any order);
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -41,7 +45,6 @@ from service.vxp.errors import (
     VxpReplay,
     VxpSignKeyMismatch,
     VxpStaleTimestamp,
-    VxpUnknownSystem,
     VxpUnsignedHeader,
 )
 from service.vxp.interfaces import ReplayGuard
@@ -124,6 +127,7 @@ class VxpAuthenticator:
         self._clock = clock
         self._window = window
         self._zone = zone
+        self._dummy_secret = secrets.token_hex(32)
 
     def authenticate(
         self,
@@ -146,8 +150,9 @@ class VxpAuthenticator:
             if not h.raw(header_name(name)):
                 raise VxpMissingHeader(f"missing header {header_name(name)}")
         secret = self._lookup_secret(h.text(header_name("systemid")))
-        if secret is None:
-            raise VxpUnknownSystem(f"unknown system id {h.text(header_name('systemid'))!r}")
+        known = secret is not None
+        if secret is None:  # checked on as if known, against a secret nobody has (module docstring, step 2)
+            secret = self._dummy_secret
         sign_raw = h.raw(header_name("sign-header")) or b""
         values = _signed_values(sign_raw, h.text(header_name("sign-header-key")))
         _check_coverage(h, values, ("systemid", "timestamp", *required))
@@ -155,7 +160,7 @@ class VxpAuthenticator:
             _check_sent(h, name, value)
         signature = h.text(header_name("hash-header")).strip().lower()
         expected = sign_header_hmac(sign_raw, secret)
-        if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8")):
+        if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8")) or not known:
             raise VxpBadSignature("hash-header is not the HMAC-SHA256 of sign-header under this secret")
         timestamp = self._fresh_timestamp(values["timestamp"])
         payload = None if body is None else check_hash_file(values, body)

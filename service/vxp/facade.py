@@ -38,12 +38,14 @@ import sqlalchemy as sa
 from schemas.agency import AgencyCode
 from schemas.edxml import ParsedPackage
 from schemas.errors import SchemaError
+from service import access
+from service.access import Op
 from service.context import Gateway
 from service.errors import status_for
 from service.exchange import answers, inbox, log
 from service.exchange.clock import VN
 from service.exchange.directory import AgencyInput, Caller, upsert_agency
-from service.exchange.errors import ExchangeError, Forbidden, NotFound
+from service.exchange.errors import ExchangeError, NotFound
 from service.exchange.policy import check_sender
 from service.exchange.statuses import LABELS_VI
 from service.exchange.submit import submit_package
@@ -63,7 +65,6 @@ __all__ = ["SEND_STATES", "Answer", "VxpFacade", "mark_forwarded_acknowledged"]
 
 logger = logging.getLogger("edoc.vxp")
 
-SENDERS = ("dms", "clerk", "admin", "node")
 #: our delivery state → (``status``/``sendStatus``, ``status_desc``/``sendStatusDesc``) on the wire.
 SEND_STATES: Mapping[str, tuple[str, str]] = {
     "pending": ("pending", "Đang gửi"),
@@ -82,6 +83,7 @@ class Answer:
     envelope: dict[str, Any]
     auth_seconds: float = 0.0
     total_seconds: float = 0.0
+    authenticated: bool = False  # whether the caller proved who it is (Server-Timing goes to those only)
 
 
 class VxpFacade:
@@ -106,7 +108,7 @@ class VxpFacade:
         if method not in op.accepted_methods:
             allowed = " or ".join(sorted(op.accepted_methods))
             return Answer(405, fail_envelope("VXP-405-METHOD", f"{name} is called with {allowed}", name))
-        auth = 0.0
+        auth, authenticated = 0.0, False
         try:
             try:
                 call = self.authenticator.authenticate(
@@ -114,22 +116,23 @@ class VxpFacade:
                 )
             finally:
                 auth = time.perf_counter() - started
+            authenticated = True
             caller = self.systems.caller(call.systemid)
             fields = getattr(self, "_" + name)(caller, call, body)
-            return Answer(200, ok_envelope(**fields), auth, time.perf_counter() - started)
+            return Answer(200, ok_envelope(**fields), auth, time.perf_counter() - started, True)
         except _DOMAIN_ERRORS as exc:
             status, code, message = _failure(exc)
         except Exception:
             logger.exception("VXP %s failed", name)
             status, code, message = 500, "VXP-500-INTERNAL", "internal error; the call was not completed"
         self._log_refusal(name, headers, code, message)
-        return Answer(status, fail_envelope(code, message, name), auth, time.perf_counter() - started)
+        return Answer(status, fail_envelope(code, message, name), auth, time.perf_counter() - started, authenticated)
 
     # --- operations (named after §8; each returns the envelope's fields) ---
 
     def _sendEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         h = call.headers
-        _require(caller, SENDERS)
+        access.require(caller, Op.SUBMIT)
         kind = _messagetype(h["messagetype"])
         if h["servicetype"].lower() != "edoc":
             raise VxpRequestError(f"servicetype must be eDoc, not {h['servicetype']!r}", code="VXP-400-BAD-SERVICETYPE")
@@ -194,7 +197,7 @@ class VxpFacade:
         return {"data": base64.b64encode(self.gw.blobs.read(package.blob_sha256, package.size)).decode("ascii")}
 
     def _updateStatus(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
-        _require(caller, SENDERS)
+        access.require(caller, Op.STATUS)
         doc_id, value = call.headers["docId"], call.headers["status"]
         if value in UPDATE_STATUS_TO_STATUS_CODE:
             code = UPDATE_STATUS_TO_STATUS_CODE[value]
@@ -272,7 +275,7 @@ class VxpFacade:
             return {"data": [_agency_row(a) for a in rows]}
 
     def _registerAgency(self, caller: Caller, _call: AuthenticatedCall, body: bytes) -> dict[str, Any]:
-        _require(caller, ("admin",))
+        access.require(caller, Op.DIRECTORY_WRITE)
         try:
             record = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -295,7 +298,7 @@ class VxpFacade:
         return {}
 
     def _deleteAgency(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
-        _require(caller, ("admin",))
+        access.require(caller, Op.DIRECTORY_WRITE)
         code = str(AgencyCode.parse(call.headers["AgencyCode"]))
         with self.gw.writes() as session, session.begin():
             agency = session.get(Agency, code)
@@ -349,11 +352,6 @@ def _failure(exc: Exception) -> tuple[int, str, str]:
     status, _title = status_for(exc)
     core = str(getattr(exc, "code", "error")).upper().replace("_", "-")
     return status, f"VXP-{status}-{core}", message
-
-
-def _require(caller: Caller, roles: Sequence[str]) -> None:
-    if caller.role not in roles:
-        raise Forbidden(f"this needs the role {' or '.join(roles)}; the system is {caller.role}", code="wrong_role")
 
 
 def _messagetype(value: str) -> str:

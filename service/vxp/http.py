@@ -2,7 +2,9 @@
 
 Thin: the body is read (bounded by ``max_package_bytes``), the facade runs in the thread pool, its envelope is the
 JSON answer whatever the status (the SDK reads the body of every answer). ``Server-Timing`` says how long the
-call spent in authentication (``auth``) and in total (``app``), which ``bench/vxp.py`` sums.
+call spent in authentication (``auth``) and in total (``app``), which ``bench/vxp.py`` sums. It goes to
+authenticated callers only, in every environment: to anyone else it would time the authentication itself, a
+side channel on what exists (issue 17, item 7; docs/roles.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from service.api.deps import CallerDep, GatewayDep, require_role
+from service.access import Op, require
+from service.api.deps import CallerDep, GatewayDep
 from service.exchange import log
 from service.vxp.facade import VxpFacade
 from service.vxp.protocol import fail_envelope
@@ -58,8 +61,11 @@ async def vxp_call(operation: str, request: Request) -> JSONResponse:
     answer = await run_in_threadpool(
         facade.handle, request.method, operation, list(request.headers.items()), b"".join(chunks)
     )
-    timing = f"auth;dur={answer.auth_seconds * 1000:.3f}, app;dur={answer.total_seconds * 1000:.3f}"
-    return JSONResponse(answer.envelope, status_code=answer.status, headers={"Server-Timing": timing})
+    headers = {}
+    if answer.authenticated:
+        auth, total = answer.auth_seconds * 1000, answer.total_seconds * 1000
+        headers["Server-Timing"] = f"auth;dur={auth:.3f}, app;dur={total:.3f}"
+    return JSONResponse(answer.envelope, status_code=answer.status, headers=headers)
 
 
 class RuleIn(BaseModel):
@@ -83,13 +89,13 @@ def _routes_json(gw: Any) -> dict[str, Any]:
 
 @router.get("/api/v1/routes", tags=["routing"], summary="The routing table: admin rules, then settings, then default")
 def get_routes(gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
-    require_role(caller, "admin", "auditor")
+    require(caller, Op.ROUTES_READ)
     return _routes_json(gw)
 
 
 @router.put("/api/v1/routes", tags=["routing"], summary="Replace the admin rules (first match wins)")
 def put_routes(body: RulesIn, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
-    require_role(caller, "admin")
+    require(caller, Op.ROUTES_WRITE)
     rules = replace_rules(gw, [Rule(r.pattern, r.target) for r in body.rules])
     with gw.writes() as session, session.begin():
         log.record(session, "routes_changed", actor=caller.name, rules=[[r.pattern, r.target] for r in rules])

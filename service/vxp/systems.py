@@ -117,7 +117,10 @@ class VxpSystems:
         self._gw = gw
         self._ttl = gw.settings.auth_cache_seconds if ttl is None else ttl
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, _Entry]] = {}
+        # Unknown ids are cached too (as None): a lookup then costs the same whether the id exists or not, so its
+        # timing does not tell which ids exist (issue 17, item 7); a system added in this process is seen at once
+        # (the generation), one added elsewhere within the cache's lifetime, as a revocation is.
+        self._cache: dict[str, tuple[float, _Entry | None]] = {}
         self._generation = _generation[0]
 
     def secret(self, systemid: str) -> str | None:
@@ -144,7 +147,7 @@ class VxpSystems:
             return cached[1]
         generation = _generation[0]
         entry = self._load(systemid)
-        if entry is not None and self._ttl > 0:
+        if self._ttl > 0:
             with self._lock:
                 if generation == _generation[0]:  # not read across a change made meanwhile
                     if len(self._cache) > 10_000:

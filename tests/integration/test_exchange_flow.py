@@ -7,8 +7,11 @@ after which B's copy is recalled; every step is in the exchange log.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from schemas.edxml import parse_package, validate
 from signing.xmldsig import verify_package
+from storage.models import Package
 from tests.support.exchange import header, inbox, record, status, submit
 from tests.support.gateway import A, B, C, Env
 from tests.support.pdfs import simple_pdf
@@ -122,11 +125,25 @@ def test_submit_a_complete_package_as_xml(env: Env) -> None:
     first = submit(env, "A", header(A, [B]))
     env.deliver()
     xml = env.http.get(f"/api/v1/edocs/{first.json()['id']}/edxml", headers=env.as_("A")).content
-    # A relays the same document again as a whole package under another idempotency key: accepted, re-signed.
+    # The same document again, as a whole signed package under another idempotency key: the same document
+    # (issue 17, item 1), answered as the first submit's replay.
     resp = env.http.post(
         "/api/v1/edocs",
         content=xml,
         headers={**env.as_("A"), "Content-Type": "application/xml", "Idempotency-Key": "relay-1"},
+    )
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["id"] == first.json()["id"] and resp.headers["Idempotent-Replayed"] == "true"
+    # A complete package of another document (a relayed one, signed by this node): accepted, its signature
+    # checked and kept, re-signed with this node's TraceHeader appended.
+    other = submit(env, "A", header(A, [B], number="14"))
+    relayed = env.http.get(f"/api/v1/edocs/{other.json()['id']}/edxml", headers=env.as_("A")).content
+    with env.gw.writes() as session, session.begin():  # its DocumentId freed, as on a node that never saw it
+        session.execute(sa.update(Package).where(Package.id == other.json()["id"]).values(document_key=None))
+    resp = env.http.post(
+        "/api/v1/edocs",
+        content=relayed,
+        headers={**env.as_("A"), "Content-Type": "application/xml", "Idempotency-Key": "relay-2"},
     )
     assert resp.status_code == 202, resp.text
     env.deliver()

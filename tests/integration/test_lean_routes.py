@@ -32,6 +32,7 @@ def test_the_lean_routes_document_their_parameters_as_fastapi_derived_them(sqlit
 
     submit_op = _operation(sqlite_env, "/api/v1/edocs", "post")
     assert submit_op["parameters"] == [
+        {"in": "query", "name": "share_statuses", "required": False, "schema": {**optional, "title": "Share Statuses"}},
         {
             "in": "header",
             "name": "Idempotency-Key",
@@ -40,7 +41,10 @@ def test_the_lean_routes_document_their_parameters_as_fastapi_derived_them(sqlit
         }
     ]
     assert set(submit_op["requestBody"]["content"]) == {"application/xml", "multipart/form-data"}
-    assert _operation(sqlite_env, "/api/v1/edocs/{package_id}/edxml", "get")["parameters"] == [package_id]
+    assert _operation(sqlite_env, "/api/v1/edocs/{package_id}/edxml", "get")["parameters"] == [
+        package_id,
+        {"in": "query", "name": "reason", "required": False, "schema": {**optional, "title": "Reason"}},
+    ]
     assert _operation(sqlite_env, "/api/v1/edocs/{package_id}/ack", "post")["parameters"] == [
         package_id,
         {"in": "query", "name": "agency", "required": False, "schema": {**optional, "title": "Agency"}},

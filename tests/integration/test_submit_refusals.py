@@ -125,6 +125,8 @@ def test_unsigned_package_is_refused_under_the_strict_policy(sqlite_env: Env) ->
         else (xml.index(b"</Signature>") + len(b"</Signature>"))
     )
     unsigned = xml[:start] + xml[end:]
+    # Another document (number 13), not a resend of the signed one (which would be answered as its replay).
+    unsigned = unsigned.replace(b"12/STTTT-VP", b"13/STTTT-VP").replace(b"CodeNumber>12<", b"CodeNumber>13<")
     sqlite_env.gw.settings.xml_signature_policy = "reject"
     _problem(_post_xml(sqlite_env, "A", unsigned, **{"Idempotency-Key": "u1"}), 422, "xml_signature_absent")
     sqlite_env.gw.settings.xml_signature_policy = "warn"
@@ -138,15 +140,16 @@ def test_replayed_submit_returns_the_first_answer(env: Env) -> None:
     again = submit(env, "A", hdr, key="k-1")
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
-    # Without a key, the DocumentId + sender identify the document.
+    # Without a key, or with another one, the DocumentId + sender identify the document (issue 17, item 1).
     third = submit(env, "A", hdr)
     assert third.status_code == 202
-    fourth = submit(env, "A", hdr)
-    assert fourth.json()["id"] == third.json()["id"]
+    assert third.json()["id"] == first.json()["id"] and third.headers["Idempotent-Replayed"] == "true"
+    fourth = submit(env, "A", hdr, key="k-other")
+    assert fourth.json()["id"] == first.json()["id"]
     env.deliver()
-    assert len(inbox(env, "B")) == 2
+    assert len(inbox(env, "B")) == 1
     with env.gw.sessions() as session:
-        assert session.execute(sa.select(sa.func.count()).select_from(Delivery)).scalar_one() == 4
+        assert session.execute(sa.select(sa.func.count()).select_from(Delivery)).scalar_one() == 2
 
 
 def test_same_key_different_package_is_a_conflict(sqlite_env: Env) -> None:
@@ -187,9 +190,9 @@ def test_a_submit_that_loses_the_race_answers_as_the_winners_replay(
     real = submit_module._find_replay
     calls = []
 
-    def early_check_misses(gw: object, plan: object) -> object:
+    def early_check_misses(gw: object, plan: object, *rest: object) -> object:
         calls.append(1)
-        return None if len(calls) == 1 else real(gw, plan)  # type: ignore[arg-type]
+        return None if len(calls) == 1 else real(gw, plan, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(submit_module, "_find_replay", early_check_misses)
     hdr = header(A, [B, C]) if same_body else header(A, [B], subject="Một văn bản khác")

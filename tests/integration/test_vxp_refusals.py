@@ -94,7 +94,7 @@ CASES: list[tuple[Callable[[Env, SdkClient], dict], str, int]] = [
     (case_wrong_hmac, "VXP-401-BAD-SIGNATURE", 401),
     (case_stale_timestamp, "VXP-401-STALE-TIMESTAMP", 401),
     (case_missing_signed_header, "VXP-401-MISSING-HEADER", 401),
-    (case_unknown_systemid, "VXP-401-UNKNOWN-SYSTEM", 401),
+    (case_unknown_systemid, "VXP-401-BAD-SIGNATURE", 401),
     (case_from_not_owned, "VXP-403-NOT-YOUR-AGENCY", 403),
     (case_body_not_edxml, "VXP-400-MALFORMED-XML", 400),
     (case_hash_file_mismatch, "VXP-400-HASH-MISMATCH", 400),
@@ -138,7 +138,7 @@ def test_a_deactivated_system_is_refused(sqlite_env: Env) -> None:
         secret = set_vxp_secret(session, client, systemid="vxp.gone", secret_key="demo-not-secret-change-me")
         client.active = False
     refused(SdkClient(sqlite_env.http, "vxp.gone", secret).call("getReceivedEdocList", LIST),
-            "VXP-401-UNKNOWN-SYSTEM", 401)
+            "VXP-401-BAD-SIGNATURE", 401)
     with sqlite_env.gw.sessions() as session:
         sealed = session.execute(sa.select(ClientSystem.vxp_secret_sealed).where(ClientSystem.name == "gone"))
         assert secret not in sealed.scalar_one()  # stored sealed, not in clear
@@ -156,11 +156,11 @@ def test_a_system_changed_in_this_process_is_seen_at_once_despite_the_cache(env:
     with env.gw.writes() as session, session.begin():
         session.execute(sa.select(ClientSystem).where(ClientSystem.name == "cached")).scalar_one().active = False
     refused(SdkClient(env.http, sdk.systemid, new_secret).call("getReceivedEdocList", LIST),
-            "VXP-401-UNKNOWN-SYSTEM", 401)
+            "VXP-401-BAD-SIGNATURE", 401)
 
 
 def test_an_unknown_system_is_not_remembered_as_unknown(env: Env) -> None:
-    refused(SdkClient(env.http, "vxp.later", "x").call("getReceivedEdocList", LIST), "VXP-401-UNKNOWN-SYSTEM", 401)
+    refused(SdkClient(env.http, "vxp.later", "x").call("getReceivedEdocList", LIST), "VXP-401-BAD-SIGNATURE", 401)
     SdkClient.ok(vxp_system(env, "later", [A]).call("getReceivedEdocList", LIST))
 
 
