@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import StorageError, UnknownBackend
+from storage.errors import DatabaseUnavailable, InvalidValue, StorageError, UnknownBackend
 
 __all__ = [
     "autocommit",
@@ -28,6 +28,7 @@ __all__ = [
     "read_rows",
     "run_on_driver",
     "session_factory",
+    "translate_error",
     "writer_session_factory",
 ]
 
@@ -211,9 +212,36 @@ def maintenance_warnings(engine: Engine) -> list[str]:
 
 
 def ping(engine: Engine) -> None:
-    """Raise :class:`StorageError` unless the database answers."""
+    """Raise :class:`DatabaseUnavailable` unless the database answers. Its message names the failure's kind, not
+    the server's address (``/readyz`` shows it to anyone); the cause (``__cause__``) has the driver's full text."""
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
     except sa.exc.SQLAlchemyError as exc:
-        raise StorageError(f"database unreachable: {exc.__class__.__name__}: {exc}") from exc
+        raise DatabaseUnavailable(f"database unreachable ({type(getattr(exc, 'orig', None) or exc).__name__})") from exc
+
+
+def translate_error(exc: BaseException) -> StorageError | None:
+    """The :mod:`storage` error a SQLAlchemy error stands for, or None for a bug (a programming error, a
+    constraint the code should have checked first).
+
+    * The database is away: a connection that broke or could not be made, a statement cancelled by the server,
+      SQLite's lock wait running out, the pool's wait for a free connection running out -> :class:`DatabaseUnavailable`
+      (retry later). Both paths count: SQLAlchemy's own, and :func:`run_on_driver`/:class:`storage.aio.AsyncDriver`,
+      which raise the same SQLAlchemy errors (psycopg_pool's ``PoolTimeout`` is a psycopg ``OperationalError``).
+    * The database refused a value (``DataError``: a NUL in a text on PostgreSQL, an integer beyond BIGINT) ->
+      :class:`InvalidValue` (the request was wrong).
+
+    Translated here rather than with an engine ``handle_error`` hook so that the callers that catch SQLAlchemy's
+    errors themselves (``IntegrityError`` of a racing insert, ``OperationalError`` of a table not yet migrated)
+    keep seeing them; the HTTP layer and the VXP facade translate what reaches them.
+    """
+    if isinstance(exc, sa.exc.DataError):
+        return InvalidValue("the database refused a value of the request (a NUL character, a number out of range)")
+    if isinstance(exc, sa.exc.TimeoutError):  # QueuePool: no connection free within pool_timeout
+        return DatabaseUnavailable("the database has no free connection; retry later")
+    if isinstance(exc, sa.exc.OperationalError) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    ):
+        return DatabaseUnavailable("the database is not answering; retry later")
+    return None
