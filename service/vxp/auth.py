@@ -6,8 +6,8 @@
 1. the five authentication headers are present (``systemid``, ``timestamp``, ``sign-header-key``,
    ``sign-header``, ``hash-header``);
 2. the ``systemid`` is known (``lookup_secret`` returns its secret);
-3. ``sign-header`` is a JSON object of strings without duplicate keys, and ``sign-header-key`` a list of
-   distinct names;
+3. ``sign-header`` is a JSON object of strings without duplicate keys (at most 32 KiB, nesting checked before
+   parsing), and ``sign-header-key`` a list of distinct names;
 4. the JSON's keys are exactly ``XroadVnpt-<name>`` for the names of ``sign-header-key`` (in any order);
    ``systemid``, ``timestamp`` and the operation's required parameters are among them; no other
    ``XroadVnpt-*`` parameter header is sent unsigned; each signed name is sent as a header with exactly the
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from service.edge.jsondepth import json_depth_exceeds
 from service.vxp.errors import (
     VxpBadSignature,
     VxpBadTimestamp,
@@ -48,6 +49,7 @@ from service.vxp.interfaces import ReplayGuard
 from service.vxp.protocol import (
     AUTH_HEADERS,
     HEADER_PREFIX,
+    MAX_JSON_HEADER_BYTES,
     VN_TZ,
     hash_file_matches,
     header_name,
@@ -195,6 +197,10 @@ def _parse_sign_header(sign_raw: bytes) -> dict[str, str]:
             raise VxpMalformedSignHeader("sign-header repeats a key")
         return dict(pairs)
 
+    if len(sign_raw) > MAX_JSON_HEADER_BYTES:
+        raise VxpMalformedSignHeader(f"sign-header is longer than {MAX_JSON_HEADER_BYTES} bytes")
+    if json_depth_exceeds(sign_raw, 1):  # an object of strings; checked before json recurses into it (issue 17)
+        raise VxpMalformedSignHeader("sign-header must be a flat JSON object of strings")
     try:
         obj = json.loads(sign_raw.decode("utf-8"), object_pairs_hook=no_duplicates)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -1,8 +1,14 @@
 """HTTP for the VXP facade: ``GET|POST /vxp/{operation}`` (STANDARDS.md §8) and the routing table's admin API.
 
-Thin: the body is read (bounded by ``max_package_bytes``), the facade runs in the thread pool, its envelope is the
-JSON answer whatever the status (the SDK reads the body of every answer). ``Server-Timing`` says how long the
-call spent in authentication (``auth``) and in total (``app``), which ``bench/vxp.py`` sums.
+Thin, and careful about what an unknown caller can make it hold (issue 17): an unknown operation or method is
+answered before any byte of the body is read; an operation with a body (sendEdoc, registerAgency) has its headers
+authenticated first (:meth:`VxpFacade.precheck`), then its body read, bounded by ``max_package_bytes`` (the edge
+guard, service/edge/guard.py, stops a chunked body at that limit too); an operation without one takes at most
+:data:`SMALL_BODY` bytes (the SDK posts ``{}``). Each refusal of an unauthenticated call counts against the
+caller's address; past ``vxp_refusals_per_minute`` the address is answered 429 before anything else (the guard).
+The facade runs in the thread pool, its envelope is the JSON answer whatever the status (the SDK reads the body
+of every answer). ``Server-Timing`` says how long the call spent in authentication (``auth``) and in total
+(``app``), which ``bench/vxp.py`` sums.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from service.api.deps import CallerDep, GatewayDep, require_role
+from service.errors import RETRY_AFTER_SECONDS
 from service.exchange import log
-from service.vxp.facade import VxpFacade
-from service.vxp.protocol import fail_envelope
+from service.vxp.facade import Answer, VxpFacade
+from service.vxp.protocol import OPERATIONS, fail_envelope
 from service.vxp.routes import Rule, replace_rules, rules_of
 
 __all__ = ["facade_of", "router"]
@@ -45,21 +52,45 @@ _SUMMARY = "A VXP operation (sendEdoc, getReceivedEdocList, getEdoc, updateStatu
 @router.post("/vxp/{operation}", summary=_SUMMARY, operation_id="vxp_post")
 async def vxp_call(operation: str, request: Request) -> JSONResponse:
     facade = facade_of(request)
-    limit = facade.gw.settings.max_package_bytes
+    headers = list(request.headers.items())
+    op = OPERATIONS.get(operation)
+    if op is None or request.method not in op.accepted_methods:
+        return _answer(request, facade.handle(request.method, operation, headers, b""))  # the body stays unread
+    limit = facade.gw.settings.max_package_bytes if op.body else SMALL_BODY
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        return JSONResponse(fail_envelope("VXP-413-TOO-LARGE", f"the body exceeds {limit} bytes", None), 413)
+        return _too_large(limit)
+    if op.body and (declared not in ("", "0") or "transfer-encoding" in request.headers):
+        refusal = await run_in_threadpool(facade.precheck, operation, headers)
+        if refusal is not None:
+            return _answer(request, refusal)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            return JSONResponse(fail_envelope("VXP-413-TOO-LARGE", f"the body exceeds {limit} bytes", None), 413)
+            return _too_large(limit)
         chunks.append(chunk)
-    answer = await run_in_threadpool(
-        facade.handle, request.method, operation, list(request.headers.items()), b"".join(chunks)
-    )
-    timing = f"auth;dur={answer.auth_seconds * 1000:.3f}, app;dur={answer.total_seconds * 1000:.3f}"
-    return JSONResponse(answer.envelope, status_code=answer.status, headers={"Server-Timing": timing})
+    answer = await run_in_threadpool(facade.handle, request.method, operation, headers, b"".join(chunks))
+    return _answer(request, answer)
+
+
+#: The most a VXP operation without a body of its own may carry (SDK count calls post ``{}``).
+SMALL_BODY = 64 * 1024
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(fail_envelope("VXP-413-TOO-LARGE", f"the body exceeds {limit} bytes", None), 413)
+
+
+def _answer(request: Request, answer: Answer) -> JSONResponse:
+    if answer.status in (401, 404, 405):  # the caller is not known: count it against its address
+        edge = getattr(request.app.state, "edge", None)
+        if edge is not None:
+            edge.vxp_refusals.allow(request.client.host if request.client else None)
+    headers = {"Server-Timing": f"auth;dur={answer.auth_seconds * 1000:.3f}, app;dur={answer.total_seconds * 1000:.3f}"}
+    if answer.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return JSONResponse(answer.envelope, status_code=answer.status, headers=headers)
 
 
 class RuleIn(BaseModel):
