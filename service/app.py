@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                 thread.join(timeout=10)
             for poller in pollers:
                 poller.join(timeout=10)
+            facade = getattr(app.state, "vxp_facade", None)
+            if facade is not None:
+                facade.refusals.flush()  # the repeats of unauthenticated refusals counted so far (issue 17)
             app.state.aio = None
             if aio is not None:
                 await aio.close()

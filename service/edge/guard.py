@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.edge.jsondepth import NUL_ESCAPE, TOO_DEEP, DepthScanner
 from service.edge.ratelimit import RateLimiter
 
-__all__ = ["EdgeGuard", "EdgeLimits", "Refusal"]
+__all__ = ["DRAIN_BYTES", "EdgeGuard", "EdgeLimits", "Refusal", "unread_body_is_large"]
 
 #: Routes whose body is a package (the native submit, multipart included, and every VXP operation).
 PACKAGE_PATHS = ("/api/v1/edocs",)
@@ -46,6 +46,8 @@ PDF_PATHS = ("/verify", "/api/v1/verify", "/api/v1/sign")
 RAW_BODY_PATHS = PACKAGE_PATHS + PDF_PATHS
 MULTIPART_SLACK = 1024 * 1024
 SIGN_SLACK = 5 * 1024 * 1024
+#: A body up to this size, unread when a request is refused, is read and dropped by the server after the answer.
+DRAIN_BYTES = 64 * 1024
 #: The VXP codes of the guard's refusals where the facade already had one (service/vxp/README.md).
 _VXP_CODES = {"body_too_large": "VXP-413-TOO-LARGE"}
 
@@ -137,11 +139,11 @@ class EdgeGuard:
             await self.app(scope, receive, send)
             return
         refusal = self._check_head(scope)
-        if refusal is not None:
-            await _answer(scope, send, refusal, close=True)
-            return
         length = _header(scope, b"content-length")
         chunked = _header(scope, b"transfer-encoding") is not None
+        if refusal is not None:
+            await _answer(scope, send, refusal, close=unread_body_is_large(scope))
+            return
         if not chunked and (length is None or length == b"0"):
             await self.app(scope, receive, send)
             return
@@ -183,6 +185,17 @@ class EdgeGuard:
                                "too many verifications from this address; try again later",
                                retry_after=limiter.retry_after(_client(scope)))
         return None
+
+
+def unread_body_is_large(scope: Scope) -> bool:
+    """Whether a request answered without reading its body should have its connection closed (``Connection:
+    close``): a body of unknown (chunked) or large size; the server would read it to its end to reach the next
+    request. A small one is left to the server, which reads and drops it after the answer, so that a client still
+    writing its body gets the answer rather than a reset connection."""
+    if _header(scope, b"transfer-encoding") is not None:
+        return True
+    length = _header(scope, b"content-length")
+    return length is not None and (not length.isdigit() or int(length) > DRAIN_BYTES)
 
 
 def _too_large(limit: int) -> Refusal:

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from service.api.deps import CallerDep, GatewayDep, require_role
+from service.edge.guard import unread_body_is_large
 from service.errors import RETRY_AFTER_SECONDS
 from service.exchange import log
 from service.vxp.facade import Answer, VxpFacade
@@ -54,8 +55,8 @@ async def vxp_call(operation: str, request: Request) -> JSONResponse:
     facade = facade_of(request)
     headers = list(request.headers.items())
     op = OPERATIONS.get(operation)
-    if op is None or request.method not in op.accepted_methods:
-        return _answer(request, facade.handle(request.method, operation, headers, b""))  # the body stays unread
+    if op is None or request.method not in op.accepted_methods:  # the body stays unread
+        return _answer(request, facade.handle(request.method, operation, headers, b""), unread=True)
     limit = facade.gw.settings.max_package_bytes if op.body else SMALL_BODY
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -63,7 +64,7 @@ async def vxp_call(operation: str, request: Request) -> JSONResponse:
     if op.body and (declared not in ("", "0") or "transfer-encoding" in request.headers):
         refusal = await run_in_threadpool(facade.precheck, operation, headers)
         if refusal is not None:
-            return _answer(request, refusal)
+            return _answer(request, refusal, unread=True)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -82,7 +83,7 @@ def _too_large(limit: int) -> JSONResponse:
     return JSONResponse(fail_envelope("VXP-413-TOO-LARGE", f"the body exceeds {limit} bytes", None), 413)
 
 
-def _answer(request: Request, answer: Answer) -> JSONResponse:
+def _answer(request: Request, answer: Answer, *, unread: bool = False) -> JSONResponse:
     if answer.status in (401, 404, 405):  # the caller is not known: count it against its address
         edge = getattr(request.app.state, "edge", None)
         if edge is not None:
@@ -90,6 +91,8 @@ def _answer(request: Request, answer: Answer) -> JSONResponse:
     headers = {"Server-Timing": f"auth;dur={answer.auth_seconds * 1000:.3f}, app;dur={answer.total_seconds * 1000:.3f}"}
     if answer.status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if unread and unread_body_is_large(request.scope):
+        headers["Connection"] = "close"  # rather than reading a body nobody will use to its end
     return JSONResponse(answer.envelope, status_code=answer.status, headers=headers)
 
 
