@@ -71,7 +71,7 @@ def _warn_about_database(gw: Any) -> None:
 def _upgrade(settings: Any) -> None:
     from storage.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the database and documents
     upgrade(settings.resolved_database_url())
 
 

@@ -8,6 +8,8 @@ locked".
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,7 +60,25 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+#: Modes of what the embedded tier creates: the database holds inline documents and key hashes (issue 17).
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and its folder) readable by this user only, before SQLite creates it with the
+    process's umask (0644 by default). SQLite gives its -wal and -shm files the database file's mode. An existing
+    file is left as it is: its mode is the operator's."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    os.makedirs(os.path.dirname(path), mode=PRIVATE_FOLDER, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    _create_private_sqlite_file(url)
     kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     engine = sa.create_engine(url, **kwargs)
 
