@@ -6,11 +6,28 @@ every route psycopg refused with ``DataError``, a NUL in a client or agency name
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.support.gateway import A, Env
+from tests.support.databases import postgres_admin_url, postgres_available, temporary_postgres_database
+from tests.support.env import require
+from tests.support.gateway import A, Env, gateway_env
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    """One gateway per database kind for the whole module: every case here is refused, nothing is changed."""
+    tmp: Path = tmp_path_factory.mktemp(f"bad-input-{request.param}")
+    if request.param == "sqlite":
+        yield from gateway_env(f"sqlite:///{tmp / 'edoc.sqlite3'}", tmp)
+        return
+    require(postgres_available(), f"PostgreSQL not reachable at {postgres_admin_url()} (set EDOC_TEST_POSTGRES_URL)")
+    with temporary_postgres_database() as url:
+        yield from gateway_env(url, tmp)
 
 
 def _refused(resp: object, *codes: str) -> None:

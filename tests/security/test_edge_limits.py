@@ -40,7 +40,7 @@ def test_unknown_vxp_operation_is_answered_before_its_body(served: Served) -> No
         reply = read_reply(sock, timeout=5)
     assert reply.status == 404, reply
     assert json.loads(reply.body)["ErrorCode"] == "VXP-404-NO-OPERATION"
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4  # at once (before: no answer until the whole body came)
 
 
 def test_vxp_send_without_valid_signature_is_refused_before_its_body(served: Served) -> None:
@@ -119,7 +119,7 @@ def test_idle_bodies_hold_no_verification_slot(served: Served) -> None:
         resp = httpx.post(f"{served.base}/verify", files={"file": ("x.pdf", b"not a pdf", "application/pdf")})
         assert resp.status_code != 503, resp.text
         assert resp.status_code < 500
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # not after the idle bodies' timeout
         for sock in idle:
             assert read_reply(sock, timeout=6).status == 408
     finally:
