@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -110,13 +111,9 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _media_type(scope: Scope) -> str:
-    value = _header(scope, b"content-type")
-    return "" if value is None else value.split(b";", 1)[0].strip().lower().decode("latin-1")
-
-
-def _is_json(scope: Scope) -> bool:
-    media = _media_type(scope)
+def _is_json(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    value = headers.get(b"content-type")
+    media = "" if value is None else value.split(b";", 1)[0].strip().lower().decode("latin-1")
     if not media:
         return scope["path"] not in RAW_BODY_PATHS and not scope["path"].startswith("/vxp/")
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
@@ -138,9 +135,10 @@ class EdgeGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
         refusal = self._check_head(scope)
-        length = _header(scope, b"content-length")
-        chunked = _header(scope, b"transfer-encoding") is not None
+        length = headers.get(b"content-length")
+        chunked = b"transfer-encoding" in headers
         if refusal is not None:
             await _answer(scope, send, refusal, close=unread_body_is_large(scope))
             return
@@ -151,7 +149,8 @@ class EdgeGuard:
         if length is not None and length.isdigit() and int(length) > limit:
             await _answer(scope, send, _too_large(limit), close=True)
             return
-        watch = _BodyWatch(self.limits, limit, DepthScanner(self.limits.json_depth) if _is_json(scope) else None)
+        scanner = DepthScanner(self.limits.json_depth) if _is_json(scope, headers) else None
+        watch = _BodyWatch(self.limits, limit, scanner)
         await watch.run(self.app, scope, receive, send)
 
     def _check_head(self, scope: Scope) -> Refusal | None:
@@ -160,9 +159,8 @@ class EdgeGuard:
         if len(headers) > limits.header_count:
             return Refusal(431, "too_many_headers", "Request header fields too large",
                            f"more than {limits.header_count} request headers")
-        size = len(scope.get("raw_path") or b"") + len(scope["query_string"])
-        for name, value in headers:
-            size += len(name) + len(value) + 4
+        size = len(scope.get("raw_path") or b"") + len(scope["query_string"]) + 4 * len(headers)
+        size += sum(map(len, chain.from_iterable(headers)))
         if size > limits.header_bytes:
             return Refusal(431, "headers_too_large", "Request header fields too large",
                            f"the request line and headers exceed {limits.header_bytes} bytes")
