@@ -246,7 +246,8 @@ def translate_error(exc: BaseException) -> StorageError | None:
     constraint the code should have checked first).
 
     * The database is away: a connection that broke or could not be made, a statement cancelled by the server,
-      SQLite's lock wait running out, the pool's wait for a free connection running out -> :class:`DatabaseUnavailable`
+      SQLite's lock wait running out or its file unreadable (not its syntax errors, also OperationalError), the
+      pool's wait for a free connection running out -> :class:`DatabaseUnavailable`
       (retry later). Both paths count: SQLAlchemy's own, and :func:`run_on_driver`/:class:`storage.aio.AsyncDriver`,
       which raise the same SQLAlchemy errors (psycopg_pool's ``PoolTimeout`` is a psycopg ``OperationalError``).
     * The database refused a value (``DataError``: a NUL in a text on PostgreSQL, an integer beyond BIGINT) ->
@@ -260,8 +261,22 @@ def translate_error(exc: BaseException) -> StorageError | None:
         return InvalidValue("the database refused a value of the request (a NUL character, a number out of range)")
     if isinstance(exc, sa.exc.TimeoutError):  # QueuePool: no connection free within pool_timeout
         return DatabaseUnavailable("the database has no free connection; retry later")
-    if isinstance(exc, sa.exc.OperationalError) or (
-        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
-    ):
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailable("the database is not answering; retry later")
+    if isinstance(exc, sa.exc.OperationalError) and _database_away(exc.orig):
         return DatabaseUnavailable("the database is not answering; retry later")
     return None
+
+
+# SQLite reports a syntax error or a missing table as OperationalError too: only these mean it is away.
+_SQLITE_AWAY = ("database is locked", "unable to open database", "disk i/o error", "database or disk is full",
+                "readonly database")
+
+
+def _database_away(orig: BaseException | None) -> bool:
+    import sqlite3
+
+    if isinstance(orig, sqlite3.Error):
+        text = str(orig).lower()
+        return any(marker in text for marker in _SQLITE_AWAY)
+    return True  # psycopg's OperationalError: the connection, the server, a cancelled statement
