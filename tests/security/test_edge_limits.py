@@ -46,8 +46,8 @@ def test_unknown_vxp_operation_is_answered_before_its_body(served: Served) -> No
 def test_vxp_send_without_valid_signature_is_refused_before_its_body(served: Served) -> None:
     with connect(served.port) as sock:
         sock.sendall(
-            f"POST /vxp/sendEdoc HTTP/1.1\r\nHost: x\r\nXroadVnpt-systemid: nobody\r\nContent-Length: {MiB}\r\n\r\n"
-            .encode()
+            f"POST /vxp/sendEdoc HTTP/1.1\r\nHost: x\r\nXroadVnpt-systemid: nobody\r\n"
+            f"Content-Length: {MiB * 3 // 2}\r\n\r\n".encode()
         )
         reply = read_reply(sock, timeout=5)
     assert reply.status == 401, reply
