@@ -26,6 +26,7 @@ from service.api.deps import (
     require_role,
 )
 from service.api.downloads import download_headers, served_type
+from service.edge.jsondepth import json_depth_exceeds
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.submit import SubmitResult, submit_package
@@ -122,6 +123,8 @@ async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | N
         header_text = form.get("header")
         if not isinstance(header_text, str):
             raise Invalid("the multipart body needs a 'header' field with the JSON header", code="invalid_header")
+        if json_depth_exceeds(header_text, 32):  # json would recurse into it (RecursionError, issue 17)
+            raise Invalid("the 'header' field nests too deeply", code="invalid_header")
         try:
             header = json.loads(header_text)
         except json.JSONDecodeError as exc:

@@ -84,3 +84,9 @@ def test_deeply_nested_json(env: Env) -> None:
     _refused(resp, "json_too_deep")
     resp = env.http.post("/api/v1/clients", content=body, headers=env.as_("admin"))  # no Content-Type: read as JSON
     _refused(resp, "json_too_deep")
+
+
+def test_deeply_nested_multipart_header(env: Env) -> None:
+    """The native submit's 'header' is a form field, out of the edge guard's sight: checked where it is parsed."""
+    resp = env.http.post("/api/v1/edocs", data={"header": "[" * 50_000}, headers=env.as_("A"))
+    _refused(resp, "invalid_header")
