@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from service.api import admin, edocs
 from service.context import Gateway
+from service.edge.guard import EdgeGuard, EdgeLimits
 from service.errors import install_error_handlers
 from service.settings import Settings
 from service.vxp import http as vxp_http
@@ -54,6 +55,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                 thread.join(timeout=10)
             for poller in pollers:
                 poller.join(timeout=10)
+            facade = getattr(app.state, "vxp_facade", None)
+            if facade is not None:
+                facade.refusals.flush()  # the repeats of unauthenticated refusals counted so far (issue 17)
             app.state.aio = None
             if aio is not None:
                 await aio.close()
@@ -62,6 +66,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.gateway = gw
     app.state.aio = None  # until the lifespan opens it
     install_error_handlers(app)
+    # Limits on what anyone can make the gateway hold before it knows who is calling (service/edge/guard.py)
+    app.state.edge = EdgeLimits.from_settings(gw.settings)
+    app.add_middleware(EdgeGuard, limits=app.state.edge)
     app.include_router(edocs.hot)
     app.include_router(edocs.router)
     app.include_router(admin.router)

@@ -71,7 +71,7 @@ def _warn_about_database(gw: Any) -> None:
 def _upgrade(settings: Any) -> None:
     from storage.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds the database and documents
     upgrade(settings.resolved_database_url())
 
 
@@ -111,7 +111,11 @@ def serve(
         worker_process = start_worker_process()
         os.environ["EDOC_EMBEDDED_WORKER"] = "false"
     try:
-        uvicorn.run("service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False)
+        from service.edge.server import PROTOCOL  # bounded request heads (431/408), docs/security.md
+
+        uvicorn.run(
+            "service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False, http=PROTOCOL
+        )
     finally:
         if worker_process is not None:
             from service.worker_process import stop_worker_process

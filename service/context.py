@@ -91,6 +91,6 @@ def _demo_node_key(path: Path, node_id: str) -> KeyMaterial:
     with _demo_lock:
         if path.exists():
             return load_pkcs12(path, None)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         create_demo_pkcs12(path, common_name=f"edoc-gateway node {node_id}", organization="edoc-gateway", password=None)
         return load_pkcs12(path, None)

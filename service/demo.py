@@ -7,6 +7,7 @@ start; that file is TEST ONLY, and production settings refuse demo mode altogeth
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from service.context import Gateway
@@ -44,7 +45,8 @@ def ensure_demo(gw: Gateway) -> dict[str, Any]:
             _client, key = create_client(session, name=name, role=role, agencies=[agency])
             clients.append({"name": name, "role": role, "agency": agency, "agency_name": names[agency], "api_key": key})
     info = {"warning": "TEST ONLY demo keys; never use in production", "clients": clients}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
-    path.chmod(0o600)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # created 0600 rather than chmod-ed after writing: no moment where the keys are readable by others (issue 17)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        out.write(json.dumps(info, ensure_ascii=False, indent=2))
     return info

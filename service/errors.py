@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,9 +14,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from schemas.errors import SchemaError
 from service.exchange import errors as ex
 from signing.errors import SigningError
-from storage.errors import BlobNotFound, StorageError
+from storage.db import translate_error
+from storage.errors import BlobNotFound, DatabaseUnavailable, InvalidValue, StorageError
 
-__all__ = ["install_error_handlers", "problem", "status_for"]
+__all__ = ["RETRY_AFTER_SECONDS", "install_error_handlers", "problem", "status_for", "vxp_problem"]
+
+logger = logging.getLogger("edoc.http")
+#: ``Retry-After`` of a 503 (the database or the object store is away): clients retry with their idempotency key.
+RETRY_AFTER_SECONDS = 5
 
 PROBLEM = "application/problem+json"
 
@@ -28,6 +35,8 @@ _STATUS: list[tuple[type[BaseException], int, str]] = [
     (ex.Refused, 422, "Refused by policy"),
     (ex.Invalid, 422, "Invalid request"),
     (BlobNotFound, 404, "Not found"),
+    (InvalidValue, 400, "Invalid value"),
+    (DatabaseUnavailable, 503, "Database unavailable"),
     (StorageError, 503, "Storage unavailable"),
     (SchemaError, 400, "Invalid package"),
     (SigningError, 422, "Signature problem"),
@@ -50,7 +59,17 @@ def problem(status: int, title: str, code: str, detail: str, **extra: Any) -> JS
     body["detail"] = detail
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def vxp_problem(status: int, code: str, message: str) -> JSONResponse:
+    """A refusal in the VXP FAIL envelope (service/vxp/README.md codes), for the ``/vxp/`` paths."""
+    from service.vxp.protocol import fail_envelope
+
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return JSONResponse(fail_envelope(code, message, None), status_code=status, headers=headers)
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -73,8 +92,35 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     return problem(exc.status_code, str(exc.detail), code, str(exc.detail))
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """SQLAlchemy's errors that reach a route: the database away (503), a value it refused (400), else a bug."""
+    translated = translate_error(exc)
+    if translated is None:
+        return await _internal_error(request, exc)
+    if isinstance(translated, DatabaseUnavailable):
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return await _domain_error(request, translated)
+
+
+async def _out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+    # Python raises OverflowError for a number or date out of any representable range: SQLite's driver for an
+    # integer beyond 64 bits (?after_id=9223372036854775808), datetime arithmetic at year 9999.
+    return problem(400, "Invalid value", "value_out_of_range", "a number or date of the request is out of range")
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's ServerErrorMiddleware calls this for any other exception (and re-raises it for the server to
+    # log); answered as problem+json rather than text/plain.
+    if isinstance(exc, sa.exc.SQLAlchemyError) and translate_error(exc) is None:
+        logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "internal_error", "internal error; the request was not completed")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     for cls in (ex.ExchangeError, SchemaError, SigningError, StorageError):
         app.add_exception_handler(cls, _domain_error)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(Exception, _internal_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -138,6 +138,43 @@ class Settings(BaseSettings):
     signing_keys: dict[str, SigningKeySetting] = Field(default_factory=dict, description="keys the API signs with")
     verify_max_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest PDF accepted for verify/sign")
 
+    # --- the edge: what any caller can make the gateway hold or do before it knows who is calling (issue 17,
+    # docs/security.md) ---
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, gt=0,
+        description="largest request body of the routes that take neither a package nor a PDF (JSON, agency "
+        "files); packages are bounded by max_package_bytes, PDFs by verify_max_bytes",
+    )
+    max_header_bytes: int = Field(
+        64 * 1024, ge=4096, description="largest request line plus headers (431 beyond)"
+    )
+    max_header_count: int = Field(100, ge=10, description="most request headers (431 beyond)")
+    header_timeout_seconds: float = Field(
+        30.0, gt=0, description="edoc serve: a request whose headers take longer than this to arrive is dropped"
+    )
+    body_idle_timeout_seconds: float = Field(
+        30.0, gt=0, description="a request body that sends nothing for this long is refused (408)"
+    )
+    body_timeout_seconds: float = Field(
+        900.0, gt=0, description="a request body that takes longer than this in all is refused (408)"
+    )
+    max_json_depth: int = Field(
+        32, ge=4, le=200, description="deepest nesting of a JSON body or VXP header (deeper: 400)"
+    )
+    verify_rate_per_minute: float = Field(
+        30.0, ge=0, description="POST /verify (no login) per client address and process; 0: unlimited"
+    )
+    vxp_refusals_per_minute: float = Field(
+        60.0, ge=0,
+        description="VXP calls refused as unauthenticated per client address and process before the address is "
+        "answered 429 without a look at its calls; 0: unlimited",
+    )
+    refusal_log_seconds: float = Field(
+        60.0, gt=0,
+        description="unauthenticated VXP refusals are written to the exchange log as one counted event per "
+        "reason and window of this length, not one row each",
+    )
+
     @field_validator("node_id")
     @classmethod
     def _node_id(cls, value: str) -> str:

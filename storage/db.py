@@ -8,6 +8,8 @@ locked".
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import StorageError, UnknownBackend
+from storage.errors import DatabaseUnavailable, InvalidValue, StorageError, UnknownBackend
 
 __all__ = [
     "autocommit",
@@ -28,6 +30,7 @@ __all__ = [
     "read_rows",
     "run_on_driver",
     "session_factory",
+    "translate_error",
     "writer_session_factory",
 ]
 
@@ -57,7 +60,25 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+#: Modes of what the embedded tier creates: the database holds inline documents and key hashes (issue 17).
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and its folder) readable by this user only, before SQLite creates it with the
+    process's umask (0644 by default). SQLite gives its -wal and -shm files the database file's mode. An existing
+    file is left as it is: its mode is the operator's."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    os.makedirs(os.path.dirname(path), mode=PRIVATE_FOLDER, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    _create_private_sqlite_file(url)
     kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     engine = sa.create_engine(url, **kwargs)
 
@@ -211,9 +232,51 @@ def maintenance_warnings(engine: Engine) -> list[str]:
 
 
 def ping(engine: Engine) -> None:
-    """Raise :class:`StorageError` unless the database answers."""
+    """Raise :class:`DatabaseUnavailable` unless the database answers. Its message names the failure's kind, not
+    the server's address (``/readyz`` shows it to anyone); the cause (``__cause__``) has the driver's full text."""
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
     except sa.exc.SQLAlchemyError as exc:
-        raise StorageError(f"database unreachable: {exc.__class__.__name__}: {exc}") from exc
+        raise DatabaseUnavailable(f"database unreachable ({type(getattr(exc, 'orig', None) or exc).__name__})") from exc
+
+
+def translate_error(exc: BaseException) -> StorageError | None:
+    """The :mod:`storage` error a SQLAlchemy error stands for, or None for a bug (a programming error, a
+    constraint the code should have checked first).
+
+    * The database is away: a connection that broke or could not be made, a statement cancelled by the server,
+      SQLite's lock wait running out or its file unreadable (not its syntax errors, also OperationalError), the
+      pool's wait for a free connection running out -> :class:`DatabaseUnavailable`
+      (retry later). Both paths count: SQLAlchemy's own, and :func:`run_on_driver`/:class:`storage.aio.AsyncDriver`,
+      which raise the same SQLAlchemy errors (psycopg_pool's ``PoolTimeout`` is a psycopg ``OperationalError``).
+    * The database refused a value (``DataError``: a NUL in a text on PostgreSQL, an integer beyond BIGINT) ->
+      :class:`InvalidValue` (the request was wrong).
+
+    Translated here rather than with an engine ``handle_error`` hook so that the callers that catch SQLAlchemy's
+    errors themselves (``IntegrityError`` of a racing insert, ``OperationalError`` of a table not yet migrated)
+    keep seeing them; the HTTP layer and the VXP facade translate what reaches them.
+    """
+    if isinstance(exc, sa.exc.DataError):
+        return InvalidValue("the database refused a value of the request (a NUL character, a number out of range)")
+    if isinstance(exc, sa.exc.TimeoutError):  # QueuePool: no connection free within pool_timeout
+        return DatabaseUnavailable("the database has no free connection; retry later")
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailable("the database is not answering; retry later")
+    if isinstance(exc, sa.exc.OperationalError) and _database_away(exc.orig):
+        return DatabaseUnavailable("the database is not answering; retry later")
+    return None
+
+
+# SQLite reports a syntax error or a missing table as OperationalError too: only these mean it is away.
+_SQLITE_AWAY = ("database is locked", "unable to open database", "disk i/o error", "database or disk is full",
+                "readonly database")
+
+
+def _database_away(orig: BaseException | None) -> bool:
+    import sqlite3
+
+    if isinstance(orig, sqlite3.Error):
+        text = str(orig).lower()
+        return any(marker in text for marker in _SQLITE_AWAY)
+    return True  # psycopg's OperationalError: the connection, the server, a cancelled statement

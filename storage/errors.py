@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BlobNotFound", "StorageError", "UnknownBackend"]
+__all__ = ["BlobNotFound", "DatabaseUnavailable", "InvalidValue", "StorageError", "UnknownBackend"]
 
 
 class StorageError(Exception):
@@ -26,3 +26,16 @@ class BlobNotFound(StorageError, FileNotFoundError):
 
 class UnknownBackend(StorageError):
     code = "unknown_backend"
+
+
+class DatabaseUnavailable(StorageError):
+    """The database does not answer (down, unreachable, every connection busy): retry later."""
+
+    code = "database_unavailable"
+
+
+class InvalidValue(StorageError):
+    """The database refused a value as such (a NUL character in text, an integer out of its column's range):
+    the request was wrong, not the database."""
+
+    code = "invalid_value"

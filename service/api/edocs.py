@@ -9,7 +9,6 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,6 +29,8 @@ from service.api.deps import (
     lean_doc,
     read_limited_body,
 )
+from service.api.downloads import download_headers, served_type
+from service.edge.jsondepth import json_depth_exceeds
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.submit import SubmitResult, submit_package
@@ -141,6 +142,8 @@ async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | N
         header_text = form.get("header")
         if not isinstance(header_text, str):
             raise Invalid("the multipart body needs a 'header' field with the JSON header", code="invalid_header")
+        if json_depth_exceeds(header_text, 32):  # json would recurse into it (RecursionError, issue 17)
+            raise Invalid("the 'header' field nests too deeply", code="invalid_header")
         try:
             header = json.loads(header_text)
         except json.JSONDecodeError as exc:
@@ -256,7 +259,9 @@ def get_attachment(
     reason: Annotated[str | None, Query(max_length=REASON_MAX, description="an auditor's reason, logged")] = None,
 ) -> Response:
     att = inbox.attachment_for(gw, caller, package_id, n, reason=reason)
-    return _blob_response(gw, att.blob_sha256, att.content_type, att.name, att.size)
+    # served as octet-stream unless passive, the sender's type in X-Edoc-Content-Type (service/api/downloads.py)
+    media_type = served_type(att.content_type)
+    return _blob_response(gw, att.blob_sha256, media_type, att.name, att.size, original=att.content_type)
 
 
 # Blobs up to this size are read whole in the handler's thread and sent as one body; larger ones are streamed in
@@ -264,14 +269,17 @@ def get_attachment(
 INLINE_BLOB = 4 * 1024 * 1024
 
 
-def _blob_headers(sha: str, filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}", "ETag": f'"{sha}"'}
+def _blob_headers(sha: str, filename: str, original: str | None = None) -> dict[str, str]:
+    return {**download_headers(filename, original), "ETag": f'"{sha}"'}
 
 
-def _blob_response(gw: Any, sha: str, media_type: str, filename: str, size: int) -> Response:
+def _blob_response(
+    gw: Any, sha: str, media_type: str, filename: str, size: int, *, original: str | None = None
+) -> Response:
     if size <= INLINE_BLOB:
-        return Response(gw.blobs.read(sha, size), media_type=media_type, headers=_blob_headers(sha, filename))
-    return _streamed(gw.blobs.open(sha, size), sha, media_type, filename, size)
+        headers = _blob_headers(sha, filename, original)
+        return Response(gw.blobs.read(sha, size), media_type=media_type, headers=headers)
+    return _streamed(gw.blobs.open(sha, size), sha, media_type, filename, size, original=original)
 
 
 async def _blob_response_async(
@@ -284,13 +292,15 @@ async def _blob_response_async(
     return _streamed(await run_in_threadpool(gw.blobs.open, sha, size), sha, media_type, filename, size)
 
 
-def _streamed(stream: Any, sha: str, media_type: str, filename: str, size: int) -> Response:
+def _streamed(
+    stream: Any, sha: str, media_type: str, filename: str, size: int, *, original: str | None = None
+) -> Response:
     def chunks() -> Any:
         with stream:
             while chunk := stream.read(1024 * 1024):
                 yield chunk
 
-    headers = {**_blob_headers(sha, filename), "Content-Length": str(size)}
+    headers = {**_blob_headers(sha, filename, original), "Content-Length": str(size)}
     return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 

@@ -230,12 +230,18 @@ def verify_script() -> Response:
 @page.post("/verify", response_class=HTMLResponse)
 async def verify_upload(request: Request, gw: GatewayDep, lang: Lang = "vi") -> HTMLResponse:
     max_mb = gw.settings.verify_max_bytes // (1024 * 1024)
+    try:
+        # The body first, then a slot: a client sending its file slowly (or not at all) holds no slot; the edge
+        # guard bounds how long a body may take (EDOC_BODY_IDLE_TIMEOUT_SECONDS, issue 17).
+        data, name = await _pdf_from_request(request, gw.settings.verify_max_bytes)
+    except ExchangeError as exc:
+        status, _title = status_for(exc)
+        return _html(verify_page.error_page(lang, _page_error(exc, lang), max_mb=max_mb), status)
     slots = services(gw).page_slots
     if not slots.acquire(blocking=False):
         message = "Máy chủ đang bận, vui lòng thử lại sau ít phút." if lang == "vi" else "Busy, try again shortly."
         return _html(verify_page.error_page(lang, message, max_mb=max_mb), 503)
     try:
-        data, name = await _pdf_from_request(request, gw.settings.verify_max_bytes)
         report = await run_in_threadpool(verify_document, gw, data)
         rendered = await run_in_threadpool(render_report, report, fmt="html", lang=lang)
     except (ExchangeError, SigningError) as exc:

@@ -9,8 +9,8 @@
    the checks go on against a random per-process secret nobody holds and end in the same
    ``VXP-401-BAD-SIGNATURE`` as a wrong HMAC at step 5, after the same work (JSON parse, coverage, one HMAC), so
    neither the answer nor its timing tells which system ids exist (issue 17, item 7);
-3. ``sign-header`` is a JSON object of strings without duplicate keys, and ``sign-header-key`` a list of
-   distinct names;
+3. ``sign-header`` is a JSON object of strings without duplicate keys (at most 32 KiB, nesting checked before
+   parsing), and ``sign-header-key`` a list of distinct names;
 4. the JSON's keys are exactly ``XroadVnpt-<name>`` for the names of ``sign-header-key`` (in any order);
    ``systemid``, ``timestamp`` and the operation's required parameters are among them; no other
    ``XroadVnpt-*`` parameter header is sent unsigned; each signed name is sent as a header with exactly the
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from service.edge.jsondepth import json_depth_exceeds
 from service.vxp.errors import (
     VxpBadSignature,
     VxpBadTimestamp,
@@ -51,6 +52,7 @@ from service.vxp.interfaces import ReplayGuard
 from service.vxp.protocol import (
     AUTH_HEADERS,
     HEADER_PREFIX,
+    MAX_JSON_HEADER_BYTES,
     VN_TZ,
     hash_file_matches,
     header_name,
@@ -200,6 +202,10 @@ def _parse_sign_header(sign_raw: bytes) -> dict[str, str]:
             raise VxpMalformedSignHeader("sign-header repeats a key")
         return dict(pairs)
 
+    if len(sign_raw) > MAX_JSON_HEADER_BYTES:
+        raise VxpMalformedSignHeader(f"sign-header is longer than {MAX_JSON_HEADER_BYTES} bytes")
+    if json_depth_exceeds(sign_raw, 1):  # an object of strings; checked before json recurses into it (issue 17)
+        raise VxpMalformedSignHeader("sign-header must be a flat JSON object of strings")
     try:
         obj = json.loads(sign_raw.decode("utf-8"), object_pairs_hook=no_duplicates)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -4,7 +4,9 @@
 systems of the database, replays refused through the ``replay_nonce`` table), resolves the caller, runs the
 operation and answers an envelope. HTTP is not known here (``service/vxp/http.py`` is the router); what is known
 is the HTTP *status* of a failure: VXP auth failures 401, VXP request failures 400, exchange-core failures the
-status ``service/errors.py`` gives them. Every refusal is written to the exchange log (``vxp_refused``).
+status ``service/errors.py`` gives them. Every refusal is written to the exchange log (``vxp_refused``); those of
+callers not authenticated are counted per kind and window instead of one row each (service/vxp/refusals.py), and
+none is written while the database is away (``VXP-503-DATABASE-UNAVAILABLE``, issue 17).
 
 Error codes: the VXP codes of ``service/vxp/README.md``; a refusal by the exchange core is
 ``VXP-<status>-<CORE-CODE>`` (``not_your_agency`` → ``VXP-403-NOT-YOUR-AGENCY``), stable because the core codes
@@ -55,9 +57,10 @@ from service.vxp.errors import VxpAuthError, VxpError, VxpRequestError
 from service.vxp.headers import from_code as from_header
 from service.vxp.headers import to_codes
 from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_envelope, header_name, ok_envelope
+from service.vxp.refusals import RefusalLog
 from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
 from signing.errors import SigningError
-from storage.db import is_postgresql, read_rows, run_on_driver
+from storage.db import is_postgresql, read_rows, run_on_driver, translate_error
 from storage.errors import StorageError
 from storage.models import DELIVERIES, Agency, Delivery, Package, utcnow
 
@@ -99,6 +102,20 @@ class VxpFacade:
             clock=clock or (lambda: datetime.now(UTC)),
             window=timedelta(seconds=gw.settings.vxp_timestamp_window_seconds),
         )
+        self.refusals = RefusalLog(gw, window=gw.settings.refusal_log_seconds)
+
+    def precheck(self, name: str, headers: Sequence[tuple[str, str]]) -> Answer | None:
+        """For a call with a body, before the body is read: its headers authenticated (all but ``hash-file``,
+        which needs the body, and the replay guard, which :meth:`handle` runs), or the refusal to answer at once,
+        so that nobody makes the gateway receive a package without a valid signature (issue 17)."""
+        op = OPERATIONS[name]
+        try:
+            self.authenticator.authenticate(headers, None, required=op.required, check_replay=False)
+        except Exception as exc:
+            status, code, message = _failure_of(exc, name)
+            self._refused(status, name, headers, code, message)
+            return Answer(status, fail_envelope(code, message, name))
+        return None
 
     def handle(self, method: str, name: str, headers: Sequence[tuple[str, str]], body: bytes) -> Answer:
         started = time.perf_counter()
@@ -120,12 +137,9 @@ class VxpFacade:
             caller = self.systems.caller(call.systemid)
             fields = getattr(self, "_" + name)(caller, call, body)
             return Answer(200, ok_envelope(**fields), auth, time.perf_counter() - started, True)
-        except _DOMAIN_ERRORS as exc:
-            status, code, message = _failure(exc)
-        except Exception:
-            logger.exception("VXP %s failed", name)
-            status, code, message = 500, "VXP-500-INTERNAL", "internal error; the call was not completed"
-        self._log_refusal(name, headers, code, message)
+        except Exception as exc:
+            status, code, message = _failure_of(exc, name)
+        self._refused(status, name, headers, code, message)
         return Answer(status, fail_envelope(code, message, name), auth, time.perf_counter() - started, authenticated)
 
     # --- operations (named after §8; each returns the envelope's fields) ---
@@ -310,6 +324,21 @@ class VxpFacade:
 
     # --- refusals ---
 
+    def _refused(self, status: int, name: str, headers: Sequence[tuple[str, str]], code: str, message: str) -> None:
+        if status == 503:
+            return  # the database is away: nothing can be written to its log (the HTTP log has the call)
+        if status == 401:  # not authenticated: counted, not a row each (service/vxp/refusals.py)
+            agency = _header(headers, header_name("from"))
+            self.refusals.note(
+                operation=name,
+                code=code,
+                claimed=_header(headers, header_name("systemid"))[:80] or None,
+                agency=agency if len(agency) == 13 else None,
+                message=message[:500],
+            )
+            return
+        self._log_refusal(name, headers, code, message)
+
     def _log_refusal(self, name: str, headers: Sequence[tuple[str, str]], code: str, message: str) -> None:
         claimed = _header(headers, header_name("systemid"))[:80] or None
         agency = _header(headers, header_name("from"))
@@ -341,6 +370,19 @@ def mark_forwarded_acknowledged(gw: Gateway, status_package_id: str) -> None:
             .where(Delivery.state == "delivered", Delivery.route != LOCAL)
             .values(state="acked", acked_at=utcnow())
         )
+
+
+def _failure_of(exc: Exception, name: str) -> tuple[int, str, str]:
+    """A refusal's (HTTP status, VXP code, message): the database away or refusing a value is translated
+    (``VXP-503-DATABASE-UNAVAILABLE``, ``VXP-400-INVALID-VALUE``); anything else unexpected is VXP-500-INTERNAL."""
+    if not isinstance(exc, _DOMAIN_ERRORS):
+        translated = translate_error(exc)
+        if translated is None:
+            logger.error("VXP %s failed", name, exc_info=exc)
+            return 500, "VXP-500-INTERNAL", "internal error; the call was not completed"
+        logger.warning("VXP %s: %s (%s)", name, translated.code, type(exc).__name__)
+        exc = translated
+    return _failure(exc)
 
 
 def _failure(exc: Exception) -> tuple[int, str, str]:

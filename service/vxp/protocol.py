@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ __all__ = [
     "header_name",
     "java_hashmap_order",
     "ok_envelope",
+    "parse_header_json",
     "parse_timestamp",
     "sign_header_hmac",
 ]
@@ -62,6 +64,27 @@ AUTH_HEADERS = ("systemid", "timestamp", "sign-header-key", "sign-header", "hash
 def header_name(short: str) -> str:
     """``systemid`` -> ``XroadVnpt-systemid`` (the SDK prefixes every parameter, even ``Content-Type``)."""
     return HEADER_PREFIX + short
+
+
+# --- JSON in headers ---
+
+#: The largest header value parsed as JSON (``sign-header``, ``to``): a whole request head is at most
+#: ``EDOC_MAX_HEADER_BYTES`` anyway; this bounds the parse of one value below it.
+MAX_JSON_HEADER_BYTES = 32 * 1024
+
+
+def parse_header_json(raw: bytes | str, *, max_depth: int, max_bytes: int = MAX_JSON_HEADER_BYTES) -> Any:
+    """A header value parsed as JSON, or ``ValueError`` if it is longer than ``max_bytes`` or nests deeper than
+    ``max_depth`` (checked before parsing: CPython's parser recurses per level, and 100,000 ``[`` end in
+    ``RecursionError``, issue 17) or is not JSON. The shapes VXP sends are flat: an object or array of strings."""
+    from service.edge.jsondepth import json_depth_exceeds
+
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if len(data) > max_bytes:
+        raise ValueError(f"the JSON header is {len(data)} bytes; at most {max_bytes} are read")
+    if json_depth_exceeds(data, max_depth):
+        raise ValueError(f"the JSON header nests deeper than {max_depth} levels")
+    return json.loads(data.decode("utf-8"))
 
 
 # --- timestamp ---

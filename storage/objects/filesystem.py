@@ -1,6 +1,7 @@
 """Object store on a local folder: the embedded default (``file:///var/lib/edoc/objects``).
 
-Layout ``<root>/ab/cd/<sha256>``. A blob is streamed into a temporary file in the same folder while its hash is
+Layout ``<root>/ab/cd/<sha256>``, files 0600 and folders 0700 (the gateway's user only).
+A blob is streamed into a temporary file in the same folder while its hash is
 computed, fsynced, then renamed into place, so a crash never leaves a partial blob under a valid name; then the
 folder that received the name is fsynced too (and, for the first blob under a prefix, the folders that received
 the new prefix folders), since a rename is only durable once its directory is: without it, a power cut just
@@ -30,6 +31,19 @@ _CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+#: Blobs are documents: files 0600, folders 0700, readable by the gateway's user only (issue 17).
+_FOLDER_MODE = 0o700
+
+
+def _make_private_folders(path: str) -> None:
+    """``os.makedirs`` with every folder it creates 0700 (its ``mode`` applies to the last one only)."""
+    parent = os.path.dirname(path)
+    if parent and parent != path and not os.path.isdir(parent):
+        _make_private_folders(parent)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, _FOLDER_MODE)
+
+
 def _fsync_dir(path: str) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -45,7 +59,7 @@ class FilesystemObjectStore:
         self.root = Path(root)
         self.url = self.root.resolve().as_uri()
         self._fsync = fsync
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=_FOLDER_MODE, parents=True, exist_ok=True)
         # The write path joins plain strings: pathlib's objects cost about as much CPU as the rest of a small put.
         self._root = str(self.root)
         self._tmp = os.path.join(self._root, "tmp")
@@ -132,7 +146,7 @@ class FilesystemObjectStore:
             return [folder]
         except FileNotFoundError:  # the first blob under this prefix: make its folder
             made = [p for p in (os.path.dirname(folder), folder) if not os.path.isdir(p)]
-            os.makedirs(folder, exist_ok=True)
+            _make_private_folders(folder)
             os.replace(name, final)
             return [*(os.path.dirname(p) for p in made), folder]
 
@@ -142,7 +156,7 @@ class FilesystemObjectStore:
         try:
             return os.open(name, flags, 0o600)
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(name), exist_ok=True)
+            _make_private_folders(os.path.dirname(name))
             return os.open(name, flags, 0o600)
 
     def open(self, sha256: str) -> BinaryIO:
@@ -164,7 +178,7 @@ class FilesystemObjectStore:
     def check(self) -> None:
         probe = self.root / "tmp" / ".probe"
         try:
-            probe.parent.mkdir(parents=True, exist_ok=True)
+            _make_private_folders(str(probe.parent))
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:
