@@ -28,6 +28,7 @@ __all__ = [
     "CertificateInfo",
     "ChangesAfterSigning",
     "Coverage",
+    "DocumentTimestampInfo",
     "Finding",
     "Indication",
     "ModificationLevel",
@@ -122,6 +123,7 @@ class Finding:
     code: str
     vi: str
     en: str
+    detail: str | None = None  # raw technical detail (exception text, pyHanko's reason): JSON only, never shown
 
     def text(self, lang: str = "vi") -> str:
         return self.vi if lang == "vi" else self.en
@@ -218,6 +220,23 @@ class SignatureReport:
 
 
 @dataclass(frozen=True)
+class DocumentTimestampInfo:
+    """A document timestamp (/DocTimeStamp, PAdES B-LTA; ETSI EN 319 142-1 §5.5), checked on its own.
+
+    ``intact``: the token's message imprint equals the digest of its byte range and the TSA's signature over it
+    verifies; ``covers_revision``: its byte range delimits a complete revision. Only an intact timestamp that
+    covers a revision makes the changes before it count as LTA data rather than unsigned changes."""
+
+    field_name: str
+    time: datetime | None
+    intact: bool
+    covers_revision: bool
+    signed_revision: int
+    tsa: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     file_sha256: str
     file_size: int
@@ -230,6 +249,7 @@ class VerificationReport:
     policy: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[Finding, ...] = ()
     schema_version: int = REPORT_SCHEMA_VERSION
+    document_timestamps: tuple[DocumentTimestampInfo, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -260,6 +280,7 @@ class VerificationReport:
             "policy": dict(self.policy),
             "warnings": [_plain(w) for w in self.warnings],
             "signatures": [s.to_dict() for s in self.signatures],
+            "document_timestamps": [_plain(t) for t in self.document_timestamps],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

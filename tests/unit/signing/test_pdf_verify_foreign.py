@@ -1,0 +1,227 @@
+"""Issue 18: files other software writes, one generated file per class, each with the indication it must get.
+
+Before this issue every case marked "crashed" below raised out of ``verify_pdf`` (EdDSA: UnboundLocalError in
+asn1crypto; /M without offset: TypeError; a truncated file: PdfVerificationError), and the legacy / plain-ECDSA /
+two-SignerInfo cases came out TOTAL_FAILED although their bytes are intact.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko_certvalidator import ValidationContext
+
+from signing.pdf.report import Indication, ModificationLevel, SubIndication
+from signing.pdf.revocation import RevocationMode, RevocationPolicy
+from signing.pdf.verify import PdfVerificationError
+from tests.unit.signing import foreign_pdfs as F
+from tests.unit.signing.test_pdf_verify_kit import asn1, base_pdf, sign, verify
+
+PASSED, FAILED, INDET = Indication.TOTAL_PASSED, Indication.TOTAL_FAILED, Indication.INDETERMINATE
+SOFT = RevocationMode.SOFT_FAIL
+
+
+@pytest.fixture(scope="module")
+def pdf() -> bytes:
+    return base_pdf()
+
+
+@pytest.fixture(scope="module")
+def signed(test_pki, pdf) -> bytes:
+    return sign(pdf, test_pki, "good-rsa")
+
+
+def _resign(test_pki, signed_pdf: bytes, name: str = "good-rsa", patches=(), **cms_options) -> bytes:
+    key, cert, chain = F.signer_material(test_pki, name)
+    return F.patch_and_resign(signed_pdf, lambda data: F.build_cms(data, key, cert, chain, **cms_options), patches)
+
+
+def _flip_image_byte(data: bytes) -> bytes:
+    """One byte changed inside the first page's image stream (signed content)."""
+    at = data.index(b"/DCTDecode") + 300
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def _soft(pdf_bytes: bytes, pki):
+    return verify(pdf_bytes, pki, policy=RevocationPolicy(mode=SOFT))
+
+
+@pytest.mark.parametrize("curve", ["ed25519", "ed448"])
+def test_eddsa_is_reported_not_crashed(test_pki, pdf, curve):  # crashed before
+    report = _soft(F.eddsa_signed(pdf, test_pki, curve), test_pki)
+    (sig,) = report.signatures
+    assert sig.integrity is True
+    assert sig.algorithms is not None and sig.algorithms.key_type == curve and not sig.algorithms.weak
+    assert sig.algorithms.key_size == {"ed25519": 256, "ed448": 456}[curve]
+    assert sig.indication is not FAILED
+
+
+def test_signing_time_without_offset_is_read_as_utc(test_pki, signed):  # crashed before (TypeError)
+    old = re.search(rb"/M \([^)]*\)", signed)[0]
+    data = _resign(test_pki, signed, patches=((old, b"/M (D:20260601020000)".ljust(len(old))),))
+    report = _soft(data, test_pki)
+    (sig,) = report.signatures
+    assert sig.integrity is True and sig.indication is PASSED, [f.en for f in sig.errors + sig.warnings]
+    assert sig.claimed_signing_time is not None and sig.claimed_signing_time.isoformat() == "2026-06-01T02:00:00+00:00"
+    assert "signing_time_without_offset" in {w.code for w in sig.warnings}
+
+
+def test_legacy_pkcs7_sha1_is_verified_and_reported_weak(test_pki, signed):  # TOTAL_FAILED FORMAT_FAILURE before
+    data = _resign(
+        test_pki, signed, patches=((b"/ETSI.CAdES.detached", b"/adbe.pkcs7.sha1    "),), digest="sha1", legacy_sha1=True
+    )
+    report = _soft(data, test_pki)
+    (sig,) = report.signatures
+    assert (sig.indication, sig.sub_indication) == (INDET, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
+    assert sig.integrity is True and sig.algorithms is not None and sig.algorithms.weak
+    assert "legacy_subfilter" in {w.code for w in sig.warnings}
+
+
+def test_legacy_pkcs7_sha1_tampered_is_failed(test_pki, signed):
+    data = _resign(
+        test_pki, signed, patches=((b"/ETSI.CAdES.detached", b"/adbe.pkcs7.sha1    "),), digest="sha1", legacy_sha1=True
+    )
+    (sig,) = _soft(_flip_image_byte(data), test_pki).signatures
+    assert (sig.indication, sig.sub_indication) == (FAILED, SubIndication.HASH_FAILURE)
+
+
+def test_plain_ecdsa_value_is_not_invalid(test_pki, pdf):  # TOTAL_FAILED SIG_CRYPTO_FAILURE before
+    data = _resign(test_pki, sign(pdf, test_pki, "good-ec"), "good-ec", plain_ecdsa=True)
+    (sig,) = _soft(data, test_pki).signatures
+    assert (sig.indication, sig.sub_indication) == (INDET, SubIndication.FORMAT_FAILURE)
+    assert sig.integrity is True
+    assert "plain_ecdsa_value" in {w.code for w in sig.warnings}
+
+
+def test_two_signer_infos_are_not_invalid(test_pki, signed):  # TOTAL_FAILED FORMAT_FAILURE before
+    (sig,) = _soft(_resign(test_pki, signed, signer_infos=2), test_pki).signatures
+    assert (sig.indication, sig.sub_indication) == (INDET, SubIndication.FORMAT_FAILURE)
+    assert sig.integrity is True and sig.signer is not None
+
+
+@pytest.mark.parametrize(
+    "patch", [(b"/T (Sig1)", b"/T (S.g1)"), (b"/Type /Sig", b"/X 999 0 R")], ids=["dot-in-name", "dangling-ref"]
+)
+def test_odd_dictionaries_still_pass(test_pki, signed, patch):
+    report = _soft(_resign(test_pki, signed, patches=(patch,)), test_pki)
+    assert report.indication is PASSED, [f.en for s in report.signatures for f in s.errors]
+
+
+def test_damaged_end_of_file_is_byte_range_invalid(test_pki, signed):  # PdfVerificationError (exit 3) before
+    report = _soft(signed[:-7], test_pki)
+    (sig,) = report.signatures
+    assert (sig.indication, sig.sub_indication) == (FAILED, SubIndication.FORMAT_FAILURE)
+    assert "byte_range_invalid" in {e.code for e in sig.errors}
+
+
+def test_unparseable_file_with_tampered_bytes_gets_a_verdict(test_pki, signed):
+    broken = _flip_image_byte(signed).replace(b"startxref", b"startxxxx")
+    report = _soft(broken, test_pki)
+    (sig,) = report.signatures
+    assert (sig.indication, sig.sub_indication) == (FAILED, SubIndication.HASH_FAILURE)
+
+
+def test_unparseable_intact_file_is_indeterminate(test_pki, signed):
+    # a damaged update appended after the signature: pyHanko cannot read the file, the signed bytes are intact
+    broken = signed + b"\n7 0 obj\n<< /Broken [ >>\nendobj\nxref\n0 zz\ntrailer\n<< >>\nstartxref\n999999\n%%EOF\n"
+    report = _soft(broken, test_pki)
+    (sig,) = report.signatures
+    assert sig.integrity is True and report.indication is INDET
+    assert "structure_unreadable" in {w.code for w in report.warnings}
+
+
+def test_encrypted_file_is_one_line_refusal(test_pki):
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    w = PdfFileWriter()
+    w.encrypt("owner", "user")
+    buf = io.BytesIO()
+    w.write(buf)
+    with pytest.raises(PdfVerificationError) as caught:
+        _soft(buf.getvalue(), test_pki)
+    assert caught.value.code == "pdf_encrypted" and "mã hóa" in str(caught.value)
+
+
+# --- B-LTA and allowed changes ---------------------------------------------------------------------------------
+
+
+def _doc_timestamp(data: bytes, pki, name: str = "DocTs2") -> bytes:
+    vc = ValidationContext(
+        trust_roots=[asn1(pki.root_cert)], allow_fetching=True, revocation_mode="soft-fail", moment=pki.now
+    )
+    stamper = signers.PdfTimeStamper(timestamps.HTTPTimeStamper(pki.tsa_url), field_name=name)
+    out = stamper.timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), "sha256", vc)
+    return out.getvalue()
+
+
+def test_b_lta_with_foreign_document_timestamps_is_whole_document(test_pki, pdf):  # newest revision uncovered before
+    vc = ValidationContext(
+        trust_roots=[asn1(test_pki.root_cert)], allow_fetching=True, revocation_mode="soft-fail", moment=test_pki.now
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name="Sig1",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=True,
+        use_pades_lta=True,
+        validation_context=vc,
+    )
+    p12, pw, _ = test_pki.signer("good-rsa")
+    signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=pw)
+    lta = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer,
+        timestamper=timestamps.HTTPTimeStamper(test_pki.tsa_url),
+    ).getvalue()
+    report = _soft(_doc_timestamp(lta, test_pki), test_pki)
+    (sig,) = report.signatures
+    assert report.whole_document_signed and report.indication is PASSED, [f.en for f in report.warnings]
+    assert sig.covers_final_document
+    assert len(report.document_timestamps) == 2 and all(t.intact for t in report.document_timestamps)
+
+
+def test_fake_document_timestamp_does_not_hide_a_change(test_pki, signed):
+    stamped = _doc_timestamp(signed, test_pki)
+    at = stamped.rindex(b"/ByteRange")
+    digits = re.match(rb"/ByteRange\s*\[\s*\d+\s+\d+\s+\d+\s+(\d+)", stamped[at:])
+    assert digits is not None
+    # the timestamp token no longer matches: its revision's bytes were altered after it was made
+    i = stamped.rindex(b"/DocTimeStamp") - 40
+    forged = stamped[:i] + (b"%" if stamped[i : i + 1] != b"%" else b" ") + stamped[i + 1 :]
+    report = _soft(forged, test_pki)
+    assert not (report.indication is PASSED and report.whole_document_signed)
+
+
+def test_docmdp_form_fill_is_an_allowed_change(test_pki, pdf):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.sign.fields import MDPPerm
+
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    fields.append_signature_field(w, fields.SigFieldSpec("Sig2", box=(10, 10, 50, 50)))
+    base = io.BytesIO()
+    w.write(base)
+    p12, pw, _ = test_pki.signer("good-rsa")
+    signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=pw)
+    meta = signers.PdfSignatureMetadata(
+        field_name="Sig1", certify=True, docmdp_permissions=MDPPerm.FILL_FORMS, subfilter=fields.SigSeedSubFilter.PADES
+    )
+    certified = signers.sign_pdf(IncrementalPdfFileWriter(base), meta, signer=signer).getvalue()
+    filled = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(certified)),
+        signers.PdfSignatureMetadata(field_name="Sig2", subfilter=fields.SigSeedSubFilter.PADES),
+        signer=signer,
+    ).getvalue()
+    report = _soft(filled, test_pki)
+    assert [s.indication for s in report.signatures] == [PASSED, PASSED]
+    assert report.signatures[0].changes.level is ModificationLevel.FORM_FILLING
+    assert report.indication is PASSED and report.whole_document_signed
+    del generic, pdf_name
+
+
+def test_signature_cap_refuses_clearly(test_pki, signed):
+    with pytest.raises(PdfVerificationError) as caught:
+        verify(signed, test_pki, max_signatures=0)
+    assert caught.value.code == "too_many_signatures"
