@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamping authority for API signatures (B-T+)")
     signing_keys: dict[str, SigningKeySetting] = Field(default_factory=dict, description="keys the API signs with")
     verify_max_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest PDF accepted for verify/sign")
+    verify_max_signatures: int = Field(
+        50, ge=1, description="files with more signatures are refused by verification (issue 17: 50,000 fields)"
+    )
 
     @field_validator("node_id")
     @classmethod

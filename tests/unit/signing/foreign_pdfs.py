@@ -79,7 +79,7 @@ def build_cms(
     signer_infos: int = 1,
 ) -> bytes:
     """RFC 5652 SignedData over ``data``, written the way other tools write it (see the keyword arguments)."""
-    encap = hashlib.sha1(data).digest() if legacy_sha1 else None  # noqa: S324 - the legacy format under test
+    encap = hashlib.sha1(data).digest() if legacy_sha1 else None
     to_hash = encap if encap is not None else data
     attrs = cms.CMSAttributes([
         cms.CMSAttribute({"type": "content_type", "values": ["data"]}),

@@ -1,0 +1,83 @@
+"""``edoc verify`` over many files (issue 18 item 5) and the ETSI indication in its table (issue 16 item 10)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli import app
+from tests.unit.signing.test_pdf_verify_kit import base_pdf, sign
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for name in ("EDOC_TRUST_SETS", "EDOC_REVOCATION_MODE", "EDOC_REVOCATION_OFFLINE", "EDOC_VERIFY_MAX_SIGNATURES"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def folder(test_pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """good.pdf (valid), tampered.pdf (invalid), untrusted.pdf (undetermined), notes.pdf (not a PDF)."""
+    root = tmp_path_factory.mktemp("batch")
+    good = sign(base_pdf(), test_pki, "good-rsa", timestamp=True)  # the TSA's time is proof: no stale-CRL doubt
+    (root / "good.pdf").write_bytes(good)
+    at = good.index(b"/DCTDecode") + 300
+    (root / "sub").mkdir()
+    (root / "sub" / "tampered.pdf").write_bytes(good[:at] + bytes([good[at] ^ 1]) + good[at + 1 :])
+    (root / "untrusted.pdf").write_bytes(sign(base_pdf(), test_pki, "untrusted", timestamp=True))
+    (root / "notes.pdf").write_bytes(b"hello")
+    return root
+
+
+def _args(test_pki, *paths: Path | str) -> list[str]:
+    return ["verify", *map(str, paths), "--trust", str(test_pki.root_pem_path), "--soft-fail"]
+
+
+def test_single_file_table_shows_the_etsi_indication(runner, test_pki, folder):  # absent before (issue 16)
+    result = runner.invoke(app, _args(test_pki, folder / "untrusted.pdf"))
+    assert result.exit_code == 2, result.output
+    assert "Chỉ dấu ETSI: INDETERMINATE / NO_CERTIFICATE_CHAIN_FOUND" in result.output
+    assert "Chỉ dấu ETSI" in result.output.split("Chữ ký 1")[1]  # and a row of the signature's table
+
+
+def test_directory_is_verified_in_one_process_with_a_summary(runner, test_pki, folder):  # one file only before
+    result = runner.invoke(app, _args(test_pki, folder))
+    assert result.exit_code == 1, result.output  # worst outcome: one file is invalid
+    out = result.stdout
+    for name in ("good.pdf", "tampered.pdf", "untrusted.pdf", "notes.pdf"):
+        assert name in out
+    assert "TOTAL_PASSED" in out and "HASH_FAILURE" in out and "not_a_pdf" in out
+    assert "Hợp lệ: 1" in out and "Không hợp lệ: 1" in out and "Không kiểm tra được: 1" in out
+
+
+def test_json_lines_one_report_per_file(runner, test_pki, folder):
+    result = runner.invoke(app, [*_args(test_pki, folder / "good.pdf", folder / "notes.pdf"), "--json"])
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(Path(x["path"]).name, x["exit_code"]) for x in lines] == [("good.pdf", 0), ("notes.pdf", 3)]
+    assert lines[0]["indication"] == "TOTAL_PASSED" and lines[1]["error"]["code"] == "not_a_pdf"
+    assert result.exit_code == 3
+
+
+def test_encrypted_file_is_one_vietnamese_line_exit_3(runner, test_pki, tmp_path):
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    w = PdfFileWriter()
+    w.encrypt("owner", "user")
+    buf = io.BytesIO()
+    w.write(buf)
+    path = tmp_path / "secret.pdf"
+    path.write_bytes(buf.getvalue())
+    result = runner.invoke(app, _args(test_pki, path))
+    assert result.exit_code == 3
+    assert len(result.output.strip().splitlines()) == 1
+    assert "mã hóa" in result.output and "pdf_encrypted" in result.output
+
+
+def test_max_signatures_option_refuses(runner, test_pki, folder):
+    result = runner.invoke(app, [*_args(test_pki, folder / "good.pdf"), "--max-signatures", "0"])
+    assert result.exit_code == 3 and "too_many_signatures" in result.output
