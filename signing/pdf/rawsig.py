@@ -82,23 +82,29 @@ def find_signatures(raw: bytes, *, limit: int = 1000) -> list[RawSignature]:
             continue  # a placeholder of an unfinished signature, or the same dictionary twice
         seen.add(br)
         window = raw[max(0, match.start() - _DICT_WINDOW) : match.end() + _DICT_WINDOW]
-        found.append(check_signature(raw, br, **_dict_keys(window)))
+        subfilter, doc_timestamp, cert_der, claimed = _dict_keys(window)
+        found.append(
+            check_signature(
+                raw, br, subfilter=subfilter, doc_timestamp=doc_timestamp, cert_der=cert_der, claimed_time=claimed
+            )
+        )
         if len(found) >= limit:
             break
     return found
 
 
-def _dict_keys(window: bytes) -> dict[str, object]:
+def _dict_keys(window: bytes) -> tuple[str | None, bool, bytes | None, datetime | None]:
+    """(sub-filter, is a document timestamp, /Cert DER, /M) found near a /ByteRange."""
     subfilter = _NAME_AFTER["subfilter"].search(window)
     kind = _NAME_AFTER["type"].findall(window)
     cert = _CERT.search(window)
     when = _M.search(window)
-    return {
-        "subfilter": subfilter[1].decode("ascii", "replace") if subfilter else None,
-        "doc_timestamp": b"DocTimeStamp" in kind or (subfilter is not None and subfilter[1] == b"ETSI.RFC3161"),
-        "cert_der": _unhex(cert[1]) if cert else None,
-        "claimed_time": parse_pdf_date(when[1].decode("latin-1")) if when else None,
-    }
+    return (
+        subfilter[1].decode("ascii", "replace") if subfilter else None,
+        b"DocTimeStamp" in kind or (subfilter is not None and subfilter[1] == b"ETSI.RFC3161"),
+        _unhex(cert[1]) if cert else None,
+        parse_pdf_date(when[1].decode("latin-1")) if when else None,
+    )
 
 
 def check_signature(
@@ -306,11 +312,12 @@ def _verify_value(cert: asn1_x509.Certificate, algorithm, value: bytes, tbs: byt
 def _hash(name: str):
     from cryptography.hazmat.primitives import hashes
 
-    return {
+    table: dict[str, type[hashes.HashAlgorithm]] = {
         "sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
         "sha512": hashes.SHA512, "sha3_256": hashes.SHA3_256, "sha3_384": hashes.SHA3_384,
         "sha3_512": hashes.SHA3_512,
-    }[name]()
+    }
+    return table[name]()
 
 
 def _verify_rsa(key, algorithm, value: bytes, tbs: bytes, digest: str) -> None:

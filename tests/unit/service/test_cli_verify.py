@@ -81,3 +81,33 @@ def test_encrypted_file_is_one_vietnamese_line_exit_3(runner, test_pki, tmp_path
 def test_max_signatures_option_refuses(runner, test_pki, folder):
     result = runner.invoke(app, [*_args(test_pki, folder / "good.pdf"), "--max-signatures", "0"])
     assert result.exit_code == 3 and "too_many_signatures" in result.output
+
+
+def _launch(*args: str, probe: bool = False):
+    import subprocess
+    import sys
+
+    code = "import sys; from service.launch import main; sys.argv = ['edoc', *sys.argv[1:]]; main()"
+    if probe:  # report which heavy packages the process had loaded when it ended
+        code = (
+            "import atexit, sys; atexit.register(lambda: sys.stderr.write('LOADED:' + ','.join("
+            "m for m in ('typer', 'pyhanko', 'rich', 'pydantic') if m in sys.modules)))\n" + code
+        )
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_edoc_verify_reads_the_file_before_heavy_imports(tmp_path):  # typer, rich, pydantic loaded first before
+    path = tmp_path / "notes.pdf"
+    path.write_bytes(b"hello")
+    result = _launch("verify", str(path), probe=True)
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {path}: not a PDF file"
+    assert lines[-1].endswith("LOADED:")  # none of them
+
+
+def test_edoc_verify_entry_point_verifies(test_pki, folder):
+    trust = ("--trust", str(test_pki.root_pem_path), "--soft-fail")
+    result = _launch("verify", str(folder / "good.pdf"), "--json", *trust)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["indication"] == "TOTAL_PASSED"
