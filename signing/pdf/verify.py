@@ -70,7 +70,7 @@ from asn1crypto import tsp as asn1_tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import misc as pdf_misc
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, SuspiciousModification
+from pyhanko.sign.diff_analysis import DiffResult, SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -83,6 +83,7 @@ from pyhanko_certvalidator.errors import PathBuildingError
 from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, SimpleTrustManager
 
 from signing.errors import SigningError
+from signing.pdf.diff_rules import VERIFY_DIFF_POLICY
 from signing.pdf.rawsig import RawSignature, check_signature, find_signatures, parse_pdf_date
 from signing.pdf.report import (
     AlgorithmInfo,
@@ -613,7 +614,7 @@ async def _validate(
             emb,
             signer_validation_context=signer_vc,
             ts_validation_context=ts_vc,
-            diff_policy=DEFAULT_DIFF_POLICY,
+            diff_policy=VERIFY_DIFF_POLICY,
             key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES), match_all_key_usages=False),
         )
     except (SignatureValidationError, pdf_misc.PdfError, ValueError, KeyError, NotImplementedError) as exc:

@@ -225,3 +225,76 @@ def test_signature_cap_refuses_clearly(test_pki, signed):
     with pytest.raises(PdfVerificationError) as caught:
         verify(signed, test_pki, max_signatures=0)
     assert caught.value.code == "too_many_signatures"
+
+
+# --- structure-tree updates (tagged PDFs) ------------------------------------------------------------------------
+
+
+def _update(data: bytes, change) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _tag(w) -> None:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+
+    nums = w.add_object(generic.DictionaryObject({pdf_name("/Nums"): generic.ArrayObject()}))
+    tree = generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/StructTreeRoot"), pdf_name("/K"): generic.ArrayObject(),
+        pdf_name("/ParentTree"): nums,
+    })
+    w.root["/StructTreeRoot"] = w.add_object(tree)
+    w.update_root()
+
+
+def _add_element(extra: dict | None = None, touch_page: bool = False):
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+
+    def change(w) -> None:
+        tree_ref = w.root.raw_get("/StructTreeRoot")
+        tree = tree_ref.get_object()
+        page_ref = w.root["/Pages"]["/Kids"].raw_get(0)
+        element = generic.DictionaryObject({
+            pdf_name("/Type"): pdf_name("/StructElem"), pdf_name("/S"): pdf_name("/Form"),
+            pdf_name("/P"): tree_ref, pdf_name("/Pg"): page_ref,
+        })
+        for key, value in (extra or {}).items():
+            element[pdf_name(key)] = value
+        tree["/K"].append(w.add_object(element))
+        w.update_container(tree)
+        if touch_page:
+            page = page_ref.get_object()
+            page["/Contents"] = w.add_object(generic.StreamObject(stream_data=b"BT /F1 28 Tf 72 700 Td (X) Tj ET"))
+            w.update_container(page)
+
+    return change
+
+
+@pytest.fixture(scope="module")
+def tagged_signed(test_pki, pdf) -> bytes:
+    return sign(_update(pdf, _tag), test_pki, "good-rsa")
+
+
+def test_structure_tree_update_is_an_allowed_change(test_pki, tagged_signed):  # TOTAL_FAILED before
+    report = _soft(_update(tagged_signed, _add_element()), test_pki)
+    (sig,) = report.signatures
+    assert sig.changes.level is ModificationLevel.FORM_FILLING
+    assert sig.indication is PASSED and report.indication is not FAILED
+
+
+def test_action_disguised_as_structure_element_is_not_allowed(test_pki, tagged_signed):
+    from pyhanko.pdf_utils import generic
+
+    data = _update(tagged_signed, _add_element({"/JS": generic.TextStringObject("app.alert(1)")}))
+    (sig,) = _soft(data, test_pki).signatures
+    assert (sig.indication, sig.sub_indication) == (FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE)
+
+
+def test_structure_tree_update_cannot_carry_a_page_change(test_pki, tagged_signed):
+    (sig,) = _soft(_update(tagged_signed, _add_element(touch_page=True)), test_pki).signatures
+    assert (sig.indication, sig.sub_indication) == (FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE)
