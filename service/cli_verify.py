@@ -175,6 +175,7 @@ class _Run:
         self.policy = RevocationPolicy(mode=mode, offline=options.offline or settings.revocation_offline)
         limit = options.max_signatures
         self.max_signatures = limit if limit is not None else settings.verify_max_signatures
+        self.max_seconds = settings.verify_max_seconds
 
     def check(self, path: Path) -> tuple[int, VerificationReport | None, dict[str, str] | None]:
         """(exit code, report, error): never raises; an unexpected exception is exit 2 with its detail."""
@@ -188,7 +189,13 @@ class _Run:
         if b"%PDF-" not in data[:1024]:
             return CANNOT_VERIFY, None, {"code": "not_a_pdf", "message": "not a PDF file"}
         try:
-            report = verify_pdf(data, trust=self.store, revocation=self.policy, max_signatures=self.max_signatures)
+            report = verify_pdf(
+                data,
+                trust=self.store,
+                revocation=self.policy,
+                max_signatures=self.max_signatures,
+                max_seconds=self.max_seconds,
+            )
         except SigningError as exc:
             return CANNOT_VERIFY, None, {"code": exc.code, "message": str(exc)}
         except Exception as exc:  # a verifier bug must read as "undetermined", never as "invalid" (issue 18)

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     verify_max_signatures: int = Field(
         50, ge=1, description="files with more signatures are refused by verification (issue 17: 50,000 fields)"
     )
+    verify_max_seconds: float = Field(
+        60.0, gt=0, description="time for one file; signatures not reached in time are reported INDETERMINATE"
+    )
 
     @field_validator("node_id")
     @classmethod

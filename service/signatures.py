@@ -154,6 +154,7 @@ def verify_document(
         anchor_sets=anchor_sets or None,
         revocation=svc.revocation,
         max_signatures=gw.settings.verify_max_signatures,
+        max_seconds=gw.settings.verify_max_seconds,
     )
 
 

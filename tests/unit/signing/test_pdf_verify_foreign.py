@@ -298,3 +298,37 @@ def test_action_disguised_as_structure_element_is_not_allowed(test_pki, tagged_s
 def test_structure_tree_update_cannot_carry_a_page_change(test_pki, tagged_signed):
     (sig,) = _soft(_update(tagged_signed, _add_element(touch_page=True)), test_pki).signatures
     assert (sig.indication, sig.sub_indication) == (FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE)
+
+
+# --- resource bounds (issue 17 found a PDF with 50,000 signature fields: 38 s, 1.18 GB) ---------------------------
+
+
+def test_file_with_too_many_fields_is_refused_before_reading_them(test_pki, pdf):
+    import time
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+
+    def many(w) -> None:
+        fields = generic.ArrayObject(
+            w.add_object(generic.DictionaryObject({
+                pdf_name("/FT"): pdf_name("/Sig"), pdf_name("/T"): generic.TextStringObject(f"F{i}"),
+            }))
+            for i in range(6000)
+        )
+        w.root["/AcroForm"] = generic.DictionaryObject({pdf_name("/Fields"): fields})
+        w.update_root()
+
+    data = _update(pdf, many)
+    started = time.perf_counter()
+    with pytest.raises(PdfVerificationError) as caught:
+        verify(data, test_pki, max_signatures=50)
+    assert caught.value.code == "too_many_fields"
+    assert time.perf_counter() - started < 2.0  # refused from the array's length, no field read
+
+
+def test_signatures_not_reached_in_time_are_indeterminate(test_pki, signed):
+    report = verify(signed, test_pki, max_seconds=0.0)
+    (sig,) = report.signatures
+    assert (sig.indication, sig.sub_indication) == (INDET, SubIndication.TRY_LATER)
+    assert sig.errors[0].code == "time_limit"
