@@ -205,6 +205,8 @@ async def averify_pdf(
         if exc.code != PdfVerificationError.code:
             raise
         return _raw_file_report(raw, now, policy, anchor_sets, trust, str(exc), max_signatures)
+    except SigningError:  # configuration (e.g. an unknown trust set): the caller's problem, not the file's
+        raise
     except Exception as exc:  # pyHanko met something it does not expect: the bytes may still allow a verdict
         log.info("falling back to the tolerant reader: %r", exc)
         return _raw_file_report(raw, now, policy, anchor_sets, trust, f"{type(exc).__name__}: {exc}", max_signatures)

@@ -332,3 +332,11 @@ def test_signatures_not_reached_in_time_are_indeterminate(test_pki, signed):
     (sig,) = report.signatures
     assert (sig.indication, sig.sub_indication) == (INDET, SubIndication.TRY_LATER)
     assert sig.errors[0].code == "time_limit"
+
+
+def test_configuration_errors_are_not_sent_to_the_tolerant_reader(test_pki, signed):
+    from signing.errors import SigningError
+
+    with pytest.raises(SigningError) as caught:
+        verify(signed, test_pki, anchor_sets=["no-such-set"])
+    assert caught.value.code == "trust_unknown_set"
