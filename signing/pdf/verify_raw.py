@@ -52,7 +52,56 @@ def raw_signature_report(
     coverage: Coverage | None = None,
     plain_ecdsa: bool = False,
 ) -> SignatureReport:
-    """A report for one signature from the raw check; ``reason`` is why the full validation was not used."""
+    """A report for one signature from the raw check; ``reason`` is why the full validation was not used.
+
+    Never raises: it is the last resort of every other path, so a surprise here (a certificate asn1crypto cannot
+    render) still ends in an INDETERMINATE report."""
+    try:
+        return _report(name, sig, now, reason, revision, coverage, plain_ecdsa)
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        return _minimal(name, now, revision, detail)
+
+
+def _minimal(name: str, now: datetime, revision: int, detail: str) -> SignatureReport:
+    return SignatureReport(
+        field_name=name,
+        signer=None,
+        claimed_signing_time=None,
+        timestamp_time=None,
+        signing_time_used=now,
+        signing_time_source=SigningTimeSource.VALIDATION_TIME,
+        integrity=False,
+        coverage=Coverage.PARTIAL,
+        signed_revision=revision,
+        changes=ChangesAfterSigning(level=ModificationLevel.OTHER),
+        covers_final_document=False,
+        certificate_path=(),
+        anchor_set=None,
+        valid_at_signing_time=None,
+        revocation=RevocationInfo(),
+        algorithms=None,
+        key_usage_ok=None,
+        indication=Indication.INDETERMINATE,
+        sub_indication=SubIndication.FORMAT_FAILURE,
+        errors=(Finding(
+            "signature_unreadable",
+            "Không đọc được cấu trúc chữ ký; không xác định được chữ ký có hợp lệ hay không",
+            "The signature structure cannot be read; its validity cannot be determined",
+            detail,
+        ),),
+    )
+
+
+def _report(
+    name: str,
+    sig: RawSignature,
+    now: datetime,
+    reason: str | None,
+    revision: int,
+    coverage: Coverage | None,
+    plain_ecdsa: bool,
+) -> SignatureReport:
     indication, sub, errors, warnings = _classify(sig, reason, plain_ecdsa)
     claimed = sig.claimed_time
     cert = sig.signer_cert
@@ -208,13 +257,20 @@ def _first(value: object) -> str | None:
 
 def raw_timestamp_info(name: str, sig: RawSignature, *, revision: int, covers_revision: bool) -> DocumentTimestampInfo:
     """A document timestamp as checked from its bytes (token imprint and TSA signature)."""
-    tsa = sig.signer_cert
+    try:
+        tsa_name = _cn(sig.signer_cert) if sig.signer_cert is not None else None
+    except Exception:  # a TSA certificate asn1crypto cannot render: the name is informative only
+        tsa_name = None
     return DocumentTimestampInfo(
         field_name=name,
         time=sig.claimed_time,
         intact=sig.intact,
         covers_revision=covers_revision and sig.byte_range_ok,
         signed_revision=revision,
-        tsa=(tsa.subject.native.get("common_name") or tsa.subject.human_friendly) if tsa is not None else None,
+        tsa=tsa_name,
         problem=sig.problem,
     )
+
+
+def _cn(cert: asn1_x509.Certificate) -> str:
+    return str(cert.subject.native.get("common_name") or cert.subject.human_friendly)
