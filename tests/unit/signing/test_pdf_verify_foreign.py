@@ -340,3 +340,26 @@ def test_configuration_errors_are_not_sent_to_the_tolerant_reader(test_pki, sign
     with pytest.raises(SigningError) as caught:
         verify(signed, test_pki, anchor_sets=["no-such-set"])
     assert caught.value.code == "trust_unknown_set"
+
+
+@pytest.mark.parametrize(("perm", "expected"), [("FILL_FORMS", PASSED), ("NO_CHANGES", FAILED)])
+def test_text_field_filled_under_docmdp(test_pki, perm, expected):
+    """A form value filled after a certification signature: allowed by DocMDP P=2 (the signature stays valid, the
+    file is INDETERMINATE because the shown value was not signed), forbidden by P=1 (TOTAL_FAILED)."""
+    from pyhanko.sign.fields import MDPPerm
+
+    from tests.unit.signing.test_pdf_attacks import change_form_value, with_text_field
+
+    p12, pw, _ = test_pki.signer("good-rsa")
+    signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=pw)
+    meta = signers.PdfSignatureMetadata(
+        field_name="Sig1", certify=True, docmdp_permissions=MDPPerm[perm], subfilter=fields.SigSeedSubFilter.PADES
+    )
+    form = with_text_field(base_pdf(), "1.000.000")
+    certified = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(form)), meta, signer=signer).getvalue()
+    report = _soft(change_form_value(certified), test_pki)
+    (sig,) = report.signatures
+    assert sig.indication is expected, [f.en for f in sig.errors]
+    if expected is PASSED:
+        assert sig.changes.level is ModificationLevel.FORM_FILLING and sig.changes.changed_form_fields == ("SoTien",)
+        assert (report.indication, report.sub_indication) == (INDET, SubIndication.SIG_CONSTRAINTS_FAILURE)
