@@ -39,7 +39,8 @@ _NAME_AFTER = {
 }
 _CERT = re.compile(rb"/Cert\s*<([0-9A-Fa-f\s]*)>")
 _M = re.compile(rb"/M\s*\((D:[0-9]{4,14}[^)]{0,12})\)")
-_DICT_WINDOW = 4096  # how far around the /ByteRange the dictionary's other keys are looked for
+_DICT_WINDOW = 4096  # how far before the /ByteRange its dictionary's other keys are looked for
+_OBJECT_SPAN = 1 << 20  # and after it (the /Contents hex string in between can be long)
 _HASHES = {"sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"}
 
 
@@ -81,7 +82,7 @@ def find_signatures(raw: bytes, *, limit: int = 1000) -> list[RawSignature]:
         if br in seen or br == (0, 0, 0, 0):
             continue  # a placeholder of an unfinished signature, or the same dictionary twice
         seen.add(br)
-        window = raw[max(0, match.start() - _DICT_WINDOW) : match.end() + _DICT_WINDOW]
+        window = _object_around(raw, match.start(), match.end())
         subfilter, doc_timestamp, cert_der, claimed = _dict_keys(window)
         found.append(
             check_signature(
@@ -91,6 +92,14 @@ def find_signatures(raw: bytes, *, limit: int = 1000) -> list[RawSignature]:
         if len(found) >= limit:
             break
     return found
+
+
+def _object_around(raw: bytes, start: int, end: int) -> bytes:
+    """The bytes of the indirect object holding a /ByteRange (from its ``obj`` to its ``endobj``), so that the
+    keys read next to it are its own dictionary's and not a neighbouring signature's; bounded either way."""
+    lo = raw.rfind(b"obj", max(0, start - _DICT_WINDOW), start)  # " obj" of this object or "endobj" of the last
+    hi = raw.find(b"endobj", end, end + _OBJECT_SPAN)
+    return raw[lo if lo >= 0 else max(0, start - _DICT_WINDOW) : hi if hi >= 0 else end + _DICT_WINDOW]
 
 
 def _dict_keys(window: bytes) -> tuple[str | None, bool, bytes | None, datetime | None]:

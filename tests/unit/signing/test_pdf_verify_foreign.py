@@ -363,3 +363,14 @@ def test_text_field_filled_under_docmdp(test_pki, perm, expected):
     if expected is PASSED:
         assert sig.changes.level is ModificationLevel.FORM_FILLING and sig.changes.changed_form_fields == ("SoTien",)
         assert (report.indication, report.sub_indication) == (INDET, SubIndication.SIG_CONSTRAINTS_FAILURE)
+
+
+def test_unparseable_two_signature_file_reads_each_dictionary_apart(test_pki, pdf):
+    two = sign(sign(pdf, test_pki, "good-rsa"), test_pki, "good-ec", field="Sig2")
+    broken = two + b"\n9 0 obj\n<< /Broken [ >>\nendobj\nxref\n0 zz\ntrailer\n<< >>\nstartxref\n999999\n%%EOF\n"
+    report = _soft(broken, test_pki)
+    assert "structure_unreadable" in {w.code for w in report.warnings}
+    assert [s.algorithms.key_type for s in report.signatures if s.algorithms] == ["rsa", "ec"]
+    assert [s.integrity for s in report.signatures] == [True, True]
+    assert [s.covers_final_document for s in report.signatures] == [False, False]  # the broken tail is unsigned
+    assert report.indication is INDET
