@@ -224,8 +224,9 @@ class DocumentTimestampInfo:
     """A document timestamp (/DocTimeStamp, PAdES B-LTA; ETSI EN 319 142-1 §5.5), checked on its own.
 
     ``intact``: the token's message imprint equals the digest of its byte range and the TSA's signature over it
-    verifies; ``covers_revision``: its byte range delimits a complete revision. Only an intact timestamp that
-    covers a revision makes the changes before it count as LTA data rather than unsigned changes."""
+    verifies; ``covers_revision``: its byte range delimits a complete revision; ``trusted``: the TSA chains to
+    a configured anchor. Only a timestamp with all three makes its field count as LTA data rather than an
+    unsigned change."""
 
     field_name: str
     time: datetime | None
@@ -234,6 +235,7 @@ class DocumentTimestampInfo:
     signed_revision: int
     tsa: str | None = None
     problem: str | None = None
+    trusted: bool = False  # the TSA's certificate leads to a configured trust anchor
 
 
 @dataclass(frozen=True)

@@ -210,8 +210,8 @@ async def averify_pdf(
     except Exception as exc:  # pyHanko met something it does not expect: the bytes may still allow a verdict
         log.info("falling back to the tolerant reader: %r", exc)
         return _raw_file_report(raw, now, policy, anchor_sets, trust, f"{type(exc).__name__}: {exc}", max_signatures)
-    timestamps = tuple(_check_timestamp(name, emb, raw) for name, emb in stamps)
-    lta_fields = {t.field_name for t in timestamps if t.intact and t.covers_revision}
+    timestamps = tuple([await _trusted_timestamp(name, emb, ctx) for name, emb in stamps])
+    lta_fields = {t.field_name for t in timestamps if t.intact and t.covers_revision and t.trusted}
     signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)} | lta_fields
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     reports = []
@@ -230,7 +230,7 @@ def _distrust_bad_stamps(
 ) -> tuple[SignatureReport, ...]:
     """A document timestamp that fails its own check is an unverified change, not LTA data: a signature followed
     by one no longer covers the newest revision (so a fake timestamp field cannot hide what came with it)."""
-    bad = [t.signed_revision for t in timestamps if not (t.intact and t.covers_revision)]
+    bad = [t.signed_revision for t in timestamps if not (t.intact and t.covers_revision and t.trusted)]
     if not bad:
         return tuple(reports)
     return tuple(
@@ -396,17 +396,24 @@ def _raw_for_object(raw: bytes, now: datetime, name: str, obj, reason: str) -> S
     return raw_signature_report(name, checked, now, reason=reason)
 
 
-def _check_timestamp(name: str, emb: object, raw: bytes) -> DocumentTimestampInfo:
-    """A document timestamp: its token against its byte range (rawsig), and whether it delimits a revision."""
+async def _trusted_timestamp(name: str, emb: object, ctx: _Context) -> DocumentTimestampInfo:
+    """A document timestamp: its token against its byte range (rawsig), whether it delimits a revision, and
+    whether its TSA certificate leads to a configured anchor (a timestamp anyone can make proves nothing, and
+    its field could otherwise carry a visible appearance into the "covered" part of the file)."""
     try:
         if isinstance(emb, EmbeddedPdfSignature):
             level = emb.evaluate_signature_coverage()
             covers = level in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION)
-            return raw_timestamp_info(
-                name, _raw_of(raw, emb.sig_object, doc_timestamp=True),
-                revision=emb.signed_revision + 1, covers_revision=covers,
-            )
-        return raw_timestamp_info(name, _raw_of(raw, emb, doc_timestamp=True), revision=0, covers_revision=False)
+            checked, revision = _raw_of(ctx.raw, emb.sig_object, doc_timestamp=True), emb.signed_revision + 1
+        else:
+            checked, revision, covers = _raw_of(ctx.raw, emb, doc_timestamp=True), 0, False
+        info = raw_timestamp_info(name, checked, revision=revision, covers_revision=covers)
+        if not info.intact or checked.signer_cert is None:
+            return info
+        carried = [ctx.policy.cache.shared_cert(c) for c in checked.certificates]
+        ctx.registry.register_multiple(carried)
+        path = await _path(ctx.policy.cache.shared_cert(checked.signer_cert), ctx)
+        return dataclasses.replace(info, trusted=bool(path))
     except Exception as exc:  # a timestamp we cannot read is simply not LTA evidence
         return DocumentTimestampInfo(name, None, False, False, 0, problem=f"{type(exc).__name__}: {exc}"[:300])
 
@@ -1206,13 +1213,15 @@ def _overall(
         )
     else:
         indication, sub = Indication.TOTAL_PASSED, None
-    bad = [t.field_name for t in timestamps if not (t.intact and t.covers_revision)]
+    bad = [t.field_name for t in timestamps if not (t.intact and t.covers_revision and t.trusted)]
     if bad:
         warnings.append(
             Finding(
                 "document_timestamp_invalid",
-                f"Dấu thời gian tài liệu không hợp lệ hoặc không bao trọn một phiên bản: {', '.join(bad)}",
-                f"Document timestamp invalid or not covering a complete revision: {', '.join(bad)}",
+                "Dấu thời gian tài liệu không hợp lệ, không bao trọn một phiên bản hoặc không do tổ chức cấp dấu thời"
+                f" gian tin cậy cấp: {', '.join(bad)}",
+                "Document timestamp invalid, not covering a complete revision, or not from a trusted time-stamping"
+                f" authority: {', '.join(bad)}",
                 "; ".join(t.problem or "" for t in timestamps if t.field_name in bad) or None,
             )
         )

@@ -19,7 +19,7 @@ from signing.pdf.report import Indication, ModificationLevel, SubIndication
 from signing.pdf.revocation import RevocationMode, RevocationPolicy
 from signing.pdf.verify import PdfVerificationError
 from tests.unit.signing import foreign_pdfs as F
-from tests.unit.signing.test_pdf_verify_kit import asn1, base_pdf, sign, verify
+from tests.unit.signing.test_pdf_verify_kit import UNTRUSTED_SET, asn1, base_pdf, sign, verify
 
 PASSED, FAILED, INDET = Indication.TOTAL_PASSED, Indication.TOTAL_FAILED, Indication.INDETERMINATE
 SOFT = RevocationMode.SOFT_FAIL
@@ -374,3 +374,13 @@ def test_unparseable_two_signature_file_reads_each_dictionary_apart(test_pki, pd
     assert [s.integrity for s in report.signatures] == [True, True]
     assert [s.covers_final_document for s in report.signatures] == [False, False]  # the broken tail is unsigned
     assert report.indication is INDET
+
+
+def test_document_timestamp_from_an_untrusted_tsa_is_not_lta_data(test_pki, signed):
+    """Anyone can run a TSA: its document timestamp (and the field it adds) leaves the newest revision uncovered."""
+    report = verify(_doc_timestamp(signed, test_pki), test_pki, anchor_sets=[UNTRUSTED_SET],
+                    policy=RevocationPolicy(mode=SOFT))
+    (stamp,) = report.document_timestamps
+    assert stamp.intact and stamp.covers_revision and not stamp.trusted
+    assert not report.whole_document_signed
+    assert "document_timestamp_invalid" in {w.code for w in report.warnings}
