@@ -33,8 +33,9 @@ objects; see ``SharedCertificate``). What remains is pyHanko's: the difference a
 path validation with its revocation checks, and the signature timestamp's own validation.
 
 Document timestamps (/DocTimeStamp, B-LTA; ETSI EN 319 142-1 §5.5) are each checked from their bytes (the
-token's imprint against its byte range, the TSA's signature) and listed in the report; an intact one that covers
-a revision is LTA data, so the form field it adds is not an unsigned change, while a forged or damaged one is.
+token's imprint against its byte range, the TSA's signature) and for a path from the TSA to a configured anchor,
+and listed in the report; an intact, trusted one that covers a revision is LTA data, so the form field it adds is
+not an unsigned change, while a forged, damaged or untrusted one is (:func:`_distrust_bad_stamps`).
 
 Files other software writes (issue 18). A signature pyHanko cannot evaluate (legacy sub-filters, plain ECDSA
 values, two SignerInfos, any unexpected exception) and a file pyHanko cannot parse go through the tolerant
@@ -212,7 +213,9 @@ async def averify_pdf(
         return _raw_file_report(raw, now, policy, anchor_sets, trust, f"{type(exc).__name__}: {exc}", max_signatures)
     timestamps = tuple([await _trusted_timestamp(name, emb, ctx) for name, emb in stamps])
     lta_fields = {t.field_name for t in timestamps if t.intact and t.covers_revision and t.trusted}
-    signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)} | lta_fields
+    signed_fields = {
+        name for name, emb in found if isinstance(emb, EmbeddedPdfSignature) or emb.integrity  # later signatures
+    } | lta_fields
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     reports = []
     for name, emb in found:
