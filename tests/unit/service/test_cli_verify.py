@@ -111,3 +111,27 @@ def test_edoc_verify_entry_point_verifies(test_pki, folder):
     result = _launch("verify", str(folder / "good.pdf"), "--json", *trust)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["indication"] == "TOTAL_PASSED"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mutated_files_end_in_a_verdict_or_one_line(runner, test_pki, folder, tmp_path, seed):
+    """Issue 18: every run ends with a report (exit 0/1/2) or exit 3 with one line, never a traceback."""
+    import random
+
+    data = bytearray((folder / "good.pdf").read_bytes())
+    rng = random.Random(seed)
+    for _ in range(1 + seed):
+        at = rng.randrange(len(data))
+        if seed % 2:
+            del data[at : at + rng.randrange(1, 2000)]
+        else:
+            data[at] = rng.randrange(256)
+    path = tmp_path / "mutated.pdf"
+    path.write_bytes(bytes(data))
+    result = runner.invoke(app, [*_args(test_pki, path), "--json"])
+    assert result.exit_code in (0, 1, 2, 3)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    (line,) = result.stdout.splitlines()
+    body = json.loads(line)
+    assert body["exit_code"] == result.exit_code
+    assert ("indication" in body) != ("error" in body)
