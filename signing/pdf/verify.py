@@ -779,8 +779,8 @@ def _build_report(
     if _naive_claimed_time(emb):
         notes.warn(
             "signing_time_without_offset",
-            "Thời điểm ký (/M) không ghi múi giờ; được hiểu là giờ UTC",
-            "The signing time (/M) states no UTC offset; it is read as UTC",
+            "Thời điểm ký ghi trong tệp không có múi giờ; được hiểu là giờ UTC",
+            "The signing time in the file states no UTC offset; it is read as UTC",
         )
     _change_notes(notes, changes, covers_final, coverage)
     _algorithm_notes(notes, algorithms, key_usage_ok)
@@ -1283,8 +1283,8 @@ def _out_of_time(name: str, now: datetime, seconds: float) -> SignatureReport:
         SubIndication.TRY_LATER,
         Finding(
             "time_limit",
-            f"Chưa kiểm tra chữ ký này: đã hết thời gian cho phép ({seconds:g} giây) cho một tệp",
-            f"This signature was not checked: the time allowed for one file ({seconds:g} s) ran out",
+            f"Chưa kiểm tra chữ ký này vì đã hết thời gian cho phép cho một tệp ({seconds:g} giây)",
+            f"This signature was not checked because the time allowed for one file ran out ({seconds:g} s)",
         ),
         indication=Indication.INDETERMINATE,
     )

@@ -139,10 +139,10 @@ def _classify(
     if not sig.byte_range_ok:
         errors.append(Finding(
             "byte_range_invalid",
-            "Vùng ký (/ByteRange) không hợp lệ: không nằm trọn trong tệp hoặc không bao đúng giá trị chữ ký;"
-            " tệp không còn nguyên vẹn",
-            "The signed byte range (/ByteRange) is invalid: it does not lie within the file or does not frame the"
-            " signature value; the file is not intact",
+            "Vùng dữ liệu được ký không hợp lệ, tệp không còn nguyên vẹn; vùng ký không nằm trọn trong tệp hoặc"
+            " không bao đúng giá trị chữ ký (/ByteRange)",
+            "The signed byte range is invalid and the file is not intact; it does not lie within the file or does"
+            " not frame the signature value (/ByteRange)",
             sig.problem,
         ))
         return failed, SubIndication.FORMAT_FAILURE, errors, warnings
@@ -171,10 +171,10 @@ def _classify(
     if sig.subfilter in LEGACY_SUBFILTERS:
         warnings.append(Finding(
             "legacy_subfilter",
-            f"Chữ ký theo định dạng cũ ({sig.subfilter}) dùng SHA-1: nội dung không bị thay đổi nhưng thuật toán"
-            " không còn được chấp nhận",
-            f"Legacy signature format ({sig.subfilter}) using SHA-1: the content is unchanged but the algorithm is"
-            " no longer acceptable",
+            "Chữ ký theo định dạng cũ dùng SHA-1, thuật toán không còn được chấp nhận; nội dung được ký không bị"
+            f" thay đổi (định dạng {sig.subfilter})",
+            "Legacy signature format using SHA-1, an algorithm no longer acceptable; the signed content is"
+            f" unchanged (format {sig.subfilter})",
         ))
     if (sig.digest_algorithm or "") in _WEAK or sig.subfilter in LEGACY_SUBFILTERS:
         errors.append(Finding(
@@ -186,17 +186,17 @@ def _classify(
     if plain_ecdsa:
         warnings.append(Finding(
             "plain_ecdsa_value",
-            "Giá trị chữ ký ECDSA ghi ở dạng thô (r‖s) thay vì DER theo chuẩn CMS: nội dung không bị thay đổi nhưng"
-            " chữ ký không đúng định dạng",
-            "The ECDSA signature value is in plain r‖s form instead of the DER that CMS requires: the content is"
-            " unchanged but the signature is not in the standard format",
+            "Giá trị chữ ký ECDSA không theo định dạng DER mà chuẩn CMS yêu cầu; nội dung được ký không bị thay"
+            " đổi (giá trị ghi ở dạng thô r‖s)",
+            "The ECDSA signature value is not in the DER form that CMS requires; the signed content is unchanged"
+            " (the value is in plain r‖s form)",
         ))
     else:
         warnings.append(Finding(
             "format_not_evaluated",
-            "Định dạng chữ ký này chưa được phần mềm đánh giá đầy đủ: nội dung được ký không bị thay đổi, nhưng"
-            " chưa kiểm tra được chuỗi chứng thư và tình trạng thu hồi",
-            "This signature format could not be fully evaluated: the signed content is unchanged, but the"
+            "Nội dung được ký không bị thay đổi, nhưng định dạng chữ ký này chưa được đánh giá đầy đủ; chưa kiểm"
+            " tra được chuỗi chứng thư và tình trạng thu hồi",
+            "The signed content is unchanged, but this signature format could not be fully evaluated; the"
             " certificate chain and revocation status were not checked",
             reason,
         ))
