@@ -205,7 +205,8 @@ def _check_cms(sig: RawSignature, signed: bytes, value: bytes) -> None:
         sig.digest_ok = ok if sig.digest_ok is None else (sig.digest_ok and ok)
         if not ok:
             return
-        tbs = attrs.untag().dump(force=True)
+        original = attrs.dump()  # the bytes as signed, not re-encoded: other software does not always write DER
+        tbs = b"\x31" + original[1:]  # RFC 5652 §5.4: signed over the EXPLICIT SET OF tag, not the [0] of SignerInfo
     else:
         if sig.digest_ok is None:
             sig.digest_ok = True  # no attributes: the signature is over the content itself, checked below

@@ -160,3 +160,48 @@ def certificate_of(signed: bytes) -> asn1_x509.Certificate:  # pragma: no cover 
     gap = signed[int(match[2]) + 1 : int(match[3]) - 1].rstrip(b"0")
     sd = cms.ContentInfo.load(bytes.fromhex(gap.decode() + ("0" if len(gap) % 2 else "")))["content"]
     return sd["certificates"][0].chosen
+
+
+def x509_rsa_sha1_signed(pdf: bytes, pki: TestPki, name: str = "good-rsa") -> bytes:
+    """``pdf`` signed with the legacy ``adbe.x509.rsa_sha1`` sub-filter (ISO 32000-1 §12.8.3.2): /Contents is a
+    DER OCTET STRING holding a PKCS#1 v1.5 SHA-1 signature of the byte range, /Cert holds the certificate."""
+    from asn1crypto import core
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.sign.signers.pdf_byterange import PdfByteRangeDigest
+
+    key, cert, _ = signer_material(pki, name)
+    w = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    sig = PdfByteRangeDigest(bytes_reserved=2048)
+    sig[pdf_name("/Type")] = pdf_name("/Sig")
+    sig[pdf_name("/Filter")] = pdf_name("/Adobe.PPKLite")
+    sig[pdf_name("/SubFilter")] = pdf_name("/adbe.x509.rsa_sha1")
+    sig[pdf_name("/Cert")] = generic.ByteStringObject(cert.public_bytes(serialization.Encoding.DER))
+    sig[pdf_name("/M")] = generic.TextStringObject("D:20260601020000+00'00'")
+    page_ref = w.root["/Pages"]["/Kids"].raw_get(0)
+    field = w.add_object(generic.DictionaryObject({
+        pdf_name("/FT"): pdf_name("/Sig"), pdf_name("/T"): generic.TextStringObject("Legacy"),
+        pdf_name("/V"): w.add_object(sig), pdf_name("/Type"): pdf_name("/Annot"),
+        pdf_name("/Subtype"): pdf_name("/Widget"), pdf_name("/F"): generic.NumberObject(132),
+        pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(0)] * 4), pdf_name("/P"): page_ref,
+    }))
+    page = page_ref.get_object()
+    page["/Annots"] = generic.ArrayObject([field])
+    w.update_container(page)
+    w.root["/AcroForm"] = generic.DictionaryObject({
+        pdf_name("/Fields"): generic.ArrayObject([field]), pdf_name("/SigFlags"): generic.NumberObject(3),
+    })
+    w.update_root()
+    w.digest_aware_write = True
+    out = io.BytesIO()
+    w.write(out)
+    eof = out.tell()
+    start, end = sig.contents.offsets
+    sig.byte_range.fill_offsets(out, start, end, eof)
+    data = bytearray(out.getvalue())
+    signed = bytes(data[:start]) + bytes(data[end:eof])
+    assert isinstance(key, rsa.RSAPrivateKey)
+    value = core.OctetString(key.sign(signed, padding.PKCS1v15(), hashes.SHA1())).dump()
+    hexed = value.hex().encode()
+    data[start + 1 : start + 1 + len(hexed)] = hexed
+    return bytes(data)

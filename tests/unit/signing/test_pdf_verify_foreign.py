@@ -384,3 +384,12 @@ def test_document_timestamp_from_an_untrusted_tsa_is_not_lta_data(test_pki, sign
     assert stamp.intact and stamp.covers_revision and not stamp.trusted
     assert not report.whole_document_signed
     assert "document_timestamp_invalid" in {w.code for w in report.warnings}
+
+
+def test_legacy_x509_rsa_sha1_is_verified_and_reported_weak(test_pki, pdf):  # no verdict path before
+    data = F.x509_rsa_sha1_signed(pdf, test_pki)
+    (sig,) = _soft(data, test_pki).signatures
+    assert (sig.indication, sig.sub_indication) == (INDET, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
+    assert sig.integrity is True and sig.signer is not None and sig.signer.common_name == "Nguyễn Văn An"
+    (bad,) = _soft(_flip_image_byte(data), test_pki).signatures
+    assert (bad.indication, bad.sub_indication) == (FAILED, SubIndication.HASH_FAILURE)
