@@ -1,6 +1,10 @@
 """Verification speed: p50 of verify_pdf on a two-signature PAdES B-LT file with revocation data cached.
 
 Issue 3 target: ≤ 30 ms p50. Run: ``.venv/bin/python -m bench.verify [--runs N] [--pages P]``.
+
+Issue 18 (``--foreign``, in ``bench/verify_foreign.py``): per file class, in-process p50/p95 beside pyHanko's own
+validation of the same file, the CLI's start-up beside pyHanko's import time, and a batch of 100 files in one
+process against 100 CLI runs.
 The file is signed here with pyHanko (signer, then organisation, both B-LT against the test PKI's live
 OCSP/CRL/TSA); verification runs with one long-lived RevocationPolicy, as the service does (its cache keeps
 fetched revocation data and the parsed certificates, OCSP responses and CRLs met in documents). A second line
@@ -51,7 +55,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--pages", type=int, default=2)
+    parser.add_argument("--foreign", action="store_true", help="issue 18: file classes, start-up, batch")
+    parser.add_argument("--batch", type=int, default=100, help="files in the batch comparison (--foreign)")
+    parser.add_argument("--cli-runs", type=int, default=10, help="CLI runs timed for the batch estimate")
     args = parser.parse_args()
+    if args.foreign:
+        from bench.verify_foreign import run
+
+        run(runs=args.runs, batch=args.batch, cli_runs=args.cli_runs)
+        return
     logging.disable(logging.WARNING)  # pyHanko logs every soft finding with a traceback
     with tempfile.TemporaryDirectory() as tmp, running_test_pki(Path(tmp)) as pki:
         import hashlib

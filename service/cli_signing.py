@@ -10,15 +10,12 @@ files given (the operator named them); without it the configured sets (``EDOC_TR
 
 from __future__ import annotations
 
-import hashlib
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
-    from signing.pdf.report import VerificationReport
     from signing.pdf.trust import TrustStore
 
 __all__ = ["register", "sign", "verify"]
@@ -52,35 +49,21 @@ def _read_pdf(path: Path, code: int) -> bytes:
 
 
 def _pem_store(paths: list[Path], code: int) -> TrustStore:
-    from asn1crypto import pem
+    from service.cli_verify import Refusal, pem_store
 
-    from signing.errors import SigningError
-    from signing.pdf.trust import AnchorConfig, TrustStore
-
-    anchors = []
-    for path in paths:
-        try:
-            raw = path.read_bytes()
-            der = pem.unarmor(raw)[2] if pem.detect(raw) else raw
-        except (OSError, ValueError) as exc:
-            _fail(f"{path}: cannot read a certificate ({exc})", code)
-        anchors.append(AnchorConfig(path=path, sha256=hashlib.sha256(der).hexdigest()))
     try:
-        return TrustStore.from_config({"cli": anchors})
-    except SigningError as exc:
-        _fail(f"{exc} [{exc.code}]", code)
+        return pem_store(paths)
+    except Refusal as exc:
+        _fail(str(exc), code)
 
 
 def _configured_store(settings: Any, code: int) -> TrustStore:
-    from signing.errors import SigningError
-    from signing.pdf.trust import TrustStore
+    from service.cli_verify import Refusal, configured_store
 
     try:
-        from service.signatures import trust_config
-
-        return TrustStore.from_config(trust_config(settings))
-    except SigningError as exc:
-        _fail(f"EDOC_TRUST_SETS: {exc} [{exc.code}]", code)
+        return configured_store(settings)
+    except Refusal as exc:
+        _fail(str(exc), code)
 
 
 def _settings() -> Any:
@@ -90,8 +73,8 @@ def _settings() -> Any:
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="the signed PDF")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON, nothing else")] = False,
+    paths: Annotated[list[Path], typer.Argument(help="signed PDFs, or directories searched for *.pdf")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines: one report per file, nothing else")] = False,
     trust: Annotated[
         list[Path] | None, typer.Option("--trust", help="trust this root/CA certificate (PEM; repeat)")
     ] = None,
@@ -99,75 +82,23 @@ def verify(
     receipt: Annotated[Path | None, typer.Option(help="also write a PDF receipt of the report here")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="use only revocation data carried by the file")] = False,
     soft_fail: Annotated[bool, typer.Option("--soft-fail", help="missing revocation status only warns")] = False,
+    max_signatures: Annotated[
+        int | None, typer.Option(help="refuse files with more signatures (default EDOC_VERIFY_MAX_SIGNATURES)")
+    ] = None,
 ) -> None:
-    """Verify the signatures of a PDF; exit 0 valid, 1 invalid, 2 undetermined, 3 cannot verify."""
-    from signing.errors import SigningError
-    from signing.pdf.revocation import RevocationMode, RevocationPolicy
-    from signing.pdf.verify import verify_pdf
+    """Verify the signatures of PDFs; exit 0 valid, 1 invalid, 2 undetermined, 3 cannot verify.
 
-    if lang not in ("vi", "en"):
-        _fail(f"unknown language {lang!r}: vi or en", CANNOT_VERIFY)
-    data = _read_pdf(file, CANNOT_VERIFY)
-    settings = _settings()
-    store = _pem_store(trust, CANNOT_VERIFY) if trust else _configured_store(settings, CANNOT_VERIFY)
-    mode = RevocationMode.SOFT_FAIL if soft_fail else RevocationMode(settings.revocation_mode)
-    policy = RevocationPolicy(mode=mode, offline=offline or settings.revocation_offline)
-    try:
-        report = verify_pdf(data, trust=store, revocation=policy)
-    except SigningError as exc:
-        _fail(f"{file}: {exc} [{exc.code}]", CANNOT_VERIFY)
-    if receipt is not None:
-        _write_receipt(report, receipt, lang)
-    if as_json:
-        sys.stdout.write(report.to_json() + "\n")
-    else:
-        _print_summary(file, report, lang, no_anchors=not store.set_names)
-    raise typer.Exit(report.exit_code)
+    With several files (or a directory) every file is verified in this one process, with a progress bar and a
+    summary table; the exit code is the worst outcome: 1 if any file is invalid, else 3 if any could not be
+    verified, else 2 if any is undetermined, else 0. (``edoc verify …`` itself is started without typer by
+    :mod:`service.launch`; this command is the same run for ``edoc --help`` and the in-process tests.)"""
+    from service.cli_verify import VerifyOptions, run_verify
 
-
-def _write_receipt(report: VerificationReport, path: Path, lang: str) -> None:
-    from signing.errors import SigningError
-    from signing.pdf.render import render_receipt_pdf
-
-    try:
-        path.write_bytes(render_receipt_pdf(report, lang))
-    except (OSError, SigningError) as exc:
-        _fail(f"{path}: cannot write the receipt ({exc})", CANNOT_VERIFY)
-
-
-_TEXT = {
-    "vi": {"file": "Tệp", "overall": "Kết luận", "sig": "Chữ ký", "none": "Tệp không có chữ ký số.",
-           "no_anchor": "cảnh báo: chưa cấu hình chứng thư gốc tin cậy (--trust hoặc EDOC_TRUST_SETS)"},
-    "en": {"file": "File", "overall": "Result", "sig": "Signature", "none": "The file carries no signature.",
-           "no_anchor": "warning: no trusted root configured (--trust or EDOC_TRUST_SETS)"},
-}
-
-
-def _print_summary(file: Path, report: VerificationReport, lang: str, *, no_anchors: bool) -> None:
-    from rich.table import Table
-
-    from service.cli import err, out
-    from signing.pdf.report import summary_rows
-
-    t = _TEXT[lang]
-    if no_anchors:
-        err.print(f"[yellow]{t['no_anchor']}[/yellow]", highlight=False)
-    colour = {0: "green", 1: "red", 2: "yellow"}[report.exit_code]
-    out.print(f"{t['file']}: {file}", highlight=False, soft_wrap=True)
-    out.print(f"{t['overall']}: [bold {colour}]{report.verdict(lang)}[/]", highlight=False)
-    if not report.signatures:
-        out.print(t["none"])
-    for index, sig in enumerate(report.signatures, start=1):
-        table = Table(title=f"{t['sig']} {index}: {sig.field_name}", show_header=False, title_justify="left")
-        table.add_column(style="bold")
-        table.add_column()
-        for label, value in summary_rows(sig, lang):
-            table.add_row(label, value)
-        out.print(table)
-        for finding in (*sig.errors, *sig.warnings):
-            out.print(f"  - {finding.text(lang)}", highlight=False, soft_wrap=True)
-    for finding in report.warnings:
-        out.print(f"- {finding.text(lang)}", highlight=False, soft_wrap=True)
+    options = VerifyOptions(
+        paths=list(paths), as_json=as_json, trust=list(trust or ()), lang=lang, receipt=receipt,
+        offline=offline, soft_fail=soft_fail, max_signatures=max_signatures,
+    )
+    raise typer.Exit(run_verify(options))
 
 
 def sign(

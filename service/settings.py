@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamping authority for API signatures (B-T+)")
     signing_keys: dict[str, SigningKeySetting] = Field(default_factory=dict, description="keys the API signs with")
     verify_max_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest PDF accepted for verify/sign")
+    verify_max_signatures: int = Field(
+        50, ge=1, description="files with more signatures are refused by verification (issue 17: 50,000 fields)"
+    )
+    verify_max_seconds: float = Field(
+        60.0, gt=0, description="time for one file; signatures not reached in time are reported INDETERMINATE"
+    )
 
     # --- the edge: what any caller can make the gateway hold or do before it knows who is calling (issue 17,
     # docs/security.md) ---

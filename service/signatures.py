@@ -158,7 +158,14 @@ def verify_document(
 
     svc = services(gw)
     check_pdf(data, gw.settings.verify_max_bytes)
-    return verify_pdf(data, trust=svc.trust, anchor_sets=anchor_sets or None, revocation=svc.revocation)
+    return verify_pdf(
+        data,
+        trust=svc.trust,
+        anchor_sets=anchor_sets or None,
+        revocation=svc.revocation,
+        max_signatures=gw.settings.verify_max_signatures,
+        max_seconds=gw.settings.verify_max_seconds,
+    )
 
 
 @dataclass(frozen=True)

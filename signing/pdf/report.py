@@ -32,6 +32,7 @@ __all__ = [
     "CertificateInfo",
     "ChangesAfterSigning",
     "Coverage",
+    "DocumentTimestampInfo",
     "Finding",
     "Indication",
     "ModificationLevel",
@@ -127,6 +128,7 @@ class Finding:
     code: str
     vi: str
     en: str
+    detail: str | None = None  # raw technical detail (exception text, pyHanko's reason): JSON only, never shown
 
     def text(self, lang: str = "vi") -> str:
         return self.vi if lang == "vi" else self.en
@@ -223,6 +225,25 @@ class SignatureReport:
 
 
 @dataclass(frozen=True)
+class DocumentTimestampInfo:
+    """A document timestamp (/DocTimeStamp, PAdES B-LTA; ETSI EN 319 142-1 §5.5), checked on its own.
+
+    ``intact``: the token's message imprint equals the digest of its byte range and the TSA's signature over it
+    verifies; ``covers_revision``: its byte range delimits a complete revision; ``trusted``: the TSA chains to
+    a configured anchor. Only a timestamp with all three makes its field count as LTA data rather than an
+    unsigned change."""
+
+    field_name: str
+    time: datetime | None
+    intact: bool
+    covers_revision: bool
+    signed_revision: int
+    tsa: str | None = None
+    problem: str | None = None
+    trusted: bool = False  # the TSA's certificate leads to a configured trust anchor
+
+
+@dataclass(frozen=True)
 class VerificationReport:
     file_sha256: str
     file_size: int
@@ -235,6 +256,7 @@ class VerificationReport:
     policy: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[Finding, ...] = ()
     schema_version: int = REPORT_SCHEMA_VERSION
+    document_timestamps: tuple[DocumentTimestampInfo, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -265,6 +287,7 @@ class VerificationReport:
             "policy": dict(self.policy),
             "warnings": [_plain(w) for w in self.warnings],
             "signatures": [s.to_dict() for s in self.signatures],
+            "document_timestamps": [_plain(t) for t in self.document_timestamps],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -32,19 +32,32 @@ memoised name normalisation is reused by every later signature and file (pyHanko
 objects; see ``SharedCertificate``). What remains is pyHanko's: the difference analysis (about a third), CMS and
 path validation with its revocation checks, and the signature timestamp's own validation.
 
-Document timestamps (/DocTimeStamp, B-LTA) are not evaluated yet; a report-level warning says so.
+Document timestamps (/DocTimeStamp, B-LTA; ETSI EN 319 142-1 §5.5) are each checked from their bytes (the
+token's imprint against its byte range, the TSA's signature) and for a path from the TSA to a configured anchor,
+and listed in the report; an intact, trusted one that covers a revision is LTA data, so the form field it adds is
+not an unsigned change, while a forged, damaged or untrusted one is (:func:`_distrust_bad_stamps`).
 
-Only a file that cannot be read at all raises :class:`PdfVerificationError` (code ``pdf_unreadable``); every
-signature problem is a value in the report (STYLE.md 4).
+Files other software writes (issue 18). A signature pyHanko cannot evaluate (legacy sub-filters, plain ECDSA
+values, two SignerInfos, any unexpected exception) and a file pyHanko cannot parse go through the tolerant
+reading path (:mod:`signing.pdf.rawsig`, :mod:`signing.pdf.verify_raw`): "the bytes prove tampering" stays
+TOTAL_FAILED, "cannot evaluate" becomes INDETERMINATE, and an exception never escapes for one signature.
+
+Only a file that cannot be verified at all raises :class:`PdfVerificationError` (codes ``pdf_unreadable``,
+``pdf_encrypted``, ``too_many_signatures``); every signature problem is a value in the report (STYLE.md 4).
+Resource bounds: at most ``max_signatures`` signatures per file (a PDF with 50,000 signature fields took 38 s and
+1.18 GB before, issue 17) and, with ``max_seconds``, signatures not reached in time are INDETERMINATE.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import logging
+import re
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,7 +71,7 @@ from asn1crypto import tsp as asn1_tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import misc as pdf_misc
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, SuspiciousModification
+from pyhanko.sign.diff_analysis import DiffResult, SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -71,11 +84,14 @@ from pyhanko_certvalidator.errors import PathBuildingError
 from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, SimpleTrustManager
 
 from signing.errors import SigningError
+from signing.pdf.diff_rules import VERIFY_DIFF_POLICY
+from signing.pdf.rawsig import RawSignature, check_signature, find_signatures, parse_pdf_date
 from signing.pdf.report import (
     AlgorithmInfo,
     CertificateInfo,
     ChangesAfterSigning,
     Coverage,
+    DocumentTimestampInfo,
     Finding,
     Indication,
     ModificationLevel,
@@ -98,8 +114,9 @@ from signing.pdf.revocation import (
 )
 from signing.pdf.trust import TrustStore
 from signing.pdf.verify_contents import prefill_signature_objects
+from signing.pdf.verify_raw import LEGACY_SUBFILTERS, key_type_and_size, raw_signature_report, raw_timestamp_info
 
-__all__ = ["PdfVerificationError", "averify_pdf", "verify_pdf"]
+__all__ = ["DEFAULT_MAX_SIGNATURES", "PdfVerificationError", "averify_pdf", "verify_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +127,11 @@ WEAK_DIGESTS = frozenset({"md2", "md5", "sha1"})
 # Key usage a signing certificate must assert (either one; NĐ 23/2025 asks that key usage be checked).
 SIGNING_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
 _MAX_FILE = 512 * 1024 * 1024
+DEFAULT_MAX_SIGNATURES = 50
+# Form fields a file may declare at the top of its AcroForm: each costs pyHanko a parsed object even when empty,
+# and a file with 50,000 empty signature fields took 38 s (issue 17). Counted without reading any field.
+_FIELDS_PER_SIGNATURE = 100
+_MIN_FIELDS = 2_000
 
 
 class PdfVerificationError(SigningError):
@@ -125,6 +147,8 @@ def verify_pdf(
     anchor_sets: Sequence[str] | None = None,
     revocation: RevocationPolicy | None = None,
     at: datetime | None = None,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
+    max_seconds: float | None = None,
 ) -> VerificationReport:
     """Verify every signature in ``data``. ``at`` is the verification ("current") time, default now (UTC).
 
@@ -133,7 +157,15 @@ def verify_pdf(
     these calls: the delivery worker verifies every received PDF, and a fresh loop per file (``asyncio.run``)
     cost a third as much as verifying an unsigned 100 KB PDF."""
     return _thread_runner().run(
-        averify_pdf(data, trust=trust, anchor_sets=anchor_sets, revocation=revocation, at=at)
+        averify_pdf(
+            data,
+            trust=trust,
+            anchor_sets=anchor_sets,
+            revocation=revocation,
+            at=at,
+            max_signatures=max_signatures,
+            max_seconds=max_seconds,
+        )
     )
 
 
@@ -155,23 +187,62 @@ async def averify_pdf(
     anchor_sets: Sequence[str] | None = None,
     revocation: RevocationPolicy | None = None,
     at: datetime | None = None,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
+    max_seconds: float | None = None,
 ) -> VerificationReport:
     """Async form of :func:`verify_pdf` (network fetches of OCSP/CRL happen inside)."""
     raw = _read_bytes(data)
     now = (at or datetime.now(UTC)).astimezone(UTC)
     policy = revocation or RevocationPolicy()
-    reader = _open(raw)
-    prefill_signature_objects(reader, raw)  # /Contents without pyHanko's per-character hex lexer
-    ctx = _context_for_file(raw, reader, trust, anchor_sets, policy, now)
-    found, skipped = _collect(reader, policy.cache)
-    signed_fields = {name for name, emb in found if isinstance(emb, EmbeddedPdfSignature)}
+    if b"%PDF-" not in raw[:1024]:  # ISO 32000 lets the header sit anywhere in the first 1024 bytes
+        raise PdfVerificationError("Tệp không phải PDF (không có phần đầu %PDF-)")
+    try:
+        reader = _open(raw)
+        _check_field_count(reader, max(_MIN_FIELDS, _FIELDS_PER_SIGNATURE * max_signatures))
+        prefill_signature_objects(reader, raw)  # /Contents without pyHanko's per-character hex lexer
+        ctx = _context_for_file(raw, reader, trust, anchor_sets, policy, now)
+        found, stamps = _collect(reader, raw, now, policy.cache, max_signatures)
+    except PdfVerificationError as exc:
+        if exc.code != PdfVerificationError.code:
+            raise
+        return _raw_file_report(raw, now, policy, anchor_sets, trust, str(exc), max_signatures)
+    except SigningError:  # configuration (e.g. an unknown trust set): the caller's problem, not the file's
+        raise
+    except Exception as exc:  # pyHanko met something it does not expect: the bytes may still allow a verdict
+        log.info("falling back to the tolerant reader: %r", exc)
+        return _raw_file_report(raw, now, policy, anchor_sets, trust, f"{type(exc).__name__}: {exc}", max_signatures)
+    timestamps = tuple([await _trusted_timestamp(name, emb, ctx) for name, emb in stamps])
+    lta_fields = {t.field_name for t in timestamps if t.intact and t.covers_revision and t.trusted}
+    signed_fields = {
+        name for name, emb in found if isinstance(emb, EmbeddedPdfSignature) or emb.integrity  # later signatures
+    } | lta_fields
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     reports = []
     for name, emb in found:
-        if isinstance(emb, Exception):
-            reports.append(_unreadable_signature(name, emb, now))
+        if deadline is not None and time.monotonic() > deadline:
+            reports.append(_out_of_time(name, now, max_seconds or 0.0))
+        elif isinstance(emb, EmbeddedPdfSignature):
+            reports.append(await _verify_guarded(emb, ctx, signed_fields))
         else:
-            reports.append(await _verify_one(emb, ctx, signed_fields))
-    return _overall(raw, reader, tuple(reports), skipped, policy, now, ctx.anchor_sets)
+            reports.append(emb)
+    return _overall(raw, reader, _distrust_bad_stamps(reports, timestamps), timestamps, policy, now, ctx.anchor_sets)
+
+
+def _distrust_bad_stamps(
+    reports: list[SignatureReport], timestamps: tuple[DocumentTimestampInfo, ...]
+) -> tuple[SignatureReport, ...]:
+    """A document timestamp that fails its own check is an unverified change, not LTA data: a signature followed
+    by one no longer covers the newest revision (so a fake timestamp field cannot hide what came with it)."""
+    bad = [t.signed_revision for t in timestamps if not (t.intact and t.covers_revision and t.trusted)]
+    if not bad:
+        return tuple(reports)
+    return tuple(
+        dataclasses.replace(r, covers_final_document=False)
+        if r.covers_final_document and r.coverage is not Coverage.ENTIRE_FILE
+        and any(rev == 0 or rev > r.signed_revision for rev in bad)
+        else r
+        for r in reports
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -190,14 +261,12 @@ def _read_bytes(data: bytes | Path) -> bytes:
 
 
 def _open(raw: bytes) -> PdfFileReader:
-    if b"%PDF-" not in raw[:1024]:  # ISO 32000 lets the header sit anywhere in the first 1024 bytes
-        raise PdfVerificationError("not a PDF file (no %PDF- header)")
     try:
         reader = PdfFileReader(io.BytesIO(raw), strict=False)
         if reader.encrypted:
             result = reader.decrypt(b"")
             if result.status.name == "FAILED":
-                raise PdfVerificationError("the PDF is encrypted with a user password")
+                raise _encrypted()
         reader.root  # noqa: B018 - forces the catalog to resolve
     except PdfVerificationError:
         raise
@@ -246,29 +315,110 @@ def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
 
 
 def _collect(
-    reader: PdfFileReader, cache: RevocationCache
-) -> tuple[list[tuple[str, EmbeddedPdfSignature | Exception]], list[str]]:
-    """Filled signature fields in signing order; unreadable ones kept as the exception (reported as failed).
-    Document timestamps are returned in ``skipped`` (they are LTA data, not signatures of a person)."""
-    found: list[tuple[str, EmbeddedPdfSignature | Exception]] = []
-    skipped: list[str] = []
+    reader: PdfFileReader, raw: bytes, now: datetime, cache: RevocationCache, max_signatures: int
+) -> tuple[list[tuple[str, EmbeddedPdfSignature | SignatureReport]], list[tuple[str, object]]]:
+    """Filled signature fields in signing order, and the document timestamps (B-LTA data, checked apart).
+
+    A signature pyHanko cannot even load is judged from its bytes at once (:mod:`signing.pdf.verify_raw`).
+    More than ``max_signatures`` filled fields in all is refused before any is verified."""
+    found: list[tuple[str, EmbeddedPdfSignature | SignatureReport]] = []
+    stamps: list[tuple[str, object]] = []
     for fq_name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        if len(found) + len(stamps) >= max_signatures:
+            raise _too_many(max_signatures)
         try:
             obj = sig_obj.get_object()
             if obj.get("/Type") == "/DocTimeStamp" or obj.get("/SubFilter") == "/ETSI.RFC3161":
-                skipped.append(fq_name)
+                stamps.append((fq_name, _embedded_or_object(reader, sig_field, fq_name, obj)))
+                continue
+            if _subfilter(obj) in LEGACY_SUBFILTERS:
+                found.append((fq_name, _raw_for_object(raw, now, fq_name, obj, "legacy sub-filter")))
                 continue
             emb = EmbeddedPdfSignature(reader, sig_field, fq_name)
             _share_cms_certs(emb, cache)
             found.append((fq_name, emb))
-        except Exception as exc:  # any parse failure of one signature is that signature's verdict
-            found.append((fq_name, exc))
+        except Exception as exc:  # any parse failure of one signature is judged from that signature's bytes
+            found.append((fq_name, _raw_for_object(raw, now, fq_name, sig_obj, f"{type(exc).__name__}: {exc}")))
 
-    def order(item: tuple[str, EmbeddedPdfSignature | Exception]) -> int:
-        return item[1].signed_revision if isinstance(item[1], EmbeddedPdfSignature) else 1 << 30
+    def order(item: tuple[str, EmbeddedPdfSignature | SignatureReport]) -> int:
+        value = item[1]
+        return value.signed_revision if isinstance(value, EmbeddedPdfSignature) else 1 << 30
 
     found.sort(key=order)
-    return found, skipped
+    return found, stamps
+
+
+def _subfilter(obj) -> str | None:
+    value = obj.get("/SubFilter")
+    return str(value)[1:] if value is not None else None
+
+
+def _embedded_or_object(reader: PdfFileReader, sig_field, fq_name: str, obj) -> object:
+    try:
+        return EmbeddedPdfSignature(reader, sig_field, fq_name)
+    except Exception:  # judged from its bytes alone in _check_timestamp
+        return obj
+
+
+def _raw_of(raw: bytes, obj, *, doc_timestamp: bool = False) -> RawSignature:
+    """The tolerant check of one signature dictionary (already resolved by pyHanko)."""
+    try:
+        byte_range = tuple(int(v) for v in obj["/ByteRange"])
+        contents = obj.get("/Contents")
+        cert = obj.get("/Cert")
+        when = obj.get("/M")
+    except Exception as exc:
+        return RawSignature((0, 0, 0, 0), problem=f"unreadable signature dictionary: {exc}")
+    if len(byte_range) != 4:
+        return RawSignature((0, 0, 0, 0), problem="a /ByteRange needs four numbers")
+    return check_signature(
+        raw,
+        (byte_range[0], byte_range[1], byte_range[2], byte_range[3]),
+        subfilter=_subfilter(obj),
+        doc_timestamp=doc_timestamp,
+        cert_der=_first_cert(cert),
+        claimed_time=parse_pdf_date(str(when)) if when is not None else None,
+        contents=bytes(contents) if isinstance(contents, bytes | bytearray) and contents else None,
+    )
+
+
+def _first_cert(value) -> bytes | None:
+    try:
+        if isinstance(value, list | tuple):
+            value = next(iter(value))
+        return bytes(value) if value is not None else None
+    except Exception:
+        return None
+
+
+def _raw_for_object(raw: bytes, now: datetime, name: str, obj, reason: str) -> SignatureReport:
+    try:
+        checked = _raw_of(raw, obj.get_object())
+    except Exception as exc:  # a dangling reference to the dictionary itself
+        checked = RawSignature((0, 0, 0, 0), problem=f"{type(exc).__name__}: {exc}")
+    return raw_signature_report(name, checked, now, reason=reason)
+
+
+async def _trusted_timestamp(name: str, emb: object, ctx: _Context) -> DocumentTimestampInfo:
+    """A document timestamp: its token against its byte range (rawsig), whether it delimits a revision, and
+    whether its TSA certificate leads to a configured anchor (a timestamp anyone can make proves nothing, and
+    its field could otherwise carry a visible appearance into the "covered" part of the file)."""
+    try:
+        if isinstance(emb, EmbeddedPdfSignature):
+            level = emb.evaluate_signature_coverage()
+            covers = level in (SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION)
+            checked, revision = _raw_of(ctx.raw, emb.sig_object, doc_timestamp=True), emb.signed_revision + 1
+        else:
+            checked, revision, covers = _raw_of(ctx.raw, emb, doc_timestamp=True), 0, False
+        info = raw_timestamp_info(name, checked, revision=revision, covers_revision=covers)
+        if not info.intact or checked.signer_cert is None:
+            return info
+        carried = [ctx.policy.cache.shared_cert(c) for c in checked.certificates]
+        ctx.registry.register_multiple(carried)
+        path = await _path(ctx.policy.cache.shared_cert(checked.signer_cert), ctx)
+        return dataclasses.replace(info, trusted=bool(path))
+    except Exception as exc:  # a timestamp we cannot read is simply not LTA evidence
+        return DocumentTimestampInfo(name, None, False, False, 0, problem=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _share_cms_certs(emb: EmbeddedPdfSignature, cache: RevocationCache) -> None:
@@ -334,6 +484,39 @@ class _Timing:
     source: SigningTimeSource
 
 
+async def _verify_guarded(emb: EmbeddedPdfSignature, ctx: _Context, signed_fields: set[str]) -> SignatureReport:
+    """:func:`_verify_one`, with any unexpected exception turned into that signature's INDETERMINATE report."""
+    try:
+        return await _verify_one(emb, ctx, signed_fields)
+    except Exception as exc:
+        log.warning("verification of %s failed unexpectedly: %r", emb.fq_name, exc)
+        detail = f"{type(exc).__name__}: {exc}"[:500]
+        return _crashed(emb, ctx, detail)
+
+
+def _crashed(emb: EmbeddedPdfSignature, ctx: _Context, detail: str) -> SignatureReport:
+    """An exception inside the verifier: what the bytes prove still counts, but never better than INDETERMINATE."""
+    report = raw_signature_report(
+        emb.fq_name, _raw_of(ctx.raw, emb.sig_object), ctx.now, reason=detail, revision=emb.signed_revision + 1
+    )
+    finding = Finding(
+        "verification_error",
+        "Phần mềm kiểm tra gặp lỗi khi đánh giá chữ ký này; chưa xác định được tính hợp lệ (chi tiết trong báo cáo"
+        " JSON)",
+        "The verifier failed while evaluating this signature; its validity could not be determined (details in the"
+        " JSON report)",
+        detail,
+    )
+    if report.indication is Indication.TOTAL_FAILED:
+        return dataclasses.replace(report, errors=(*report.errors, finding))
+    return dataclasses.replace(
+        report,
+        indication=Indication.INDETERMINATE,
+        sub_indication=report.sub_indication or SubIndication.FORMAT_FAILURE,
+        errors=(*report.errors, finding),
+    )
+
+
 async def _verify_one(emb: EmbeddedPdfSignature, ctx: _Context, signed_fields: set[str]) -> SignatureReport:
     notes = _Findings()
     try:
@@ -352,18 +535,66 @@ async def _verify_one(emb: EmbeddedPdfSignature, ctx: _Context, signed_fields: s
             timing = _timing(emb, ctx.now, use_timestamp=False)
             status, revdata = await _validate(emb, cert, timing, ctx)
     except _Malformed as exc:
-        return _format_failure(emb, cert, timing, ctx, exc)
+        return _from_bytes(emb, ctx, str(exc))
+    if status.intact and not status.valid:
+        # pyHanko's CMS check refused the value; a plain r‖s ECDSA value (BSI TR-03111) verifies in the tolerant
+        # reader: a format deviation, not a forgery
+        checked = _raw_of(ctx.raw, emb.sig_object)
+        if checked.intact:
+            return _from_bytes(emb, ctx, "signature value not in the CMS encoding", checked, plain=_is_plain_ec(emb))
     return _build_report(emb, cert, status, revdata, timing, ctx, signed_fields, notes)
 
 
+def _from_bytes(
+    emb: EmbeddedPdfSignature, ctx: _Context, reason: str, checked: RawSignature | None = None, *, plain: bool = False
+) -> SignatureReport:
+    """The verdict of the tolerant reader for a signature pyHanko could load but not evaluate."""
+    log.info("signature %s judged from its bytes: %s", emb.fq_name, reason)
+    checked = checked or _raw_of(ctx.raw, emb.sig_object)
+    coverage = None
+    if checked.byte_range_ok and emb.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        coverage = Coverage.ENTIRE_REVISION
+    return raw_signature_report(
+        emb.fq_name, checked, ctx.now, reason=reason, revision=emb.signed_revision + 1, coverage=coverage,
+        plain_ecdsa=plain,
+    )
+
+
+def _is_plain_ec(emb: EmbeddedPdfSignature) -> bool:
+    try:
+        value = emb.signer_info["signature"].native
+        return emb.signer_cert.public_key.algorithm == "ec" and value[:1] != b"\x30"
+    except Exception:
+        return False
+
+
 def _timing(emb: EmbeddedPdfSignature, now: datetime, *, use_timestamp: bool) -> _Timing:
-    claimed = emb.self_reported_timestamp
+    claimed = _claimed_time(emb)
     tst = _tst_time(emb.signer_info) if use_timestamp else None
     if tst is not None:
         return _Timing(claimed, tst, tst, SigningTimeSource.TIMESTAMP)
     if claimed is not None:
         return _Timing(claimed, None, min(claimed, now), SigningTimeSource.CLAIMED)
     return _Timing(None, None, now, SigningTimeSource.VALIDATION_TIME)
+
+
+def _claimed_time(emb: EmbeddedPdfSignature) -> datetime | None:
+    """The signer's claimed time; ISO 32000 allows /M without a UTC offset, which is read as UTC (and noted)."""
+    try:
+        claimed = emb.self_reported_timestamp
+    except Exception:  # an unreadable /M is no claimed time at all
+        return None
+    if claimed is not None and claimed.tzinfo is None:
+        return claimed.replace(tzinfo=UTC)
+    return claimed
+
+
+def _naive_claimed_time(emb: EmbeddedPdfSignature) -> bool:
+    try:
+        claimed = emb.self_reported_timestamp
+    except Exception:
+        return False
+    return claimed is not None and claimed.tzinfo is None
 
 
 def _tst_time(signer_info: asn1_cms.SignerInfo) -> datetime | None:
@@ -400,7 +631,7 @@ async def _validate(
             emb,
             signer_validation_context=signer_vc,
             ts_validation_context=ts_vc,
-            diff_policy=DEFAULT_DIFF_POLICY,
+            diff_policy=VERIFY_DIFF_POLICY,
             key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES), match_all_key_usages=False),
         )
     except (SignatureValidationError, pdf_misc.PdfError, ValueError, KeyError, NotImplementedError) as exc:
@@ -545,6 +776,12 @@ def _build_report(
         if ctx.policy.mode is RevocationMode.HARD_FAIL and indication is Indication.TOTAL_PASSED:
             indication, sub = Indication.INDETERMINATE, SubIndication.TRY_LATER
     _timing_notes(notes, timing, cert, revocation)
+    if _naive_claimed_time(emb):
+        notes.warn(
+            "signing_time_without_offset",
+            "Thời điểm ký ghi trong tệp không có múi giờ; được hiểu là giờ UTC",
+            "The signing time in the file states no UTC offset; it is read as UTC",
+        )
     _change_notes(notes, changes, covers_final, coverage)
     _algorithm_notes(notes, algorithms, key_usage_ok)
     if ctx.policy.offline and revocation.status is RevocationStatus.GOOD and not proven:
@@ -831,9 +1068,8 @@ def _algorithms(
     try:
         digest = str(status.md_algorithm)
         mechanism = str(status.pkcs7_signature_mechanism)
-        key = cert.public_key
-        key_type, key_size = key.algorithm, key.bit_size
-    except (ValueError, KeyError, AttributeError):
+        key_type, key_size = key_type_and_size(cert)
+    except Exception:  # an algorithm summary must never stop the report
         return None
     problems = []
     if digest.lower() in WEAK_DIGESTS:
@@ -931,17 +1167,6 @@ def _bare_report(
     )
 
 
-def _unreadable_signature(name: str, exc: Exception, now: datetime) -> SignatureReport:
-    log.info("unreadable signature %s: %s", name, exc)
-    return _bare_report(
-        name,
-        now,
-        SubIndication.FORMAT_FAILURE,
-        Finding("signature_unreadable", f"Không đọc được chữ ký: {exc}", f"The signature cannot be read: {exc}"),
-        indication=Indication.TOTAL_FAILED,
-    )
-
-
 def _no_signer_cert(emb: EmbeddedPdfSignature, ctx: _Context, exc: Exception) -> SignatureReport:
     return _bare_report(
         emb.fq_name,
@@ -957,30 +1182,14 @@ def _no_signer_cert(emb: EmbeddedPdfSignature, ctx: _Context, exc: Exception) ->
     )
 
 
-def _format_failure(
-    emb: EmbeddedPdfSignature, cert: asn1_x509.Certificate, timing: _Timing, ctx: _Context, exc: Exception
-) -> SignatureReport:
-    log.info("signature %s could not be validated: %s", emb.fq_name, exc)
-    return _bare_report(
-        emb.fq_name,
-        ctx.now,
-        SubIndication.FORMAT_FAILURE,
-        Finding("signature_malformed", f"Chữ ký sai cấu trúc: {exc}", f"The signature is malformed: {exc}"),
-        indication=Indication.TOTAL_FAILED,
-        signer=_cert_info(cert),
-        claimed=timing.claimed,
-        revision=emb.signed_revision + 1,
-    )
-
-
 # --- the whole file ----------------------------------------------------------------------------------------
 
 
 def _overall(
     raw: bytes,
-    reader: PdfFileReader,
+    reader: PdfFileReader | None,
     sigs: tuple[SignatureReport, ...],
-    skipped: list[str],
+    timestamps: tuple[DocumentTimestampInfo, ...],
     policy: RevocationPolicy,
     now: datetime,
     anchor_sets: tuple[str, ...],
@@ -1007,18 +1216,22 @@ def _overall(
         )
     else:
         indication, sub = Indication.TOTAL_PASSED, None
-    if skipped:
+    bad = [t.field_name for t in timestamps if not (t.intact and t.covers_revision and t.trusted)]
+    if bad:
         warnings.append(
             Finding(
-                "document_timestamps_not_evaluated",
-                f"Dấu thời gian tài liệu chưa được đánh giá: {', '.join(skipped)}",
-                f"Document timestamps not evaluated: {', '.join(skipped)}",
+                "document_timestamp_invalid",
+                "Dấu thời gian tài liệu không hợp lệ, không bao trọn một phiên bản hoặc không do tổ chức cấp dấu thời"
+                f" gian tin cậy cấp: {', '.join(bad)}",
+                "Document timestamp invalid, not covering a complete revision, or not from a trusted time-stamping"
+                f" authority: {', '.join(bad)}",
+                "; ".join(t.problem or "" for t in timestamps if t.field_name in bad) or None,
             )
         )
     return VerificationReport(
         file_sha256=hashlib.sha256(raw).hexdigest(),
         file_size=len(raw),
-        revisions=reader.xrefs.total_revisions,
+        revisions=reader.xrefs.total_revisions if reader is not None else max(1, raw.count(b"%%EOF")),
         signatures=sigs,
         indication=indication,
         sub_indication=sub,
@@ -1026,8 +1239,95 @@ def _overall(
         generated_at=now,
         policy={**policy.describe(), "anchor_sets": ",".join(anchor_sets), "signing_time": "timestamp-or-claimed"},
         warnings=tuple(warnings),
+        document_timestamps=timestamps,
     )
 
 
 def _first_sub(sigs: tuple[SignatureReport, ...], indication: Indication) -> SubIndication | None:
     return next((s.sub_indication for s in sigs if s.indication is indication), None)
+
+
+# --- refusals, limits and the tolerant reading path ----------------------------------------------------------
+
+
+def _encrypted() -> PdfVerificationError:
+    return PdfVerificationError(
+        "Tệp PDF được mã hóa bằng mật khẩu; không kiểm tra được chữ ký (hãy dùng bản không mã hóa)",
+        code="pdf_encrypted",
+    )
+
+
+def _check_field_count(reader: PdfFileReader, limit: int) -> None:
+    try:
+        count = len(reader.root["/AcroForm"]["/Fields"])
+    except Exception:  # no form, or not an array: nothing to bound here
+        return
+    if count > limit:
+        raise PdfVerificationError(
+            f"Tệp có {count} trường biểu mẫu (giới hạn {limit}); từ chối kiểm tra để bảo vệ hệ thống",
+            code="too_many_fields",
+        )
+
+
+def _too_many(limit: int) -> PdfVerificationError:
+    return PdfVerificationError(
+        f"Tệp có hơn {limit} chữ ký; từ chối kiểm tra để bảo vệ hệ thống (giới hạn EDOC_VERIFY_MAX_SIGNATURES)",
+        code="too_many_signatures",
+    )
+
+
+def _out_of_time(name: str, now: datetime, seconds: float) -> SignatureReport:
+    return _bare_report(
+        name,
+        now,
+        SubIndication.TRY_LATER,
+        Finding(
+            "time_limit",
+            f"Chưa kiểm tra chữ ký này vì đã hết thời gian cho phép cho một tệp ({seconds:g} giây)",
+            f"This signature was not checked because the time allowed for one file ran out ({seconds:g} s)",
+        ),
+        indication=Indication.INDETERMINATE,
+    )
+
+
+def _raw_file_report(
+    raw: bytes,
+    now: datetime,
+    policy: RevocationPolicy,
+    anchor_sets: Sequence[str] | None,
+    trust: TrustStore,
+    reason: str,
+    max_signatures: int,
+) -> VerificationReport:
+    """pyHanko cannot read the file's structure: judge every signature from its bytes (issue 18, item 4)."""
+    if re.search(rb"/Encrypt\s", raw[-65536:]) or re.search(rb"/Encrypt\s+\d+\s+\d+\s+R", raw):
+        raise _encrypted()
+    found = find_signatures(raw, limit=max_signatures + 1)
+    if len(found) > max_signatures:
+        raise _too_many(max_signatures)
+    if not found:
+        raise PdfVerificationError(f"Không đọc được tệp PDF: {reason}"[:400])
+    sigs = tuple(
+        raw_signature_report(f"#{i}", checked, now, reason=reason)
+        for i, checked in enumerate(found, start=1)
+        if not checked.doc_timestamp
+    )
+    stamps = tuple(
+        raw_timestamp_info(f"#{i}", checked, revision=0, covers_revision=checked.covers_file)
+        for i, checked in enumerate(found, start=1)
+        if checked.doc_timestamp
+    )
+    names = tuple(anchor_sets) if anchor_sets is not None else trust.set_names
+    report = _overall(raw, None, sigs, stamps, policy, now, names)
+    unreadable = Finding(
+        "structure_unreadable",
+        "Cấu trúc tệp PDF bị hỏng hoặc không đọc được; chỉ kiểm tra được phần dữ liệu được ký của từng chữ ký",
+        "The PDF's structure is damaged or unreadable; only the signed bytes of each signature could be checked",
+        reason[:500],
+    )
+    indication, sub = report.indication, report.sub_indication
+    if indication is Indication.TOTAL_PASSED:  # unreachable today (raw reports are never TOTAL_PASSED); kept safe
+        indication, sub = Indication.INDETERMINATE, SubIndication.FORMAT_FAILURE
+    return dataclasses.replace(
+        report, indication=indication, sub_indication=sub, warnings=(unreadable, *report.warnings)
+    )

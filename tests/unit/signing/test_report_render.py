@@ -81,7 +81,7 @@ def test_json_is_stable_and_plain():
     doc = json.loads(text)
     assert list(doc) == [
         "schema_version", "file", "indication", "sub_indication", "verdict_vi", "verdict_en",
-        "whole_document_signed", "generated_at", "policy", "warnings", "signatures",
+        "whole_document_signed", "generated_at", "policy", "warnings", "signatures", "document_timestamps",
     ]
     sig = doc["signatures"][0]
     assert sig["signer"]["common_name"] == "Nguyễn Văn An"  # UTF-8 kept, not \\u-escaped
