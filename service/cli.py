@@ -68,6 +68,48 @@ def _warn_about_database(gw: Any) -> None:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
+def _configuration_problems(settings: Any) -> list[str]:
+    """Everything wrong with the configuration that can be found without touching the database or the objects:
+    the production refusals, the database and object-store URLs, the node key. ``serve`` asks this before it
+    migrates or creates anything, so a refused start leaves every store as it found it (issue 17 item 8)."""
+    from urllib.parse import urlsplit
+
+    from service.settings import ConfigError
+    from signing.errors import SigningError
+    from storage import objects
+    from storage.db import create_engine
+    from storage.errors import StorageError
+
+    problems: list[str] = []
+    try:
+        settings.check_production()
+    except ConfigError as exc:
+        problems.append(str(exc).removeprefix("refusing to start in production: "))
+    try:
+        create_engine(settings.resolved_database_url()).dispose()  # parses the URL; connects to nothing
+    except StorageError as exc:
+        problems.append(str(exc))
+    scheme = urlsplit(settings.resolved_storage_url()).scheme
+    if scheme not in objects.BACKENDS:
+        problems.append(f"unknown object store URL scheme {scheme!r}; known: {', '.join(objects.BACKENDS)}://")
+    if settings.node_key_file is not None:
+        from signing.keys import load_pkcs12
+
+        password = settings.node_key_password
+        try:
+            load_pkcs12(settings.node_key_file, password.get_secret_value().encode() if password else None)
+        except SigningError as exc:
+            problems.append(f"the node key (EDOC_NODE_KEY_FILE) cannot be used: {exc}")
+    return problems
+
+
+def _check_configuration(settings: Any) -> None:
+    problems = _configuration_problems(settings)
+    if problems:
+        where = "in production" if settings.environment == "production" else "with this configuration"
+        fail(f"refusing to start {where}: " + "; ".join(problems))
+
+
 def _upgrade(settings: Any) -> None:
     from storage.migrate import upgrade
 
@@ -87,6 +129,7 @@ def serve(
     import uvicorn
 
     settings = _settings(demo=demo or None, data_dir=data_dir)
+    _check_configuration(settings)  # all of it, before the first migration or folder (issue 17 item 8)
     _upgrade(settings)
     if settings.demo:
         from service.demo import ensure_demo
