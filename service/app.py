@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app = FastAPI(
         title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    install_docs(app)  # /docs and /redoc with their assets served here, for networks without Internet
+    install_docs(app)  # /docs with its assets served here, for networks without Internet (no /redoc)
     app.state.gateway = gw
     app.state.aio = None  # until the lifespan opens it
     install_error_handlers(app)

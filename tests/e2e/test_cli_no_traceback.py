@@ -22,7 +22,8 @@ from tests.support.env import require
 from tests.support.pdfs import simple_pdf
 from tests.support.server import EDOC, free_port
 
-pytestmark = pytest.mark.slow
+# About 80 processes that each import the gateway (~2 s of CPU apiece), four at a time: the first case waits for all.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 BAD_LOGIN = "postgresql+psycopg://nobody:wrong@127.0.0.1:5432/nodb"
 
