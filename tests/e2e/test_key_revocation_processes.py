@@ -18,7 +18,7 @@ from tests.support.server import EDOC, ROOT, GatewayProcess
 
 pytestmark = pytest.mark.slow
 
-TTL = 1.0  # EDOC_AUTH_CACHE_SECONDS of the gateway under test
+TTL = 4.0  # EDOC_AUTH_CACHE_SECONDS of the gateway under test (longer than one edoc command takes)
 AGENCY = "000.00.00.Z99"
 
 
@@ -94,7 +94,7 @@ def test_disable_enable_rotate_across_processes(gateway: tuple[GatewayProcess, C
     time.sleep(TTL + 0.2)
     assert _api_ok(base, key) and _vxp_ok(base, "sys.dms-x", secret)
 
-    grace = 3.0
+    grace = 8.0
     new_key = cli("client", "rotate", "dms-x", "--grace", f"{grace}s").stdout.strip()
     rotated_at = time.monotonic()
     new_secret = cli("client", "rotate", "dms-x", "--vxp-secret", "--grace", f"{grace}s").stdout.strip()
