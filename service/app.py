@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.api import admin, edocs
+from service.api_docs import install_docs
 from service.context import Gateway
 from service.edge.guard import EdgeGuard, EdgeLimits
 from service.errors import install_error_handlers
@@ -62,7 +63,10 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
             if aio is not None:
                 await aio.close()
 
-    app = FastAPI(title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    install_docs(app)  # /docs with its assets served here, for networks without Internet (no /redoc)
     app.state.gateway = gw
     app.state.aio = None  # until the lifespan opens it
     install_error_handlers(app)

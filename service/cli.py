@@ -39,6 +39,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def _settings(**overrides: Any) -> Any:
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from service.settings import Settings
 
@@ -47,17 +48,51 @@ def _settings(**overrides: Any) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         fail(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+    except SettingsError as exc:  # an EDOC_* variable that is not even JSON where JSON is expected
+        fail(f"{exc} ({_cause(exc)})" if exc.__cause__ else str(exc))
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc
+    return (str(cause).splitlines() or [type(cause).__name__])[0]
 
 
 def _gateway(settings: Any) -> Any:
+    """The gateway of ``settings`` on a database at the code's schema: the embedded default (SQLite) is migrated
+    here, as ``serve`` does; another database must be migrated by its operator (``edoc db upgrade``)."""
     from service.context import Gateway
     from service.settings import ConfigError
     from storage.errors import StorageError
 
+    _ensure_schema(settings)
     try:
         return Gateway.from_settings(settings)
     except (ConfigError, StorageError) as exc:
         fail(str(exc))
+
+
+def _ensure_schema(settings: Any) -> None:
+    from storage.migrate import current_revision, head_revision
+
+    url = settings.resolved_database_url()
+    _ensure_url(settings)
+    if url.startswith("sqlite"):
+        _run_migrations(settings)
+        return
+    current = _database_call(lambda: current_revision(url))
+    if current != head_revision():
+        state = "has no schema yet" if current is None else f"is at schema revision {current}, not {head_revision()}"
+        fail(f"the database {state}: run `edoc db upgrade` first")
+
+
+def _database_call(call: Any) -> Any:
+    """``call()``, with a database that cannot be reached or refuses the login reported in one line."""
+    import sqlalchemy as sa
+
+    try:
+        return call()
+    except sa.exc.DBAPIError as exc:
+        fail(f"cannot use the database: {_cause(exc.orig) if exc.orig is not None else _cause(exc)}")
 
 
 def _warn_about_database(gw: Any) -> None:
@@ -68,6 +103,48 @@ def _warn_about_database(gw: Any) -> None:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
+def _configuration_problems(settings: Any) -> list[str]:
+    """Everything wrong with the configuration that can be found without touching the database or the objects:
+    the production refusals, the database and object-store URLs, the node key. ``serve`` asks this before it
+    migrates or creates anything, so a refused start leaves every store as it found it (issue 17 item 8)."""
+    from urllib.parse import urlsplit
+
+    from service.settings import ConfigError
+    from signing.errors import SigningError
+    from storage import objects
+    from storage.db import create_engine
+    from storage.errors import StorageError
+
+    problems: list[str] = []
+    try:
+        settings.check_production()
+    except ConfigError as exc:
+        problems.append(str(exc).removeprefix("refusing to start in production: "))
+    try:
+        create_engine(settings.resolved_database_url()).dispose()  # parses the URL; connects to nothing
+    except StorageError as exc:
+        problems.append(str(exc))
+    scheme = urlsplit(settings.resolved_storage_url()).scheme
+    if scheme not in objects.BACKENDS:
+        problems.append(f"unknown object store URL scheme {scheme!r}; known: {', '.join(objects.BACKENDS)}://")
+    if settings.node_key_file is not None:
+        from signing.keys import load_pkcs12
+
+        password = settings.node_key_password
+        try:
+            load_pkcs12(settings.node_key_file, password.get_secret_value().encode() if password else None)
+        except SigningError as exc:
+            problems.append(f"the node key (EDOC_NODE_KEY_FILE) cannot be used: {exc}")
+    return problems
+
+
+def _check_configuration(settings: Any) -> None:
+    problems = _configuration_problems(settings)
+    if problems:
+        where = "in production" if settings.environment == "production" else "with this configuration"
+        fail(f"refusing to start {where}: " + "; ".join(problems))
+
+
 def _upgrade(settings: Any) -> None:
     from storage.migrate import upgrade
 
@@ -75,19 +152,25 @@ def _upgrade(settings: Any) -> None:
     upgrade(settings.resolved_database_url())
 
 
+def _run_migrations(settings: Any) -> None:
+    """:func:`_upgrade`, with every failure reported in one line."""
+    _database_call(lambda: _upgrade(settings))
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8080,
+    port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8080,
     demo: Annotated[bool, typer.Option("--demo", help="create ./var with demo agencies and keys")] = False,
-    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes", min=1)] = 1,
     data_dir: Annotated[Path | None, typer.Option(help="folder for SQLite + objects (embedded tier)")] = None,
 ) -> None:
     """Run the gateway (HTTP API + its delivery worker as a child process)."""
     import uvicorn
 
     settings = _settings(demo=demo or None, data_dir=data_dir)
-    _upgrade(settings)
+    _check_configuration(settings)  # all of it, before the first migration or folder (issue 17 item 8)
+    _run_migrations(settings)
     if settings.demo:
         from service.demo import ensure_demo
 
@@ -173,11 +256,23 @@ def db_upgrade() -> None:
     from storage.migrate import current_revision
 
     settings = _settings()
+    _ensure_url(settings)
     try:
         _upgrade(settings)
     except Exception as exc:
-        fail(f"migration failed: {exc}")
+        fail(f"migration failed: {_cause(getattr(exc, 'orig', None) or exc)}")
     out.print(f"database at revision {current_revision(settings.resolved_database_url())}")
+
+
+def _ensure_url(settings: Any) -> None:
+    """A clear one-line error for a URL that names no database we know (nothing is connected to)."""
+    from storage.db import create_engine
+    from storage.errors import StorageError
+
+    try:
+        create_engine(settings.resolved_database_url()).dispose()
+    except StorageError as exc:
+        fail(str(exc))
 
 
 @agency_app.command("add")
@@ -253,6 +348,98 @@ def client_add(
     if secret is not None:
         err.print(f"its VXP system id is {vxp_systemid}; its VXP secret (shown once):")
         out.print(secret, highlight=False)
+
+
+@client_app.command("list")
+def client_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the client systems: role, agencies, state, the first characters of their live API keys (never a key)."""
+    from service.exchange.clients import list_clients
+
+    gw = _gateway(_settings())
+    with gw.sessions() as session:
+        rows = list_clients(session)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("id", "name", "role", "agencies", "state", "API keys", "VXP system id")
+    for row in rows:
+        keys = ", ".join(
+            k["prefix"] + "…" + (f" (until {k['valid_until'][:19]})" if k["valid_until"] else "")
+            for k in row["api_keys"]
+        )
+        vxp = row["vxp_systemid"] or ""
+        if row["vxp_previous_secret_valid_until"]:
+            vxp += f" (previous secret until {row['vxp_previous_secret_valid_until'][:19]})"
+        state = "active" if row["active"] else "disabled"
+        table.add_row(row["id"], row["name"], row["role"], " ".join(row["agencies"]), state, keys, vxp)
+    out.print(table)
+
+
+def _client_state(ref: str, active: bool) -> None:
+    from service.exchange import log
+    from service.exchange.clients import find_client, set_active
+
+    gw = _gateway(_settings())
+    with _domain_errors(), gw.writes() as session, session.begin():
+        client = find_client(session, ref)
+        changed = set_active(session, client, active)
+        if changed:
+            log.record(session, "client_enabled" if active else "client_disabled", actor="edoc-cli", client=client.name)
+        name = client.name
+    state = "enabled" if active else "disabled"
+    out.print(f"{name}: {state}" if changed else f"{name}: already {state}", highlight=False)
+    if changed and not active:
+        err.print(
+            f"its API keys and VXP secret stop working now; a gateway process that checked one in the last "
+            f"{gw.settings.auth_cache_seconds:g} s (EDOC_AUTH_CACHE_SECONDS) may accept it until then",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@client_app.command("disable")
+def client_disable(ref: Annotated[str, typer.Argument(help="the client system's id or name")]) -> None:
+    """Disable a client system: its API keys and VXP secret stop working (nothing is deleted)."""
+    _client_state(ref, False)
+
+
+@client_app.command("enable")
+def client_enable(ref: Annotated[str, typer.Argument(help="the client system's id or name")]) -> None:
+    """Enable a disabled client system again."""
+    _client_state(ref, True)
+
+
+@client_app.command("rotate")
+def client_rotate(
+    ref: Annotated[str, typer.Argument(help="the client system's id or name")],
+    vxp_secret: Annotated[bool, typer.Option("--vxp-secret", help="replace the VXP secret, not the API key")] = False,
+    grace: Annotated[
+        str, typer.Option(help="how long the old one keeps working: 0 (at once: a leaked key), 90s, 30m, 24h, 2d")
+    ] = "24h",
+) -> None:
+    """Issue a new API key (or VXP secret) and print it once; the old one works for the grace period."""
+    from service.exchange import log
+    from service.exchange.clients import find_client, parse_grace, rotate_api_key, rotate_vxp_secret
+
+    with _domain_errors():
+        period = parse_grace(grace)
+    settings = _settings()
+    gw = _gateway(settings)
+    with _domain_errors(), gw.writes() as session, session.begin():
+        client = find_client(session, ref)
+        if vxp_secret:
+            sealing_key = settings.secret_key.get_secret_value()
+            rotation = rotate_vxp_secret(session, client, secret_key=sealing_key, grace=period)
+        else:
+            rotation = rotate_api_key(session, client, grace=period)
+        what = "vxp_secret" if vxp_secret else "api_key"
+        log.record(session, "client_key_rotated", actor="edoc-cli", client=client.name, credential=what,
+                   grace_seconds=period.total_seconds())
+        name = client.name
+    until = rotation.previous_valid_until
+    old = "the old one stopped working" if until is None else f"the old one works until {until.isoformat()[:19]} UTC"
+    err.print(f"client {name}: new {'VXP secret' if vxp_secret else 'API key'} (shown once); {old}:", highlight=False)
+    out.print(rotation.credential, highlight=False)
 
 
 @agency_app.command("sync")
@@ -372,7 +559,23 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    """The ``edoc`` entry point: one-line logging, and no traceback for whatever a command did not foresee (the
+    detail is logged at debug level: ``EDOC_LOG_LEVEL=DEBUG``)."""
+    import logging
+
+    from service.logs import configure_logging
+
+    configure_logging("WARNING")
+    try:
+        app()
+    except Exception as exc:
+        logging.getLogger("edoc.cli").debug("the command failed", exc_info=exc)
+        err.print(
+            f"[red]error:[/red] {escape(type(exc).__name__)}: {escape(_cause(exc))} (EDOC_LOG_LEVEL=DEBUG shows more)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

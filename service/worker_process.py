@@ -148,7 +148,9 @@ def _child_main(parent: int) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         return
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    from service.logs import configure_logging
+
+    configure_logging("INFO")
     from service.app import tune_gc
     from service.context import Gateway
     from service.settings import Settings

@@ -118,6 +118,9 @@ class ClientSystem(Base):
     role: Mapped[str] = mapped_column(sa.String(16))
     vxp_systemid: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     vxp_secret_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    # the VXP secret a rotation replaced, accepted until its expiry (migration 0005)
+    vxp_previous_secret_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    vxp_previous_secret_expires_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     agencies: Mapped[list[ClientAgency]] = relationship(back_populates="client", cascade="all, delete-orphan")
@@ -146,6 +149,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # a key replaced by a rotation works until then (migration 0005)
     client: Mapped[ClientSystem] = relationship(lazy="joined")
 
 

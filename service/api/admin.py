@@ -1,9 +1,13 @@
-"""Directory (agencies), client systems, the exchange log, health."""
+"""Directory (agencies), client systems, the exchange log, health.
+
+Client systems are disabled, enabled and rotated with ``POST /clients/{ref}/disable|enable|rotate`` (``ref``: id or
+name), not ``DELETE``: a client system is never removed (the exchange log and its packages name it), and a disabled
+one can be enabled again (service/exchange/clients.py)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -12,8 +16,10 @@ from pydantic import BaseModel, Field
 
 from service.access import MATRIX, Op, require
 from service.api.deps import CallerDep, GatewayDep
-from service.exchange import directory, log
-from service.exchange.errors import Forbidden, Invalid
+from service.context import Gateway
+from service.exchange import clients, directory, log
+from service.exchange.directory import Caller
+from service.exchange.errors import Conflict, Forbidden, Invalid
 from storage.db import ping
 
 logger = logging.getLogger("edoc.http")
@@ -82,28 +88,75 @@ def post_client(body: ClientIn, gw: GatewayDep, caller: CallerDep) -> dict[str, 
         return {"id": client.id, "name": client.name, "role": client.role, "agencies": body.agencies, "api_key": key}
 
 
-@router.get("/clients", summary="Client systems (never their keys)")
+@router.get("/clients", summary="Client systems (never their keys: a key's first characters only)")
 def list_clients(gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
     require(caller, Op.CLIENTS)
-    import sqlalchemy as sa
-
-    from storage.models import ClientSystem
-
     with gw.sessions() as session:
-        rows = session.execute(sa.select(ClientSystem).order_by(ClientSystem.name)).scalars().all()
-        return {
-            "items": [
-                {
-                    "id": c.id,
-                    "name": c.name,
-                    "role": c.role,
-                    "agencies": c.agency_codes,
-                    "vxp_systemid": c.vxp_systemid,
-                    "active": c.active,
-                }
-                for c in rows
-            ]
-        }
+        return {"items": clients.list_clients(session)}
+
+
+class RotateIn(BaseModel):
+    credential: Literal["api_key", "vxp_secret"] = Field("api_key", description="which one to replace")
+    grace_seconds: float = Field(
+        clients.DEFAULT_GRACE.total_seconds(), ge=0, le=90 * 86400,
+        description="how long the replaced credential keeps working (0: it stops at once, e.g. a leaked key)",
+    )
+
+
+def _set_active(gw: Gateway, caller: Caller, ref: str, active: bool) -> dict[str, Any]:
+    with gw.writes() as session, session.begin():
+        client = clients.find_client(session, ref)
+        if not active and client.id == caller.client_id:
+            raise Conflict("a client system cannot disable itself (it would lock its admin out)", code="self_disable")
+        if clients.set_active(session, client, active):
+            kind = "client_enabled" if active else "client_disabled"
+            log.record(session, kind, actor=caller.name, client=client.name)
+        view = clients.client_view(session, client)
+    gw.callers.clear()  # this process at once; the others within EDOC_AUTH_CACHE_SECONDS
+    return view
+
+
+@router.post(
+    "/clients/{ref}/disable",
+    summary="Disable a client system: its API keys and VXP secret stop working (other processes: within the "
+    "auth cache's lifetime, EDOC_AUTH_CACHE_SECONDS)",
+)
+def disable_client(ref: str, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
+    require(caller, Op.CLIENTS)
+    return _set_active(gw, caller, ref, False)
+
+
+@router.post("/clients/{ref}/enable", summary="Enable a disabled client system again")
+def enable_client(ref: str, gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:
+    require(caller, Op.CLIENTS)
+    return _set_active(gw, caller, ref, True)
+
+
+@router.post(
+    "/clients/{ref}/rotate",
+    summary="Replace a client system's API key or VXP secret; the new one is shown once, the old one works for "
+    "grace_seconds",
+)
+def rotate_client(ref: str, gw: GatewayDep, caller: CallerDep, body: RotateIn | None = None) -> dict[str, Any]:
+    require(caller, Op.CLIENTS)
+    body = body or RotateIn()
+    grace = timedelta(seconds=body.grace_seconds)
+    with gw.writes() as session, session.begin():
+        client = clients.find_client(session, ref)
+        if body.credential == "api_key":
+            rotation = clients.rotate_api_key(session, client, grace=grace)
+        else:
+            sealing_key = gw.settings.secret_key.get_secret_value()
+            rotation = clients.rotate_vxp_secret(session, client, secret_key=sealing_key, grace=grace)
+        log.record(session, "client_key_rotated", actor=caller.name, client=client.name, credential=body.credential,
+                   grace_seconds=body.grace_seconds)
+    gw.callers.clear()
+    until = rotation.previous_valid_until
+    return {
+        "id": rotation.client_id,
+        body.credential: rotation.credential,
+        "previous_valid_until": None if until is None else until.isoformat(),
+    }
 
 
 @router.get("/events", tags=["audit"], summary="The exchange log, filtered")

@@ -233,6 +233,8 @@ def _authenticate(session: Session, key: str) -> Caller:
     row = session.execute(sa.select(ApiKey).where(ApiKey.key_hash == hash_key(key))).scalar_one_or_none()
     if row is None or row.revoked_at is not None or not row.client.active:
         raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
+    if row.expires_at is not None and row.expires_at <= utcnow():  # replaced by a rotation, grace over
+        raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
     client = row.client
     return Caller(client.id, client.name, client.role, frozenset(client.agency_codes))
 

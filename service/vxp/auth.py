@@ -15,7 +15,8 @@
    ``systemid``, ``timestamp`` and the operation's required parameters are among them; no other
    ``XroadVnpt-*`` parameter header is sent unsigned; each signed name is sent as a header with exactly the
    signed value (``Content-Type``: ``XroadVnpt-Content-Type`` exactly, plain ``Content-Type`` by media type);
-5. ``hash-header`` equals the HMAC over the **exact received bytes** of ``sign-header`` (constant time);
+5. ``hash-header`` equals the HMAC over the **exact received bytes** of ``sign-header`` (constant time), under the
+   system's secret or, while a rotation's grace lasts, the secret it replaced;
 6. the timestamp is within ``window`` of the clock, in both directions;
 7. (with a body) ``hash-file`` matches the body: :func:`check_hash_file`;
 8. the same ``(systemid, hash-header)`` was not accepted before within the window (``ReplayGuard``).
@@ -118,7 +119,7 @@ class VxpAuthenticator:
     def __init__(
         self,
         *,
-        lookup_secret: Callable[[str], str | None],
+        lookup_secret: Callable[[str], str | tuple[str, ...] | None],
         replay_guard: ReplayGuard | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         window: timedelta = DEFAULT_WINDOW,
@@ -161,8 +162,8 @@ class VxpAuthenticator:
         for name, value in values.items():
             _check_sent(h, name, value)
         signature = h.text(header_name("hash-header")).strip().lower()
-        expected = sign_header_hmac(sign_raw, secret)
-        if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8")) or not known:
+        candidates = (secret,) if isinstance(secret, str) else secret  # several while a rotation's grace lasts
+        if not any(_signed_with(sign_raw, each, signature) for each in candidates) or not known:
             raise VxpBadSignature("hash-header is not the HMAC-SHA256 of sign-header under this secret")
         timestamp = self._fresh_timestamp(values["timestamp"])
         payload = None if body is None else check_hash_file(values, body)
@@ -183,6 +184,11 @@ class VxpAuthenticator:
         if skew > self._window:
             raise VxpStaleTimestamp(f"timestamp {text!r} is in the future by more than the allowed window")
         return timestamp
+
+
+def _signed_with(sign_raw: bytes, secret: str, signature: str) -> bool:
+    expected = sign_header_hmac(sign_raw, secret)
+    return hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8"))
 
 
 def _signed_values(sign_raw: bytes, key_list: str) -> dict[str, str]:

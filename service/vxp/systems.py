@@ -94,6 +94,13 @@ class PeerCaller(Caller):
 class _Entry:
     secret: str
     caller: Caller
+    previous: str | None = None  # the secret a rotation replaced (service/exchange/clients.py), until …
+    previous_until: datetime | None = None
+
+    def secrets(self) -> str | tuple[str, ...]:
+        if self.previous is None or self.previous_until is None or self.previous_until <= utcnow():
+            return self.secret
+        return (self.secret, self.previous)
 
 
 # One row per agency link (none: one row with a NULL code); plain columns, no ORM objects.
@@ -103,6 +110,8 @@ _SYSTEM = (
         ClientSystem.name,
         ClientSystem.role,
         ClientSystem.vxp_secret_sealed,
+        ClientSystem.vxp_previous_secret_sealed,
+        ClientSystem.vxp_previous_secret_expires_at,
         ClientAgency.agency_code,
     )
     .outerjoin(ClientAgency, ClientAgency.client_id == ClientSystem.id)
@@ -123,9 +132,10 @@ class VxpSystems:
         self._cache: dict[str, tuple[float, _Entry | None]] = {}
         self._generation = _generation[0]
 
-    def secret(self, systemid: str) -> str | None:
+    def secret(self, systemid: str) -> str | tuple[str, ...] | None:
+        """The secret of ``systemid``; with the one a rotation replaced while its grace lasts."""
         entry = self._entry(systemid)
-        return None if entry is None else entry.secret
+        return None if entry is None else entry.secrets()
 
     def caller(self, systemid: str) -> Caller:
         entry = self._entry(systemid)
@@ -162,13 +172,15 @@ class VxpSystems:
         if not rows or not rows[0].vxp_secret_sealed:
             return None
         row = rows[0]
-        secret = unseal_secret(gw.settings.secret_key.get_secret_value(), row.vxp_secret_sealed)
+        sealing_key = gw.settings.secret_key.get_secret_value()
+        secret = unseal_secret(sealing_key, row.vxp_secret_sealed)
+        previous = row.vxp_previous_secret_sealed and unseal_secret(sealing_key, row.vxp_previous_secret_sealed)
         agencies = frozenset(r.agency_code for r in rows if r.agency_code is not None)
         if row.role == "node":
             caller: Caller = PeerCaller(row.id, row.name, row.role, agencies, route=row.name, router=lambda: gw.router)
         else:
             caller = Caller(row.id, row.name, row.role, agencies)
-        return _Entry(secret, caller)
+        return _Entry(secret, caller, previous or None, row.vxp_previous_secret_expires_at)
 
 
 _NONCES = cast(sa.Table, ReplayNonce.__table__)
