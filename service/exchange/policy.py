@@ -1,5 +1,12 @@
 """What the gateway refuses before it stores anything: foreign senders, unknown recipients, secret documents,
-forged or (by policy) missing/weak package signatures.
+forged or (by policy) missing/weak/unverifiable package signatures.
+
+A signature is *forged* when it can be checked and does not match (the content changed after signing, or the
+signature value does not verify with the certificate it names): always refused. It is *unverifiable* when it cannot
+be checked at all (the kit's samples: a Signature outside the XML-DSig namespace, a truncated certificate, a
+package that breaks the namespace rules): that says no more about the package than no signature would, so with
+``EDOC_RELAY_POLICY=tolerant`` it is treated as an absent one under ``EDOC_XML_SIGNATURE_POLICY`` (accepted with a
+warning, or refused under ``reject``); ``strict`` refuses it as invalid, as before.
 
 Secret documents (Mật, Tối mật, Tuyệt mật) are excluded from electronic exchange (STANDARDS.md §1). edXML has no
 field for the secrecy level [?]: the gateway treats a package as secret when its OtherInfo/SphereOfPromulgation or
@@ -19,9 +26,9 @@ from collections.abc import Iterable
 
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Refused
-from signing.xmldsig import XmlSignatureCheck
+from signing.xmldsig import P_DIGEST, P_SIGNATURE, XmlSignatureCheck
 
-__all__ = ["check_not_secret", "check_sender", "check_signature", "is_secret_marking"]
+__all__ = ["check_not_secret", "check_sender", "check_signature", "is_forged", "is_secret_marking"]
 
 
 _Letter = tuple[str, frozenset[str]]  # a base letter and the combining marks written on it
@@ -80,16 +87,24 @@ def check_sender(caller: Caller, from_code: str) -> None:
         )
 
 
-def check_signature(check: XmlSignatureCheck, policy: str) -> list[str]:
-    """Refuse a forged signature always; unsigned or weak ones per policy. Returns warnings to keep."""
-    if check.code == "invalid":
+def is_forged(check: XmlSignatureCheck) -> bool:
+    """Whether the signature was checked and does not match (module docstring); False if it cannot be checked."""
+    return check.code == "invalid" and any(p in (P_DIGEST, P_SIGNATURE) for p in check.problems)
+
+
+def check_signature(check: XmlSignatureCheck, policy: str, *, tolerant: bool = False) -> list[str]:
+    """Refuse a forged signature always; unsigned, weak or (``tolerant``) unverifiable ones per policy. Returns
+    warnings to keep."""
+    unverifiable = check.code == "invalid" and tolerant and not is_forged(check)
+    if check.code == "invalid" and not unverifiable:
         detail = "; ".join(check.problems) or "the signature does not verify"
         raise Refused(f"the package's XML signature is invalid: {detail}", code="xml_signature_invalid")
-    if check.code in ("absent", "weak"):
-        what = "not signed" if check.code == "absent" else "signed with a weak algorithm or key"
+    if check.code in ("absent", "weak") or unverifiable:
+        what = {"absent": "not signed", "weak": "signed with a weak algorithm or key"}.get(
+            check.code, "signed, but its signature cannot be verified"
+        )
         if policy == "reject":
-            raise Refused(
-                f"the package is {what}, and this gateway's policy rejects that", code=f"xml_signature_{check.code}"
-            )
-        return [f"package {what}"]
+            code = "xml_signature_" + ("unverifiable" if unverifiable else check.code)
+            raise Refused(f"the package is {what}, and this gateway's policy rejects that", code=code)
+        return [f"package {what}" + (f" ({'; '.join(check.problems)})" if unverifiable else "")]
     return []

@@ -4,9 +4,14 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 1. parse (hardened, tolerant) and verify the package's XML signature;
 2. refuse what policy forbids, *before* storing anything (foreign ``From``, unknown recipient, secret document,
    forged signature; unsigned/weak per policy; an illegal status transition);
-3. append this node's TraceHeader, rebuild the package canonically and sign it as this node (a relay that adds a
-   TraceHeader breaks the previous enveloped signature, so it must re-sign; the sender's signature check is kept
-   in the package record and the original bytes are kept as a blob for evidence);
+3. append this node's TraceHeader and sign the package as this node (a relay that adds a TraceHeader breaks the
+   previous enveloped signature, so it must re-sign; the sender's signature check is kept in the package record
+   and the original bytes are kept as a blob for evidence). A document that arrived whole is relayed as received
+   (``schemas.edxml.relay``): field packages carry quirks that do not affect routing (a UUID DocumentId, dates
+   written dd/MM/yyyy, impossible dates in a nested DocumentId, over-long optional fields), and with
+   ``EDOC_RELAY_POLICY=tolerant`` (the default) they are accepted and each is recorded as an oddity on the record
+   and the recipients' inbox items; ``strict`` refuses what ``check_limits`` refuses (``package_check_failed``).
+   Packages built here from native input, and status packages, are written canonically;
 4. write the large blobs (package, original, decoded attachments) to the object store;
 5. in ONE transaction: the small blobs (storage/blobs.py), package row, one delivery row per recipient, status
    history, exchange-log events and one outbox row per delivery. A retry with the same idempotency key (or,
@@ -30,15 +35,19 @@ from sqlalchemy.orm import Session
 from schemas.edxml import (
     BusinessDocType,
     EdocPackage,
+    Oddity,
     ParsedPackage,
     ParseLimits,
     StatusPackage,
     TraceHeader,
     build_edoc,
     build_status,
+    check_limits,
     parse_package,
     write_edoc,
 )
+from schemas.edxml.limits import require_clean
+from schemas.edxml.relay import relay_as_received
 from schemas.errors import SchemaError
 from service.context import Gateway
 from service.exchange import log, statuses
@@ -46,8 +55,8 @@ from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import sign_built
 from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
-from service.exchange.policy import check_not_secret, check_sender, check_signature
-from signing.xmldsig import sign_package_file, verify_package
+from service.exchange.policy import check_not_secret, check_sender, check_signature, is_forged
+from signing.xmldsig import sign_package, sign_package_file, verify_package
 from storage.blobs import Blobs, PendingBlob
 from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.interfaces import BlobRef
@@ -110,6 +119,8 @@ class _Incoming:
     status: StatusPackage | None
     oddities: tuple[Any, ...] = ()
     attachment_files: Mapping[str, Path] = field(default_factory=dict)
+    received: bytes | None = None  # a package that arrived whole: relayed as received (module docstring, 3.)
+    tolerant: bool = False
 
 
 def submit_package(
@@ -138,9 +149,13 @@ def submit_package(
     parsed = parse_package(raw, limits=ParseLimits(max_bytes=gw.settings.max_package_bytes))
     if precheck is not None:
         precheck(parsed)
+    tolerant = gw.settings.relay_policy == "tolerant"
+    if not tolerant:
+        require_clean(check_limits(parsed.edoc or parsed.status))  # type: ignore[arg-type]
     check = verify_package(raw)
-    warnings = check_signature(check, gw.settings.xml_signature_policy)
-    incoming = _Incoming(parsed.edoc, parsed.status, parsed.oddities)
+    warnings = check_signature(check, gw.settings.xml_signature_policy, tolerant=tolerant)
+    oddities = parsed.oddities + _signature_oddities(check)
+    incoming = _Incoming(parsed.edoc, parsed.status, oddities, received=raw, tolerant=tolerant)
     signature = {"incoming": _check_json(check)}
     request_sha = hashlib.sha256(raw).hexdigest()
     return _accept(
@@ -195,10 +210,17 @@ def _accept(
     if replay is not None:
         return replay
     pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
-    blob, attachments, original = _emit(gw, incoming, pending, evidence)
+    blob, attachments, original, relayed = _emit(gw, incoming, pending, evidence)
+    plan.oddities += [{"code": o.code, "message": o.message, "path": o.path} for o in relayed]
     if original is not None:
         plan.signature["original_sha256"] = original.sha256
     return _commit(gw, caller, plan, blob, attachments, channel, pending)
+
+
+def _signature_oddities(check: Any) -> tuple[Oddity, ...]:
+    if check.code != "invalid" or is_forged(check):
+        return ()
+    return (Oddity(code="xml_signature_unverifiable", message="; ".join(check.problems), path=None),)
 
 
 def _check_json(check: Any) -> dict[str, Any]:
@@ -382,6 +404,18 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
         "to": [org.organ_id for org in h.to],
         "business_type": int(pkg.business.doc_type) if pkg.business else 0,
         "attachments": len(pkg.attachments),
+        "identity": _identity(h),
+    }
+
+
+def _identity(h: Any) -> dict[str, Any]:
+    """The (sender, date, số/ký hiệu) identity of a document, from the header fields rather than its DocumentId,
+    which field packages may carry in another form (a UUID from the national axis)."""
+    info = h.promulgation_info
+    return {
+        "organ_id": h.from_.organ_id,
+        "date": info.date.isoformat() if info is not None and info.date is not None else None,
+        "code": str(h.code) if h.code is not None else None,
     }
 
 
@@ -431,26 +465,32 @@ def result_for(row: Package, *, replayed: bool = False) -> SubmitResult:
 
 def _emit(
     gw: Gateway, parsed: _Incoming, pending: list[PendingBlob | None], evidence: bytes | None = None
-) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None]:
-    """The package as this node sends it (TraceHeader appended, canonical, signed), its attachment blobs and the
-    blob of ``evidence`` (the package as received, if any): large ones written now, together (Blobs.stage_many),
-    small ones added to ``pending`` for the transaction that records the package."""
+) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None, tuple[Oddity, ...]]:
+    """The package as this node sends it (TraceHeader appended, signed), its attachment blobs, the blob of
+    ``evidence`` (the package as received, if any) and what relaying it changed besides the TraceHeader: large
+    blobs written now, together (Blobs.stage_many), small ones added to ``pending`` for the transaction that records
+    the package."""
     if parsed.edoc is not None and parsed.attachment_files:
         original = _stage(gw, evidence, pending) if evidence is not None else None
         blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, lambda d: _stage(gw, d, pending))
-        return blob, attachments, original
-    if parsed.edoc is not None:
-        traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
-        signed = sign_built(build_edoc(traced), gw.node_key)
+        return blob, attachments, original, ()
+    relayed: tuple[Oddity, ...] = ()
+    trace = TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock())
+    if parsed.edoc is not None and parsed.received is not None:
+        as_received = relay_as_received(parsed.received, trace)
+        signed, relayed = sign_package(as_received.data, gw.node_key), as_received.oddities
+        files = [att.data for att in parsed.edoc.attachments]
+    elif parsed.edoc is not None:
+        signed = sign_built(build_edoc(parsed.edoc.with_trace(trace)), gw.node_key)
         files = [att.data for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
-        signed, files = sign_built(build_status(parsed.status), gw.node_key), []
+        signed, files = sign_built(build_status(parsed.status, strict=not parsed.tolerant), gw.node_key), []
     staged = gw.blobs.stage_many([signed, *files, *([evidence] if evidence is not None else [])])
     pending.extend(small for _ref, small in staged)
     refs = [ref for ref, _small in staged]
     attachments = list(zip(parsed.edoc.attachments if parsed.edoc else [], refs[1 : 1 + len(files)], strict=True))
-    return refs[0], attachments, refs[-1] if evidence is not None else None
+    return refs[0], attachments, refs[-1] if evidence is not None else None, relayed
 
 
 def _stage(gw: Gateway, data: bytes, pending: list[PendingBlob | None]) -> BlobRef:
