@@ -76,6 +76,9 @@ class _Scan:
     stack: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
 
+_WATCHED = ("MessageHeader", "TraceHeader", "TraceHeaderList", "edXMLHeader")
+
+
 def _scan(data: bytes) -> _Scan:
     scan = _Scan()
     parser = expat.ParserCreate()  # no namespace processing: prefixes are seen as written
@@ -84,20 +87,24 @@ def _scan(data: bytes) -> _Scan:
         raise ForbiddenXml("XML with a DOCTYPE or ENTITY declaration is refused (XXE / entity expansion)")
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        declared = frozenset(a[6:] if a.startswith("xmlns:") else "" for a in attrs if a.split(":")[0] == "xmlns")
-        in_scope = (scan.stack[-1][1] if scan.stack else frozenset()) | declared
+        in_scope = scan.stack[-1][1] if scan.stack else frozenset()
+        if attrs and any(a.startswith("xmlns") for a in attrs):
+            in_scope = in_scope | {a[6:] for a in attrs if a.startswith("xmlns:")}
         scan.stack.append((name, in_scope))
         if len(scan.stack) == 1:
             scan.root_name_end = parser.CurrentByteIndex + 1 + len(name.encode("utf-8"))
-        elif _local(name) == "Bussiness" and _local(scan.stack[-2][0]) == "TraceHeaderList" and scan.bussiness < 0:
+        elif name.endswith("Bussiness") and _local(scan.stack[-2][0]) == "TraceHeaderList" and scan.bussiness < 0:
             scan.bussiness = parser.CurrentByteIndex
-        for used in (name, *attrs):
-            prefix = _prefix(used)
-            if prefix is not None and prefix not in in_scope:
-                scan.undeclared.setdefault(prefix, "/" + "/".join(_local(n) for n, _ in scan.stack))
+        for used in (name, *attrs) if attrs else (name,):
+            if ":" in used:
+                prefix = _prefix(used)
+                if prefix is not None and prefix not in in_scope:
+                    scan.undeclared.setdefault(prefix, "/" + "/".join(_local(n) for n, _ in scan.stack))
 
     def end(name: str) -> None:
         scan.stack.pop()
+        if not name.endswith(_WATCHED):
+            return
         where, parent = parser.CurrentByteIndex, _local(scan.stack[-1][0]) if scan.stack else ""
         local = _local(name)
         if local == "MessageHeader" and parent == "edXMLHeader" and scan.message_end < 0:
