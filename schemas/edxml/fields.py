@@ -96,7 +96,7 @@ _CONVERT = {
     S.Kind.BOOL: parse_bool,
     S.Kind.DOCTYPE: _doctype,
 }
-_CHECK = {S.Kind.AGENCY: _agency, S.Kind.DOCID: _docid, S.Kind.STATUS: _status}
+_CHECK = {S.Kind.AGENCY: _agency, S.Kind.DOCID: _docid, S.Kind.DOCREF: _docid, S.Kind.STATUS: _status}
 
 
 def read_scalar(ctx: Context, kind: S.Kind, node: Node) -> Any:

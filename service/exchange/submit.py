@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from schemas.edxml import (
     BusinessDocType,
+    DocumentId,
     EdocPackage,
     Oddity,
     ParsedPackage,
@@ -345,11 +346,42 @@ def _recall_target(session: Session, pkg: EdocPackage, from_code: str) -> Packag
         ).scalar_one_or_none()
         if row is not None:
             return row
+    for date, code in _identities(pkg, candidates, from_code):
+        identity = Package.summary["identity"]
+        row = session.execute(
+            sa.select(Package).where(
+                Package.kind == "edoc",
+                Package.business_type == 0,
+                Package.from_code == from_code,
+                identity["date"].as_string() == date,
+                identity["code"].as_string() == code,
+            ).order_by(Package.created_at.desc())
+        ).scalars().first()
+        if row is not None:
+            return row
     raise Invalid(
         f"the document to recall/update/replace was not sent through this gateway by {from_code} "
         f"(looked for {', '.join(dict.fromkeys(candidates))})",
         code="recall_target_unknown",
     )
+
+
+def _identities(pkg: EdocPackage, candidates: list[str], from_code: str) -> list[tuple[str, str]]:
+    """(date, số/ký hiệu) of the sender's documents a recall/update/replace names: from ResponseFor's OrganId, Code
+    and PromulgationDate, and from the DocumentIds in the standard form. They find an original whose own DocumentId
+    was in another form (a UUID): its identity was derived from its header fields when it was accepted."""
+    found: list[tuple[str, str]] = []
+    for rf in pkg.header.response_for:
+        if rf.organ_id == from_code and rf.code and rf.promulgation_date is not None:
+            found.append((rf.promulgation_date.isoformat(), rf.code))
+    for text in candidates:
+        try:
+            parsed = DocumentId.parse(text)
+        except SchemaError:
+            continue
+        if str(parsed.organ_id) == from_code:
+            found.append((parsed.date.isoformat(), f"{parsed.number}/{parsed.notation}"))
+    return list(dict.fromkeys(found))
 
 
 def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str | None, request_sha: str) -> _Plan:

@@ -21,7 +21,7 @@ from service.exchange.directory import AgencyInput, create_client, import_agenci
 from signing.xmldsig import sign_package, verify_package
 from tests.support.exchange import header, inbox, record, submit
 from tests.support.gateway import A, B, C, Env
-from tests.unit.vxp.sdk_client import SdkClient, edoc_xml
+from tests.unit.vxp.sdk_client import SdkClient, edoc_xml, status_xml
 
 H13, H51, H41, H14, G17 = "002.00.20.H13", "000.00.15.H51", "000.00.00.H41", "000.00.00.H14", "000.00.00.G17"
 FIELD_AGENCIES = {H13: "UBND xã Hòa Tiến", H51: "Trung tâm test", H41: "UBND tỉnh Nghệ An", H14: "UBND tỉnh Cao Bằng",
@@ -36,7 +36,7 @@ def _field_directory(env: Env) -> None:
         for code in FIELD_AGENCIES:
             _client, env.keys[code] = create_client(session, name=f"field-{code}", role="dms", agencies=[code])
         env.keys[A], env.keys[B], env.keys[C] = env.keys["A"], env.keys["B"], env.keys["C"]
-        for code in (*FIELD_AGENCIES, A, C):
+        for code in (*FIELD_AGENCIES, A, B, C):
             client, _key = create_client(session, name=f"sdk-{code}", role="dms", agencies=[code])
             env.keys[f"vxp:{code}"] = set_vxp_secret(
                 session, client, systemid=f"vxp.{code}", secret_key=env.gw.settings.secret_key.get_secret_value()
@@ -280,3 +280,31 @@ def test_an_unverifiable_signature_is_refused_when_the_signature_policy_rejects(
     raw = (samples_dir / "edoc.edxml").read_bytes()
     assert _send(env, channel, H13, raw) == ("refused", "xml_signature_unverifiable")
 
+
+
+def test_a_recall_names_a_uuid_document_by_its_header_identity(env: Env) -> None:
+    """The original went out with a UUID DocumentId; the recall names it in ResponseFor by sender, số/ký hiệu and
+    date (and a DocumentId in the standard form): the gateway finds it from the header fields."""
+    _field_directory(env)
+    original = _accepted(_send(env, "native", A, _quirk("62", QUIRKS["uuid_document_id"][0])))
+    env.deliver()
+    recall = edoc_xml(A, [B], "63").replace(b"<edXML:BussinessDocType>0<", b"<edXML:BussinessDocType>1<")
+    recall = _insert_before(b"</edXML:MessageHeader>",
+                            f"<edXML:ResponseFor><edXML:OrganId>{A}</edXML:OrganId><edXML:Code>62/SDK-VP</edXML:Code>"
+                            f"<edXML:PromulgationDate>2026/11/20</edXML:PromulgationDate>"
+                            f"<edXML:DocumentId>{_docid('62')}</edXML:DocumentId></edXML:ResponseFor>")(recall, "63")
+    recalled = _accepted(_send(env, "vxp", A, recall))
+    assert record(env, A, recalled)["response_for"] == original
+
+
+def test_a_status_answers_a_uuid_document(env: Env) -> None:
+    _field_directory(env)
+    original = _accepted(_send(env, "native", A, _quirk("64", QUIRKS["uuid_document_id"][0])))
+    env.deliver()
+    assert env.http.post(f"/api/v1/edocs/{original}/ack", headers=env.as_(B)).status_code == 200
+    env.deliver()
+    uuid_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "64"))
+    answer = status_xml(B, _docid("64"), "03").replace(f"<edXML:DocumentId>{_docid('64')}<".encode(),
+                                                         f"<edXML:DocumentId>{uuid_id}<".encode())
+    status_id = _accepted(_send(env, "vxp", B, answer))
+    assert record(env, B, status_id)["response_for"] == original
