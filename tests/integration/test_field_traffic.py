@@ -308,3 +308,15 @@ def test_a_status_answers_a_uuid_document(env: Env) -> None:
                                                          f"<edXML:DocumentId>{uuid_id}<".encode())
     status_id = _accepted(_send(env, "vxp", B, answer))
     assert record(env, B, status_id)["response_for"] == original
+
+
+def test_a_uuid_document_can_be_recalled_natively(sqlite_env: Env) -> None:
+    env = sqlite_env
+    _field_directory(env)
+    original = _accepted(_send(env, "native", A, _quirk("65", QUIRKS["uuid_document_id"][0])))
+    env.deliver()
+    resp = env.http.post(f"/api/v1/edocs/{original}/recall", json={"reason": "Thu hồi để sửa"}, headers=env.as_(A))
+    assert resp.status_code == 202, resp.text
+    env.deliver()
+    recall = next(i for i in inbox(env, B) if i["id"] == resp.json()["id"])
+    assert recall["business_type"] == 1
