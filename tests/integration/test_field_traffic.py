@@ -320,3 +320,17 @@ def test_a_uuid_document_can_be_recalled_natively(sqlite_env: Env) -> None:
     env.deliver()
     recall = next(i for i in inbox(env, B) if i["id"] == resp.json()["id"])
     assert recall["business_type"] == 1
+
+
+@pytest.mark.parametrize("marking", ["Mat", "MAT", "Toi mat", "tuyet MAT"])
+def test_secret_markings_without_accents_are_refused_natively(sqlite_env: Env, marking: str) -> None:
+    for field in ("security_level", "sphere_of_promulgation"):
+        resp = submit(sqlite_env, "A", header(A, [B], **{field: marking}))
+        assert resp.status_code == 422 and resp.json()["code"] == "secret_document", resp.text
+    assert inbox(sqlite_env, "B") == []
+
+
+@pytest.mark.parametrize("sphere", ["Bảo mật", "Bao mat", "Mát", "Format"])
+def test_words_that_merely_contain_mat_are_not_refused(sqlite_env: Env, sphere: str) -> None:
+    resp = submit(sqlite_env, "A", header(A, [B], sphere_of_promulgation=sphere, security_level=sphere))
+    assert resp.status_code == 202, resp.text
