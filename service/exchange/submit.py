@@ -36,6 +36,7 @@ from schemas.edxml import (
     BusinessDocType,
     DocumentId,
     EdocPackage,
+    MessageHeader,
     Oddity,
     ParsedPackage,
     ParseLimits,
@@ -57,7 +58,7 @@ from service.exchange.compose import sign_built
 from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature, is_forged
-from signing.xmldsig import sign_package, sign_package_file, verify_package
+from signing.xmldsig import XmlSignatureCheck, sign_package, sign_package_file, verify_package
 from storage.blobs import Blobs, PendingBlob
 from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.interfaces import BlobRef
@@ -151,8 +152,10 @@ def submit_package(
     if precheck is not None:
         precheck(parsed)
     tolerant = gw.settings.relay_policy == "tolerant"
-    if not tolerant:
-        require_clean(check_limits(parsed.edoc or parsed.status))  # type: ignore[arg-type]
+    if not tolerant:  # strict: only what this gateway would itself send
+        read = parsed.edoc if parsed.edoc is not None else parsed.status
+        assert read is not None
+        require_clean(check_limits(read))
     check = verify_package(raw)
     warnings = check_signature(check, gw.settings.xml_signature_policy, tolerant=tolerant)
     oddities = parsed.oddities + _signature_oddities(check)
@@ -222,7 +225,8 @@ def _accept(
     return _commit(gw, caller, plan, blob, attachments, channel, pending)
 
 
-def _signature_oddities(check: Any) -> tuple[Oddity, ...]:
+def _signature_oddities(check: XmlSignatureCheck) -> tuple[Oddity, ...]:
+    """An unverifiable signature (policy.py) accepted under the tolerant policy is an oddity of the package."""
     if check.code != "invalid" or is_forged(check):
         return ()
     return (Oddity(code="xml_signature_unverifiable", message="; ".join(check.problems), path=None),)
@@ -444,7 +448,7 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
     }
 
 
-def _identity(h: Any) -> dict[str, Any]:
+def _identity(h: MessageHeader) -> dict[str, Any]:
     """The (sender, date, số/ký hiệu) identity of a document, from the header fields rather than its DocumentId,
     which field packages may carry in another form (a UUID from the national axis)."""
     info = h.promulgation_info
