@@ -67,10 +67,13 @@ class _Scan:
     """What one expat pass learns: where to splice, which prefixes are used undeclared."""
 
     root_name_end: int = -1
-    header: int = -1  # start of edXMLHeader's end tag, once seen
-    message_end: int = -1  # start of MessageHeader's end tag
-    trace_list_end: int = -1  # start of TraceHeaderList's end tag
-    last_trace_end: int = -1  # start of the last TraceHeader's end tag
+    # Offsets of end events: the start of an element's end tag, or just after an empty-element tag (``<a/>``),
+    # which is how expat reports them; ``_after`` tells the two apart.
+    header: int = -1  # edXMLHeader's end, once seen
+    message_end: int = -1  # MessageHeader's end
+    trace_list: int = -1  # start of TraceHeaderList's start tag
+    trace_list_end: int = -1  # TraceHeaderList's end
+    last_trace_end: int = -1  # the last TraceHeader's end
     bussiness: int = -1  # start of Bussiness's start tag in TraceHeaderList
     undeclared: dict[str, str] = field(default_factory=dict)  # prefix -> path of its first use
     stack: list[tuple[str, frozenset[str]]] = field(default_factory=list)
@@ -95,6 +98,8 @@ def _scan(data: bytes) -> _Scan:
             scan.root_name_end = parser.CurrentByteIndex + 1 + len(name.encode("utf-8"))
         elif name.endswith("Bussiness") and _local(scan.stack[-2][0]) == "TraceHeaderList" and scan.bussiness < 0:
             scan.bussiness = parser.CurrentByteIndex
+        elif name.endswith("TraceHeaderList") and _local(scan.stack[-2][0]) == "edXMLHeader" and scan.trace_list < 0:
+            scan.trace_list = parser.CurrentByteIndex
         for used in (name, *attrs) if attrs else (name,):
             if ":" in used:
                 prefix = _prefix(used)
@@ -125,9 +130,11 @@ def _scan(data: bytes) -> _Scan:
     return scan
 
 
-def _end_of_tag(data: bytes, at: int) -> int:
-    """The offset just after the end tag that starts at ``at``."""
-    close = data.find(b">", at)
+def _after(data: bytes, end: int) -> int:
+    """The offset just after the element whose end event expat reported at ``end``."""
+    if not data.startswith(b"</", end):
+        return end  # an empty-element tag: expat reports its end just after it
+    close = data.find(b">", end)
     if close < 0:
         raise MalformedXml("an end tag is not closed")
     return close + 1
@@ -192,11 +199,17 @@ def relay_as_received(raw: bytes, trace: TraceHeader) -> Relayed:
     if scan.header < 0 or scan.message_end < 0:
         raise InvalidPackage("not an edXML document package: no edXMLHeader/MessageHeader to add a TraceHeader to")
     if scan.last_trace_end >= 0:
-        at, piece = _end_of_tag(data, scan.last_trace_end), _trace_xml(trace, in_list=True)
+        at, piece = _after(data, scan.last_trace_end), _trace_xml(trace, in_list=True)
+    elif scan.trace_list_end >= 0 and not data.startswith(b"</", scan.trace_list_end):  # <TraceHeaderList/>
+        start, end = scan.trace_list, scan.trace_list_end
+        name = data[start + 1 : end].split(b"/")[0].split()[0]
+        element = data[start : end - 2].rstrip() + b">" + _trace_xml(trace, in_list=True).encode(encoding)
+        spliced = data[:start] + element + b"</" + name + b">" + data[end:]
+        return _declare(spliced, scan) if scan.undeclared else Relayed(spliced)
     elif scan.trace_list_end >= 0:  # TraceHeaders come before Bussiness in the list
         at = scan.bussiness if 0 <= scan.bussiness < scan.trace_list_end else scan.trace_list_end
         piece = _trace_xml(trace, in_list=True)
     else:
-        at, piece = _end_of_tag(data, scan.message_end), _trace_xml(trace, in_list=False)
+        at, piece = _after(data, scan.message_end), _trace_xml(trace, in_list=False)
     spliced = data[:at] + piece.encode(encoding) + data[at:]
     return _declare(spliced, scan) if scan.undeclared else Relayed(spliced)

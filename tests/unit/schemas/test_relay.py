@@ -62,6 +62,17 @@ def test_a_package_without_trace_list_gets_one_after_message_header() -> None:
     assert relayed.data.index(b"</edXML:MessageHeader>") < relayed.data.index(b"TraceHeaderList")
 
 
+@pytest.mark.parametrize("empty", [b"<edXML:TraceHeaderList/>", b"<edXML:TraceHeaderList />",
+                                   b"<edXML:TraceHeaderList></edXML:TraceHeaderList>"])
+def test_an_empty_trace_list_gets_the_trace_inside(empty: bytes) -> None:
+    raw = build_edoc(make_edoc(trace=(), business=None)).replace(
+        b"<edXML:TraceHeaderList>\n      </edXML:TraceHeaderList>", empty, 1)
+    assert empty in raw
+    parsed = parse_package(relay_as_received(raw, NODE).data)
+    assert parsed.edoc is not None and parsed.edoc.trace == (NODE,)
+    assert not parsed.oddity_codes() & {"unknown_element", "duplicate_element", "element_order"}
+
+
 def test_a_trace_list_with_only_bussiness_gets_the_trace_before_it() -> None:
     raw = build_edoc(make_edoc(trace=()))
     relayed = relay_as_received(raw, NODE)
