@@ -334,3 +334,23 @@ def test_secret_markings_without_accents_are_refused_natively(sqlite_env: Env, m
 def test_words_that_merely_contain_mat_are_not_refused(sqlite_env: Env, sphere: str) -> None:
     resp = submit(sqlite_env, "A", header(A, [B], sphere_of_promulgation=sphere, security_level=sphere))
     assert resp.status_code == 202, resp.text
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_large_field_package_is_relayed_as_received_by_the_streaming_signer(env: Env, channel: str) -> None:
+    """Over SIGN_IN_MEMORY_MAX_BYTES the relay signs through temporary files; the package is the same."""
+    import base64
+    import os
+
+    from service.exchange.submit import SIGN_IN_MEMORY_MAX_BYTES
+
+    _field_directory(env)
+    content = os.urandom(SIGN_IN_MEMORY_MAX_BYTES)
+    raw = _quirk("90", QUIRKS["uuid_document_id"][0]).replace(
+        base64.b64encode("Nội dung văn bản số 90".encode()), base64.b64encode(content))
+    assert len(raw) > SIGN_IN_MEMORY_MAX_BYTES
+    package_id = _accepted(_send(env, channel, A, raw))
+    env.deliver()
+    _received(env, B, package_id, {"invalid_document_id"}, raw, keep="V/v thử nghiệm liên thông".encode())
+    relayed = parse_package(env.http.get(f"/api/v1/edocs/{package_id}/edxml", headers=env.as_(B)).content)
+    assert relayed.edoc is not None and relayed.edoc.attachments[0].data == content
