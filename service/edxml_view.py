@@ -1,4 +1,9 @@
-"""A flat, JSON-ready view of a parsed package for the CLI (``edoc edxml show``)."""
+"""A flat, JSON-ready view of a parsed package for the CLI (``edoc edxml show``).
+
+The package's XML signature is shown as the verifier's verdict (valid / invalid / weak / absent), never as a bare
+"signed": a package whose signature does not verify (the kit's samples: a truncated certificate) must not look
+signed-and-fine. The check is offline: the signature against the certificate it carries, no trust list.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,17 @@ from typing import Any
 __all__ = ["package_view"]
 
 
-def package_view(parsed: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {"kind": parsed.kind, "signed": parsed.has_signature}
+_VERDICTS = {
+    "valid": "valid: the signature verifies with the certificate it carries",
+    "invalid": "invalid: the signature does not verify, or cannot be verified",
+    "weak": "weak: the signature verifies, but with SHA-1 or a short key",
+    "absent": "absent: the package is not signed",
+}
+
+
+def package_view(parsed: Any, signature: Any) -> dict[str, Any]:
+    """``parsed``: a ParsedPackage; ``signature``: the XmlSignatureCheck of the same bytes."""
+    fields: dict[str, Any] = {"kind": parsed.kind, "xml_signature": _VERDICTS.get(signature.code, signature.code)}
     attachments: list[dict[str, Any]] = []
     if parsed.edoc is not None:
         pkg = parsed.edoc
@@ -46,4 +60,10 @@ def package_view(parsed: Any) -> dict[str, Any]:
             }
         )
     oddities = [{"code": o.code, "message": o.message, "path": o.path} for o in parsed.oddities]
-    return {"fields": fields, "attachments": attachments, "oddities": oddities}
+    verdict = {
+        "verdict": signature.code,
+        "signer": signature.signer_subject,
+        "algorithm": signature.signature_algorithm,
+        "problems": [p for p in signature.problems if signature.code != "absent"],
+    }
+    return {"fields": fields, "xml_signature": verdict, "attachments": attachments, "oddities": oddities}

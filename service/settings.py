@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     demo: bool = False
 
     xml_signature_policy: Literal["reject", "warn"] = "warn"
+    relay_policy: Literal["tolerant", "strict"] = Field(
+        "tolerant",
+        description="tolerant: accept packages whose field quirks do not affect routing (a UUID DocumentId, dates "
+        "written dd/MM/yyyy, impossible dates in a nested DocumentId, over-long optional fields, an unverifiable "
+        "signature), record each as an oddity and relay the package as received; strict: refuse what the builder's "
+        "checks refuse (package_check_failed)",
+    )
     secret_markings: tuple[str, ...] = ("mật", "tối mật", "tuyệt mật")
     max_package_bytes: int = 150 * 1024 * 1024
     retry_schedule: tuple[float, ...] = (1, 5, 30, 120, 600, 1800, 3600)

@@ -30,7 +30,7 @@ from schemas.edxml.package import Attachment, EdocPackage, StatusPackage
 from schemas.edxml.parser import ODDITY_CODES, ParsedPackage, parse_edoc_file, parse_package
 from schemas.edxml.reader import AttachmentSink
 from schemas.edxml.sinks import AttachmentFiles
-from schemas.edxml.validation import validate
+from schemas.edxml.validation import ValidationReport, check_package, validate
 from schemas.edxml.writer import build_edoc, build_status, write_edoc
 from schemas.errors import (
     ForbiddenXml,
@@ -84,11 +84,13 @@ __all__ = [
     "TraceHeader",
     "UnrepresentableValue",
     "ValidationIssue",
+    "ValidationReport",
     "XmlTooDeep",
     "XmlTooLarge",
     "build_edoc",
     "build_status",
     "check_limits",
+    "check_package",
     "is_agency_code",
     "parse_edoc_file",
     "parse_package",

@@ -16,7 +16,7 @@ from schemas.edxml import spec as S
 from schemas.edxml.codes import EDXML_NS, BusinessDocType, StatusCode
 from schemas.edxml.document_id import DocumentId
 from schemas.edxml.reader import Node
-from schemas.edxml.wire import WireValueError, parse_bool, parse_date, parse_datetime, parse_int
+from schemas.edxml.wire import WireValueError, parse_bool, parse_date, parse_datetime, parse_day_first_date, parse_int
 from schemas.errors import InvalidDocumentId
 
 __all__ = ["Context", "Oddity", "read_object"]
@@ -76,14 +76,27 @@ def _status(ctx: Context, node: Node, text: str) -> str:
     return text
 
 
+def _date(ctx: Context, node: Node, text: str) -> Any:
+    """``yyyy/MM/dd``; a date written ``dd/MM/yyyy`` (DMS in the field do) is read too, and reported."""
+    try:
+        return parse_date(text)
+    except WireValueError as exc:
+        if exc.code != "bad_date_format":
+            raise
+        day_first = parse_day_first_date(text)
+        if day_first is None:
+            raise
+        ctx.odd("day_first_date", f"{node.name} {text!r} is written dd/MM/yyyy; read as {day_first.isoformat()}", node)
+        return day_first
+
+
 _CONVERT = {
-    S.Kind.DATE: parse_date,
     S.Kind.DATETIME: parse_datetime,
     S.Kind.INT: parse_int,
     S.Kind.BOOL: parse_bool,
     S.Kind.DOCTYPE: _doctype,
 }
-_CHECK = {S.Kind.AGENCY: _agency, S.Kind.DOCID: _docid, S.Kind.STATUS: _status}
+_CHECK = {S.Kind.AGENCY: _agency, S.Kind.DOCID: _docid, S.Kind.DOCREF: _docid, S.Kind.STATUS: _status}
 
 
 def read_scalar(ctx: Context, kind: S.Kind, node: Node) -> Any:
@@ -95,9 +108,9 @@ def read_scalar(ctx: Context, kind: S.Kind, node: Node) -> Any:
         return None
     if kind in _CHECK:
         return _CHECK[kind](ctx, node, text)
-    if kind in _CONVERT:
+    if kind in _CONVERT or kind is S.Kind.DATE:
         try:
-            return _CONVERT[kind](text)
+            return _date(ctx, node, text) if kind is S.Kind.DATE else _CONVERT[kind](text)
         except WireValueError as exc:
             ctx.odd(exc.code, f"{node.name}: {exc}", node)
             return None
@@ -108,7 +121,10 @@ def _element(ctx: Context, field: S.Field, node: Node) -> Any:
     if field.sub is not None:
         return read_object(ctx, node, field.sub)
     assert field.kind is not None
-    return read_scalar(ctx, field.kind, node)
+    value = read_scalar(ctx, field.kind, node)
+    if field.max_len is not None and isinstance(value, str) and len(value) > field.max_len:
+        ctx.odd("too_long", f"{node.name} is {len(value)} characters long; the limit is {field.max_len}", node)
+    return value
 
 
 def _empty(value: Any) -> bool:

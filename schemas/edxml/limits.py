@@ -1,7 +1,9 @@
 """``check_limits``: what a package object must satisfy before we send it, as values (STYLE.md 4).
 
 The rules are the :mod:`.spec` table (required elements, lengths of STANDARDS §2 and NĐ 30/2020 Phụ lục VI,
-identifier shapes of STANDARDS §4) plus what the XSD cannot say: a recall names the recalled document in
+identifier shapes of STANDARDS §4; the DocumentId of *another* document, in ResponseFor, Bussiness and
+ReplacementInfo, is echoed as its sender wrote it, a UUID from the national axis included, so only its presence is
+checked) plus what the XSD cannot say: a recall names the recalled document in
 ResponseFor, a replacement lists what it replaces, content ids are unique. Messages are plain English and name
 the field by its model path (``header.to[0].organ_id``) so a caller can point at the input that is wrong.
 """

@@ -40,6 +40,7 @@ class Kind(Enum):
     CODE = "code"  # short code, surrounding whitespace ignored
     AGENCY = "agency"  # agency identifier NNN.NN.NN.LNN
     DOCID = "docid"  # DocumentId {OrganId},{yyyy/MM/dd},{số}/{ký hiệu}
+    DOCREF = "docref"  # the DocumentId of another document, as its sender wrote it (checked on read, echoed as is)
     DATE = "date"  # yyyy/MM/dd
     DATETIME = "datetime"  # yyyy/MM/dd HH:mm:ss
     INT = "int"
@@ -49,7 +50,7 @@ class Kind(Enum):
 
     @property
     def is_str(self) -> bool:
-        return self in (Kind.TEXT, Kind.CODE, Kind.AGENCY, Kind.DOCID, Kind.STATUS)
+        return self in (Kind.TEXT, Kind.CODE, Kind.AGENCY, Kind.DOCID, Kind.DOCREF, Kind.STATUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,7 @@ RESPONSE_FOR = Spec(ResponseFor, (
     K("OrganId", "organ_id", T.AGENCY, required=True),
     K("Code", "code", T.CODE, max_len=42),
     K("PromulgationDate", "promulgation_date", T.DATE),
-    K("DocumentId", "document_id", T.DOCID, required=True),
+    K("DocumentId", "document_id", T.DOCREF, required=True),
 ), ordered=False)  # fmt: skip
 TRACE_HEADER = Spec(TraceHeader, (
     K("OrganId", "organ_id", T.AGENCY, required=True),
@@ -150,11 +151,11 @@ DOCUMENT_INFO = Spec(BusinessDocumentInfo, (
     K("ReceiverList", "receivers", sub=RECEIVER, item="Receiver"),
 ))  # fmt: skip
 REPLACEMENT_INFO = Spec(ReplacementInfo, (
-    K("DocumentId", "document_id", T.DOCID, required=True),
+    K("DocumentId", "document_id", T.DOCREF, required=True),
     K("OrganIdList", "organ_ids", T.AGENCY, item="OrganId"),
 ))  # fmt: skip
 BUSINESS = Spec(Business, (
-    K("DocumentId", "document_id", T.DOCID),
+    K("DocumentId", "document_id", T.DOCREF),
     K("BussinessDocType", "doc_type", T.DOCTYPE, required=True),
     K("BussinessDocReason", "doc_reason", T.TEXT),
     K("Paper", "paper", T.INT, minimum=0),

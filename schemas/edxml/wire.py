@@ -22,12 +22,14 @@ __all__ = [
     "parse_bool",
     "parse_date",
     "parse_datetime",
+    "parse_day_first_date",
     "parse_int",
 ]
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 
 _DATE = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2})")
+_DAY_FIRST = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _DATETIME = re.compile(r"([0-9]{4})/([0-9]{2})/([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _INT = re.compile(r"[+-]?[0-9]{1,18}")
 
@@ -64,6 +66,19 @@ def _numbers(pattern: re.Pattern[str], text: str, wanted: str) -> list[int]:
 def parse_date(text: str) -> date:
     """Read ``yyyy/MM/dd``; raise :class:`WireValueError` ``bad_date_format`` or ``impossible_date``."""
     year, month, day = _numbers(_DATE, text, "yyyy/MM/dd")
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise WireValueError("impossible_date", f"{text!r} is not a date that exists ({exc})") from exc
+
+
+def parse_day_first_date(text: str) -> date | None:
+    """Read ``dd/MM/yyyy`` (the way Vietnamese write dates, and some DMS put them on the wire); ``None`` if ``text``
+    is not that form; :class:`WireValueError` ``impossible_date`` if it is, but the date does not exist."""
+    found = _DAY_FIRST.fullmatch(text)
+    if found is None:
+        return None
+    day, month, year = (int(part) for part in found.groups())
     try:
         return date(year, month, day)
     except ValueError as exc:

@@ -105,6 +105,7 @@ _PAGE = (
         _P.status_code,
         _P.response_for_id,
         _P.summary,
+        _P.oddities,
     )
     .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
     .where(_D.to_code == sa.bindparam("code"), _D.state == "delivered")
@@ -165,6 +166,8 @@ def _inbox_item(row: Any, attachments: list[dict[str, Any]]) -> dict[str, Any]:
         item["response_for"] = row.response_for_id
     if summary.get("warnings"):
         item["warnings"] = summary["warnings"]
+    if row.oddities:  # what the tolerant relay read past (service/exchange/submit.py), for the recipient to see
+        item["oddities"] = row.oddities
     return item
 
 

@@ -4,9 +4,14 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 1. parse (hardened, tolerant) and verify the package's XML signature;
 2. refuse what policy forbids, *before* storing anything (foreign ``From``, unknown recipient, secret document,
    forged signature; unsigned/weak per policy; an illegal status transition);
-3. append this node's TraceHeader, rebuild the package canonically and sign it as this node (a relay that adds a
-   TraceHeader breaks the previous enveloped signature, so it must re-sign; the sender's signature check is kept
-   in the package record and the original bytes are kept as a blob for evidence);
+3. append this node's TraceHeader and sign the package as this node (a relay that adds a TraceHeader breaks the
+   previous enveloped signature, so it must re-sign; the sender's signature check is kept in the package record
+   and the original bytes are kept as a blob for evidence). A document that arrived whole is relayed as received
+   (``schemas.edxml.relay``): field packages carry quirks that do not affect routing (a UUID DocumentId, dates
+   written dd/MM/yyyy, impossible dates in a nested DocumentId, over-long optional fields), and with
+   ``EDOC_RELAY_POLICY=tolerant`` (the default) they are accepted and each is recorded as an oddity on the record
+   and the recipients' inbox items; ``strict`` refuses what ``check_limits`` refuses (``package_check_failed``).
+   Packages built here from native input, and status packages, are written canonically;
 4. write the large blobs (package, original, decoded attachments) to the object store;
 5. in ONE transaction: the small blobs (storage/blobs.py), package row, one delivery row per recipient, status
    history, exchange-log events and one outbox row per delivery. A retry with the same idempotency key returns the
@@ -30,16 +35,22 @@ from sqlalchemy.orm import Session
 
 from schemas.edxml import (
     BusinessDocType,
+    DocumentId,
     EdocPackage,
+    MessageHeader,
+    Oddity,
     ParsedPackage,
     ParseLimits,
     StatusPackage,
     TraceHeader,
     build_edoc,
     build_status,
+    check_limits,
     parse_package,
     write_edoc,
 )
+from schemas.edxml.limits import require_clean
+from schemas.edxml.relay import relay_as_received
 from schemas.errors import SchemaError
 from service.context import Gateway
 from service.exchange import identity, log, statuses
@@ -47,8 +58,8 @@ from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import sign_built
 from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
-from service.exchange.policy import check_not_secret, check_sender, check_signature
-from signing.xmldsig import sign_package_file, verify_package
+from service.exchange.policy import check_not_secret, check_sender, check_signature, is_forged
+from signing.xmldsig import XmlSignatureCheck, sign_package, sign_package_file, verify_package
 from storage.blobs import Blobs, PendingBlob
 from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.interfaces import BlobRef
@@ -114,6 +125,8 @@ class _Incoming:
     status: StatusPackage | None
     oddities: tuple[Any, ...] = ()
     attachment_files: Mapping[str, Path] = field(default_factory=dict)
+    received: bytes | None = None  # a package that arrived whole: relayed as received (module docstring, 3.)
+    tolerant: bool = False
 
 
 def submit_package(
@@ -145,9 +158,15 @@ def submit_package(
     parsed = parse_package(raw, limits=ParseLimits(max_bytes=gw.settings.max_package_bytes))
     if precheck is not None:
         precheck(parsed)
+    tolerant = gw.settings.relay_policy == "tolerant"
+    if not tolerant:  # strict: only what this gateway would itself send
+        read = parsed.edoc if parsed.edoc is not None else parsed.status
+        assert read is not None
+        require_clean(check_limits(read))
     check = verify_package(raw)
-    warnings = check_signature(check, gw.settings.xml_signature_policy)
-    incoming = _Incoming(parsed.edoc, parsed.status, parsed.oddities)
+    warnings = check_signature(check, gw.settings.xml_signature_policy, tolerant=tolerant)
+    oddities = parsed.oddities + _signature_oddities(check)
+    incoming = _Incoming(parsed.edoc, parsed.status, oddities, received=raw, tolerant=tolerant)
     signature = {"incoming": _check_json(check)}
     request_sha = hashlib.sha256(raw).hexdigest()
     return _accept(
@@ -175,7 +194,11 @@ def submit_built(
     """
     check_not_secret(secrecy, gw.settings.secret_markings)
     if isinstance(package, EdocPackage):
-        incoming = _Incoming(package, None, attachment_files=attachment_files or {})
+        # A recall/update/replace built here repeats the header of a document accepted earlier, with the field
+        # quirks the tolerant policy accepted then (a UUID DocumentId, an over-long field): they must not stop it.
+        echoes = package.business is not None and package.business.doc_type != BusinessDocType.NEW
+        tolerant = echoes and gw.settings.relay_policy == "tolerant"
+        incoming = _Incoming(package, None, attachment_files=attachment_files or {}, tolerant=tolerant)
     else:
         incoming = _Incoming(None, package)
     signature = {"incoming": {"code": "built", "problems": []}}
@@ -211,12 +234,25 @@ def _accept(
         return replay
     pending: list[PendingBlob | None] = []  # small blobs, written with the rows (storage/blobs.py)
     envelopes: list[bytes] = []  # the envelope _emit writes: the content digest is taken from it (identity.py)
-    blob, attachments, original = _emit(gw, incoming, pending, evidence, envelopes)
-    if envelopes and plan.content_sha256 is None:  # the attachments were hashed as blobs
-        plan.content_sha256 = identity.content_digest_of(envelopes[0], [ref.sha256 for _att, ref in attachments])
+    blob, attachments, original, relayed = _emit(gw, incoming, pending, evidence, envelopes)
+    plan.oddities += [{"code": o.code, "message": o.message, "path": o.path} for o in relayed]
+    if plan.content_sha256 is None and incoming.edoc is not None:  # the attachments were hashed as blobs
+        digests = [ref.sha256 for _att, ref in attachments]
+        plan.content_sha256 = (
+            identity.content_digest_of(envelopes[0], digests)
+            if envelopes
+            else identity.content_digest(incoming.edoc, digests)  # relayed as received: its canonical form's
+        )
     if original is not None:
         plan.signature["original_sha256"] = original.sha256
     return _commit(gw, caller, plan, blob, attachments, channel, pending)
+
+
+def _signature_oddities(check: XmlSignatureCheck) -> tuple[Oddity, ...]:
+    """An unverifiable signature (policy.py) accepted under the tolerant policy is an oddity of the package."""
+    if check.code != "invalid" or is_forged(check):
+        return ()
+    return (Oddity(code="xml_signature_unverifiable", message="; ".join(check.problems), path=None),)
 
 
 def _check_json(check: Any) -> dict[str, Any]:
@@ -355,11 +391,42 @@ def _recall_target(session: Session, pkg: EdocPackage, from_code: str) -> Packag
         ).scalar_one_or_none()
         if row is not None:
             return row
+    for date, code in _identities(pkg, candidates, from_code):
+        identity = Package.summary["identity"]
+        row = session.execute(
+            sa.select(Package).where(
+                Package.kind == "edoc",
+                Package.business_type == 0,
+                Package.from_code == from_code,
+                identity["date"].as_string() == date,
+                identity["code"].as_string() == code,
+            ).order_by(Package.created_at.desc())
+        ).scalars().first()
+        if row is not None:
+            return row
     raise Invalid(
         f"the document to recall/update/replace was not sent through this gateway by {from_code} "
         f"(looked for {', '.join(dict.fromkeys(candidates))})",
         code="recall_target_unknown",
     )
+
+
+def _identities(pkg: EdocPackage, candidates: list[str], from_code: str) -> list[tuple[str, str]]:
+    """(date, số/ký hiệu) of the sender's documents a recall/update/replace names: from ResponseFor's OrganId, Code
+    and PromulgationDate, and from the DocumentIds in the standard form. They find an original whose own DocumentId
+    was in another form (a UUID): its identity was derived from its header fields when it was accepted."""
+    found: list[tuple[str, str]] = []
+    for rf in pkg.header.response_for:
+        if rf.organ_id == from_code and rf.code and rf.promulgation_date is not None:
+            found.append((rf.promulgation_date.isoformat(), rf.code))
+    for text in candidates:
+        try:
+            parsed = DocumentId.parse(text)
+        except SchemaError:
+            continue
+        if str(parsed.organ_id) == from_code:
+            found.append((parsed.date.isoformat(), f"{parsed.number}/{parsed.notation}"))
+    return list(dict.fromkeys(found))
 
 
 def _plan_status(session: Session, caller: Caller, st: StatusPackage, key: str | None, request_sha: str) -> _Plan:
@@ -418,6 +485,18 @@ def _summary(pkg: EdocPackage) -> dict[str, Any]:
         "to": [org.organ_id for org in h.to],
         "business_type": int(pkg.business.doc_type) if pkg.business else 0,
         "attachments": len(pkg.attachments),
+        "identity": _identity(h),
+    }
+
+
+def _identity(h: MessageHeader) -> dict[str, Any]:
+    """The (sender, date, số/ký hiệu) identity of a document, from the header fields rather than its DocumentId,
+    which field packages may carry in another form (a UUID from the national axis)."""
+    info = h.promulgation_info
+    return {
+        "organ_id": h.from_.organ_id,
+        "date": info.date.isoformat() if info is not None and info.date is not None else None,
+        "code": str(h.code) if h.code is not None else None,
     }
 
 
@@ -508,31 +587,61 @@ def _emit(
     pending: list[PendingBlob | None],
     evidence: bytes | None = None,
     envelopes: list[bytes] | None = None,
-) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None]:
-    """The package as this node sends it (TraceHeader appended, canonical, signed), its attachment blobs and the
-    blob of ``evidence`` (the package as received, if any): large ones written now, together (Blobs.stage_many),
-    small ones added to ``pending`` for the transaction that records the package. A document's unsigned envelope
-    is appended to ``envelopes`` (identity.envelope_of)."""
+) -> tuple[BlobRef, list[tuple[Any, BlobRef]], BlobRef | None, tuple[Oddity, ...]]:
+    """The package as this node sends it (TraceHeader appended, signed), its attachment blobs, the blob of
+    ``evidence`` (the package as received, if any) and what relaying it changed besides the TraceHeader: large
+    blobs written now, together (Blobs.stage_many), small ones added to ``pending`` for the transaction that records
+    the package. A document this node builds has its unsigned envelope appended to ``envelopes``
+    (identity.envelope_of); one relayed as received has none (its digest is taken from its parsed form)."""
     envelopes = [] if envelopes is None else envelopes
     if parsed.edoc is not None and parsed.attachment_files:
         original = _stage(gw, evidence, pending) if evidence is not None else None
         stage = lambda d: _stage(gw, d, pending)  # noqa: E731
         blob, attachments = _emit_streaming(gw, parsed.edoc, parsed.attachment_files, stage, envelopes)
-        return blob, attachments, original
-    if parsed.edoc is not None:
-        traced = parsed.edoc.with_trace(TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock()))
-        unsigned = build_edoc(traced)
+        return blob, attachments, original, ()
+    relayed: tuple[Oddity, ...] = ()
+    trace = TraceHeader(organ_id=gw.settings.node_id, timestamp=vn_wall_clock())
+    signed: bytes | BlobRef
+    if parsed.edoc is not None and parsed.received is not None:
+        as_received = relay_as_received(parsed.received, trace)
+        relayed = as_received.oddities
+        if len(as_received.data) > SIGN_IN_MEMORY_MAX_BYTES:
+            signed = _sign_to_store(gw, as_received.data)
+        else:
+            signed = sign_package(as_received.data, gw.node_key)
+        files = [att.data for att in parsed.edoc.attachments]
+    elif parsed.edoc is not None:
+        unsigned = build_edoc(parsed.edoc.with_trace(trace), strict=not parsed.tolerant)
         envelopes.append(identity.envelope_of(unsigned))
         signed = sign_built(unsigned, gw.node_key)
         files = [att.data for att in parsed.edoc.attachments]
     else:
         assert parsed.status is not None
-        signed, files = sign_built(build_status(parsed.status), gw.node_key), []
-    staged = gw.blobs.stage_many([signed, *files, *([evidence] if evidence is not None else [])])
+        signed, files = sign_built(build_status(parsed.status, strict=not parsed.tolerant), gw.node_key), []
+    written = [signed] if isinstance(signed, bytes) else []
+    staged = gw.blobs.stage_many([*written, *files, *([evidence] if evidence is not None else [])])
     pending.extend(small for _ref, small in staged)
     refs = [ref for ref, _small in staged]
+    if not isinstance(signed, bytes):
+        refs.insert(0, signed)
     attachments = list(zip(parsed.edoc.attachments if parsed.edoc else [], refs[1 : 1 + len(files)], strict=True))
-    return refs[0], attachments, refs[-1] if evidence is not None else None
+    return refs[0], attachments, refs[-1] if evidence is not None else None, relayed
+
+
+# A received package larger than this is signed by the streaming signer (signing.xmldsig.sign_package_file) through
+# temporary files: sign_package holds its tree, canonical form and output at once, about 5x the package (+144 MB
+# for a 27 MB package against +77 MB for the canonical rebuild it replaced); the streaming signer stays flat. Below
+# it the in-memory signer is the cheaper in CPU.
+SIGN_IN_MEMORY_MAX_BYTES = 4 * 1024 * 1024
+
+
+def _sign_to_store(gw: Gateway, data: bytes) -> BlobRef:
+    with tempfile.TemporaryDirectory(prefix="edoc-relay-") as tmp:
+        unsigned, signed = Path(tmp) / "unsigned.edxml", Path(tmp) / "signed.edxml"
+        unsigned.write_bytes(data)
+        sign_package_file(unsigned, signed, gw.node_key)
+        unsigned.unlink()
+        return gw.store.put_file(signed)
 
 
 def _stage(gw: Gateway, data: bytes, pending: list[PendingBlob | None]) -> BlobRef:
