@@ -354,3 +354,23 @@ def test_a_large_field_package_is_relayed_as_received_by_the_streaming_signer(en
     _received(env, B, package_id, {"invalid_document_id"}, raw, keep="V/v thử nghiệm liên thông".encode())
     relayed = parse_package(env.http.get(f"/api/v1/edocs/{package_id}/edxml", headers=env.as_(B)).content)
     assert relayed.edoc is not None and relayed.edoc.attachments[0].data == content
+
+
+@pytest.mark.parametrize("quirk", sorted(QUIRKS))
+def test_a_field_package_sent_again_is_a_replay_and_its_fetched_copy_too(env: Env, quirk: str) -> None:
+    """A package relayed as received (issue 16 item 1) is identified as any other document (issue 17 item 1): the
+    same bytes under another key, over the other channel, and the copy the sender fetches back are one document."""
+    _field_directory(env)
+    change, _expected = QUIRKS[quirk]
+    raw = _quirk(str(60 + sorted(QUIRKS).index(quirk)), change)
+    first = _accepted(_send(env, "native", A, raw))
+    again = env.http.post(
+        "/api/v1/edocs", content=raw,
+        headers={**env.as_(A), "Content-Type": "application/xml", "Idempotency-Key": f"other-{quirk}"},
+    )
+    assert (again.status_code, again.json()["id"]) == (202, first), again.text
+    assert _accepted(_send(env, "vxp", A, raw)) == first
+    env.deliver()
+    fetched = env.http.get(f"/api/v1/edocs/{first}/edxml", headers=env.as_(A)).content
+    assert _accepted(_send(env, "native", A, fetched)) == first
+    assert [i["id"] for i in inbox(env, B)].count(first) == 1
