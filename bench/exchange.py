@@ -33,15 +33,14 @@ The last lines hold each of the issue's targets against this run's figure (``ver
 at saturation, p95 submit on PostgreSQL at 100 documents/s offered, peak RSS against the package size.
 
 The gateways' data folders are made under ``--workdir`` (default: a folder of their own under
-``<temp>/edoc-bench``, in a block group away from recent deletes, see bench/workdir.py), and the CPU cost of
-creating one file there is printed: each document creates two, and on this machine's ext4 that cost moves from
-0.02 to 0.9 ms with what was deleted nearby just before.
+``<temp>/edoc-bench``, in a block group away from recent deletes, see bench/harness.py), and the CPU cost of
+creating one file there is printed: each document creates two, and on ext4 that cost moves with what was deleted
+nearby just before. Figures of past runs, and what they decided: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import queue
@@ -50,7 +49,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +57,18 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.workdir import bench_folder, file_create_ms
+from bench.harness import (
+    Http,
+    Upkeep,
+    bench_folder,
+    calibration_ms,
+    cpu_seconds,
+    document,
+    file_create_ms,
+    machine_busy_seconds,
+    medians,
+    process_groups_postgres,
+)
 from service.context import Gateway
 from tests.support.databases import postgres_available, temporary_postgres_database
 from tests.support.gateway import A, B, C, make_settings, provision
@@ -69,63 +78,6 @@ from tests.support.server import EDOC, ROOT, GatewayProcess
 
 def prepare(database_url: str, tmp: Path) -> dict[str, str]:
     return provision(database_url, tmp, prefix="bench")
-
-
-class Http:
-    """A keep-alive HTTP/1.1 client on the standard library, one per load-generator thread.
-
-    The load generator shares the machine with the gateway and the database, so it should cost as little as
-    possible: httpx spends about three times the CPU per request. Raises on a transport error; answers
-    (status, body).
-
-    A connection left idle longer than the server's keep-alive timeout (uvicorn's: 5 s) is closed by the server;
-    the next request on it fails before any answer (RemoteDisconnected, or a reset). That request is sent again
-    once on a new connection, as HTTP clients do: the server never saw it. It happens to the inbox lister, which
-    waits while its fetchers work through a page, on a slow run."""
-
-    def __init__(self, base: str) -> None:
-        host, port = base.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
-
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, bytes]:
-        try:
-            return self._send(method, path, headers, body)
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            self.conn.close()  # the next request opens a new connection
-            return self._send(method, path, headers, body)
-
-    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers=headers)
-        resp = self.conn.getresponse()
-        return resp.status, resp.read()
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def multipart(header: dict[str, object], name: str, data: bytes) -> tuple[bytes, str]:
-    """A multipart/form-data body with the JSON ``header`` field and one PDF in ``files``."""
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="header"\r\n\r\n'
-        f"{json.dumps(header, ensure_ascii=False)}\r\n"
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def document(n: int, notation: str, pdf: bytes, subject: str = "Văn bản thử tải số") -> tuple[bytes, str]:
-    """The multipart body (and its Content-Type) of the benches' document ``n``: ``pdf`` from A to B and C, its
-    number ``n`` and ``notation`` (distinct per run, so no submit is a replay), its subject ending in ``n``."""
-    header = {
-        "from": A,
-        "to": [B, C],
-        "code": {"number": str(n), "notation": notation},
-        "subject": f"{subject} {n}",
-        "date": "2026-11-20",
-    }
-    return multipart(header, f"vb-{n}.pdf", pdf)
 
 
 def submit(client: Http, key: str, n: int, pdf: bytes, tag: str) -> float:
@@ -212,41 +164,6 @@ def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float
     if errors:
         raise RuntimeError(f"{len(errors)} fetch/ack failures, first: {errors[0]}")
     done[key] = time.perf_counter()
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of ``pids`` (and their reaped children), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / tick
-
-
-def calibration_ms() -> float:
-    """A fixed pure-Python workload (2 million additions), best of three: how fast this machine runs right now.
-
-    This shared machine's speed moves by up to a factor of two between hours (seen: 54 to 115 ms). The gateway's
-    figures move with it, but not one to one (its work is memory- and kernel-heavy, this loop is neither): a hint
-    of how fast the hour was, not a divisor; compare configurations in paired runs of the same hour."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for i in range(2_000_000):
-            total += i
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
-
-
-def machine_busy_seconds() -> float:
-    """CPU time all processes of the machine spent busy (everything but idle and iowait), from /proc/stat."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def process_groups(server: GatewayProcess) -> dict[str, list[int]]:
@@ -452,7 +369,7 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=None,
         help="make the run's folder (the gateways' data and objects) under this folder; default: a folder of its own "
-        "under <temp>/edoc-bench (see bench/workdir.py)",
+        "under <temp>/edoc-bench (see bench/harness.py)",
     )
     parser.add_argument(
         "--separate-worker", action="store_true",
@@ -526,15 +443,15 @@ def main() -> None:
         before, after = r["create_ms"]
         print(
             f"{backend}: creating a file in the gateway's data folder took {before:.3f} ms of CPU before the timed "
-            f"runs, {after:.3f} ms after (two per document; 0.02 in a quiet ext4 block group, 0.4-0.9 in one where "
-            "many files were just deleted: bench/workdir.py)"
+            f"runs, {after:.3f} ms after (two per document; dearer in an ext4 block group where many files were "
+            "just deleted: bench/harness.py)"
         )
     for backend, r in rows:
         if r.get("upkeep"):
             print(f"{backend}: {r['upkeep']}")
     print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
     print(
-        f"machine calibration (bench/exchange.py calibration_ms, before and after the runs): "
+        f"machine calibration (bench/harness.py calibration_ms, before and after the runs): "
         f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
     if big:
@@ -620,67 +537,6 @@ def verdicts(
     return lines
 
 
-class Upkeep:
-    """VACUUM (ANALYZE) between runs when the PostgreSQL server has autovacuum off, and what it cost.
-
-    The test server of this machine runs with ``autovacuum = off``. Each document updates outbox and delivery rows
-    two or three times, so without vacuum their dead row versions pile up run after run and every claim, inbox
-    page and ack walks more of them: on one gateway, four closed-loop runs of 1200 documents gave 101 / 117 / 106 /
-    96 documents/s while the database's CPU per document grew 0.7 / 2.8 / 3.5 / 4.0 ms, with 24 000 dead outbox
-    rows and no vacuum ever. A deployment keeps autovacuum on (PostgreSQL's default; the gateway warns at start
-    when it is off), so the bench does its work between runs instead, outside the timed window, and reports its
-    database CPU per document so that it is not hidden. With autovacuum on (or on SQLite) this does nothing."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.active = url.startswith("postgresql") and _autovacuum_off(url)
-        self.cpu_ms: list[float] = []
-        self.docs = 0
-
-    def after(self, docs: int) -> None:
-        """Vacuum after a run of ``docs`` documents."""
-        if not self.active:
-            return
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:  # timed while this backend lives: an ended process's CPU is unreadable
-                postgres = process_groups_postgres()
-                before = cpu_seconds(postgres)
-                conn.execute(sa.text("VACUUM (ANALYZE)"))
-                self.cpu_ms.append(1000 * (cpu_seconds(postgres) - before))
-        finally:
-            engine.dispose()
-        self.docs += docs
-
-    def summary(self) -> str | None:
-        if not self.active or not self.docs:
-            return None
-        return (
-            "PostgreSQL here runs with autovacuum off: the bench ran VACUUM (ANALYZE) after each run, outside the "
-            f"timed window, as autovacuum would during it; that took {sum(self.cpu_ms) / self.docs:.2f} ms of "
-            "database CPU per document, not counted in the tables"
-        )
-
-
-def _autovacuum_off(url: str) -> bool:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return str(conn.execute(sa.text("SHOW autovacuum")).scalar()).lower() == "off"
-    finally:
-        engine.dispose()
-
-
-def process_groups_postgres() -> list[int]:
-    import psutil
-
-    return [p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
-
-
 def worker_batch_size(url: str) -> float:
     """Outbox messages per completing transaction of the delivery workers over the whole run (a batch marks its
     messages done with one timestamp): how well the workers batch, which sets their statements per document."""
@@ -695,11 +551,6 @@ def worker_batch_size(url: str) -> float:
     finally:
         engine.dispose()
     return messages / batches if batches else float("nan")
-
-
-def medians(runs: list[dict[str, float]]) -> dict[str, Any]:
-    """Each figure's median over repeated runs on the same gateway, and the runs themselves (``runs``)."""
-    return {**{key: statistics.median(run[key] for run in runs) for key in runs[0]}, "runs": runs}
 
 
 def node_key_settings(folder: Path, key_type: str) -> dict[str, str]:
