@@ -3,6 +3,7 @@
     .venv/bin/python bench/exchange.py [--docs 400] [--clients 16] [--backends sqlite,postgresql] [--workers 2]
                                        [--separate-worker] [--rate DOCS_PER_S] [--target-rate 100] [--repeat 3]
                                        [--relist] [--big-mb 100]
+    .venv/bin/python bench/exchange.py --base /tmp/base [--new .] --backends postgresql --repeat 3 [--target-rate 100]
 
 For each backend a real gateway process (``edoc serve``: its HTTP processes and the delivery worker process it
 starts; with ``--separate-worker`` HTTP processes without one plus an ``edoc worker`` process, the docker-compose
@@ -35,12 +36,23 @@ at saturation, p95 submit on PostgreSQL at 100 documents/s offered, peak RSS aga
 The gateways' data folders are made under ``--workdir`` (default: a folder of their own under
 ``<temp>/edoc-bench``, in a block group away from recent deletes, see bench/harness.py), and the CPU cost of
 creating one file there is printed: each document creates two, and on ext4 that cost moves with what was deleted
-nearby just before. Figures of past runs, and what they decided: docs/performance.md.
+nearby just before.
+
+``--base DIR`` (``--new DIR``, this checkout by default): two versions side by side, as issue 19 judges its
+performance devices. A gateway of each checkout runs on its own fresh database, migrated and provisioned by that
+checkout's own code; after a warm-up run each, ``--repeat`` runs of each kind (saturation, then the target rate)
+alternate between the two, the first version alternating from round to round. Both gateways stay up throughout,
+so the idle one's delivery worker polls during the other's runs, symmetrically. Printed: each figure's median per
+version and the ratio new/base, with the documents/s of each run. No build+sign or large-attachment figures, no
+verdict lines: compare with the plain run for those.
+
+Figures of past runs, and what they decided: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -60,11 +72,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.harness import (
     Http,
     Upkeep,
+    alternate,
     bench_folder,
     calibration_ms,
+    checkout,
     cpu_seconds,
+    database,
     document,
     file_create_ms,
+    gateway_of,
     machine_busy_seconds,
     medians,
     process_groups_postgres,
@@ -375,7 +391,15 @@ def main() -> None:
         "--separate-worker", action="store_true",
         help="run the delivery worker as its own process (edoc worker), as docker-compose does, not in each HTTP one",
     )
+    parser.add_argument(
+        "--base", type=Path, default=None,
+        help="a checkout of the base version (git worktree): run it and --new side by side, alternating",
+    )
+    parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
     args = parser.parse_args()
+    if args.base is not None:
+        paired(args)
+        return
     rows = []
     calibration = [calibration_ms()]
     with bench_folder("edoc-bench-", args.workdir) as tmp:
@@ -567,38 +591,124 @@ def node_key_settings(folder: Path, key_type: str) -> dict[str, str]:
     return {"node_key_file": str(path)}
 
 
-def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
-    keys = prepare(url, data)
-    settings = {"worker_poll_seconds": str(args.worker_poll), **node_key_settings(data, args.node_key)}
-    if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
-        settings["embedded_worker"] = "false"
-    server = GatewayProcess(data, database_url=url, **settings).start("--workers", str(args.workers))
-    worker = None
-    if args.separate_worker:
-        worker = subprocess.Popen([str(EDOC), "worker"], env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.STDOUT)
-    upkeep = Upkeep(url)
+class Subject:
+    """One gateway under test on its own database: its process (and ``edoc worker`` with ``--separate-worker``),
+    the API keys of its agencies, its vacuum upkeep."""
 
-    def run(tag: str, docs: int, rate: float = 0.0) -> dict[str, float]:
-        result = run_load(server, keys, docs, args.clients, tag, worker, rate=rate, relist=args.relist)
-        upkeep.after(docs)
+    def __init__(self, url: str, data: Path, args: argparse.Namespace, root: Path | None = None) -> None:
+        self.url, self.data, self.args = url, data, args
+        self.keys = provision_with(root, url, data) if root is not None else prepare(url, data)
+        settings = {"worker_poll_seconds": str(args.worker_poll), **node_key_settings(data, args.node_key)}
+        if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
+            settings["embedded_worker"] = "false"
+        self.server = gateway_of(root or ROOT, data, url, **settings).start("--workers", str(args.workers))
+        self.worker: subprocess.Popen[bytes] | None = None
+        if args.separate_worker:
+            self.worker = subprocess.Popen([str(EDOC), "worker"], env=self.server.env, cwd=root or ROOT,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.upkeep = Upkeep(url)
+
+    def run(self, tag: str, docs: int, rate: float = 0.0) -> dict[str, float]:
+        """One run of ``docs`` documents (closed loop, or open at ``rate``), then vacuum if the server needs it."""
+        result = run_load(self.server, self.keys, docs, self.args.clients, tag, self.worker, rate=rate,
+                          relist=self.args.relist)
+        self.upkeep.after(docs)
         return result
 
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            self.worker.wait(timeout=30)
+        self.server.stop()
+
+
+def provision_with(root: Path, url: str, data: Path) -> dict[str, str]:
+    """Migrate and provision ``url`` with the code under ``root`` (its migrations, its directory), in a child
+    process: each checkout of a paired run gets the schema it was written for. Returns the API keys."""
+    code = (
+        "import json, sys; from pathlib import Path; from tests.support.gateway import provision; "
+        "print(json.dumps(provision(sys.argv[1], Path(sys.argv[2]), prefix='bench')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", code, url, str(data)], cwd=root, env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"error: provisioning with {root} failed: {done.stderr.strip().splitlines()[-1:]}")
+    keys: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return keys
+
+
+def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    subject = Subject(url, data, args)
     try:
-        run("warm", min(40, args.docs))
+        subject.run("warm", min(40, args.docs))
         create_before = file_create_ms(data)
-        result = medians([run(f"run{n}", args.docs, args.rate) for n in range(args.repeat)])
+        result = medians([subject.run(f"run{n}", args.docs, args.rate) for n in range(args.repeat)])
         if not args.rate and args.target_rate:
-            result["at_target"] = medians([run(f"target{n}", args.docs, args.target_rate) for n in range(args.repeat)])
+            result["at_target"] = medians(
+                [subject.run(f"target{n}", args.docs, args.target_rate) for n in range(args.repeat)]
+            )
         result["batch"] = worker_batch_size(url)
-        result["upkeep"] = upkeep.summary()
+        result["upkeep"] = subject.upkeep.summary()
         result["create_ms"] = (create_before, file_create_ms(data))
         return result
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
-        server.stop()
+        subject.stop()
+
+
+# ------------------------------------------------------------------------------------------------ --base
+
+
+PAIRED_FIGURES = (("docs_per_s", "docs/s e2e", 1), ("p95_ms", "p95 submit ms", 1), ("cpu_gateway", "gateway ms/doc", 2),
+                  ("cpu_postgres", "database ms/doc", 2), ("cpu_other", "other ms/doc", 2))
+
+
+def paired(args: argparse.Namespace) -> None:
+    """Two checkouts side by side: a gateway of each on its own fresh database, runs alternated (``--repeat``
+    of each kind, the first version alternating), each figure's median per version and the ratio new/base."""
+    roots = {"base": checkout(args.base), "new": checkout(args.new)}
+    calibration = [calibration_ms()]
+    kinds = [("saturation", args.rate)] + ([(f"{args.target_rate:g}/s offered", args.target_rate)]
+                                          if not args.rate and args.target_rate else [])
+    runs: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    with bench_folder("edoc-bench-paired-", args.workdir) as tmp:
+        for backend in args.backends.split(","):
+            with contextlib.ExitStack() as stack:
+                subjects = {}
+                for name, root in roots.items():
+                    data = tmp / f"{backend}-{name}"
+                    data.mkdir()
+                    url = stack.enter_context(database(backend, data, f"edoc_bench_{name}"))
+                    subjects[name] = Subject(url, data, args, root)
+                    stack.callback(subjects[name].stop)
+                for subject in subjects.values():
+                    subject.run("warm", min(40, args.docs))
+                for n in range(args.repeat):
+                    for kind, rate in kinds:
+                        for name in alternate(n, list(subjects)):
+                            result = subjects[name].run(f"{kind[:3]}{n}", args.docs, rate)
+                            runs.setdefault((backend, kind, name), []).append(result)
+                            print(f"{backend} {kind} run {n + 1}/{args.repeat} {name}: {result['docs_per_s']:.1f} "
+                                  "docs/s", file=sys.stderr, flush=True)
+    calibration.append(calibration_ms())
+    print(
+        f"\nedoc-gateway exchange benchmark, paired: base {roots['base']} against new {roots['new']}; {args.docs} "
+        f"documents a run, {args.clients} clients, {args.workers} HTTP worker process(es), {args.repeat} alternated "
+        f"runs of each kind per version (medians); calibration {' / '.join(f'{c:.0f}' for c in calibration)} ms"
+    )
+    print(f"{'backend, load':<28}{'version':<9}" + "".join(f"{label:>17}" for _, label, _ in PAIRED_FIGURES)
+          + "   docs/s of each run")
+    for (backend, kind, name), results in runs.items():
+        row = medians(results)
+        each = " / ".join(f"{r['docs_per_s']:.1f}" for r in results)
+        print(f"{backend + ', ' + kind:<28}{name:<9}"
+              + "".join(f"{row[key]:>17.{digits}f}" for key, _, digits in PAIRED_FIGURES) + f"   {each}")
+        if name == "new" and (backend, kind, "base") in runs:
+            base = medians(runs[(backend, kind, "base")])
+            ratios = "".join(
+                f"{row[key] / base[key]:>17.2f}" if base[key] else f"{'-':>17}" for key, _, _ in PAIRED_FIGURES
+            )
+            print(f"{'':<28}{'new/base':<9}{ratios}")
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def multipart(header: dict[str, object], name: str, data: bytes) -> tuple[bytes,
 def document(n: int, notation: str, pdf: bytes, subject: str = "Văn bản thử tải số") -> tuple[bytes, str]:
     """The multipart body (and its Content-Type) of the benches' document ``n``: ``pdf`` from A to B and C, its
     number ``n`` and ``notation`` (distinct per run, so no submit is a replay), its subject ending in ``n``."""
-    header = {
+    header: dict[str, object] = {
         "from": A,
         "to": [B, C],
         "code": {"number": str(n), "notation": notation},
@@ -325,7 +325,7 @@ def checkout(path: Path) -> Path:
 def gateway_of(root: Path, data: Path, url: str, **settings: str) -> GatewayProcess:
     """An ``edoc serve`` process (not started) that imports the code under ``root``: it goes first on PYTHONPATH,
     before the editable install of the checkout the venv was made from."""
-    process = GatewayProcess(data, database_url=url, **settings)
+    process = GatewayProcess(data, database_url=url, port=None, **settings)
     process.env["PYTHONPATH"] = str(root)
     return process
 
