@@ -1,12 +1,16 @@
-"""CPU per request type and per delivery-worker step: where a document's cost goes, one step at a time.
+"""Gateway CPU per request type and per delivery-worker step, for one version or two versions side by side.
 
-    .venv/bin/python bench/endpoints.py [--docs 200] [--backend postgresql|sqlite] [--rounds 3]
+    .venv/bin/python bench/endpoints.py [--docs 200] [--backend postgresql|sqlite] [--rounds 3] [--vxp]
+    git worktree add /tmp/base <rev>
+    .venv/bin/python bench/endpoints.py --base /tmp/base [--new .] [--rounds 6] [--docs 200]
 
 ``bench/exchange.py`` gives the throughput of the whole exchange, where every step runs at once; this one says
-what each step costs, so that a change to one of them can be judged on its own figure. A real gateway process
-(``edoc serve``, one HTTP process, no delivery worker) runs on a fresh database; one keep-alive client sends
-``--docs`` requests of each kind one after the other (no concurrency, so no queueing or lock contention in the
-figures), and the delivery worker's rounds run in this process between the phases:
+what each step costs, so that a change to one of them can be judged on its own figure.
+
+One version (the default): a real gateway process (``edoc serve``, one HTTP process, no delivery worker) runs on
+a fresh database; one keep-alive client sends ``--docs`` requests of each kind one after the other (no
+concurrency, so no queueing or lock contention in the figures), and the delivery worker's rounds run in this
+process between the phases:
 
     healthz      GET /healthz: the framework's floor per request
     submit       POST /api/v1/edocs, multipart 100 KB PDF, 2 recipients
@@ -17,13 +21,21 @@ figures), and the delivery worker's rounds run in this process between the phase
     worker 2     the rounds that send the automatic 01 statuses the acks imply (two per document)
 
 With ``--vxp``, the national-axis calls of bench/vxp.py instead (one recipient): sendEdoc, the delivery rounds,
-getReceivedEdocList, getEdoc, updateStatus(done), the rounds that send the automatic 01.
+getReceivedEdocList, getEdoc, updateStatus(done), the rounds that send the automatic 01. For each step: the
+gateway process's CPU per request, the database's CPU per request (PostgreSQL's processes) and the client's wall
+time per request, medians of ``--rounds`` rounds; the worker rows count this process's CPU per document.
 
-For each step: the gateway process's CPU (user + system, from /proc) per request, the database's CPU per
-request (PostgreSQL backends, from /proc), and the client's wall time per request, as medians of ``--rounds``
-rounds. The worker rows count this process's CPU per document. "calibration" is a fixed pure-Python loop timed
-in the same run: whether the run was made on a fast or a slow hour of this shared machine (its speed moves by up
-to a factor of two); the gateway's figures do not scale with it one to one, so compare in paired runs.
+Two versions (``--base``, formerly bench/paired_requests.py): the way to judge a change to a request path on a
+shared machine whose speed moves by up to a factor of two within minutes. Two gateway processes (one HTTP process
+each, no delivery worker) run on one fresh PostgreSQL database, one importing the code under ``--base``, the
+other the code under ``--new`` (this checkout by default). The client sends each of them in turn a batch of
+submits, edxml fetches and acks at each recipient, and healthz (a control: the same code in both unless the change
+touched it), the order of the two alternating from round to round; the worker's rounds run in this process
+outside the measured windows. Printed: each version's server CPU per request (its process tree), medians of
+``--rounds`` rounds after one warm-up round, and the ratio new/base; the control's ratio says how far apart two
+identical paths land in this run.
+
+Figures of past runs, and what they decided: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -40,11 +52,26 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, Upkeep, calibration_ms, cpu_seconds, document, process_groups_postgres
-from bench.workdir import bench_folder, file_create_ms
+from bench.harness import (
+    ROOT,
+    Http,
+    KeepAliveHttp,
+    Upkeep,
+    alternate,
+    bench_folder,
+    calibration_ms,
+    checkout,
+    cpu_seconds,
+    database,
+    document,
+    drain,
+    file_create_ms,
+    gateway_of,
+    process_groups_postgres,
+    tree_cpu_seconds,
+)
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
-from tests.support.databases import postgres_available, temporary_postgres_database
 from tests.support.gateway import A, B, make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
@@ -76,7 +103,6 @@ class Steps:
 def vxp_round(server: GatewayProcess, gw: Gateway, secrets: dict[str, str], docs: int, steps: Steps, tag: str) -> None:
     """The national-axis calls of bench/vxp.py one after the other: sendEdoc, the delivery rounds,
     getReceivedEdocList (all of them), getEdoc and updateStatus(done) for each, the rounds after."""
-    from bench.vxp import KeepAliveHttp
     from service.vxp.client import VxpClient
     from tests.unit.vxp.sdk_client import edoc_xml
 
@@ -89,10 +115,6 @@ def vxp_round(server: GatewayProcess, gw: Gateway, secrets: dict[str, str], docs
     def send() -> None:
         for n in range(docs):
             ids.append(sender.send_edoc(edoc_xml(A, [B], f"{tag}{n:05d}", notation="EPVXP"), from_code=A))
-
-    def drain() -> None:
-        while worker.run_once():
-            pass
 
     def listing() -> None:
         for _ in range(docs):
@@ -108,11 +130,11 @@ def vxp_round(server: GatewayProcess, gw: Gateway, secrets: dict[str, str], docs
 
     try:
         steps.run("vxp sendEdoc", docs, send)
-        steps.run("worker 1 (deliver)", docs, drain, in_process=True)
+        steps.run("worker 1 (deliver)", docs, lambda: drain(worker), in_process=True)
         steps.run("vxp getReceivedEdocList", docs, listing)
         steps.run("vxp getEdoc", docs, get)
         steps.run("vxp updateStatus(done)", docs, done)
-        steps.run("worker 2 (automatic 01)", docs, drain, in_process=True)
+        steps.run("worker 2 (automatic 01)", docs, lambda: drain(worker), in_process=True)
     finally:
         http.close()
 
@@ -145,10 +167,6 @@ def one_round(
             answer = call("POST", "/api/v1/edocs", {**sender, "Content-Type": ctype}, body, ok=202)
             ids.append(json.loads(answer)["id"])
 
-    def drain() -> None:
-        while worker.run_once():
-            pass
-
     def inbox() -> None:
         for _ in range(docs):
             call("GET", "/api/v1/inbox?limit=100", recipient)
@@ -169,11 +187,11 @@ def one_round(
             return
         steps.run("healthz", docs, healthz)
         steps.run("submit", docs, submit)
-        steps.run("worker 1 (deliver, check PDF)", docs, drain, in_process=True)
+        steps.run("worker 1 (deliver, check PDF)", docs, lambda: drain(worker), in_process=True)
         steps.run("inbox (100 items)", docs, inbox)
         steps.run("edxml", 2 * docs, edxml)
         steps.run("ack", 2 * docs, ack)
-        steps.run("worker 2 (automatic 01)", docs, drain, in_process=True)
+        steps.run("worker 2 (automatic 01)", docs, lambda: drain(worker), in_process=True)
     finally:
         client.close()
 
@@ -214,25 +232,109 @@ def bench(url: str, tmp: Path, docs: int, rounds: int, vxp: bool = False) -> tup
     return steps, calibration
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
-    parser.add_argument("--vxp", action="store_true", help="the national-axis calls (bench/vxp.py's) instead")
-    parser.add_argument(
-        "--workdir", type=Path, default=None,
-        help="make the gateway's data folder under this folder; default: under <temp>/edoc-bench (bench/workdir.py)",
+# ------------------------------------------------------------------------------------------------ two versions
+
+KINDS = ("submit", "edxml", "ack", "healthz")
+
+
+class Version:
+    """One gateway process running the code under ``root``, and its server CPU per request of each kind."""
+
+    def __init__(self, name: str, root: Path, url: str, data: Path, keys: dict[str, str]) -> None:
+        self.name = name
+        self.process = gateway_of(root, data, url, embedded_worker="false").start()
+        self.http = Http(self.process.base)
+        self.auth = {who: {"Authorization": f"Bearer {keys[who]}"} for who in "ABC"}
+        self.cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
+
+    def call(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None, ok: int = 200) -> bytes:
+        status, answer = self.http.request(method, path, headers, body)
+        if status != ok:
+            raise RuntimeError(f"{self.name}: {method} {path}: {status} {answer[:300]!r}")
+        return answer
+
+    def measure(self, kind: str, requests: int, work: Callable[[], object]) -> None:
+        before = tree_cpu_seconds(self.process.pid)
+        work()
+        self.cpu[kind].append((tree_cpu_seconds(self.process.pid) - before) / requests * 1000)
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.stop()
+
+
+def paired_round(version: Version, docs: int, first: int, pdf: bytes, worker: DeliveryWorker) -> None:
+    """One batch of each kind against ``version``; the worker's rounds run between, outside the measures."""
+    ids: list[str] = []
+
+    def submit() -> None:
+        for n in range(first, first + docs):
+            body, ctype = document(n, "PAIRED", pdf, "Văn bản đo cặp số")
+            answer = version.call("POST", "/api/v1/edocs", {**version.auth["A"], "Content-Type": ctype}, body, 202)
+            ids.append(json.loads(answer)["id"])
+
+    def fetch() -> None:
+        for doc in ids:
+            for who in "BC":
+                version.call("GET", f"/api/v1/edocs/{doc}/edxml", version.auth[who])
+
+    def ack() -> None:
+        for doc in ids:
+            for who in "BC":
+                version.call("POST", f"/api/v1/edocs/{doc}/ack", version.auth[who])
+
+    def healthz() -> None:
+        for _ in range(2 * docs):
+            version.call("GET", "/healthz", {})
+
+    version.measure("submit", docs, submit)
+    drain(worker)
+    version.measure("edxml", 2 * docs, fetch)
+    version.measure("ack", 2 * docs, ack)
+    version.measure("healthz", 2 * docs, healthz)
+    drain(worker)
+
+
+def paired(base: Path, newer: Path, rounds: int, docs: int) -> None:
+    pdf = simple_pdf(4, pad_to=100_000)
+    calibration = [calibration_ms()]
+    with bench_folder("edoc-bench-paired-") as data, database("postgresql", data, "edoc_bench_paired") as url:
+        keys = provision(url, data, prefix="paired")
+        versions = [Version("base", base, url, data, keys), Version("new", newer, url, data, keys)]
+        gw = Gateway.from_settings(make_settings(url, data))
+        worker = DeliveryWorker(gw, name="paired")
+        try:
+            first = 0
+            for r in range(rounds + 1):
+                for version in alternate(r, versions):
+                    paired_round(version, docs, first, pdf, worker)
+                    first += docs
+                print(f"round {r}/{rounds} done", file=sys.stderr, flush=True)
+        finally:
+            for version in versions:
+                version.stop()
+            gw.close()
+    calibration.append(calibration_ms())
+    old, new = versions
+    print(
+        f"server CPU ms per request, base {base} against {newer}: medians of {rounds} alternated rounds of "
+        f"{docs} documents (one warm-up round dropped); calibration {' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
-    args = parser.parse_args()
+    print(f"{'request':10s} {'base':>8s} {'new':>8s} {'new/base':>9s}   runs (base | new)")
+    for kind in KINDS:
+        b, n = old.cpu[kind][1:], new.cpu[kind][1:]
+        mb, mn = statistics.median(b), statistics.median(n)
+        runs = f"{' '.join(f'{x:.2f}' for x in b)} | {' '.join(f'{x:.2f}' for x in n)}"
+        print(f"{kind:10s} {mb:8.3f} {mn:8.3f} {mn / mb:9.2f}   {runs}")
+
+
+# ------------------------------------------------------------------------------------------------ one version
+
+
+def one_version(args: argparse.Namespace) -> None:
     with bench_folder("edoc-bench-ep-", args.workdir) as tmp:
-        if args.backend == "sqlite":
-            steps, calibration = bench(f"sqlite:///{tmp / 'edoc.sqlite3'}", tmp, args.docs, args.rounds, args.vxp)
-        else:
-            if not postgres_available():
-                sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
-            with temporary_postgres_database("edoc_bench_ep") as url:
-                steps, calibration = bench(url, tmp, args.docs, args.rounds, args.vxp)
+        with database(args.backend, tmp, "edoc_bench_ep") as url:
+            steps, calibration = bench(url, tmp, args.docs, args.rounds, args.vxp)
         create_ms = file_create_ms(tmp)
     print(
         f"\nedoc-gateway per-step cost: {args.backend}, {args.docs} documents a round (100 KB PDF, 2 recipients), "
@@ -250,7 +352,28 @@ def main() -> None:
     path = ("sendEdoc, worker, getEdoc, updateStatus; lists not counted" if args.vxp
             else "submit, worker, edxml and ack at both recipients; inbox pages not counted")
     print(f"gateway CPU of one document's path ({path}): {total:.1f} ms")
-    print(f"creating a file in the gateway's data folder after the rounds: {create_ms:.3f} ms CPU (bench/workdir.py)")
+    print(f"creating a file in the gateway's data folder after the rounds: {create_ms:.3f} ms CPU (bench/harness.py)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=200, help="documents per round (and per version with --base)")
+    parser.add_argument("--rounds", type=int, default=None, help="measured rounds (default 3; 6 with --base)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--vxp", action="store_true", help="the national-axis calls (bench/vxp.py's) instead")
+    parser.add_argument(
+        "--workdir", type=Path, default=None,
+        help="make the gateway's data folder under this folder; default: under <temp>/edoc-bench (bench/harness.py)",
+    )
+    parser.add_argument("--base", type=Path, default=None,
+                        help="a checkout of the base version (git worktree): compare it with --new side by side")
+    parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
+    args = parser.parse_args()
+    if args.base is not None:
+        paired(checkout(args.base), checkout(args.new), args.rounds or 6, args.docs)
+    else:
+        args.rounds = args.rounds or 3
+        one_version(args)
 
 
 if __name__ == "__main__":

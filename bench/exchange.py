@@ -3,6 +3,7 @@
     .venv/bin/python bench/exchange.py [--docs 400] [--clients 16] [--backends sqlite,postgresql] [--workers 2]
                                        [--separate-worker] [--rate DOCS_PER_S] [--target-rate 100] [--repeat 3]
                                        [--relist] [--big-mb 100]
+    .venv/bin/python bench/exchange.py --base /tmp/base [--new .] --backends postgresql --repeat 3 [--target-rate 100]
 
 For each backend a real gateway process (``edoc serve``: its HTTP processes and the delivery worker process it
 starts; with ``--separate-worker`` HTTP processes without one plus an ``edoc worker`` process, the docker-compose
@@ -33,15 +34,25 @@ The last lines hold each of the issue's targets against this run's figure (``ver
 at saturation, p95 submit on PostgreSQL at 100 documents/s offered, peak RSS against the package size.
 
 The gateways' data folders are made under ``--workdir`` (default: a folder of their own under
-``<temp>/edoc-bench``, in a block group away from recent deletes, see bench/workdir.py), and the CPU cost of
-creating one file there is printed: each document creates two, and on this machine's ext4 that cost moves from
-0.02 to 0.9 ms with what was deleted nearby just before.
+``<temp>/edoc-bench``, in a block group away from recent deletes, see bench/harness.py), and the CPU cost of
+creating one file there is printed: each document creates two, and on ext4 that cost moves with what was deleted
+nearby just before.
+
+``--base DIR`` (``--new DIR``, this checkout by default): two versions side by side, as issue 19 judges its
+performance devices. A gateway of each checkout runs on its own fresh database, migrated and provisioned by that
+checkout's own code; after a warm-up run each, ``--repeat`` runs of each kind (saturation, then the target rate)
+alternate between the two, the first version alternating from round to round. Both gateways stay up throughout,
+so the idle one's delivery worker polls during the other's runs, symmetrically. Printed: each figure's median per
+version and the ratio new/base, with the documents/s of each run. No build+sign or large-attachment figures, no
+verdict lines: compare with the plain run for those.
+
+Figures of past runs, and what they decided: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import contextlib
 import json
 import os
 import queue
@@ -50,7 +61,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +69,22 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.workdir import bench_folder, file_create_ms
+from bench.harness import (
+    Http,
+    Upkeep,
+    alternate,
+    bench_folder,
+    calibration_ms,
+    checkout,
+    cpu_seconds,
+    database,
+    document,
+    file_create_ms,
+    gateway_of,
+    machine_busy_seconds,
+    medians,
+    process_groups_postgres,
+)
 from service.context import Gateway
 from tests.support.databases import postgres_available, temporary_postgres_database
 from tests.support.gateway import A, B, C, make_settings, provision
@@ -69,63 +94,6 @@ from tests.support.server import EDOC, ROOT, GatewayProcess
 
 def prepare(database_url: str, tmp: Path) -> dict[str, str]:
     return provision(database_url, tmp, prefix="bench")
-
-
-class Http:
-    """A keep-alive HTTP/1.1 client on the standard library, one per load-generator thread.
-
-    The load generator shares the machine with the gateway and the database, so it should cost as little as
-    possible: httpx spends about three times the CPU per request. Raises on a transport error; answers
-    (status, body).
-
-    A connection left idle longer than the server's keep-alive timeout (uvicorn's: 5 s) is closed by the server;
-    the next request on it fails before any answer (RemoteDisconnected, or a reset). That request is sent again
-    once on a new connection, as HTTP clients do: the server never saw it. It happens to the inbox lister, which
-    waits while its fetchers work through a page, on a slow run."""
-
-    def __init__(self, base: str) -> None:
-        host, port = base.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
-
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None = None) -> tuple[int, bytes]:
-        try:
-            return self._send(method, path, headers, body)
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            self.conn.close()  # the next request opens a new connection
-            return self._send(method, path, headers, body)
-
-    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers=headers)
-        resp = self.conn.getresponse()
-        return resp.status, resp.read()
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def multipart(header: dict[str, object], name: str, data: bytes) -> tuple[bytes, str]:
-    """A multipart/form-data body with the JSON ``header`` field and one PDF in ``files``."""
-    boundary = uuid.uuid4().hex
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="header"\r\n\r\n'
-        f"{json.dumps(header, ensure_ascii=False)}\r\n"
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-        "Content-Type: application/pdf\r\n\r\n"
-    ).encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def document(n: int, notation: str, pdf: bytes, subject: str = "Văn bản thử tải số") -> tuple[bytes, str]:
-    """The multipart body (and its Content-Type) of the benches' document ``n``: ``pdf`` from A to B and C, its
-    number ``n`` and ``notation`` (distinct per run, so no submit is a replay), its subject ending in ``n``."""
-    header = {
-        "from": A,
-        "to": [B, C],
-        "code": {"number": str(n), "notation": notation},
-        "subject": f"{subject} {n}",
-        "date": "2026-11-20",
-    }
-    return multipart(header, f"vb-{n}.pdf", pdf)
 
 
 def submit(client: Http, key: str, n: int, pdf: bytes, tag: str) -> float:
@@ -212,41 +180,6 @@ def receiver(base: str, key: str, expected: int, tag: str, done: dict[str, float
     if errors:
         raise RuntimeError(f"{len(errors)} fetch/ack failures, first: {errors[0]}")
     done[key] = time.perf_counter()
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of ``pids`` (and their reaped children), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / tick
-
-
-def calibration_ms() -> float:
-    """A fixed pure-Python workload (2 million additions), best of three: how fast this machine runs right now.
-
-    This shared machine's speed moves by up to a factor of two between hours (seen: 54 to 115 ms). The gateway's
-    figures move with it, but not one to one (its work is memory- and kernel-heavy, this loop is neither): a hint
-    of how fast the hour was, not a divisor; compare configurations in paired runs of the same hour."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for i in range(2_000_000):
-            total += i
-        best = min(best, time.perf_counter() - started)
-    return best * 1000
-
-
-def machine_busy_seconds() -> float:
-    """CPU time all processes of the machine spent busy (everything but idle and iowait), from /proc/stat."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def process_groups(server: GatewayProcess) -> dict[str, list[int]]:
@@ -452,13 +385,21 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=None,
         help="make the run's folder (the gateways' data and objects) under this folder; default: a folder of its own "
-        "under <temp>/edoc-bench (see bench/workdir.py)",
+        "under <temp>/edoc-bench (see bench/harness.py)",
     )
     parser.add_argument(
         "--separate-worker", action="store_true",
         help="run the delivery worker as its own process (edoc worker), as docker-compose does, not in each HTTP one",
     )
+    parser.add_argument(
+        "--base", type=Path, default=None,
+        help="a checkout of the base version (git worktree): run it and --new side by side, alternating",
+    )
+    parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
     args = parser.parse_args()
+    if args.base is not None:
+        paired(args)
+        return
     rows = []
     calibration = [calibration_ms()]
     with bench_folder("edoc-bench-", args.workdir) as tmp:
@@ -526,15 +467,15 @@ def main() -> None:
         before, after = r["create_ms"]
         print(
             f"{backend}: creating a file in the gateway's data folder took {before:.3f} ms of CPU before the timed "
-            f"runs, {after:.3f} ms after (two per document; 0.02 in a quiet ext4 block group, 0.4-0.9 in one where "
-            "many files were just deleted: bench/workdir.py)"
+            f"runs, {after:.3f} ms after (two per document; dearer in an ext4 block group where many files were "
+            "just deleted: bench/harness.py)"
         )
     for backend, r in rows:
         if r.get("upkeep"):
             print(f"{backend}: {r['upkeep']}")
     print(f"build + sign one package (100 KB attachment), median of 40: {cost:.2f} ms")
     print(
-        f"machine calibration (bench/exchange.py calibration_ms, before and after the runs): "
+        f"machine calibration (bench/harness.py calibration_ms, before and after the runs): "
         f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
     if big:
@@ -620,67 +561,6 @@ def verdicts(
     return lines
 
 
-class Upkeep:
-    """VACUUM (ANALYZE) between runs when the PostgreSQL server has autovacuum off, and what it cost.
-
-    The test server of this machine runs with ``autovacuum = off``. Each document updates outbox and delivery rows
-    two or three times, so without vacuum their dead row versions pile up run after run and every claim, inbox
-    page and ack walks more of them: on one gateway, four closed-loop runs of 1200 documents gave 101 / 117 / 106 /
-    96 documents/s while the database's CPU per document grew 0.7 / 2.8 / 3.5 / 4.0 ms, with 24 000 dead outbox
-    rows and no vacuum ever. A deployment keeps autovacuum on (PostgreSQL's default; the gateway warns at start
-    when it is off), so the bench does its work between runs instead, outside the timed window, and reports its
-    database CPU per document so that it is not hidden. With autovacuum on (or on SQLite) this does nothing."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.active = url.startswith("postgresql") and _autovacuum_off(url)
-        self.cpu_ms: list[float] = []
-        self.docs = 0
-
-    def after(self, docs: int) -> None:
-        """Vacuum after a run of ``docs`` documents."""
-        if not self.active:
-            return
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:  # timed while this backend lives: an ended process's CPU is unreadable
-                postgres = process_groups_postgres()
-                before = cpu_seconds(postgres)
-                conn.execute(sa.text("VACUUM (ANALYZE)"))
-                self.cpu_ms.append(1000 * (cpu_seconds(postgres) - before))
-        finally:
-            engine.dispose()
-        self.docs += docs
-
-    def summary(self) -> str | None:
-        if not self.active or not self.docs:
-            return None
-        return (
-            "PostgreSQL here runs with autovacuum off: the bench ran VACUUM (ANALYZE) after each run, outside the "
-            f"timed window, as autovacuum would during it; that took {sum(self.cpu_ms) / self.docs:.2f} ms of "
-            "database CPU per document, not counted in the tables"
-        )
-
-
-def _autovacuum_off(url: str) -> bool:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return str(conn.execute(sa.text("SHOW autovacuum")).scalar()).lower() == "off"
-    finally:
-        engine.dispose()
-
-
-def process_groups_postgres() -> list[int]:
-    import psutil
-
-    return [p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
-
-
 def worker_batch_size(url: str) -> float:
     """Outbox messages per completing transaction of the delivery workers over the whole run (a batch marks its
     messages done with one timestamp): how well the workers batch, which sets their statements per document."""
@@ -697,11 +577,6 @@ def worker_batch_size(url: str) -> float:
     return messages / batches if batches else float("nan")
 
 
-def medians(runs: list[dict[str, float]]) -> dict[str, Any]:
-    """Each figure's median over repeated runs on the same gateway, and the runs themselves (``runs``)."""
-    return {**{key: statistics.median(run[key] for run in runs) for key in runs[0]}, "runs": runs}
-
-
 def node_key_settings(folder: Path, key_type: str) -> dict[str, str]:
     """The gateway settings for a node key of ``key_type``: none for ``rsa`` (the gateway's generated demo key,
     RSA-2048, as the certificates agencies are issued), else a generated EC P-256 demo key in ``folder``."""
@@ -716,38 +591,124 @@ def node_key_settings(folder: Path, key_type: str) -> dict[str, str]:
     return {"node_key_file": str(path)}
 
 
-def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
-    keys = prepare(url, data)
-    settings = {"worker_poll_seconds": str(args.worker_poll), **node_key_settings(data, args.node_key)}
-    if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
-        settings["embedded_worker"] = "false"
-    server = GatewayProcess(data, database_url=url, **settings).start("--workers", str(args.workers))
-    worker = None
-    if args.separate_worker:
-        worker = subprocess.Popen([str(EDOC), "worker"], env=server.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.STDOUT)
-    upkeep = Upkeep(url)
+class Subject:
+    """One gateway under test on its own database: its process (and ``edoc worker`` with ``--separate-worker``),
+    the API keys of its agencies, its vacuum upkeep."""
 
-    def run(tag: str, docs: int, rate: float = 0.0) -> dict[str, float]:
-        result = run_load(server, keys, docs, args.clients, tag, worker, rate=rate, relist=args.relist)
-        upkeep.after(docs)
+    def __init__(self, url: str, data: Path, args: argparse.Namespace, root: Path | None = None) -> None:
+        self.url, self.data, self.args = url, data, args
+        self.keys = provision_with(root, url, data) if root is not None else prepare(url, data)
+        settings = {"worker_poll_seconds": str(args.worker_poll), **node_key_settings(data, args.node_key)}
+        if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
+            settings["embedded_worker"] = "false"
+        self.server = gateway_of(root or ROOT, data, url, **settings).start("--workers", str(args.workers))
+        self.worker: subprocess.Popen[bytes] | None = None
+        if args.separate_worker:
+            self.worker = subprocess.Popen([str(EDOC), "worker"], env=self.server.env, cwd=root or ROOT,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.upkeep = Upkeep(url)
+
+    def run(self, tag: str, docs: int, rate: float = 0.0) -> dict[str, float]:
+        """One run of ``docs`` documents (closed loop, or open at ``rate``), then vacuum if the server needs it."""
+        result = run_load(self.server, self.keys, docs, self.args.clients, tag, self.worker, rate=rate,
+                          relist=self.args.relist)
+        self.upkeep.after(docs)
         return result
 
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            self.worker.wait(timeout=30)
+        self.server.stop()
+
+
+def provision_with(root: Path, url: str, data: Path) -> dict[str, str]:
+    """Migrate and provision ``url`` with the code under ``root`` (its migrations, its directory), in a child
+    process: each checkout of a paired run gets the schema it was written for. Returns the API keys."""
+    code = (
+        "import json, sys; from pathlib import Path; from tests.support.gateway import provision; "
+        "print(json.dumps(provision(sys.argv[1], Path(sys.argv[2]), prefix='bench')))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", code, url, str(data)], cwd=root, env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"error: provisioning with {root} failed: {done.stderr.strip().splitlines()[-1:]}")
+    keys: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return keys
+
+
+def bench_backend(url: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    subject = Subject(url, data, args)
     try:
-        run("warm", min(40, args.docs))
+        subject.run("warm", min(40, args.docs))
         create_before = file_create_ms(data)
-        result = medians([run(f"run{n}", args.docs, args.rate) for n in range(args.repeat)])
+        result = medians([subject.run(f"run{n}", args.docs, args.rate) for n in range(args.repeat)])
         if not args.rate and args.target_rate:
-            result["at_target"] = medians([run(f"target{n}", args.docs, args.target_rate) for n in range(args.repeat)])
+            result["at_target"] = medians(
+                [subject.run(f"target{n}", args.docs, args.target_rate) for n in range(args.repeat)]
+            )
         result["batch"] = worker_batch_size(url)
-        result["upkeep"] = upkeep.summary()
+        result["upkeep"] = subject.upkeep.summary()
         result["create_ms"] = (create_before, file_create_ms(data))
         return result
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
-        server.stop()
+        subject.stop()
+
+
+# ------------------------------------------------------------------------------------------------ --base
+
+
+PAIRED_FIGURES = (("docs_per_s", "docs/s e2e", 1), ("p95_ms", "p95 submit ms", 1), ("cpu_gateway", "gateway ms/doc", 2),
+                  ("cpu_postgres", "database ms/doc", 2), ("cpu_other", "other ms/doc", 2))
+
+
+def paired(args: argparse.Namespace) -> None:
+    """Two checkouts side by side: a gateway of each on its own fresh database, runs alternated (``--repeat``
+    of each kind, the first version alternating), each figure's median per version and the ratio new/base."""
+    roots = {"base": checkout(args.base), "new": checkout(args.new)}
+    calibration = [calibration_ms()]
+    kinds = [("saturation", args.rate)] + ([(f"{args.target_rate:g}/s offered", args.target_rate)]
+                                          if not args.rate and args.target_rate else [])
+    runs: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    with bench_folder("edoc-bench-paired-", args.workdir) as tmp:
+        for backend in args.backends.split(","):
+            with contextlib.ExitStack() as stack:
+                subjects = {}
+                for name, root in roots.items():
+                    data = tmp / f"{backend}-{name}"
+                    data.mkdir()
+                    url = stack.enter_context(database(backend, data, f"edoc_bench_{name}"))
+                    subjects[name] = Subject(url, data, args, root)
+                    stack.callback(subjects[name].stop)
+                for subject in subjects.values():
+                    subject.run("warm", min(40, args.docs))
+                for n in range(args.repeat):
+                    for kind, rate in kinds:
+                        for name in alternate(n, list(subjects)):
+                            result = subjects[name].run(f"{kind[:3]}{n}", args.docs, rate)
+                            runs.setdefault((backend, kind, name), []).append(result)
+                            print(f"{backend} {kind} run {n + 1}/{args.repeat} {name}: {result['docs_per_s']:.1f} "
+                                  "docs/s", file=sys.stderr, flush=True)
+    calibration.append(calibration_ms())
+    print(
+        f"\nedoc-gateway exchange benchmark, paired: base {roots['base']} against new {roots['new']}; {args.docs} "
+        f"documents a run, {args.clients} clients, {args.workers} HTTP worker process(es), {args.repeat} alternated "
+        f"runs of each kind per version (medians); calibration {' / '.join(f'{c:.0f}' for c in calibration)} ms"
+    )
+    print(f"{'backend, load':<28}{'version':<9}" + "".join(f"{label:>17}" for _, label, _ in PAIRED_FIGURES)
+          + "   docs/s of each run")
+    for (backend, kind, name), results in runs.items():
+        row = medians(results)
+        each = " / ".join(f"{r['docs_per_s']:.1f}" for r in results)
+        print(f"{backend + ', ' + kind:<28}{name:<9}"
+              + "".join(f"{row[key]:>17.{digits}f}" for key, _, digits in PAIRED_FIGURES) + f"   {each}")
+        if name == "new" and (backend, kind, "base") in runs:
+            base = medians(runs[(backend, kind, "base")])
+            ratios = "".join(
+                f"{row[key] / base[key]:>17.2f}" if base[key] else f"{'-':>17}" for key, _, _ in PAIRED_FIGURES
+            )
+            print(f"{'':<28}{'new/base':<9}{ratios}")
 
 
 if __name__ == "__main__":

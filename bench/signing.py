@@ -1,4 +1,5 @@
-"""Signing benchmark for issue 3: ``.venv/bin/python bench/signing.py`` (≈1 minute, prints one table).
+"""Signing benchmark for issue 3: ``.venv/bin/python bench/signing.py [--runs 21] [--slow-runs 9] [--big-mb 100]
+[--verify-runs 30]`` (≈1 minute with the defaults, prints one table).
 
 On a generated 1 MB, 20-page PDF, with the test PKI's "good-rsa" PKCS#12 key (RSA-2048) and its TSA on
 127.0.0.1:
@@ -10,11 +11,13 @@ On a generated 1 MB, 20-page PDF, with the test PKI's "good-rsa" PKCS#12 key (RS
 * peak RSS signing a 100 MB PDF (path in, path out), measured in a child process.
 
 Both sides sign the same bytes with the same key at the same level (PAdES sub-filter); one output of each is
-validated with pyHanko against the test root before timings are printed.
+validated with pyHanko against the test root before timings are printed. The verification line comes from
+``bench/verify.py``, run in a child process. Figures of past runs: docs/performance.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import statistics
@@ -30,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 RUNS_FAST = 21
 RUNS_SLOW = 9
+BIG_MB = 100
+VERIFY_RUNS = 30
 
 
 def p50(fn: Callable[[], object], runs: int) -> float:
@@ -89,6 +94,15 @@ def _rss_child(src: str, dst: str, p12: str, password: str) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=RUNS_FAST, help="timed runs of the fast rows (ours B-B, floor)")
+    parser.add_argument("--slow-runs", type=int, default=RUNS_SLOW, help="timed runs of the other rows")
+    parser.add_argument("--big-mb", type=int, default=BIG_MB, help="size of the PDF whose signing peak RSS is read")
+    parser.add_argument("--verify-runs", type=int, default=VERIFY_RUNS, help="runs of bench/verify.py (0: skip)")
+    args = parser.parse_args()
+    from bench.harness import calibration_ms  # not at the top: the --rss-child process's baseline stays as it was
+
+    calibration = [calibration_ms()]
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.timestamps import HTTPTimeStamper
@@ -123,16 +137,16 @@ def main() -> None:
             key.sign_raw(digest, digest_algorithm="sha256", pss=False)
 
         rows = {
-            "ours B-B": p50(lambda: ours("B-B"), RUNS_FAST),
-            "ours B-T (local TSA)": p50(lambda: ours("B-T"), RUNS_SLOW),
-            "default pyHanko B-B (load PKCS#12 + sign_pdf)": p50(lambda: default(False), RUNS_SLOW),
-            "default pyHanko B-T (load PKCS#12 + sign_pdf)": p50(lambda: default(True), RUNS_SLOW),
-            "default pyHanko B-B, SimpleSigner preloaded": p50(lambda: default(False, preloaded), RUNS_SLOW),
-            "floor (SHA-256 of file + 1 private-key op)": p50(floor, RUNS_FAST),
+            "ours B-B": p50(lambda: ours("B-B"), args.runs),
+            "ours B-T (local TSA)": p50(lambda: ours("B-T"), args.slow_runs),
+            "default pyHanko B-B (load PKCS#12 + sign_pdf)": p50(lambda: default(False), args.slow_runs),
+            "default pyHanko B-T (load PKCS#12 + sign_pdf)": p50(lambda: default(True), args.slow_runs),
+            "default pyHanko B-B, SimpleSigner preloaded": p50(lambda: default(False, preloaded), args.slow_runs),
+            "floor (SHA-256 of file + 1 private-key op)": p50(floor, args.runs),
         }
         big_src, big_dst = Path(tmp) / "100mb.pdf", Path(tmp) / "100mb-signed.pdf"
         with open(big_src, "wb") as out:
-            write_pdf(out, pages=20, size=100_000_000)
+            write_pdf(out, pages=20, size=args.big_mb * 1_000_000)
         child = subprocess.run(
             [sys.executable, __file__, "--rss-child", str(big_src), str(big_dst), str(p12), password.decode()],
             capture_output=True,
@@ -143,7 +157,11 @@ def main() -> None:
         baseline, peak = (int(v) for v in child.stdout.split())
         size = big_src.stat().st_size
 
-    print(f"Signing benchmark: {len(data) / 1e6:.2f} MB, 20 pages, RSA-2048 PKCS#12, SHA-256, PAdES")
+    calibration.append(calibration_ms())
+    print(
+        f"Signing benchmark: {len(data) / 1e6:.2f} MB, 20 pages, RSA-2048 PKCS#12, SHA-256, PAdES; calibration "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms (bench/harness.py)"
+    )
     for label, ms in rows.items():
         print(f"  {label:<48} p50 {ms:8.2f} ms")
     ours_bb, ours_bt = rows["ours B-B"], rows["ours B-T (local TSA)"]
@@ -155,7 +173,7 @@ def main() -> None:
         f"   (vs preloaded: {preloaded_bb / ours_bb:.1f} x; target >= 4)"
     )
     print(f"  {'ratio default/ours B-T':<48} {default_bt / ours_bt:8.1f} x")
-    verify = verification_p50_ms()
+    verify = verification_p50_ms(args.verify_runs) if args.verify_runs else None
     if verify is not None:
         print(f"  {'verify 2-signature B-LT, cached revocation':<48} p50 {verify:8.2f} ms (target <= 30)")
     print(

@@ -1,6 +1,7 @@
 """Verification speed: p50 of verify_pdf on a two-signature PAdES B-LT file with revocation data cached.
 
-Issue 3 target: ≤ 30 ms p50. Run: ``.venv/bin/python -m bench.verify [--runs N] [--pages P]``.
+Issue 3 target: ≤ 30 ms p50. Run: ``.venv/bin/python -m bench.verify [--runs N] [--pages P]``. Figures of past
+runs: docs/performance.md.
 
 Issue 18 (``--foreign``, in ``bench/verify_foreign.py``): per file class, in-process p50/p95 beside pyHanko's own
 validation of the same file, the CLI's start-up beside pyHanko's import time, and a batch of 100 files in one
@@ -26,6 +27,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko_certvalidator import ValidationContext
 
+from bench.harness import calibration_ms
 from signing.pdf.revocation import RevocationPolicy
 from signing.pdf.trust import AnchorConfig, TrustStore
 from signing.pdf.verify import verify_pdf
@@ -65,6 +67,7 @@ def main() -> None:
         run(runs=args.runs, batch=args.batch, cli_runs=args.cli_runs)
         return
     logging.disable(logging.WARNING)  # pyHanko logs every soft finding with a traceback
+    calibration = calibration_ms()
     with tempfile.TemporaryDirectory() as tmp, running_test_pki(Path(tmp)) as pki:
         import hashlib
 
@@ -84,7 +87,7 @@ def main() -> None:
             wall.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
         print(f"verify_pdf, 2-signature B-LT, {len(pdf):,} bytes, {args.runs} runs, network fetches after warm-up: "
-              f"{policy.cache.fetches}")
+              f"{policy.cache.fetches}; calibration {calibration:.0f} ms (bench/harness.py)")
         print(f"p50 {statistics.median(wall) * 1000:.1f} ms wall, {statistics.median(cpu) * 1000:.1f} ms CPU; "
               f"p90 {statistics.quantiles(wall, n=10)[-1] * 1000:.1f} ms wall")
         # For comparison (not the target): a policy created per call keeps no parsed certificates, OCSP responses

@@ -11,7 +11,8 @@ Run: ``.venv/bin/python -m bench.verify --foreign [--runs 20] [--batch 100] [--c
 * a batch of ``--batch`` files in one ``edoc verify DIR`` process against as many single-file CLI runs, the
   latter estimated from ``--cli-runs`` timed runs (100 runs take minutes on a shared machine).
 
-Targets (issue 18): in-process ≤ 0.5× pyHanko; start-up ≤ 0.25 s; batch ≤ 0.3× the single runs.
+Targets (issue 18): in-process ≤ 0.5× pyHanko; start-up ≤ 0.25 s; batch ≤ 0.3× the single runs. Figures of past
+runs: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.harness import calibration_ms
 from signing.pdf.revocation import RevocationMode, RevocationPolicy
 from signing.pdf.verify import verify_pdf
 from tests.support.pki import TestPki, running_test_pki
@@ -132,6 +134,7 @@ def _process(args: list[str], runs: int) -> float:
 
 def run(*, runs: int, batch: int, cli_runs: int) -> None:
     logging.disable(logging.WARNING)
+    print(f"calibration {calibration_ms():.0f} ms (bench/harness.py)")
     with tempfile.TemporaryDirectory() as tmp, running_test_pki(Path(tmp) / "pki") as pki:
         corpus = _corpus(pki)
         store = trust_store(pki)

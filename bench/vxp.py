@@ -23,32 +23,39 @@ which runs inside the gateway), and this load generator (signing, HTTP client). 
 is far steadier than documents/s, which moves with whatever else runs; "rest of the machine" (busy CPU from
 /proc/stat less those three) says how much else ran meanwhile. "Machine calibration" times a fixed pure-Python
 workload before and after the run: whether it was made on a fast or a slow hour of this shared machine.
+Figures of past runs: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.exchange import Http, calibration_ms, cpu_seconds, machine_busy_seconds
-from bench.workdir import bench_folder, file_create_ms
+from bench.harness import (
+    KeepAliveHttp,
+    KeepAliveResponse,
+    bench_folder,
+    calibration_ms,
+    cpu_seconds,
+    database,
+    database_pids,
+    file_create_ms,
+    machine_busy_seconds,
+)
 from service.context import Gateway
 from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
 from service.vxp.client import VxpClient
 from storage.migrate import upgrade
-from tests.support.databases import postgres_available, temporary_postgres_database
 from tests.support.gateway import AGENCIES, A, make_settings
 from tests.support.server import GatewayProcess
 from tests.unit.vxp.sdk_client import edoc_xml
@@ -73,80 +80,12 @@ def prepare(database_url: str, tmp: Path, clients: int) -> dict[str, str]:
     return secrets
 
 
-def database_pids(database_url: str) -> list[int]:
-    """PostgreSQL processes doing this run's work: backends on its database and the shared background ones."""
-    if not database_url.startswith("postgresql"):
-        return []
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    sa.text(
-                        "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() OR datname IS NULL)"
-                        " AND pid <> pg_backend_pid()"
-                    )
-                )
-                .scalars()
-                .all()
-            )
-    finally:
-        engine.dispose()
-    return [int(pid) for pid in rows]
-
-
 def process_groups(server: GatewayProcess, database_url: str) -> dict[str, list[int]]:
     import psutil
 
     root = psutil.Process(server.pid)
     gateway = [root.pid] + [child.pid for child in root.children(recursive=True)]
     return {"gateway": gateway, "db": database_pids(database_url), "loadgen": [os.getpid()]}
-
-
-class KeepAliveResponse:
-    """What VxpClient reads of an answer: the status, the headers (lower-case names) and the JSON body."""
-
-    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self.body = body
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class KeepAliveHttp:
-    """The load generator's transport for VxpClient: one keep-alive ``http.client`` connection per thread.
-
-    VxpClient signs every call exactly as the SDK does (that part is what the server checks); only the HTTP
-    transport differs from httpx, which cost about 3 ms of CPU per document here, CPU taken from the gateway on
-    the same two cores. ``on_response`` sees every answer (the Server-Timing figures)."""
-
-    def __init__(self, base: str, on_response: Callable[[KeepAliveResponse], None]) -> None:
-        self.http = Http(base)
-        self.prefix = base
-        self.on_response = on_response
-
-    def request(
-        self, method: str, url: str, *, headers: list[tuple[bytes, bytes]], content: bytes | None = None
-    ) -> KeepAliveResponse:
-        path = url.removeprefix(self.prefix)
-        self.http.conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in headers:
-            self.http.conn.putheader(name, value)
-        self.http.conn.putheader("Content-Length", str(len(content or b"")))
-        self.http.conn.endheaders(content or None)
-        answer = self.http.conn.getresponse()
-        response = KeepAliveResponse(
-            answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
-        )
-        self.on_response(response)
-        return response
-
-    def close(self) -> None:
-        self.http.close()
 
 
 class Timings:
@@ -257,13 +196,8 @@ def main() -> None:
     args = parser.parse_args()
     calibration = [calibration_ms()]
     with bench_folder("edoc-bench-vxp-") as tmp:
-        if args.backend == "sqlite":
-            result = bench(f"sqlite:///{tmp / 'edoc.sqlite3'}", tmp, args.docs, args.clients, args.http_workers)
-        else:
-            if not postgres_available():
-                sys.exit("PostgreSQL not reachable (EDOC_TEST_POSTGRES_URL)")
-            with temporary_postgres_database("edoc_bench") as url:
-                result = bench(url, tmp, args.docs, args.clients, args.http_workers)
+        with database(args.backend, tmp) as url:
+            result = bench(url, tmp, args.docs, args.clients, args.http_workers)
         create_ms = file_create_ms(tmp)
     print(
         f"backend {args.backend}, {args.clients} clients, {args.http_workers} HTTP worker(s): "
@@ -282,10 +216,10 @@ def main() -> None:
     for key in sorted(k for k in result if k.startswith("p50 ")):
         print(f"  {key} (client-side): {result[key]:.1f} ms")
     print(
-        f"  machine calibration (bench/exchange.py calibration_ms, before and after): "
+        f"  machine calibration (bench/harness.py calibration_ms, before and after): "
         f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
-    print(f"  creating a file in the gateway's data folder after the run: {create_ms:.3f} ms CPU (bench/workdir.py)")
+    print(f"  creating a file in the gateway's data folder after the run: {create_ms:.3f} ms CPU (bench/harness.py)")
     if result["errors"]:
         print(f"  errors: {result['errors']:.0f}")
 

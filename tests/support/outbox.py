@@ -1,5 +1,6 @@
-"""What the delivery worker's claim costs PostgreSQL, for the test and the bench of the outbox's partial index
-(tests/integration/test_claim_pending_index.py, bench/claim_history.py)."""
+"""What the delivery worker's claim costs PostgreSQL, for the test of the outbox's partial index
+(tests/integration/test_claim_pending_index.py). bench/claim_history.py used it too until 2026-12-07; its figures
+are in docs/performance.md."""
 
 from __future__ import annotations
 
