@@ -99,6 +99,7 @@ def _error_line(message: str) -> None:
 
 def _settings() -> Any:
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
     from service.settings import Settings
 
@@ -107,6 +108,9 @@ def _settings() -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Refusal(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except SettingsError as exc:  # an EDOC_* variable that is not even JSON where JSON is expected
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise Refusal(f"{exc}{cause}") from None
 
 
 def _check_readable(path: Path) -> None:

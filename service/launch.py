@@ -17,6 +17,9 @@ def main() -> None:
     argv = sys.argv[1:]
     if argv[:1] == ["verify"] and not {"-h", "--help"} & set(argv[1:]):
         from service.cli_verify import main as verify_main
+        from service.logs import configure_logging
+
+        configure_logging("WARNING")  # one-line records, library tracebacks only at EDOC_LOG_LEVEL=DEBUG (issue 16)
 
         sys.exit(verify_main(argv[1:]))
     from service.cli import main as full_cli
