@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from service.exchange.delivery import _READY, DeliveryWorker
+from service.bus.db import _READY
+from service.exchange.delivery import DeliveryWorker
 from storage.db import is_postgresql
 from storage.models import OUTBOX, utcnow
 from tests.support.gateway import Env
