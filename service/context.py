@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.bus import Bus
+from service.bus import from_url as bus_from_url
 from service.exchange.directory import AgencyCache, CallerCache
 from service.routing import Router
 from service.settings import Settings
@@ -61,6 +63,14 @@ class Gateway:
         """Every blob the exchange writes or reads: small ones in the database, the rest in ``store``
         (storage/blobs.py)."""
         return Blobs(self.store, self.engine, self.settings.inline_blob_max_bytes)
+
+    @cached_property
+    def bus(self) -> Bus:
+        """The bus ``EDOC_BUS_URL`` names (service/bus/): ``db://``, the outbox table of this database."""
+        return bus_from_url(
+            self.settings.bus_url, engine=self.engine, writes=self.writes,
+            retry_schedule=self.settings.retry_schedule, lease_seconds=self.settings.worker_lease_seconds,
+        )
 
     @cached_property
     def uplink_transports(self) -> dict[str, Any]:

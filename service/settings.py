@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.bus import check_url
+
 __all__ = ["ConfigError", "RouteSetting", "Settings", "SigningKeySetting", "UplinkSettings"]
 
 DEMO_SECRET = "demo-not-secret-change-me"  # noqa: S105 - the marker production refuses
@@ -194,6 +196,11 @@ class Settings(BaseSettings):
         from schemas.agency import AgencyCode
 
         return str(AgencyCode.parse(value))
+
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_url(cls, value: str) -> str:
+        return check_url(value)  # db:// (the outbox table) now; amqp:// comes with the production tier
 
     @model_validator(mode="after")
     def _route_targets(self) -> Settings:

@@ -315,18 +315,12 @@ def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
     import sqlalchemy as sa
 
     from service.exchange import log as exchange_log
-    from storage.models import ATTACHMENTS, OUTBOX, PACKAGES, utcnow
+    from storage.models import ATTACHMENTS, PACKAGES
 
-    o, a, p = OUTBOX.c, ATTACHMENTS.c, PACKAGES.c
+    a, p = ATTACHMENTS.c, PACKAGES.c
     with gw.writes() as session, session.begin():
-        ours = set(
-            session.execute(
-                sa.update(OUTBOX)
-                .where(o.id.in_([job.message_id for job in jobs]), o.locked_by == worker, o.done_at.is_(None))
-                .values(done_at=utcnow())
-                .returning(o.id)
-            ).scalars()
-        )  # a message not returned is not ours any more: another worker has it
+        ours = gw.bus.ack([job.message_id for job in jobs], worker=worker, session=session)
+        # a message not acknowledged is not ours any more: another worker has it
         verified = [job for job in jobs if job.summary is not None and job.message_id in ours]
         if not verified:
             return

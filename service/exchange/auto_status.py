@@ -97,18 +97,13 @@ def send_automatic_statuses(
             _record_all(gw, session, ready, f"worker:{worker}")
         done = finished + [job.message_id for job in ready]
         if done:
-            session.execute(_DONE, {"ids": done, "worker": worker, "now": utcnow()})
+            gw.bus.ack(done, worker=worker, session=session)
     if ready or failures:
         gw.wakeup.set()
     return failures
 
 
 _O = OUTBOX.c
-_DONE = (
-    sa.update(OUTBOX)
-    .where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.locked_by == sa.bindparam("worker"))
-    .values(done_at=sa.bindparam("now"))
-)
 _LEASED = sa.select(_O.id, _O.payload).where(
     _O.id.in_(sa.bindparam("ids", expanding=True)), _O.locked_by == sa.bindparam("worker"), _O.done_at.is_(None)
 )

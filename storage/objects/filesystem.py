@@ -21,8 +21,9 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
 
-from storage.errors import BlobNotFound, StorageError
+from storage.errors import BlobNotFound, StorageError, UnknownBackend
 from storage.interfaces import BlobRef
 
 __all__ = ["FilesystemObjectStore"]
@@ -63,6 +64,14 @@ class FilesystemObjectStore:
         # The write path joins plain strings: pathlib's objects cost about as much CPU as the rest of a small put.
         self._root = str(self.root)
         self._tmp = os.path.join(self._root, "tmp")
+
+    @classmethod
+    def from_url(cls, url: str) -> FilesystemObjectStore:
+        """``file:///absolute/path`` (the alias table in :mod:`storage.objects` sends ``file://`` here)."""
+        path = unquote(urlsplit(url).path)
+        if not path:
+            raise UnknownBackend(f"file URL without a path: {url!r} (use file:///absolute/path)")
+        return cls(Path(path))
 
     def _name(self, sha256: str) -> str:
         if not _SHA256.match(sha256):

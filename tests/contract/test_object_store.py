@@ -175,3 +175,13 @@ class TestFilesystemObjectStore(ObjectStoreContract):
 def test_unknown_scheme_names_the_known_ones() -> None:
     with pytest.raises(UnknownBackend, match="file://"):
         objects.from_url("ftp://example/bucket")
+
+
+def test_schemes_resolve_through_the_alias_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheme added to the table is served by the backend it names (how ``s3://`` will plug in)."""
+    monkeypatch.setitem(objects.BACKENDS, "local", "storage.objects.filesystem:FilesystemObjectStore")
+    store = objects.from_url(f"local://{tmp_path / 'aliased'}")
+    assert store.read(store.put_bytes(b"alias").sha256) == b"alias"
+    assert (tmp_path / "aliased").is_dir()
+    with pytest.raises(UnknownBackend, match="file://, local://"):
+        objects.from_url("ftp://example/bucket")

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from service.exchange.delivery import _READY, DeliveryWorker
+from service.bus.db import _READY
 from storage.db import is_postgresql
 from storage.models import OUTBOX, utcnow
 from tests.support.gateway import Env
@@ -64,7 +64,7 @@ def test_a_claim_does_not_read_the_completed_history(env: Env) -> None:
             plan = " ".join(str(row[-1]) for row in rows)
         assert plan.startswith("SEARCH outbox USING INDEX ix_outbox_"), plan  # a seek to the pending ones, no SCAN
     # and the claim still finds the one ready message
-    done, leased = DeliveryWorker(env.gw, name="claim-index-test")._claim(100)
-    assert done == 1 and leased == []
+    claimed = env.gw.bus.claim(100, worker="claim-index-test")
+    assert claimed.settled == 1 and claimed.messages == ()
     with env.gw.sessions() as session:
         assert session.execute(sa.select(OUTBOX.c.done_at).where(OUTBOX.c.id == ready)).scalar_one() is not None

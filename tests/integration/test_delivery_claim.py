@@ -1,12 +1,13 @@
-"""One claiming round of the delivery worker, message by message (PostgreSQL claims in one statement, SQLite in a
-transaction; both must leave these rows): a pending local delivery is delivered, logged and done; a redelivered
-message whose delivery is already delivered is done without a second event; a message whose delivery is gone is
-done; a pending remote delivery and the other topics are leased to the worker."""
+"""One claiming round of the ``db://`` bus (service/bus/db.py), message by message (PostgreSQL claims in one
+statement, SQLite in a transaction; both must leave these rows): a pending local delivery is delivered, logged
+and done; a redelivered message whose delivery is already delivered is done without a second event; a message
+whose delivery is gone is done; a pending remote delivery and the other topics are leased to the worker."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from service.bus import Claimed
 from service.exchange.delivery import DeliveryWorker
 from service.routing import Router
 from storage.models import Delivery, ExchangeEvent, OutboxMessage
@@ -23,7 +24,8 @@ def test_a_claiming_round_delivers_completes_and_leases(env: Env) -> None:
         session.add(OutboxMessage(topic="deliver", payload={"delivery_id": "0" * 32}))  # its delivery is gone
     worker = DeliveryWorker(env.gw, name="claim-test", transports={"peer": lambda _session, _delivery: None})
 
-    done, leased = worker._claim(100)
+    claimed = env.gw.bus.claim(100, worker=worker.name)  # the db:// bus settles local deliveries in its claim
+    done, leased = claimed.settled, claimed.messages
 
     with env.gw.sessions() as session:
         states = dict(session.execute(sa.select(Delivery.to_code, Delivery.state)).all())
@@ -50,7 +52,7 @@ def test_a_claiming_round_delivers_completes_and_leases(env: Env) -> None:
     # no second event.
     with env.gw.writes() as session, session.begin():
         session.add(OutboxMessage(topic="deliver", payload={"delivery_id": deliveries[B]}))
-    assert worker._claim(100) == (1, [])
+    assert env.gw.bus.claim(100, worker=worker.name) == Claimed((), 1)
     with env.gw.sessions() as session:
         assert session.execute(
             sa.select(sa.func.count()).select_from(ExchangeEvent).where(ExchangeEvent.kind == "delivered")

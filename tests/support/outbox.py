@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.exchange.delivery import _CLAIM_IN_ONE_STATEMENT
+from service.bus.db import _CLAIM_IN_ONE_STATEMENT
 from storage.models import utcnow
 
 _EXPLAIN = sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _CLAIM_IN_ONE_STATEMENT.text)
