@@ -150,17 +150,7 @@ async def _submit_multipart(request: Request, gw: Any, caller: Any, key: str | N
             raise Invalid(f"the 'header' field is not JSON: {exc}", code="invalid_header") from exc
         if not isinstance(header, dict):
             raise Invalid("the 'header' field must be a JSON object", code="invalid_header")
-        uploads = []
-        total, limit = 0, gw.settings.max_package_bytes * 3 // 4  # base64 grows the files by a third
-        for upload in form.getlist("files"):
-            if isinstance(upload, str):
-                raise Invalid("'files' parts must be files", code="invalid_header")
-            total += upload.size or 0
-            if total > limit:
-                raise PayloadTooLarge(
-                    f"the files exceed {limit} bytes (the package limit, base64-encoded)", code="package_too_large"
-                )
-            uploads.append(upload)
+        uploads = _uploads(form, gw.settings.max_package_bytes * 3 // 4)  # base64 grows the files by a third
         result = await run_in_threadpool(_submit_uploads, gw, caller, header, uploads, spool, key)
     finally:
         await form.close()

@@ -114,7 +114,13 @@ from signing.pdf.revocation import (
 )
 from signing.pdf.trust import TrustStore
 from signing.pdf.verify_contents import prefill_signature_objects
-from signing.pdf.verify_raw import LEGACY_SUBFILTERS, key_type_and_size, raw_signature_report, raw_timestamp_info
+from signing.pdf.verify_raw import (
+    LEGACY_SUBFILTERS,
+    cert_info,
+    key_type_and_size,
+    raw_signature_report,
+    raw_timestamp_info,
+)
 
 __all__ = ["DEFAULT_MAX_SIGNATURES", "PdfVerificationError", "averify_pdf", "verify_pdf"]
 
@@ -793,7 +799,7 @@ def _build_report(
     valid_at_signing = _valid_at_signing(sub, trusted_path, in_period, revocation, timing)
     return SignatureReport(
         field_name=emb.fq_name,
-        signer=_cert_info(cert),
+        signer=cert_info(cert),
         claimed_signing_time=timing.claimed,
         timestamp_time=timing.tst if proven else None,
         signing_time_used=timing.used,
@@ -803,7 +809,7 @@ def _build_report(
         signed_revision=emb.signed_revision + 1,
         changes=changes,
         covers_final_document=covers_final,
-        certificate_path=tuple(_cert_info(c) for c in path),
+        certificate_path=tuple(cert_info(c) for c in path),
         anchor_set=anchor_set,
         valid_at_signing_time=valid_at_signing,
         revocation=revocation,
@@ -1105,28 +1111,6 @@ def _key_usage_ok(cert: asn1_x509.Certificate) -> bool | None:
 
 def _cn(cert: asn1_x509.Certificate) -> str:
     return cert.subject.native.get("common_name") or cert.subject.human_friendly
-
-
-def _cert_info(cert: asn1_x509.Certificate) -> CertificateInfo:
-    subject, issuer = cert.subject.native, cert.issuer.native
-    validity = cert["tbs_certificate"]["validity"]
-    return CertificateInfo(
-        subject=cert.subject.human_friendly,
-        common_name=_first(subject.get("common_name")),
-        organisation=_first(subject.get("organization_name")),
-        serial_hex=format(cert.serial_number, "x"),
-        issuer=cert.issuer.human_friendly,
-        issuer_common_name=_first(issuer.get("common_name")),
-        not_before=validity["not_before"].native,
-        not_after=validity["not_after"].native,
-        sha256=cert.sha256.hex(),
-    )
-
-
-def _first(value: object) -> str | None:
-    if isinstance(value, list | tuple):
-        return str(value[0]) if value else None
-    return None if value is None else str(value)
 
 
 # --- failures before validation ----------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from signing.pdf.report import (
     SubIndication,
 )
 
-__all__ = ["LEGACY_SUBFILTERS", "raw_signature_report", "raw_timestamp_info"]
+__all__ = ["LEGACY_SUBFILTERS", "cert_info", "key_type_and_size", "raw_signature_report", "raw_timestamp_info"]
 
 LEGACY_SUBFILTERS = frozenset({"adbe.pkcs7.sha1", "adbe.x509.rsa_sha1"})
 _WEAK = frozenset({"md2", "md5", "sha1"})
