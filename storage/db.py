@@ -134,8 +134,7 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
     For the few statements every document runs, once or twice each: the submit's replay check and its insert, the
     recipients' fetch of the package and their ack, the national axis's nonce. SQLAlchemy's connection, execution
     context and result objects around one short statement cost about 0.1 ms of client CPU more than the driver
-    alone, and a read Session (autocommit too, so no more round trips) 0.2 ms more: 136 us against 237 through
-    :func:`autocommit` and 343 through a Session (``bench/db_paths.py``, 2-core machine, 2026-12).
+    alone, and a read Session 0.2 ms more (docs/performance.md, "run_on_driver").
 
     The pool still owns the connection: it is checked out and in as usual and handed back as it was found (not in
     autocommit). Errors come back as SQLAlchemy's (``IntegrityError``, ``OperationalError``, ...), so callers

@@ -91,10 +91,8 @@ class FilesystemObjectStore:
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobRef]:
         """Several blobs made durable together (a submit's package and its attachments): all are written, then
         all fsynced, then all renamed into place, then each folder that received a name is fsynced once. On ext4
-        every fsync commits the journal; when the fsyncs come together, the later ones find less left to write.
-        A submit's two blobs (100 and 138 KB) cost 0.86x the CPU of writing them one after the other, 2.31 against
-        2.69 ms, most of it kernel time, in a folder where creating a file was dear (see bench/workdir.py); 0.91x,
-        0.93 against 1.02 ms, in a quiet one (``bench/blob_writes.py``, 2-core machine, ext4, 2026-12)."""
+        every fsync commits the journal; when the fsyncs come together, the later ones find less left to write
+        (0.86-0.91x the CPU of one after the other for a submit's two blobs: docs/performance.md)."""
         return self._put([io.BytesIO(data) for data in blobs])
 
     def _put(self, streams: Sequence[BinaryIO]) -> list[BlobRef]:
