@@ -18,7 +18,7 @@ check the exchange, and look at content only for a stated reason that is itself 
 acting through VXP for the agencies routed to it.
 
 A recipient sees its *own* delivery of a document: its state, its business statuses and their comments, not
-the other recipients' (:func:`scope_record`), unless the sender chose ``share_statuses`` at submit.
+the other recipients' (:func:`sees_every_delivery`), unless the sender chose ``share_statuses`` at submit.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Visible signature appearances per NĐ 30/2020 Phụ lục I (see /work/shared/STANDARDS.md §5).
+"""Visible signature appearances per NĐ 30/2020 Phụ lục I (see the shared STANDARDS.md §5, beside the repository).
 
 Three styles, one per situation the decree names:
 
