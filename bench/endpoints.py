@@ -72,6 +72,7 @@ from bench.harness import (
 )
 from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
+from service.wiring import build_gateway
 from tests.support.gateway import A, B, make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
@@ -200,7 +201,7 @@ def vxp_systems(url: str, tmp: Path) -> dict[str, str]:
     """One VXP system for agency A (sender) and one for B (receiver); their secrets."""
     from service.exchange.directory import create_client, set_vxp_secret
 
-    gw = Gateway.from_settings(make_settings(url, tmp))
+    gw = build_gateway(make_settings(url, tmp))
     key = gw.settings.secret_key.get_secret_value()
     secrets = {}
     with gw.writes() as session, session.begin():
@@ -215,7 +216,7 @@ def bench(url: str, tmp: Path, docs: int, rounds: int, vxp: bool = False) -> tup
     keys = provision(url, tmp, prefix="ep")
     secrets = vxp_systems(url, tmp) if vxp else None
     server = GatewayProcess(tmp, database_url=url, embedded_worker="false").start()
-    gw = Gateway.from_settings(make_settings(url, tmp))
+    gw = build_gateway(make_settings(url, tmp))
     steps = Steps(server.pid, url.startswith("postgresql"))
     calibration = []
     upkeep = Upkeep(url)  # VACUUM between rounds if the server has autovacuum off (see bench/exchange.py)
@@ -301,7 +302,7 @@ def paired(base: Path, newer: Path, rounds: int, docs: int) -> None:
     with bench_folder("edoc-bench-paired-") as data, database("postgresql", data, "edoc_bench_paired") as url:
         keys = provision(url, data, prefix="paired")
         versions = [Version("base", base, url, data, keys), Version("new", newer, url, data, keys)]
-        gw = Gateway.from_settings(make_settings(url, data))
+        gw = build_gateway(make_settings(url, data))
         worker = DeliveryWorker(gw, name="paired")
         try:
             first = 0

@@ -85,7 +85,7 @@ from bench.harness import (
     medians,
     process_groups_postgres,
 )
-from service.context import Gateway
+from service.wiring import build_gateway
 from tests.support.databases import postgres_available, temporary_postgres_database
 from tests.support.gateway import A, B, C, make_settings, provision
 from tests.support.pdfs import simple_pdf
@@ -278,7 +278,7 @@ def build_and_sign_cost(tmp: Path, key_type: str = "rsa") -> float:
 
     url = f"sqlite:///{tmp / 'cost.sqlite3'}"
     prepare(url, tmp / "cost")
-    gw = Gateway.from_settings(make_settings(url, tmp / "cost", **node_key_settings(tmp / "cost", key_type)))
+    gw = build_gateway(make_settings(url, tmp / "cost", **node_key_settings(tmp / "cost", key_type)))
     pdf = simple_pdf(4, pad_to=100_000)
     header = header_from_json({"from": A, "to": [B, C], "code": {"number": "1", "notation": "X"}, "subject": "S"})
     with gw.sessions() as session:

@@ -52,9 +52,9 @@ from bench.harness import (
     file_create_ms,
     machine_busy_seconds,
 )
-from service.context import Gateway
 from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
 from service.vxp.client import VxpClient
+from service.wiring import build_gateway
 from storage.migrate import upgrade
 from tests.support.gateway import AGENCIES, A, make_settings
 from tests.support.server import GatewayProcess
@@ -67,7 +67,7 @@ def receiver_code(i: int) -> str:
 
 def prepare(database_url: str, tmp: Path, clients: int) -> dict[str, str]:
     upgrade(database_url)
-    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    gw = build_gateway(make_settings(database_url, tmp))
     key = gw.settings.secret_key.get_secret_value()
     secrets = {}
     extra = [AgencyInput(code=receiver_code(i), name=f"Đơn vị nhận thử tải {i}") for i in range(clients)]

@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import calibration_ms
 from schemas.edxml import build_edoc
-from service.context import Gateway
 from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import FileInput, edoc_from_header, header_from_json, sign_built
+from service.wiring import build_gateway
 from signing import xmldsig
 from signing.xmldsig import sign_package
 from tests.support.gateway import A, B, C, make_settings, provision
@@ -80,7 +80,7 @@ def cpu(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="edoc-bench-sign-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'sign.sqlite3'}"
         provision(url, Path(tmp), prefix="bench")
-        gw = Gateway.from_settings(make_settings(url, Path(tmp)))
+        gw = build_gateway(make_settings(url, Path(tmp)))
         try:
             header = header_from_json({"from": A, "to": [B, C], "code": {"number": "1", "notation": "BS"},
                                        "subject": "Văn bản đo chữ ký"})

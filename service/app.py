@@ -15,6 +15,7 @@ from service.edge.guard import EdgeGuard, EdgeLimits
 from service.errors import install_error_handlers
 from service.settings import Settings
 from service.vxp import http as vxp_http
+from service.wiring import build_gateway
 from storage.aio import AsyncDriver
 from storage.db import is_postgresql
 
@@ -26,7 +27,7 @@ stable `code`."""
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
-    gw = gateway or Gateway.from_settings(settings or Settings())
+    gw = gateway or build_gateway(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -9,12 +9,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from service.cli_output import cause as _cause
+from service.cli_output import err, fail, out
+from service.cli_output import load_settings as _settings
 
 app = typer.Typer(help="edoc-gateway: exchange, sign, verify and archive official e-documents.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -28,45 +31,17 @@ app.add_typer(agency_app, name="agency")
 app.add_typer(client_app, name="client")
 app.add_typer(edxml_app, name="edxml")
 
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _settings(**overrides: Any) -> Any:
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
-
-    from service.settings import Settings
-
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        fail(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
-    except SettingsError as exc:  # an EDOC_* variable that is not even JSON where JSON is expected
-        fail(f"{exc} ({_cause(exc)})" if exc.__cause__ else str(exc))
-
-
-def _cause(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc
-    return (str(cause).splitlines() or [type(cause).__name__])[0]
-
 
 def _gateway(settings: Any) -> Any:
     """The gateway of ``settings`` on a database at the code's schema: the embedded default (SQLite) is migrated
     here, as ``serve`` does; another database must be migrated by its operator (``edoc db upgrade``)."""
-    from service.context import Gateway
     from service.settings import ConfigError
+    from service.wiring import build_gateway
     from storage.errors import StorageError
 
     _ensure_schema(settings)
     try:
-        return Gateway.from_settings(settings)
+        return build_gateway(settings)
     except (ConfigError, StorageError) as exc:
         fail(str(exc))
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from service.cli_output import err, fail, load_settings
+
 if TYPE_CHECKING:
     from signing.pdf.trust import TrustStore
 
@@ -31,8 +33,6 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    from service.cli import fail
-
     fail(message, code)
 
 
@@ -67,9 +67,7 @@ def _configured_store(settings: Any, code: int) -> TrustStore:
 
 
 def _settings() -> Any:
-    from service.cli import _settings as settings
-
-    return settings()
+    return load_settings()
 
 
 def verify(
@@ -162,8 +160,6 @@ def sign(
     except SigningError as exc:
         output.unlink(missing_ok=True)  # never leave a half-signed file behind
         _fail(f"{exc} [{exc.code}]")
-    from service.cli import err
-
     err.print(f"signed {file} → {output} ({level})", highlight=False, soft_wrap=True)
 
 

@@ -6,6 +6,7 @@ Use cases receive this object (or its parts) as an argument; nothing reads setti
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,23 +40,33 @@ class Gateway:
     wakeup: threading.Event = field(default_factory=threading.Event)
     callers: CallerCache = field(default_factory=lambda: CallerCache(0))
     agencies: AgencyCache = field(default_factory=lambda: AgencyCache(0))
+    #: Builds the delivery transports of the VXP uplinks from this gateway (injected by service/wiring.py, so
+    #: that this module and the exchange core never import the VXP layer); none by default.
+    uplinks: Callable[[Gateway], dict[str, Any]] = field(default=lambda gw: {})
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Gateway:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        router: Callable[[sessionmaker[Session]], Router],
+        uplinks: Callable[[Gateway], dict[str, Any]],
+    ) -> Gateway:
+        """The wiring for ``settings``, with the router (built from the session factory) and the uplink
+        transports given by the caller: ``service.wiring.build_gateway`` hands in the VXP ones."""
         settings.check_production()
         engine = create_engine(settings.resolved_database_url())
         sessions = session_factory(engine)
-        from service.vxp.routes import load_router
-
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             writes=writer_session_factory(engine),
             store=objects.from_url(settings.resolved_storage_url()),
-            router=load_router(settings, sessions),
+            router=router(sessions),
             callers=CallerCache(settings.auth_cache_seconds),
             agencies=AgencyCache(settings.directory_cache_seconds),
+            uplinks=uplinks,
         )
 
     @cached_property
@@ -75,9 +86,7 @@ class Gateway:
     @cached_property
     def uplink_transports(self) -> dict[str, Any]:
         """The delivery transport of each configured VXP uplink, by route name (service/vxp/uplink.py)."""
-        from service.vxp.uplink import uplink_transports
-
-        return uplink_transports(self)
+        return self.uplinks(self)
 
     @cached_property
     def node_key(self) -> KeyMaterial:

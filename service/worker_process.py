@@ -152,10 +152,10 @@ def _child_main(parent: int) -> None:
 
     configure_logging("INFO")
     from service.app import tune_gc
-    from service.context import Gateway
     from service.settings import Settings
+    from service.wiring import build_gateway
 
-    gw = Gateway.from_settings(Settings())
+    gw = build_gateway(Settings())
     stop = threading.Event()
     stop_on_signals(gw, stop)
     threading.Thread(target=_watch_parent, args=(parent, gw, stop), name="edoc-parent-watch", daemon=True).start()

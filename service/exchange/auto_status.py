@@ -183,8 +183,9 @@ def send_arrival_first(
     before: str,
 ) -> bool:
     """Record the 01 of a recipient that has no status yet, in the caller's transaction, ahead of the status
-    package ``before`` that this recipient is sending (:func:`service.exchange.statuses.apply_effects`, which holds
-    the delivery's row lock): the sender sees 01 before any later status of that recipient (issue 16 item 5).
+    package ``before`` that this recipient is sending (:func:`service.exchange.status_effects.apply_effects`,
+    which holds the delivery's row lock): the sender sees 01 before any later status of that recipient (issue 16
+    item 5).
 
     The rows are those of the worker's automatic 01 (same idempotency key ``auto:<delivery>:01``), so the worker,
     when it comes round, finds a status recorded and sends nothing more. A sender behind an uplink is reached

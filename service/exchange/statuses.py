@@ -5,7 +5,8 @@ Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
   05 đang xử lý, 06 hoàn thành, in that order (steps may be skipped, 04/05 repeated); 02 từ chối only before 03;
 - the sender sees 01 before any later status of a recipient: a first status other than 01 (03 sent before the
   worker's automatic 01, a VXP system that skips 01, an answer to a recall) is preceded by an automatic 01,
-  recorded in the same transaction (service/exchange/auto_status.py, ``send_arrival_first``);
+  recorded in the same transaction (service/exchange/status_effects.py, which applies a status package's effects,
+  and service/exchange/auto_status.py, ``send_arrival_first``);
 - nothing follows 06 or 02 except an answer to a recall;
 - 13 (yêu cầu lấy lại) comes from the document's sender, or is implied by a recall/update/replace package
   (BussinessDocType 1/2/3); the recipient answers 15 (đồng ý) or 16 (từ chối), and only to a pending request.
@@ -14,23 +15,19 @@ Rules (STANDARDS.md §3, QĐ 28/2018, NĐ 30/2020 Điều 21):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from schemas.edxml import ResponseFor, StaffInfo
-from service.exchange import log
 from service.exchange.errors import Invalid, NotFound
-from storage.models import Delivery, Package, StatusEntry
-
-if TYPE_CHECKING:
-    from service.context import Gateway
+from storage.models import Delivery, Package
 
 __all__ = [
+    "ACCEPTED",
     "LABELS_VI",
     "TAKEN_BACK",
-    "apply_effects",
     "check_transition",
     "find_original",
     "staff_json",
@@ -57,7 +54,9 @@ _NEXT: dict[str | None, set[str]] = {
     "02": set(),
     "06": set(),
 }
-_ACCEPTED = {"recall": "recalled", "update": "updated", "replace": "replaced"}
+#: What an accepted recall (15) makes of the recipient's copy, by the kind of request (service/exchange/
+#: status_effects.py applies it).
+ACCEPTED = {"recall": "recalled", "update": "updated", "replace": "replaced"}
 #: Recall states of a copy taken back for good: no longer served, listed or answered (an updated copy stays).
 TAKEN_BACK = ("recalled", "replaced")
 
@@ -98,7 +97,7 @@ def check_transition(delivery: Delivery, code: str) -> None:
                 "15/16 answer a pending recall/update request (13), and there is none", code="no_pending_recall"
             )
         return
-    if delivery.recall_state in _ACCEPTED.values():
+    if delivery.recall_state in ACCEPTED.values():
         raise Invalid("the document was taken back; no further status may be sent", code="document_recalled")
     current = delivery.business_status
     if code not in _NEXT.get(current, set()):
@@ -114,97 +113,3 @@ def staff_json(staff: StaffInfo | None) -> dict[str, Any] | None:
     if staff is None:
         return None
     return {"department": staff.department, "staff": staff.staff, "email": staff.email, "mobile": staff.mobile}
-
-
-def apply_effects(
-    session: Session,
-    *,
-    plan_kind: str,
-    package: Package,
-    recipients: list[str],
-    recall_kind: str | None,
-    actor: str,
-    gw: Gateway,
-) -> None:
-    """Update the original document's deliveries and status history for a just-inserted package.
-
-    A recipient's first status other than 01 is preceded by its 01 (``gw`` signs it; see
-    :func:`service.exchange.auto_status.send_arrival_first`): the sender sees 01 before any later status."""
-    if package.response_for_id is None:
-        return
-    original = session.get(Package, package.response_for_id)
-    if original is None:
-        raise NotFound("the original document vanished")
-    targets = set(recipients) if plan_kind == "edoc" else set()
-    code = package.status_code
-    if plan_kind == "edoc" or code == "13":
-        kind = recall_kind or "recall"
-        for delivery in original.deliveries:
-            if plan_kind == "status" or delivery.to_code in targets:
-                _request_recall(session, original, delivery, kind, package, actor)
-        return
-    assert code is not None
-    delivery = session.execute(
-        sa.select(Delivery)
-        .where(Delivery.package_id == original.id, Delivery.to_code == package.from_code)
-        .with_for_update()
-    ).scalar_one()
-    check_transition(delivery, code)  # again, under the row lock: a concurrent status may have moved it
-    if delivery.business_status is None and code != "01":
-        _arrival_first(gw, session, original, delivery, package, actor)
-    if code in ("15", "16"):
-        kind = delivery.recall_kind or "recall"
-        delivery.recall_state = _ACCEPTED[kind] if code == "15" else "refused"
-    else:
-        delivery.business_status = code
-    _entry(session, original, delivery.to_code, code, package, actor)
-
-
-def _arrival_first(
-    gw: Gateway, session: Session, original: Package, delivery: Delivery, package: Package, actor: str
-) -> None:
-    """The 01 (đã đến) the recipient's status implies, recorded before that status (QĐ 28/2018: 01 first)."""
-    from service.exchange.auto_status import send_arrival_first  # it builds on this module
-
-    recorded = send_arrival_first(
-        gw, session, original=original, delivery_id=delivery.id, agency_code=delivery.to_code, actor=actor,
-        before=package.id,
-    )
-    if recorded:
-        delivery.business_status = "01"  # as the conditional UPDATE just wrote it
-
-
-def _request_recall(
-    session: Session, original: Package, delivery: Delivery, kind: str, package: Package, actor: str
-) -> None:
-    delivery.recall_state = "requested"
-    delivery.recall_kind = kind
-    _entry(session, original, delivery.to_code, "13", package, actor, note=kind)
-
-
-def _entry(
-    session: Session, original: Package, agency: str, code: str, package: Package, actor: str, note: str | None = None
-) -> None:
-    summary = package.summary or {}
-    session.add(
-        StatusEntry(
-            package_id=original.id,
-            agency_code=agency,
-            code=code,
-            description=summary.get("description") or note,
-            staff=summary.get("staff"),
-            status_package_id=package.id,
-        )
-    )
-    log.record(
-        session,
-        "status",
-        package_id=original.id,
-        document_id=original.document_id,
-        agency=agency,
-        actor=actor,
-        status_code=code,
-        label=LABELS_VI.get(code),
-        via_package=package.id,
-        kind=note,
-    )

@@ -53,7 +53,7 @@ from schemas.edxml.limits import require_clean
 from schemas.edxml.relay import relay_as_received
 from schemas.errors import SchemaError
 from service.context import Gateway
-from service.exchange import identity, log, statuses
+from service.exchange import identity, log, status_effects, statuses
 from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import sign_built
 from service.exchange.directory import AgencyCache, Caller
@@ -807,7 +807,7 @@ def _insert(
     if rows.messages:
         session.execute(sa.insert(OUTBOX), rows.messages)
     log.record_many(session, [rows.event])
-    statuses.apply_effects(
+    status_effects.apply_effects(
         session, plan_kind=plan.kind, package=row, recipients=plan.recipients, recall_kind=plan.recall_kind,
         actor=caller.name, gw=gw,
     )

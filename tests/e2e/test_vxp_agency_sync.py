@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from service.context import Gateway
 from service.exchange.directory import AgencyInput, import_agencies
+from service.wiring import build_gateway
 from tests.support.gateway import A, B, C, make_settings
 from tests.support.server import EDOC, ROOT, GatewayProcess, free_port
 from tests.unit.vxp.federation_kit import NODE1, NODE2, Uplink, node_process, prepare, sql
@@ -26,7 +26,7 @@ RENAMED = "Văn phòng Chính phủ (VPCP)"
 
 
 def _load(database_url: str, tmp: Path, items: list[AgencyInput]) -> None:
-    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    gw = build_gateway(make_settings(database_url, tmp))
     try:
         with gw.writes() as session, session.begin():
             import_agencies(session, items)

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.context import Gateway
 from service.exchange.directory import create_client
+from service.wiring import build_gateway
 from tests.support.exchange import header
 from tests.support.gateway import A, C, make_settings, provision
 from tests.support.pdfs import simple_pdf
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 def test_other_processes_route_by_the_new_rules(empty_database_url: str, tmp_path: Path) -> None:
     keys = provision(empty_database_url, tmp_path, prefix="routes", clients=(("A", A),))
-    gw = Gateway.from_settings(make_settings(empty_database_url, tmp_path))
+    gw = build_gateway(make_settings(empty_database_url, tmp_path))
     with gw.writes() as session, session.begin():
         keys["admin"] = create_client(session, name="routes-admin", role="admin", agencies=[])[1]
     gw.close()

@@ -8,9 +8,9 @@ import stat
 from pathlib import Path
 from urllib.parse import unquote
 
-from service.context import Gateway
 from service.demo import ensure_demo
 from service.settings import Settings
+from service.wiring import build_gateway
 from storage.migrate import upgrade
 from tests.support.exchange import header, inbox
 from tests.support.gateway import A, B, Env
@@ -24,7 +24,7 @@ def test_embedded_data_is_private(tmp_path: Path) -> None:
     data = tmp_path / "var" / "edoc"
     settings = Settings(data_dir=data, embedded_worker=False, demo=True)
     upgrade(settings.resolved_database_url())
-    gw = Gateway.from_settings(settings)
+    gw = build_gateway(settings)
     try:
         ensure_demo(gw)
         gw.store.put_bytes(b"<edXML>a document</edXML>")

@@ -16,6 +16,7 @@ from service.context import Gateway
 from service.exchange.delivery import DeliveryWorker
 from service.exchange.directory import AgencyInput, create_client, import_agencies
 from service.settings import Settings
+from service.wiring import build_gateway
 from storage.migrate import upgrade
 
 A = "000.00.11.H53"  # Sở TT&TT Tây Ninh
@@ -71,7 +72,7 @@ def provision(
     For tests and benchmarks that run the gateway as a separate process against this database.
     """
     upgrade(database_url)
-    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    gw = build_gateway(make_settings(database_url, tmp))
     keys = {}
     with gw.writes() as session, session.begin():
         import_agencies(session, AGENCIES)
@@ -83,7 +84,7 @@ def provision(
 
 def gateway_env(database_url: str, tmp: Path, **overrides: Any) -> Iterator[Env]:
     upgrade(database_url)
-    gw = Gateway.from_settings(make_settings(database_url, tmp, **overrides))
+    gw = build_gateway(make_settings(database_url, tmp, **overrides))
     keys = {}
     with gw.writes() as session, session.begin():
         import_agencies(session, AGENCIES)

@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.context import Gateway
 from service.exchange.directory import create_client, import_agencies, set_vxp_secret
+from service.wiring import build_gateway
 from storage.migrate import upgrade
 from tests.support.databases import postgres_admin_url, postgres_available, temporary_postgres_database
 from tests.support.env import require
@@ -35,7 +35,7 @@ System = tuple[str, str, Sequence[str]]
 def prepare(database_url: str, tmp: Path, systems: Sequence[System]) -> dict[str, str]:
     """Migrate, load the test directory, create the client systems; returns their VXP secrets by name."""
     upgrade(database_url)
-    gw = Gateway.from_settings(make_settings(database_url, tmp))
+    gw = build_gateway(make_settings(database_url, tmp))
     secrets = {}
     try:
         with gw.writes() as session, session.begin():
