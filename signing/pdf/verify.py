@@ -88,7 +88,6 @@ from signing.pdf.diff_rules import VERIFY_DIFF_POLICY
 from signing.pdf.rawsig import RawSignature, check_signature, find_signatures, parse_pdf_date
 from signing.pdf.report import (
     AlgorithmInfo,
-    CertificateInfo,
     ChangesAfterSigning,
     Coverage,
     DocumentTimestampInfo,
@@ -116,6 +115,7 @@ from signing.pdf.trust import TrustStore
 from signing.pdf.verify_contents import prefill_signature_objects
 from signing.pdf.verify_raw import (
     LEGACY_SUBFILTERS,
+    bare_report,
     cert_info,
     key_type_and_size,
     raw_signature_report,
@@ -1116,43 +1116,8 @@ def _cn(cert: asn1_x509.Certificate) -> str:
 # --- failures before validation ----------------------------------------------------------------------------
 
 
-def _bare_report(
-    field_name: str,
-    now: datetime,
-    sub: SubIndication,
-    finding: Finding,
-    *,
-    indication: Indication,
-    signer: CertificateInfo | None = None,
-    claimed: datetime | None = None,
-    revision: int = 0,
-) -> SignatureReport:
-    return SignatureReport(
-        field_name=field_name,
-        signer=signer,
-        claimed_signing_time=claimed,
-        timestamp_time=None,
-        signing_time_used=claimed or now,
-        signing_time_source=SigningTimeSource.CLAIMED if claimed else SigningTimeSource.VALIDATION_TIME,
-        integrity=False,
-        coverage=Coverage.PARTIAL,
-        signed_revision=revision,
-        changes=ChangesAfterSigning(level=ModificationLevel.OTHER),
-        covers_final_document=False,
-        certificate_path=(),
-        anchor_set=None,
-        valid_at_signing_time=None,
-        revocation=RevocationInfo(),
-        algorithms=None,
-        key_usage_ok=None,
-        indication=indication,
-        sub_indication=sub,
-        errors=(finding,),
-    )
-
-
 def _no_signer_cert(emb: EmbeddedPdfSignature, ctx: _Context, exc: Exception) -> SignatureReport:
-    return _bare_report(
+    return bare_report(
         emb.fq_name,
         ctx.now,
         SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
@@ -1261,7 +1226,7 @@ def _too_many(limit: int) -> PdfVerificationError:
 
 
 def _out_of_time(name: str, now: datetime, seconds: float) -> SignatureReport:
-    return _bare_report(
+    return bare_report(
         name,
         now,
         SubIndication.TRY_LATER,

@@ -36,7 +36,14 @@ from signing.pdf.report import (
     SubIndication,
 )
 
-__all__ = ["LEGACY_SUBFILTERS", "cert_info", "key_type_and_size", "raw_signature_report", "raw_timestamp_info"]
+__all__ = [
+    "LEGACY_SUBFILTERS",
+    "bare_report",
+    "cert_info",
+    "key_type_and_size",
+    "raw_signature_report",
+    "raw_timestamp_info",
+]
 
 LEGACY_SUBFILTERS = frozenset({"adbe.pkcs7.sha1", "adbe.x509.rsa_sha1"})
 _WEAK = frozenset({"md2", "md5", "sha1"})
@@ -64,13 +71,37 @@ def raw_signature_report(
 
 
 def _minimal(name: str, now: datetime, revision: int, detail: str) -> SignatureReport:
+    finding = Finding(
+        "signature_unreadable",
+        "Không đọc được cấu trúc chữ ký; không xác định được chữ ký có hợp lệ hay không",
+        "The signature structure cannot be read; its validity cannot be determined",
+        detail,
+    )
+    return bare_report(
+        name, now, SubIndication.FORMAT_FAILURE, finding, indication=Indication.INDETERMINATE, revision=revision
+    )
+
+
+def bare_report(
+    field_name: str,
+    now: datetime,
+    sub: SubIndication,
+    finding: Finding,
+    *,
+    indication: Indication,
+    signer: CertificateInfo | None = None,
+    claimed: datetime | None = None,
+    revision: int = 0,
+) -> SignatureReport:
+    """A report for a signature that was not (or could not be) validated: no integrity, partial coverage, only
+    ``finding`` to say why. verify.py uses it for failures before validation, this module for its last resort."""
     return SignatureReport(
-        field_name=name,
-        signer=None,
-        claimed_signing_time=None,
+        field_name=field_name,
+        signer=signer,
+        claimed_signing_time=claimed,
         timestamp_time=None,
-        signing_time_used=now,
-        signing_time_source=SigningTimeSource.VALIDATION_TIME,
+        signing_time_used=claimed or now,
+        signing_time_source=SigningTimeSource.CLAIMED if claimed else SigningTimeSource.VALIDATION_TIME,
         integrity=False,
         coverage=Coverage.PARTIAL,
         signed_revision=revision,
@@ -82,14 +113,9 @@ def _minimal(name: str, now: datetime, revision: int, detail: str) -> SignatureR
         revocation=RevocationInfo(),
         algorithms=None,
         key_usage_ok=None,
-        indication=Indication.INDETERMINATE,
-        sub_indication=SubIndication.FORMAT_FAILURE,
-        errors=(Finding(
-            "signature_unreadable",
-            "Không đọc được cấu trúc chữ ký; không xác định được chữ ký có hợp lệ hay không",
-            "The signature structure cannot be read; its validity cannot be determined",
-            detail,
-        ),),
+        indication=indication,
+        sub_indication=sub,
+        errors=(finding,),
     )
 
 
