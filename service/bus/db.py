@@ -149,6 +149,10 @@ class DatabaseBus:
     def publish(self, session: Session, topic: str, payload: Mapping[str, Any]) -> None:
         session.execute(sa.insert(OUTBOX).values(topic=topic, payload=dict(payload)))
 
+    def publish_many(self, session: Session, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        if messages:
+            session.execute(sa.insert(OUTBOX), [{"topic": t, "payload": dict(p)} for t, p in messages])
+
     def claim(self, limit: int, *, worker: str) -> Claimed:
         now = utcnow()
         if self._postgresql:

@@ -66,6 +66,11 @@ class Bus(Protocol):
         """Queue a message as part of ``session``'s transaction: it exists if and only if that commits."""
         ...
 
+    def publish_many(self, session: Session, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Queue ``(topic, payload)`` messages in this order as part of ``session``'s transaction (one round trip
+        where the backend can: a submit to 50 recipients publishes 50 messages)."""
+        ...
+
     def claim(self, limit: int, *, worker: str) -> Claimed:
         """Lease up to ``limit`` ready messages to ``worker``; a message is leased to one claimer at a time."""
         ...

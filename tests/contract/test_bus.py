@@ -38,6 +38,17 @@ class BusContract:
     def test_it_is_a_bus(self, make_bus: MakeBus) -> None:
         assert isinstance(make_bus(), Bus)
 
+    def test_publish_many_keeps_order_and_the_transaction(self, make_bus: MakeBus, transaction: Transaction) -> None:
+        bus = make_bus()
+        with transaction() as session:
+            bus.publish_many(session, [("a", {"n": 1}), ("b", {"n": 2}), ("a", {"n": 3})])
+        with pytest.raises(RuntimeError), transaction() as session:
+            bus.publish_many(session, [("a", {"n": 4})])
+            raise RuntimeError("roll back")
+        claimed = bus.claim(10, worker="w1")
+        assert [(m.topic, dict(m.payload)) for m in claimed.messages] == [("a", {"n": 1}), ("b", {"n": 2}),
+                                                                          ("a", {"n": 3})]
+
     def test_publish_claim_ack(self, make_bus: MakeBus, transaction: Transaction) -> None:
         bus = make_bus(lease_seconds=0.3)
         self.publish(bus, transaction, {"n": 1}, {"n": 2}, {"n": "ba"})
