@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import io
 import json
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -134,14 +137,54 @@ def signature_mechanism(key_algorithm: str, digest: str, pss: bool) -> Any:
     return signature_algorithm(key_algorithm, digest, pss and key_algorithm == "rsa")
 
 
-def _external_signer(certificate: bytes, chain: Sequence[bytes], mechanism: Any, value: bytes | int) -> Any:
-    from pyhanko.sign.signers.pdf_cms import ExternalSigner
+@functools.lru_cache(maxsize=64)
+def _certificate_parts(certificate: bytes, chain: tuple[bytes, ...]) -> tuple[Any, Any]:
+    """(asn1crypto certificate, pyHanko certificate store), parsed once per credential: parsing and registering
+    the chain cost more than the rest of a prepare."""
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     cert = _asn1_cert(certificate)
+    return cert, SimpleCertificateStore.from_certs([cert, *(_asn1_cert(c) for c in chain)])
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_certificate_attribute(certificate: bytes, digest: str) -> bytes:
+    from pyhanko.sign.general import as_signing_certificate_v2
+
+    ess = as_signing_certificate_v2(_certificate_parts(certificate, ())[0], digest)
+    return _attribute("1.2.840.113549.1.9.16.2.47", ess.dump())
+
+
+def _attribute(oid: str, value_der: bytes) -> bytes:
+    from asn1crypto import core
+
+    from signing.pdf.cms import der
+
+    return der(0x30, core.ObjectIdentifier(oid).dump() + der(0x31, value_der))
+
+
+def _signed_attributes(certificate: bytes, document_digest: bytes, digest: str) -> bytes:
+    """The DER SET of PAdES signed attributes (content-type, message-digest, signing-certificate-v2; no
+    signing-time: PAdES puts it in /M), as :class:`signing.pdf.cms.CachedCmsSigner` builds them."""
+    from signing.pdf.cms import der
+
+    attrs = sorted(  # DER SET OF: ordered by encoding
+        [
+            _attribute("1.2.840.113549.1.9.3", der(0x06, bytes.fromhex("2a864886f70d010701"))),
+            _attribute("1.2.840.113549.1.9.4", der(0x04, document_digest)),
+            _signing_certificate_attribute(certificate, digest),
+        ]
+    )
+    return der(0x31, b"".join(attrs))
+
+
+def _external_signer(certificate: bytes, chain: Sequence[bytes], mechanism: Any, value: bytes | int) -> Any:
+    from pyhanko.sign.signers.pdf_cms import ExternalSigner
+
+    cert, registry = _certificate_parts(certificate, tuple(chain))
     return ExternalSigner(
         signing_cert=cert,
-        cert_registry=SimpleCertificateStore.from_certs([cert, *(_asn1_cert(c) for c in chain)]),
+        cert_registry=registry,
         signature_value=value,
         signature_mechanism=mechanism,
         embed_roots=True,
@@ -196,9 +239,9 @@ def prepare(
         long_term=None,
     )
     reserved = _bytes_reserved(credential.certificate, credential.chain, level != "B-B")
+
     prepared, _tbs, output = _run(pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserved))
-    signed_attrs = _run(signer.signed_attrs(prepared.document_digest, digest, use_pades=True))
-    attrs_der = signed_attrs.dump()
+    attrs_der = _signed_attributes(credential.certificate, prepared.document_digest, digest)
     data = {
         "version": STATE_VERSION,
         "level": level,
@@ -253,9 +296,21 @@ def sign_request(
     )
 
 
+_loops = threading.local()
+
+
+def _runner() -> asyncio.Runner:
+    """One event loop per thread, kept: ``asyncio.run`` per call cost more than the signature itself."""
+    runner: asyncio.Runner | None = getattr(_loops, "runner", None)
+    if runner is None:
+        runner = _loops.runner = asyncio.Runner()
+        weakref.finalize(threading.current_thread(), runner.close)
+    return runner
+
+
 def _run(coroutine: Any) -> Any:
     try:
-        return asyncio.run(coroutine)
+        return _runner().run(coroutine)
     except (PdfSigningError, RemoteSigningError):
         raise
     except Exception as exc:
@@ -329,14 +384,17 @@ def finish(
     chain = [_b64d(c) for c in data["chain"]]
     signer = _external_signer(prepared_cert, chain, mechanism, value)
     timestamper = _timestamper(tsa_url) if level != "B-B" else None
-    content = _run(
-        signer.async_sign_prescribed_attributes(digest, cms.CMSAttributes.load(attrs_der), timestamper=timestamper)
-    )
     output = io.BytesIO(state.pdf)
-    _embed(output, data, content)
-    if level in ("B-LT", "B-LTA"):
-        assert long_term is not None
-        _long_term(output, level, digest, data["field_name"], timestamper, long_term)
+
+    async def embed() -> None:
+        attrs = cms.CMSAttributes.load(attrs_der)
+        content = await signer.async_sign_prescribed_attributes(digest, attrs, timestamper=timestamper)
+        await _embed(output, data, content)
+        if level in ("B-LT", "B-LTA"):
+            assert long_term is not None
+            await _long_term(output, level, digest, data["field_name"], timestamper, long_term)
+
+    _run(embed())
     return output.getvalue()
 
 
@@ -346,7 +404,7 @@ def _timestamper(tsa_url: str | None) -> Any:
     return HTTPTimeStamper(tsa_url, timeout=10)
 
 
-def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> None:
+async def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> None:
     from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
     from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 
@@ -356,10 +414,10 @@ def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> None:
     )
     if 2 * len(content.dump()) > end - start - 2:
         raise PdfSigningError("the signature container does not fit the reserved space", code="signing_failed")
-    _run(PdfTBSDocument.async_finish_signing(output, prepared, content))
+    await PdfTBSDocument.async_finish_signing(output, prepared, content)
 
 
-def _long_term(
+async def _long_term(
     output: io.BytesIO, level: str, digest: str, field_name: str, timestamper: Any, settings: LongTermSettings
 ) -> None:
     """B-LT: the DSS with the signer's revocation data; B-LTA: then a document time-stamp (one incremental
@@ -374,11 +432,11 @@ def _long_term(
     context = _validation_context(settings)
     reader = PdfFileReader(output, strict=False)
     embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == field_name)
-    _run(async_add_validation_info(embedded, context, in_place=True, output=output))
+    await async_add_validation_info(embedded, context, in_place=True, output=output)
     if level == "B-LTA":
         writer = IncrementalPdfFileWriter(output, strict=False)
         stamper = PdfTimeStamper(timestamper)
-        _run(stamper.async_timestamp_pdf(writer, digest, validation_context=context, in_place=True))
+        await stamper.async_timestamp_pdf(writer, digest, validation_context=context, in_place=True)
 
 
 def certificate_der(cert: x509.Certificate) -> bytes:
