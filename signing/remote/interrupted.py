@@ -223,7 +223,8 @@ def prepare(
     pss = pss and key_algorithm == "rsa"
     mechanism = signature_mechanism(key_algorithm, digest, pss)
     signer = _external_signer(credential.certificate, credential.chain, mechanism, 512)
-    writer = open_writer(io.BytesIO(pdf))
+    buffer = io.BytesIO(pdf)
+    writer = open_writer(buffer)
     pdf_signer = pdf_signer_for(
         writer,
         signer,
@@ -240,7 +241,9 @@ def prepare(
     )
     reserved = _bytes_reserved(credential.certificate, credential.chain, level != "B-B")
 
-    prepared, _tbs, output = _run(pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserved))
+    prepared, _tbs, output = _run(
+        pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserved, in_place=True)
+    )
     attrs_der = _signed_attributes(credential.certificate, prepared.document_digest, digest)
     data = {
         "version": STATE_VERSION,
