@@ -266,7 +266,7 @@ class CscSigner:
         try:
             answer = response.json()
         except ValueError:
-            if response.status_code >= 500:
+            if response.status_code >= 400:  # a refusal with an HTML or empty body: the status says enough
                 return {}
             raise RemoteSigningError(
                 f"CSC {endpoint}: answer is not JSON (HTTP {response.status_code})", code="remote_protocol"

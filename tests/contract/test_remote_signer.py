@@ -133,8 +133,10 @@ def test_secrets_stay_out_of_repr_and_errors(harness: RemoteHarness) -> None:
         hashes=(hashlib.sha256(b"x").digest(),),
         authorization={k: "0000-wrong" for k in harness.authorization},
     )
-    with pytest.raises(RemoteSigningError) as err:
+    texts = [repr(harness.signer), repr(bad)]
+    try:  # a provider that checks the signer's authorisation refuses; one that does not (a demo server) signs
         harness.signer.start(bad)
-    texts = [repr(harness.signer), str(err.value), repr(bad)]
+    except RemoteSigningError as err:
+        texts.append(str(err))
     for secret in (*harness.secrets, "0000-wrong"):
         assert all(secret not in text for text in texts)

@@ -1,7 +1,8 @@
 """Remote signing through a CSC API service, end to end at the library level (issue 23): the local CSC server
 (tests/support/csc_server.py, key in SoftHSM2) signs the hash of the signed attributes that
 signing/remote/interrupted.py prepared, after an asynchronous confirmation; the PDF verifies TOTAL_PASSED in our
-verifier and in poppler's pdfsig. pyHanko's own CSC client signs against the same server (it is a real peer).
+verifier and in poppler's pdfsig. pyHanko's own CSC client signs against the same server (it is a real peer), and
+our adapter signs against the PyPI certomancer-csc-dummy server (a second peer).
 Bad days: unreachable provider, token expired mid-transaction, signer rejects, window expires, a value that does
 not verify (corrupted or from another key), a changed certificate, a process restart (even SIGKILL) while pending.
 """
@@ -32,7 +33,7 @@ from tests.support.csc_server import CscTestServer
 from tests.support.env import require_executable
 from tests.support.pki import TestPki
 from tests.support.pki.pdfs import make_pdf
-from tests.support.remote import CSC_CLIENT_ID, CSC_CLIENT_SECRET, CSC_PIN, csc_url
+from tests.support.remote import CSC_CLIENT_ID, CSC_CLIENT_SECRET, CSC_PIN, RemoteHarness, csc_url
 from tests.unit.signing.test_pdf_verify_kit import verify
 
 pytestmark = pytest.mark.softhsm
@@ -157,6 +158,16 @@ def test_pyhanko_csc_client_signs_against_the_server(csc_server: CscTestServer, 
 
     signed = asyncio.run(sign())
     assert "credentials/authorize" in csc_server.requests and "signatures/signHash" in csc_server.requests
+    assert verify(signed, test_pki).indication is Indication.TOTAL_PASSED
+
+
+def test_certomancer_csc_dummy_as_a_second_peer(csc_dummy: RemoteHarness, test_pki: TestPki) -> None:
+    signer = csc_dummy.signer
+    credential = signer.credential(csc_dummy.credential_id)
+    prepared = prepare(PDF, credential, level="B-T", appearance=ND30)
+    result = signer.start(sign_request([prepared], credential))
+    assert result.state is RemoteState.DONE
+    signed = finish(prepared.state, result.signatures[0], certificate=credential.certificate, tsa_url=test_pki.tsa_url)
     assert verify(signed, test_pki).indication is Indication.TOTAL_PASSED
 
 
