@@ -120,6 +120,14 @@ class CscSigner:
     def close(self) -> None:
         self._http.close()
 
+    def info(self) -> dict[str, Any]:
+        """The service's ``info`` answer (specs, name, authType, oauth2 base URL, methods); needs no token."""
+        url = f"{self.service_url}/csc/v{self.version}/info"
+        response = self._send(url, json={"lang": "vi-VN"})
+        if response.status_code >= 400:
+            raise RemoteSigningError(f"CSC info: HTTP {response.status_code}", code="remote_unreachable")
+        return self._json(response, "info")
+
     # -- the port ---------------------------------------------------------------------------------------------
 
     def credentials(self) -> Sequence[Credential]:

@@ -80,7 +80,7 @@ def test_async_confirmation_nd30_appearance_b_t(
     prepared = _prepare(v2, appearance=ND30, reason="Phê duyệt")
     tx = _start_pending(v2, [prepared])
     assert v2.poll(tx).state is RemoteState.PENDING  # the signer has not confirmed on the phone yet
-    csc_server.confirm(tx)
+    httpx.post(f"{csc_server.url}/_test/confirm", json={"responseID": tx}).raise_for_status()  # … now they do
     result = v2.poll(tx)
     assert result.state is RemoteState.DONE
     signed = finish(
@@ -192,6 +192,15 @@ def test_token_expired_mid_transaction(v2: CscSigner, csc_server: CscTestServer,
     result = v2.poll(tx)  # 401 → a new client-credentials token → the same poll again
     assert result.state is RemoteState.DONE and len(csc_server.tokens) == tokens + 1
     assert verify(finish(prepared.state, result.signatures[0]), test_pki).indication is Indication.TOTAL_PASSED
+
+
+@pytest.mark.parametrize(("mode", "code"), [("http500", "remote_unreachable"), ("garbage", "remote_protocol")])
+def test_a_broken_service(v2: CscSigner, csc_server: CscTestServer, mode: str, code: str) -> None:
+    assert v2.info()["specs"].startswith("2.")
+    csc_server.mode = mode
+    with pytest.raises(RemoteSigningError) as err:
+        v2.credentials()
+    assert err.value.code == code
 
 
 def test_wrong_client_secret_is_auth_failed(csc_server: CscTestServer) -> None:
