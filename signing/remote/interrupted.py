@@ -48,6 +48,7 @@ __all__ = [
     "STATE_VERSION",
     "PendingState",
     "Prepared",
+    "check_signer",
     "finish",
     "prepare",
     "sign_request",
@@ -395,7 +396,7 @@ def finish(
         await _embed(output, data, content)
         if level in ("B-LT", "B-LTA"):
             assert long_term is not None
-            await _long_term(output, level, digest, data["field_name"], timestamper, long_term)
+            await _long_term(output, data, timestamper, long_term)
 
     _run(embed())
     return output.getvalue()
@@ -420,9 +421,29 @@ async def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> N
     await PdfTBSDocument.async_finish_signing(output, prepared, content)
 
 
-async def _long_term(
-    output: io.BytesIO, level: str, digest: str, field_name: str, timestamper: Any, settings: LongTermSettings
-) -> None:
+async def _check_signer(certificate: bytes, chain: Sequence[bytes], context: Any) -> None:
+    """What local B-LT signing checks before it signs (pyHanko's pre-sign validation): the signer's certificate
+    chains to a trust root, is valid now, not revoked, and allows signing; PdfSigningError(certificate_rejected)."""
+    from pyhanko.sign.signers.constants import DEFAULT_SIGNER_KEY_USAGE
+    from pyhanko_certvalidator import CertificateValidator
+    from pyhanko_certvalidator.errors import PathError, ValidationError
+
+    cert, registry = _certificate_parts(certificate, tuple(chain))
+    validator = CertificateValidator(cert, intermediate_certs=registry, validation_context=context)
+    try:
+        await validator.async_validate_usage(DEFAULT_SIGNER_KEY_USAGE)
+    except (PathError, ValidationError) as exc:  # no path, revoked, expired, key usage not for signing
+        raise PdfSigningError(f"the signer's certificate is not valid now: {exc}", code="certificate_rejected") from exc
+
+
+def check_signer(credential: Credential, long_term: LongTermSettings) -> None:
+    """Refuse, before the signer is asked to confirm on the phone, a credential that B-LT/B-LTA would refuse."""
+    from signing.pdf.sign import _validation_context
+
+    _run(_check_signer(credential.certificate, credential.chain, _validation_context(long_term)))
+
+
+async def _long_term(output: io.BytesIO, data: Mapping[str, Any], timestamper: Any, settings: LongTermSettings) -> None:
     """B-LT: the DSS with the signer's revocation data; B-LTA: then a document time-stamp (one incremental
     update each, as :func:`signing.pdf.sign.sign_pdf` produces)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -433,8 +454,10 @@ async def _long_term(
     from signing.pdf.sign import _validation_context
 
     context = _validation_context(settings)
+    await _check_signer(_b64d(data["certificate"]), [_b64d(c) for c in data["chain"]], context)
     reader = PdfFileReader(output, strict=False)
-    embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == field_name)
+    level, digest = data["level"], data["digest_algorithm"]
+    embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == data["field_name"])
     await async_add_validation_info(embedded, context, in_place=True, output=output)
     if level == "B-LTA":
         writer = IncrementalPdfFileWriter(output, strict=False)
