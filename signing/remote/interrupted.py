@@ -36,7 +36,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
@@ -56,6 +56,20 @@ __all__ = [
 ]
 
 STATE_VERSION = 1
+_STATE_KEYS = frozenset(
+    {
+        "level",
+        "digest_algorithm",
+        "signature_algorithm",
+        "signed_attributes",
+        "document_digest",
+        "reserved_region",
+        "certificate",
+        "chain",
+        "credential_id",
+        "field_name",
+    }
+)
 _DIGESTS: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
@@ -84,6 +98,9 @@ class PendingState:
             raise RemoteSigningError("pending state is not JSON", code="remote_state_invalid") from exc
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise RemoteSigningError("pending state of an unknown version", code="remote_state_invalid")
+        missing = _STATE_KEYS - data.keys()
+        if missing:
+            raise RemoteSigningError(f"pending state lacks {sorted(missing)}", code="remote_state_invalid")
         return cls(data=data, pdf=pdf)
 
     def __repr__(self) -> str:
@@ -464,7 +481,3 @@ async def _long_term(output: io.BytesIO, data: Mapping[str, Any], timestamper: A
         stamper = PdfTimeStamper(timestamper)
         await stamper.async_timestamp_pdf(writer, digest, validation_context=context, in_place=True)
 
-
-def certificate_der(cert: x509.Certificate) -> bytes:
-    """DER of a ``cryptography`` certificate (for building a :class:`Credential` from a key source)."""
-    return cert.public_bytes(serialization.Encoding.DER)

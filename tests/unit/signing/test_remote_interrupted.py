@@ -97,7 +97,7 @@ def test_certificate_changed(test_pki: TestPki) -> None:
 
 
 def test_unreadable_state(test_pki: TestPki) -> None:
-    for text in ("{not json", json.dumps({"version": 99})):
+    for text in ("{not json", json.dumps({"version": 99}), json.dumps({"version": 1, "level": "B-B"})):
         with pytest.raises(RemoteSigningError) as err:
             PendingState.from_json(text, b"")
         assert err.value.code == "remote_state_invalid"
