@@ -91,6 +91,10 @@ class CscSigner:
     def from_url(cls, url: str, **secrets: Any) -> CscSigner:
         parts = urlsplit(url)
         scheme = parts.scheme.removeprefix("csc+")
+        if parts.username is not None or parts.password is not None:
+            raise RemoteSigningError(
+                "CSC URL: no credentials in the URL (pass client_secret= or access_token=)", code="remote_bad_request"
+            )
         if scheme == "http" and not _loopback(parts.hostname):
             raise RemoteSigningError("csc+http:// is for loopback test servers only", code="remote_bad_request")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}

@@ -131,9 +131,10 @@ def test_csc_url_keeps_secrets_out_and_plain_http_on_loopback_only() -> None:
     with pytest.raises(RemoteSigningError) as err:
         from_url("csc+http://rssp.example.vn/?client_id=gw", client_secret="x")
     assert err.value.code == "remote_bad_request"
-    with pytest.raises(RemoteSigningError) as err:
-        from_url("csc+https://rssp.example.vn/?version=3&client_id=gw", client_secret="x")
-    assert err.value.code == "remote_bad_request"
+    for url in ("csc+https://rssp.example.vn/?version=3&client_id=gw", "csc+https://gw:s3cr3t@rssp.example.vn/"):
+        with pytest.raises(RemoteSigningError) as err:
+            from_url(url, client_secret="x")
+        assert err.value.code == "remote_bad_request" and "s3cr3t" not in str(err.value)
 
 
 @pytest.mark.parametrize("name", ["revoked", "wrong-ku"])
