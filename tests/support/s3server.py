@@ -65,6 +65,7 @@ class S3Server:
     secret_key: str
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: list[str] | None = None  # how it was started (same ports and data folder): restart() reuses them
 
     def url(self, bucket: str) -> str:
         return f"s3://{self.access_key}:{self.secret_key}@{bucket}?endpoint={self.endpoint}&secure=0&region=us-east-1"
@@ -81,6 +82,22 @@ class S3Server:
         from storage.objects.s3 import S3ObjectStore
 
         return S3ObjectStore.from_url(self.new_bucket_url(object_lock=object_lock))
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash (fault tests)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def restart(self, timeout: float = 90) -> None:
+        """Start again on the same ports and data after :meth:`kill` or :meth:`stop`."""
+        assert self.args is not None and self.log is not None, "a server this fixture did not start"
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT, cwd=self.log.parent,
+                                            start_new_session=True)
+        if not _ready(self, timeout):
+            self.stop()
+            raise RuntimeError(f"weed mini did not come back within {timeout:.0f}s (log: {self.log})")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -127,11 +144,11 @@ def start_weed(data_dir: Path, *, timeout: float = 90) -> S3Server | str:
     args += [f"-{name}={port}" for name, port in ports.items()]
     args += [f"-{name}.grpc={port}" for name, port in zip(names[:5], grpc, strict=False)]
     log = data_dir / "weed.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=data_dir, start_new_session=True)
-    server = S3Server(f"127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY, proc, log)
-    if not _ready(server, timeout):
-        server.stop()
+    log.touch()
+    server = S3Server(f"127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY, None, log, args)
+    try:
+        server.restart(timeout)
+    except RuntimeError:
         tail = log.read_text(errors="replace")[-2000:]
         return f"weed mini did not become ready within {timeout:.0f}s; its log ends with:\n{tail}"
     return server
