@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from storage.errors import UnknownBackend
 from storage.interfaces import ObjectStore
 from storage.objects.filesystem import FilesystemObjectStore
+from storage.objects.urls import redact
 
-__all__ = ["BACKENDS", "FilesystemObjectStore", "backend_class", "check_url", "from_url"]
+__all__ = ["BACKENDS", "FilesystemObjectStore", "backend_class", "check_url", "from_url", "place_of", "redact"]
 
 BACKENDS: dict[str, str] = {
     "file": "storage.objects.filesystem:FilesystemObjectStore",
@@ -30,7 +31,7 @@ def backend_class(url: str) -> type:
     target = BACKENDS.get(scheme)
     if target is None:
         known = ", ".join(f"{name}://" for name in BACKENDS)
-        raise UnknownBackend(f"unknown object store URL scheme {scheme!r} in {url!r}; known: {known}")
+        raise UnknownBackend(f"unknown object store URL scheme {scheme!r} in {redact(url)!r}; known: {known}")
     module, _, name = target.partition(":")
     cls: type = getattr(import_module(module), name)
     return cls
@@ -49,3 +50,15 @@ def check_url(url: str) -> None:
     checker = getattr(cls, "check_url", None)
     if checker is not None:
         checker(url)
+
+
+def place_of(url: str) -> tuple[str, ...]:
+    """Where a URL's blobs live, to tell independent stores apart: for ``s3://`` the endpoint and the bucket (two
+    prefixes of one bucket are one place), for ``file://`` the folder; contacts nothing."""
+    cls = backend_class(url)
+    place = getattr(cls, "place_of", None)
+    if place is not None:
+        found: tuple[str, ...] = place(url)
+        return found
+    parts = urlsplit(url)
+    return (parts.scheme, parts.netloc, parts.path.rstrip("/"))

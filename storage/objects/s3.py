@@ -62,6 +62,7 @@ from storage.errors import (
     StorageError,
 )
 from storage.interfaces import BlobRef, Retention
+from storage.objects.urls import redact as _redact
 
 __all__ = ["S3Location", "S3ObjectStore"]
 
@@ -147,15 +148,6 @@ def _endpoint(value: str, secure: str | None) -> tuple[str, bool]:
     return value, tls
 
 
-def _redact(url: str) -> str:
-    """``url`` with any userinfo replaced: error messages never carry a secret."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"***@{host}").geturl()
-
-
 class _ResponseReader(io.RawIOBase):
     """A GET's body as a raw stream; closing it returns the connection to the pool. Errors while reading are
     the storage error tree's too (the store went away mid-transfer)."""
@@ -217,6 +209,12 @@ class S3ObjectStore:
     def check_url(cls, url: str) -> None:
         """Raise :class:`InvalidStoreUrl` unless ``url`` can be used (settings validation, no network)."""
         S3Location.parse(url)
+
+    @classmethod
+    def place_of(cls, url: str) -> tuple[str, ...]:
+        """The endpoint and bucket of ``url``: what must differ between two independent copies."""
+        location = S3Location.parse(url, environ={})
+        return ("s3", location.endpoint.lower(), location.bucket)
 
     # --- keys and errors ---
 
