@@ -58,6 +58,22 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def _admin_ports() -> tuple[int, int]:
+    """An admin HTTP port and its gRPC port 10000 above, both free: weed mini's maintenance worker dials the admin
+    at HTTP port + 10000 whatever ``-admin.port.grpc`` says (4.48), and would retry a wrong port for ever."""
+    for _ in range(50):
+        (grpc,) = _free_ports(1)
+        if grpc <= 11024:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", grpc - 10000))
+            except OSError:
+                continue
+        return grpc - 10000, grpc
+    raise RuntimeError("no free pair of ports 10000 apart for the SeaweedFS admin server")
+
+
 @dataclass
 class S3Server:
     endpoint: str  # host:port
@@ -135,14 +151,16 @@ def start_weed(data_dir: Path, *, timeout: float = 90) -> S3Server | str:
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
     config.write_text(json.dumps({"identities": [identity]}))
     (data_dir / "data").mkdir()
-    names = ["master.port", "volume.port", "filer.port", "s3.port", "admin.port", "debug.port"]
-    ports = dict(zip(names, _free_ports(len(names) * 2), strict=False))
-    grpc = _free_ports(len(names))
+    names = ["master.port", "volume.port", "filer.port", "s3.port", "debug.port"]
+    ports = dict(zip(names, _free_ports(len(names)), strict=True))
+    grpc = _free_ports(4)
+    admin, admin_grpc = _admin_ports()
     args = [weed, "mini", f"-dir={data_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-s3.config={config}", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
             "-master.telemetry=false", "-master.volumeSizeLimitMB=64"]
     args += [f"-{name}={port}" for name, port in ports.items()]
-    args += [f"-{name}.grpc={port}" for name, port in zip(names[:5], grpc, strict=False)]
+    args += [f"-{name}.grpc={port}" for name, port in zip(names[:4], grpc, strict=True)]
+    args += [f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}"]
     log = data_dir / "weed.log"
     log.touch()
     server = S3Server(f"127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY, None, log, args)
