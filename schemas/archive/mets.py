@@ -71,6 +71,8 @@ class CsipPackage:
     content_category: str = "Textual works \u2013 Digital"
     content_information_type: str = "MIXED"
     record_status: str = "NEW"
+    #: the file groups' ``csip:OTHERCONTENTINFORMATIONTYPE`` (their ``csip:CONTENTINFORMATIONTYPE`` is ``OTHER``)
+    group_content_type: str = "TT05-2025"
     extra_profile: tuple[str, ...] = field(default=())
 
 
@@ -163,6 +165,9 @@ def mets_xml(package: CsipPackage) -> bytes:
             group_ids[use] = f"filegrp-{g + 1}"
             group.set("ID", group_ids[use])
             group.set("USE", use)
+            # eark-validator 1.1.3's CSIP63 fails a file group without these two (README.md of this package)
+            group.set(_C + "CONTENTINFORMATIONTYPE", "OTHER")
+            group.set(_C + "OTHERCONTENTINFORMATIONTYPE", package.group_content_type)
             for item in items:
                 count += 1
                 element = etree.SubElement(group, _M + "file")
@@ -188,7 +193,17 @@ def mets_xml(package: CsipPackage) -> bytes:
             meta.set("DMDID", " ".join(dmd_ids))
         if amd_ids:
             meta.set("ADMID", " ".join(amd_ids))
+    representations = None
     for n, (use, group_id) in enumerate(group_ids.items()):
+        if use.startswith("Representations"):
+            # One "Representations" division pointing at each representation's file group: CSIP 2.1 without
+            # representation METS files (a sub-division per representation needs an mptr to one).
+            if representations is None:
+                representations = etree.SubElement(top, _M + "div")
+                representations.set("ID", "div-representations")
+                representations.set("LABEL", "Representations")
+            etree.SubElement(representations, _M + "fptr").set("FILEID", group_id)
+            continue
         div = etree.SubElement(top, _M + "div")
         div.set("ID", f"div-{n + 1}")
         div.set("LABEL", use)

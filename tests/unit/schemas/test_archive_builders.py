@@ -97,7 +97,12 @@ def test_the_physical_structmap_points_at_every_section() -> None:
     struct = root.find("mets:structMap", NS)
     assert (struct.get("TYPE"), struct.get("LABEL")) == ("PHYSICAL", "CSIP")
     divs = struct.findall("mets:div/mets:div", NS)
-    assert [d.get("LABEL") for d in divs] == ["Metadata", "Representations/rep1", "Documentation"]
+    assert [d.get("LABEL") for d in divs] == ["Metadata", "Representations", "Documentation"]
+    groups = {g.get("ID"): g for g in root.iter(f"{{{METS_NS}}}fileGrp")}
+    assert groups[divs[1].find("mets:fptr", NS).get("FILEID")].get("USE") == "Representations/rep1"
+    # eark-validator 1.1.3 (CSIP63) wants OTHER + a name on every file group
+    assert {(g.get(f"{{{CSIP_NS}}}CONTENTINFORMATIONTYPE"), g.get(f"{{{CSIP_NS}}}OTHERCONTENTINFORMATIONTYPE"))
+            for g in groups.values()} == {("OTHER", "TT05-2025")}
     ids = {e.get("ID") for e in root.iter() if e.get("ID")}
     assert set(divs[0].get("DMDID").split() + divs[0].get("ADMID").split()) <= ids
     assert all(fptr.get("FILEID") in ids for fptr in struct.iter(f"{{{METS_NS}}}fptr"))
