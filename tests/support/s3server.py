@@ -123,6 +123,15 @@ class S3Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        self._remove_sockets()
+
+    def _remove_sockets(self) -> None:
+        """weed leaves ``/tmp/seaweedfs-<role>-<port>.sock`` behind (gRPC and S3 local sockets whose place 4.48's
+        mini mode does not let us choose): remove those of this server's ports."""
+        ports = {arg.rsplit("=", 1)[1] for arg in self.args or () if arg.split("=", 1)[0].endswith(("port", "grpc"))}
+        for port in ports:
+            for leftover in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                leftover.unlink(missing_ok=True)
 
 
 def _ready(server: S3Server, timeout: float) -> bool:
@@ -157,7 +166,8 @@ def start_weed(data_dir: Path, *, timeout: float = 90) -> S3Server | str:
     admin, admin_grpc = _admin_ports()
     args = [weed, "mini", f"-dir={data_dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-s3.config={config}", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-master.telemetry=false", "-master.volumeSizeLimitMB=64"]
+            "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
+            f"-filer.localSocket={data_dir / 'filer.sock'}"]
     args += [f"-{name}={port}" for name, port in ports.items()]
     args += [f"-{name}.grpc={port}" for name, port in zip(names[:4], grpc, strict=True)]
     args += [f"-admin.port={admin}", f"-admin.port.grpc={admin_grpc}"]
