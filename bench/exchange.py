@@ -38,6 +38,11 @@ The gateways' data folders are made under ``--workdir`` (default: a folder of th
 creating one file there is printed: each document creates two, and on ext4 that cost moves with what was deleted
 nearby just before.
 
+``--objects [--objects-mb 256]``: instead of the exchange, the object stores alone: put (from a stream of
+unknown hash, as a submit's spooled attachment) and get (streamed, hashed) of one blob of that size on the file
+store and on S3 (a local SeaweedFS server, tests/support/s3server.py), in MB/s, beside ``hashlib.sha256`` on the
+same bytes in the same run (the floor: every put and every audit hashes), medians of ``--repeat`` (3 at least).
+
 ``--base DIR`` (``--new DIR``, this checkout by default): two versions side by side, as issue 19 judges its
 performance devices. A gateway of each checkout runs on its own fresh database, migrated and provisioned by that
 checkout's own code; after a warm-up run each, ``--repeat`` runs of each kind (saturation, then the target rate)
@@ -345,6 +350,67 @@ def peak_rss_large(tmp: Path, size_mb: int) -> dict[str, float]:
         server.stop()
 
 
+def objects_throughput(tmp: Path, size_mb: int, repeat: int) -> list[tuple[str, float, float]]:
+    """(store, put MB/s, get MB/s) of one ``size_mb`` blob, medians of ``repeat`` runs; ``sha256`` first (hash only)."""
+    import hashlib
+    import io
+
+    from storage import objects
+    from tests.support.s3server import start_weed
+
+    size = size_mb * 2**20
+    block = os.urandom(2**20)
+
+    class Stream(io.RawIOBase):  # size bytes, 1 MiB at a time, never held whole; varies by run
+        def __init__(self, salt: int) -> None:
+            self.left, self.salt = size, salt.to_bytes(8, "big")
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            n = min(len(buffer), self.left, len(block))
+            buffer[:n] = (self.salt + block[8:])[:n]
+            self.left -= n
+            return n
+
+    def timed(fn: Any) -> float:
+        start = time.perf_counter()
+        fn()
+        return size_mb / (time.perf_counter() - start)
+
+    def sha_only() -> None:
+        digest, stream = hashlib.sha256(), Stream(0)
+        while chunk := stream.read(2**20):
+            digest.update(chunk)
+
+    def get(store: Any, sha256: str) -> None:
+        digest = hashlib.sha256()
+        with store.open(sha256) as fh:
+            while chunk := fh.read(2**20):
+                digest.update(chunk)
+        assert digest.hexdigest() == sha256
+
+    (tmp / "weed").mkdir()
+    weed = start_weed(tmp / "weed")
+    if isinstance(weed, str):
+        raise SystemExit(f"--objects: no local S3 server: {weed}")
+    try:
+        stores = [("file", objects.from_url((tmp / "objects").as_uri())), ("s3 (SeaweedFS, loopback)", weed.store())]
+        rows = [("sha256 only", statistics.median(timed(sha_only) for _ in range(repeat)), float("nan"))]
+        for name, store in stores:
+            puts, gets = [], []
+            for n in range(repeat):
+                refs: list[Any] = []
+                puts.append(timed(lambda store=store, n=n, refs=refs: refs.append(
+                    store.put_stream(io.BufferedReader(Stream(n + 1), 2**20)))))
+                gets.append(timed(lambda store=store, refs=refs: get(store, refs[0].sha256)))
+            rows.append((name, statistics.median(puts), statistics.median(gets)))
+        return rows
+    finally:
+        weed.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=400)
@@ -396,7 +462,19 @@ def main() -> None:
         help="a checkout of the base version (git worktree): run it and --new side by side, alternating",
     )
     parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
+    parser.add_argument("--objects", action="store_true", help="object store put/get MB/s (file, S3) instead")
+    parser.add_argument("--objects-mb", type=int, default=256, help="--objects: the blob's size in MiB")
     args = parser.parse_args()
+    if args.objects:
+        with bench_folder("edoc-bench-objects-", args.workdir) as tmp:
+            calibration = calibration_ms()
+            rows = objects_throughput(tmp, args.objects_mb, max(args.repeat, 3))
+        print(f"\nobject stores: one {args.objects_mb} MiB blob, median of {max(args.repeat, 3)} runs "
+              f"(calibration {calibration:.0f} ms)")
+        print(f"{'store':<26} {'put MB/s':>9} {'get MB/s':>9}")
+        for name, put, get in rows:
+            print(f"{name:<26} {put:>9.0f} {get:>9.0f}" if get == get else f"{name:<26} {put:>9.0f} {'':>9}")
+        return
     if args.base is not None:
         paired(args)
         return

@@ -101,7 +101,8 @@ def _configuration_problems(settings: Any) -> list[str]:
         problems.append(str(exc))
     scheme = urlsplit(settings.resolved_storage_url()).scheme
     if scheme not in objects.BACKENDS:
-        problems.append(f"unknown object store URL scheme {scheme!r}; known: {', '.join(objects.BACKENDS)}://")
+        known = ", ".join(f"{name}://" for name in objects.BACKENDS)
+        problems.append(f"unknown object store URL scheme {scheme!r}; known: {known}")
     if settings.node_key_file is not None:
         from signing.keys import load_pkcs12
 

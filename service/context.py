@@ -76,6 +76,11 @@ class Gateway:
         return Blobs(self.store, self.engine, self.settings.inline_blob_max_bytes)
 
     @cached_property
+    def archive_stores(self) -> tuple[ObjectStore, ...]:
+        """The object stores of the archive copies (``EDOC_ARCHIVE_URLS``, in order; none when not set)."""
+        return tuple(objects.from_url(url) for url in self.settings.archive_urls)
+
+    @cached_property
     def bus(self) -> Bus:
         """The bus ``EDOC_BUS_URL`` names (service/bus/): ``db://``, the outbox table of this database."""
         return bus_from_url(

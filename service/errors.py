@@ -15,7 +15,14 @@ from schemas.errors import SchemaError
 from service.exchange import errors as ex
 from signing.errors import SigningError
 from storage.db import translate_error
-from storage.errors import BlobNotFound, DatabaseUnavailable, InvalidValue, StorageError
+from storage.errors import (
+    BlobNotFound,
+    DatabaseUnavailable,
+    InvalidValue,
+    ObjectStoreRefused,
+    ObjectStoreUnavailable,
+    StorageError,
+)
 
 __all__ = ["RETRY_AFTER_SECONDS", "install_error_handlers", "problem", "status_for", "vxp_problem"]
 
@@ -37,6 +44,8 @@ _STATUS: list[tuple[type[BaseException], int, str]] = [
     (BlobNotFound, 404, "Not found"),
     (InvalidValue, 400, "Invalid value"),
     (DatabaseUnavailable, 503, "Database unavailable"),
+    (ObjectStoreUnavailable, 503, "Object store unavailable"),
+    (ObjectStoreRefused, 503, "Object store unavailable"),
     (StorageError, 503, "Storage unavailable"),
     (SchemaError, 400, "Invalid package"),
     (SigningError, 422, "Signature problem"),

@@ -6,11 +6,12 @@ configuration cannot end up serving a province by accident.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.bus import check_url
 
@@ -72,6 +73,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     storage_url: str = ""
     bus_url: str = "db://"
+    archive_urls: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="object stores that keep the archive copies (TT 02/2019: at least two on independent media), "
+        "a JSON array or URLs separated by commas or spaces; production requires two on different endpoints or "
+        "buckets, each able to enforce a retention (s3:// with Object Lock), and refuses file://",
+    )
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
 
     node_id: str = Field("000.00.00.H53", description="agency code of this node, written in TraceHeaders")
@@ -202,6 +209,40 @@ class Settings(BaseSettings):
     def _bus_url(cls, value: str) -> str:
         return check_url(value)  # db:// (the outbox table) now; amqp:// comes with the production tier
 
+    @field_validator("archive_urls", mode="before")
+    @classmethod
+    def _split_archive_urls(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a JSON array of URLs ({exc.msg})") from None
+        return [item for item in text.replace(",", " ").split() if item]
+
+    @field_validator("archive_urls")
+    @classmethod
+    def _archive_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from storage import objects
+        from storage.errors import UnknownBackend
+
+        places: dict[tuple[str, ...], int] = {}
+        for n, url in enumerate(value, 1):
+            try:
+                objects.check_url(url)
+                place = objects.place_of(url)
+            except UnknownBackend as exc:
+                raise ValueError(f"archive store {n}: {exc}") from None
+            if place in places:
+                raise ValueError(
+                    f"archive stores {places[place]} and {n} are the same endpoint and bucket "
+                    "(the copies must be independent)"
+                )
+            places[place] = n
+        return value
+
     @model_validator(mode="after")
     def _route_targets(self) -> Settings:
         known = {"local", *self.uplinks}
@@ -209,6 +250,20 @@ class Settings(BaseSettings):
             if target not in known:
                 raise ValueError(f"route target {target!r} is neither 'local' nor a configured uplink")
         return self
+
+    def _archive_problems(self) -> list[str]:
+        """Production: two archive copies (TT 02/2019, TT 05/2025 Điều 27), each on a store that enforces a
+        retention; distinct places are checked when the setting is read."""
+        from storage import objects
+
+        if len(self.archive_urls) < 2:
+            return ["EDOC_ARCHIVE_URLS must name two object stores on different endpoints or buckets (two copies)"]
+        return [
+            f"archive store {n} ({objects.redact(url).split('?')[0]}) cannot enforce a retention; use s3:// with "
+            "Object Lock"
+            for n, url in enumerate(self.archive_urls, 1)
+            if not getattr(objects.backend_class(url), "enforces_retention", False)
+        ]
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'edoc.sqlite3').resolve()}"
@@ -229,6 +284,7 @@ class Settings(BaseSettings):
             problems.append("the SQLite database is for the embedded tier; set EDOC_DATABASE_URL to PostgreSQL")
         if self.resolved_storage_url().startswith("file:"):
             problems.append("the file object store is for the embedded tier; set EDOC_STORAGE_URL to s3://…")
+        problems.extend(self._archive_problems())
         if self.node_key_file is None:
             problems.append("EDOC_NODE_KEY_FILE is not set (the node must sign with a real certificate)")
         for name, uplink in self.uplinks.items():

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["BlobNotFound", "DatabaseUnavailable", "InvalidValue", "StorageError", "UnknownBackend"]
+__all__ = [
+    "BlobNotFound",
+    "DatabaseUnavailable",
+    "InvalidStoreUrl",
+    "InvalidValue",
+    "ObjectStoreRefused",
+    "ObjectStoreUnavailable",
+    "RetentionUnsupported",
+    "StorageError",
+    "UnknownBackend",
+]
 
 
 class StorageError(Exception):
@@ -39,3 +49,29 @@ class InvalidValue(StorageError):
     the request was wrong, not the database."""
 
     code = "invalid_value"
+
+
+class InvalidStoreUrl(UnknownBackend):
+    """An object-store URL of a known scheme that cannot be used as written (a missing bucket, an unknown
+    option, a malformed endpoint)."""
+
+    code = "invalid_store_url"
+
+
+class ObjectStoreUnavailable(StorageError):
+    """The object store does not answer (down, unreachable, timing out, answering 5xx): retry later."""
+
+    code = "object_store_unavailable"
+
+
+class ObjectStoreRefused(StorageError):
+    """The object store answers but refuses the gateway (wrong credentials, a missing bucket, access denied): a
+    configuration problem that retrying does not fix, though the API still answers 503 (the request was fine)."""
+
+    code = "object_store_refused"
+
+
+class RetentionUnsupported(StorageError):
+    """A retention (Object Lock) was asked of a store or bucket that cannot enforce it."""
+
+    code = "retention_unsupported"

@@ -218,10 +218,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz", summary="The database and the object store answer")
+@health.get("/readyz", summary="The database and the object stores answer")
 def readyz(gw: GatewayDep) -> JSONResponse:
     checks: dict[str, str] = {}
-    for name, probe in (("database", lambda: ping(gw.engine)), ("objects", gw.store.check)):
+    probes = [("database", lambda: ping(gw.engine)), ("objects", gw.store.check)]
+    # each archive copy by its position in EDOC_ARCHIVE_URLS: which store is down, without its address
+    probes += [(f"archive-{n}", store.check) for n, store in enumerate(gw.archive_stores, 1)]
+    for name, probe in probes:
         try:
             probe()
             checks[name] = "ok"

@@ -8,6 +8,11 @@ the new prefix folders), since a rename is only durable once its directory is: w
 after the database commit that references the blob could lose the name while the row stays. Fine for
 one machine; a production deployment uses S3/MinIO (two copies, object lock), and the settings refuse this
 backend in production.
+
+Retention: this store **cannot enforce** a :class:`~storage.interfaces.Retention` (anyone with the gateway's
+user can delete or overwrite a file): ``enforces_retention`` is false, a retention given to a put or to
+:meth:`FilesystemObjectStore.retain` is accepted and ignored, and production refuses this backend for the
+archive (``EDOC_ARCHIVE_URLS``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from storage.errors import BlobNotFound, StorageError, UnknownBackend
-from storage.interfaces import BlobRef
+from storage.interfaces import BlobRef, Retention
 
 __all__ = ["FilesystemObjectStore"]
 
@@ -56,6 +61,8 @@ def _fsync_dir(path: str) -> None:
 class FilesystemObjectStore:
     """Content-addressed blobs in a folder (see module docstring)."""
 
+    enforces_retention = False
+
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
         self.root = Path(root)
         self.url = self.root.resolve().as_uri()
@@ -68,25 +75,34 @@ class FilesystemObjectStore:
     @classmethod
     def from_url(cls, url: str) -> FilesystemObjectStore:
         """``file:///absolute/path`` (the alias table in :mod:`storage.objects` sends ``file://`` here)."""
-        path = unquote(urlsplit(url).path)
-        if not path:
+        cls.check_url(url)
+        return cls(Path(unquote(urlsplit(url).path)))
+
+    @classmethod
+    def check_url(cls, url: str) -> None:
+        """Raise :class:`UnknownBackend` unless ``url`` names a folder (settings validation: creates nothing)."""
+        if not unquote(urlsplit(url).path):
             raise UnknownBackend(f"file URL without a path: {url!r} (use file:///absolute/path)")
-        return cls(Path(path))
 
     def _name(self, sha256: str) -> str:
         if not _SHA256.match(sha256):
             raise BlobNotFound(f"not a SHA-256 blob address: {sha256!r}")
         return f"{self._root}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
-    def put_bytes(self, data: bytes) -> BlobRef:
+    def put_bytes(self, data: bytes, *, retention: Retention | None = None) -> BlobRef:
         return self.put_stream(io.BytesIO(data))
 
-    def put_file(self, path: Path) -> BlobRef:
+    def put_file(self, path: Path, *, retention: Retention | None = None) -> BlobRef:
         with open(path, "rb") as fh:
             return self.put_stream(fh)
 
-    def put_stream(self, stream: BinaryIO) -> BlobRef:
+    def put_stream(self, stream: BinaryIO, *, retention: Retention | None = None) -> BlobRef:
         return self._put([stream])[0]
+
+    def retain(self, sha256: str, retention: Retention) -> None:
+        """Nothing: a folder cannot enforce a retention (module docstring); the blob must exist."""
+        if not self.exists(sha256):
+            raise BlobNotFound(f"blob {sha256} is not in {self.url}")
 
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobRef]:
         """Several blobs made durable together (a submit's package and its attachments): all are written, then

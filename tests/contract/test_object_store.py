@@ -12,6 +12,7 @@ import pytest
 from storage import objects
 from storage.errors import BlobNotFound, StorageError, UnknownBackend
 from storage.interfaces import ObjectStore
+from tests.support.s3server import S3Server
 
 
 class ObjectStoreContract:
@@ -64,6 +65,25 @@ class ObjectStoreContract:
         assert [store.read(r.sha256) for r in refs] == blobs
         assert store.put_many([]) == []
         assert store.put_many([b"package"]) == [store.put_bytes(b"package")]
+
+    def test_says_whether_it_enforces_retention(self, store: ObjectStore) -> None:
+        assert isinstance(store.enforces_retention, bool)
+
+    def test_retain_of_a_missing_blob_is_a_clear_error(self, store: ObjectStore) -> None:
+        from storage.interfaces import Retention
+
+        with pytest.raises(StorageError):
+            store.retain("0" * 64, Retention.permanent())
+
+
+class TestS3ObjectStore(ObjectStoreContract):
+    """The same contract on a real S3 server (SeaweedFS on loopback, tests/support/s3server.py); the S3-only
+    behaviour (large objects, retention, a store that is down) is in tests/integration/test_s3_store.py."""
+
+    @pytest.fixture
+    def store(self, s3_server: S3Server) -> ObjectStore:
+        store: ObjectStore = s3_server.store()
+        return store
 
 
 class TestFilesystemObjectStore(ObjectStoreContract):
@@ -159,6 +179,17 @@ class TestFilesystemObjectStore(ObjectStoreContract):
         root = Path(store.url.removeprefix("file://"))
         assert [p for p in root.rglob("*") if p.is_file()] == []  # no blob named, no temporary file left
 
+    def test_does_not_enforce_retention(self, store: ObjectStore) -> None:
+        """A folder cannot keep anyone from deleting a file: the flag says so and production refuses it."""
+        from datetime import UTC, datetime, timedelta
+
+        from storage.interfaces import Retention
+
+        assert store.enforces_retention is False
+        ref = store.put_bytes(b"kept?", retention=Retention(datetime.now(UTC) + timedelta(days=1)))
+        store.retain(ref.sha256, Retention.permanent())  # accepted and ignored
+        assert store.read(ref.sha256) == b"kept?"
+
     def test_check_fails_when_the_folder_cannot_take_files(self, tmp_path: Path) -> None:
         store = objects.from_url((tmp_path / "ro").as_uri())
         # A regular file where the store's temp folder should be: no write can succeed, even as root.
@@ -178,10 +209,10 @@ def test_unknown_scheme_names_the_known_ones() -> None:
 
 
 def test_schemes_resolve_through_the_alias_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A scheme added to the table is served by the backend it names (how ``s3://`` will plug in)."""
+    """A scheme added to the table is served by the backend it names (as ``s3://`` plugs in)."""
     monkeypatch.setitem(objects.BACKENDS, "local", "storage.objects.filesystem:FilesystemObjectStore")
     store = objects.from_url(f"local://{tmp_path / 'aliased'}")
     assert store.read(store.put_bytes(b"alias").sha256) == b"alias"
     assert (tmp_path / "aliased").is_dir()
-    with pytest.raises(UnknownBackend, match="file://, local://"):
+    with pytest.raises(UnknownBackend, match="file://, s3://, local://"):
         objects.from_url("ftp://example/bucket")
