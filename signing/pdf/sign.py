@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -184,18 +184,60 @@ def _sign_in_place(
     digest: str,
     long_term: LongTermSettings | None,
 ) -> None:
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.misc import PdfError
-    from pyhanko.sign import fields, signers
     from pyhanko.sign.timestamps import HTTPTimeStamper
 
     signer = _signer_for(key, pss)
+    writer = open_writer(stream)
+    timestamper = HTTPTimeStamper(tsa_url, timeout=10) if tsa_url and level != "B-B" else None
+    pdf_signer = pdf_signer_for(
+        writer,
+        signer,
+        level=level,
+        field_name=field_name,
+        timestamper=timestamper,
+        appearance=appearance,
+        certify=certify,
+        reason=reason,
+        location=location,
+        contact=contact,
+        digest=digest,
+        long_term=long_term,
+    )
+    reserved = _bytes_reserved(signer, timestamper is not None)
+    _run(pdf_signer, writer, reserved)
+
+
+def open_writer(stream: BinaryIO) -> Any:
+    """pyHanko's incremental writer over ``stream``; PdfSigningError(``pdf_unreadable``) if it is no PDF."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfError
+
     try:
-        writer = IncrementalPdfFileWriter(stream, strict=False)
+        return IncrementalPdfFileWriter(stream, strict=False)
     except (PdfError, ValueError, OSError) as exc:
         raise PdfSigningError(f"cannot read the PDF: {exc}", code="pdf_unreadable") from exc
+
+
+def pdf_signer_for(
+    writer: Any,
+    signer: Any,
+    *,
+    level: Level,
+    field_name: str | None,
+    timestamper: Any,
+    appearance: Appearance | None,
+    certify: bool,
+    reason: str | None,
+    location: str | None,
+    contact: str | None,
+    digest: str,
+    long_term: LongTermSettings | None,
+) -> Any:
+    """The pyHanko PdfSigner for one signature: field, PAdES metadata, NĐ 30/2020 stamp. Shared by
+    :func:`sign_pdf` and the interrupted (remote) signing of :mod:`signing.remote.interrupted`."""
+    from pyhanko.sign import fields, signers
+
     name = field_name or _free_field_name(writer)
-    timestamper = HTTPTimeStamper(tsa_url, timeout=10) if tsa_url and level != "B-B" else None
     meta = signers.PdfSignatureMetadata(
         field_name=name,
         md_algorithm=digest,
@@ -212,11 +254,9 @@ def _sign_in_place(
     field_spec, stamp_style = (None, None)
     if appearance is not None:
         field_spec, stamp_style = build_stamp(writer, appearance, name)
-    pdf_signer = signers.PdfSigner(
+    return signers.PdfSigner(
         meta, signer, timestamper=timestamper, stamp_style=stamp_style, new_field_spec=field_spec
     )
-    reserved = _bytes_reserved(signer, timestamper is not None)
-    _run(pdf_signer, writer, reserved)
 
 
 def _run(pdf_signer, writer, reserved: int) -> None:
