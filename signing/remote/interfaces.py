@@ -41,7 +41,12 @@ class RemoteSigningError(SigningError):
     - ``remote_bad_request``: the provider refused the request as malformed (a bug or a wrong credential id);
     - ``remote_protocol``: the answer does not follow the provider's documented shape;
     - ``remote_unknown_transaction``: the provider does not know the transaction polled;
-    - ``remote_unknown_provider``: a provider URL with an unknown scheme (the message names the known ones).
+    - ``remote_unknown_provider``: a provider URL with an unknown scheme (the message names the known ones);
+    - ``remote_bad_signature``: a returned signature value does not verify against the credential's certificate
+      over the prepared signed attributes (nothing is embedded; signing/remote/interrupted.py);
+    - ``remote_certificate_changed``: the provider now answers with a certificate other than the one the document
+      was prepared for;
+    - ``remote_state_invalid``: a stored pending state cannot be read back.
     """
 
     code = "remote_signing_error"
@@ -74,7 +79,9 @@ class SignRequest:
     """What is handed to the provider: the credential, one or more digests (``digest_algorithm`` names them, e.g.
     ``"sha256"``), a short description shown to the signer on the phone, an optional callback URL the provider
     calls when the signer answered, and the signer's own authorisation data where the provider takes it with the
-    request (CSC PIN/OTP; never logged)."""
+    request (CSC PIN/OTP; never logged). ``signature_algorithm`` names the signature the document was prepared
+    for, as asn1crypto does (``"sha256_rsa"``, ``"rsassa_pss"``, ``"sha256_ecdsa"``); empty = the provider's
+    default for the key (PKCS#1 v1.5 for RSA)."""
 
     credential_id: str
     hashes: tuple[bytes, ...]
@@ -82,6 +89,7 @@ class SignRequest:
     description: str = ""
     callback_url: str | None = None
     authorization: Mapping[str, str] = field(default_factory=dict, repr=False)
+    signature_algorithm: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,7 +233,7 @@ def sign_request(
     if not prepared:
         raise RemoteSigningError("nothing to sign", code="remote_bad_request")
     algorithms = {p.digest_algorithm for p in prepared}
-    if len(algorithms) != 1:
+    if len(algorithms) != 1 or len({p.signature_algorithm for p in prepared}) != 1:
         raise RemoteSigningError("documents prepared with different digests", code="remote_bad_request")
     if len(prepared) > max(credential.max_signatures, 1):
         raise RemoteSigningError(
@@ -249,6 +249,7 @@ def sign_request(
         description=description,
         callback_url=callback_url,
         authorization=dict(authorization or {}),
+        signature_algorithm=prepared[0].signature_algorithm,
     )
 
 
@@ -283,9 +284,7 @@ def _check_value(certificate: bytes, mechanism: Any, digest: str, signed_attrs: 
             key.verify(value, signed_attrs, ec.ECDSA(algorithm))
         elif isinstance(key, rsa.RSAPublicKey):
             if mechanism.signature_algo == "rsassa_pss":
-                pad: padding.AsymmetricPadding = padding.PSS(
-                    mgf=padding.MGF1(algorithm), salt_length=padding.PSS.AUTO
-                )
+                pad: padding.AsymmetricPadding = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=padding.PSS.AUTO)
             else:
                 pad = padding.PKCS1v15()
             key.verify(value, signed_attrs, pad, algorithm)
