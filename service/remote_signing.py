@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from service.exchange.errors import ExchangeError, Forbidden, Invalid, NotFound
@@ -110,16 +109,10 @@ def _secret(config: RemoteSignerSetting, name: str) -> dict[str, str]:
 
 
 def build_signer(url: str, options: Mapping[str, Any]) -> RemoteSigner:
-    """The adapter a provider URL names: ``signing.remote.from_url`` (the alias table with every adapter) when
-    present, else the Vietnamese adapters' own table."""
-    package = import_module("signing.remote")
-    factory: Any = getattr(package, "from_url", None)
-    if factory is None:
-        from signing.remote import vn_providers
+    """The adapter a provider URL names (``signing.remote.PROVIDERS``), built with ``options`` (secrets among them)."""
+    from signing.remote import from_url
 
-        factory = vn_providers.from_url
-    built: RemoteSigner = factory(url, **options)
-    return built
+    return from_url(url, **options)
 
 
 def signer(gw: Gateway, name: str, caller: Caller | None = None) -> RemoteSigner:

@@ -128,8 +128,10 @@ def test_unreachable_provider(harness: RemoteHarness) -> None:
 
 
 def test_secrets_stay_out_of_repr_and_errors(harness: RemoteHarness) -> None:
+    # A provider that takes no PIN/OTP with the request (VNPT SmartCA, Viettel MySign) is made to fail by a
+    # certificate the official does not hold instead.
     bad = SignRequest(
-        credential_id=harness.credential_id,
+        credential_id=harness.credential_id if harness.authorization else harness.credential_id + "-not-held",
         hashes=(hashlib.sha256(b"x").digest(),),
         authorization={k: "0000-wrong" for k in harness.authorization},
     )

@@ -1,8 +1,9 @@
-"""The remote-signer contract for the Vietnamese adapters (VNPT SmartCA, Viettel MySign), each against its local
-test server (tests/support/remote_vn.py) over real HTTP, with a test-PKI key behind it.
-
-Written once as :class:`RemoteSignerContract` and subclassed per adapter, like the object-store and bus
-contracts; the CSC adapter's contract lives in test_remote_signer.py.
+"""The Vietnamese adapters (VNPT SmartCA, Viettel MySign), each against its local test server
+(tests/support/remote_vn.py) over real HTTP with a test-PKI key behind it: the port's behaviour as these two
+providers give it (the shared contract in test_remote_signer.py runs them too, through tests/support/remote.py),
+plus what is theirs alone: a USER id naming the official's only certificate, several hashes in one request, a
+MySign token that expires while the official decides, a transaction polled by another process, refused
+service-provider secrets that never appear in the error.
 """
 
 from __future__ import annotations

@@ -93,9 +93,14 @@ class _Server:
         with self.lock:
             return list(self.txs.values())[-1]
 
+    def _find(self, tx: str | None) -> _Tx:
+        """The transaction ``tx`` (as the server or the adapter names it: MySign's adapter prefixes the user),
+        or the latest one."""
+        return self.txs[tx.rpartition("|")[2]] if tx else list(self.txs.values())[-1]
+
     def confirm(self, tx: str | None = None) -> None:
         with self.lock:
-            item = self.txs[tx] if tx else list(self.txs.values())[-1]
+            item = self._find(tx)
             signer = self.sign_with or self.key
             item.values = [signer.sign_digest(h) for h in item.hashes]
             item.state = "signed"
@@ -108,7 +113,7 @@ class _Server:
 
     def _end(self, tx: str | None, state: str) -> None:
         with self.lock:
-            (self.txs[tx] if tx else list(self.txs.values())[-1]).state = state
+            self._find(tx).state = state
 
     def _new_tx(self, user: str, hashes: list[bytes]) -> _Tx:
         with self.lock:
