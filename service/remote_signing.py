@@ -44,6 +44,7 @@ __all__ = [
     "poller_lifespan",
     "signer",
     "start",
+    "start_poller",
 ]
 
 log = logging.getLogger(__name__)
@@ -324,16 +325,13 @@ def _notify(gw: Gateway, row: RemoteSigningRow) -> None:
         repo.set_webhook_state(session, row.id, "sent" if sent else "failed", expected="sending")
 
 
-@asynccontextmanager
-async def poller_lifespan(app: Any) -> AsyncIterator[None]:
-    """Lifespan of the signing router: with the embedded worker on and a remote signer configured, a thread polls
-    due transactions (and calls their webhooks) every ``EDOC_REMOTE_POLL_SECONDS``, so a webhook fires and an
-    expired confirmation is noticed even when no client polls, including after a restart."""
-    gw = getattr(app.state, "gateway", None)
-    if gw is None or not gw.settings.embedded_worker or not gw.settings.remote_signers:
-        yield
-        return
-    stop = threading.Event()
+def start_poller(gw: Gateway, stop: threading.Event) -> threading.Thread | None:
+    """With a remote signer configured, a thread that polls due transactions (and calls their webhooks) every
+    ``EDOC_REMOTE_POLL_SECONDS`` until ``stop``: a webhook fires and an expired confirmation is noticed even when
+    no client polls, including after a restart. Run where the delivery worker runs (the worker process of
+    ``edoc serve``, ``edoc worker``, or the embedded worker)."""
+    if not gw.settings.remote_signers:
+        return None
     worker = f"poller-{os.getpid()}"
 
     def run() -> None:
@@ -345,8 +343,18 @@ async def poller_lifespan(app: Any) -> AsyncIterator[None]:
 
     thread = threading.Thread(target=run, name="edoc-remote-signing", daemon=True)
     thread.start()
+    return thread
+
+
+@asynccontextmanager
+async def poller_lifespan(app: Any) -> AsyncIterator[None]:
+    """Lifespan of the signing router: :func:`start_poller` in an app that runs the embedded worker."""
+    gw = getattr(app.state, "gateway", None)
+    stop = threading.Event()
+    thread = start_poller(gw, stop) if gw is not None and gw.settings.embedded_worker else None
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=10)
+        if thread is not None:
+            thread.join(timeout=10)
