@@ -42,6 +42,7 @@ __all__ = [
     "poll",
     "poll_due",
     "poller_lifespan",
+    "secrets_of",
     "signer",
     "start",
     "start_poller",
@@ -92,7 +93,8 @@ _HOLDER = "_edoc_remote_signers"
 _HOLDER_LOCK = threading.Lock()
 
 
-def _secret(config: RemoteSignerSetting, name: str) -> dict[str, str]:
+def secrets_of(config: RemoteSignerSetting, name: str) -> dict[str, str]:
+    """The provider's secret arguments, read from the environment variables and files its setting names."""
     found: dict[str, str] = {}
     for option, variable in config.secret_env.items():
         value = os.environ.get(variable)
@@ -128,7 +130,7 @@ def signer(gw: Gateway, name: str, caller: Caller | None = None) -> RemoteSigner
     with _HOLDER_LOCK:
         built: dict[str, RemoteSigner] = gw.__dict__.setdefault(_HOLDER, {})
         if name not in built:
-            options = {**config.options, **_secret(config, name)}
+            options = {**config.options, **secrets_of(config, name)}
             built[name] = build_signer(config.url, options)
         return built[name]
 
