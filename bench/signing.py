@@ -8,7 +8,12 @@ On a generated 1 MB, 20-page PDF, with the test PKI's "good-rsa" PKCS#12 key (RS
 * the same with a plain default pyHanko call: ``SimpleSigner.load_pkcs12(...)`` + ``signers.sign_pdf(...)``
   per signature (what a straightforward integration does), and, for reference, with the SimpleSigner preloaded;
 * the floor: SHA-256 of the file + one private-key operation;
-* peak RSS signing a 100 MB PDF (path in, path out), measured in a child process.
+* peak RSS signing a 100 MB PDF (path in, path out), measured in a child process;
+* remote signing (issue 23): the gateway's own overhead per remote signature, ``prepare`` + ``finish`` of
+  :mod:`signing.remote.interrupted` at B-B (the provider's wait excluded: the value comes from the local CSC test
+  server with immediate confirmation, outside the timed part), beside ours B-B, and for reference the whole round
+  trip through the CSC adapter (token, authorize, signHash over HTTP on 127.0.0.1, key in memory).
+  ``--remote-only`` prints just these rows (a few seconds).
 
 Both sides sign the same bytes with the same key at the same level (PAdES sub-filter); one output of each is
 validated with pyHanko against the test root before timings are printed. The verification line comes from
@@ -78,6 +83,60 @@ def _validate(pki, signed: bytes) -> bool:
     return all(validate_pdf_signature(s, context).bottom_line for s in sigs)
 
 
+def remote_rows(data: bytes, pki, key, runs: int) -> dict[str, float]:
+    """p50 of ours B-B, of remote prepare+finish (provider excluded) and of the full CSC round trip, in ms."""
+    from cryptography.hazmat.primitives.serialization import Encoding, load_pem_private_key
+
+    from signing.pdf import sign_pdf
+    from signing.remote import from_url
+    from signing.remote.interrupted import finish, prepare, sign_request
+    from tests.support.csc_server import SoftwareKey, running_csc_server
+
+    certs = [c.public_bytes(Encoding.DER) for c in (pki.signer("good-rsa")[2], pki.intermediate_cert, pki.root_cert)]
+    with running_csc_server() as server:
+        server.auto_confirm = True
+        server.add_client("bench", "bench-secret")  # TEST ONLY
+        pem = pki.key_pem_path("good-rsa").read_bytes()
+        server.add_credential("rsa-1", SoftwareKey(load_pem_private_key(pem, None)), certs, pin="1")
+        csc = from_url(f"csc+{server.url}?version=2&client_id=bench", client_secret="bench-secret")
+        credential = csc.credential("rsa-1")
+
+        def provider(prepared) -> bytes:
+            result = csc.start(sign_request([prepared], credential, authorization={"PIN": "1"}))
+            return result.signatures[0]
+
+        overhead, round_trip, local = [], [], []
+        warm = prepare(data, credential)  # warm-up: imports, caches, the adapter's token
+        finish(warm.state, provider(warm))
+        sign_pdf(data, key=key, level="B-B")
+        for _ in range(runs):  # interleaved with local B-B, so both see the same machine load (2 shared cores)
+            t = time.perf_counter()
+            sign_pdf(data, key=key, level="B-B")
+            local.append(time.perf_counter() - t)
+            t0 = time.perf_counter()
+            prepared = prepare(data, credential, level="B-B")
+            t1 = time.perf_counter()
+            value = provider(prepared)
+            t2 = time.perf_counter()
+            finish(prepared.state, value)
+            t3 = time.perf_counter()
+            overhead.append((t1 - t0) + (t3 - t2))
+            round_trip.append(t3 - t0)
+    return {
+        "ours B-B, interleaved with the remote rows": statistics.median(local) * 1000,
+        "remote B-B: prepare + finish (gateway overhead)": statistics.median(overhead) * 1000,
+        "remote B-B: round trip via local CSC server": statistics.median(round_trip) * 1000,
+    }
+
+
+def _print_remote(rows: dict[str, float]) -> None:
+    local = rows["ours B-B, interleaved with the remote rows"]
+    overhead = rows["remote B-B: prepare + finish (gateway overhead)"]
+    for label in rows:
+        print(f"  {label:<48} p50 {rows[label]:8.2f} ms")
+    print(f"  {'ratio remote overhead / ours B-B':<48} {overhead / local:8.1f} x   (target <= 2)")
+
+
 def _rss_child(src: str, dst: str, p12: str, password: str) -> None:
     """Child process: sign ``src`` into ``dst`` and print baseline and peak RSS in bytes."""
     import resource
@@ -99,7 +158,10 @@ def main() -> None:
     parser.add_argument("--slow-runs", type=int, default=RUNS_SLOW, help="timed runs of the other rows")
     parser.add_argument("--big-mb", type=int, default=BIG_MB, help="size of the PDF whose signing peak RSS is read")
     parser.add_argument("--verify-runs", type=int, default=VERIFY_RUNS, help="runs of bench/verify.py (0: skip)")
+    parser.add_argument("--remote-only", action="store_true", help="only ours B-B and the remote-signing rows")
     args = parser.parse_args()
+    if args.remote_only:
+        return remote_main(args.runs)
     from bench.harness import calibration_ms  # not at the top: the --rss-child process's baseline stays as it was
 
     calibration = [calibration_ms()]
@@ -144,6 +206,7 @@ def main() -> None:
             "default pyHanko B-B, SimpleSigner preloaded": p50(lambda: default(False, preloaded), args.slow_runs),
             "floor (SHA-256 of file + 1 private-key op)": p50(floor, args.runs),
         }
+        remote = remote_rows(data, pki, key, args.runs)
         big_src, big_dst = Path(tmp) / "100mb.pdf", Path(tmp) / "100mb-signed.pdf"
         with open(big_src, "wb") as out:
             write_pdf(out, pages=20, size=args.big_mb * 1_000_000)
@@ -173,6 +236,7 @@ def main() -> None:
         f"   (vs preloaded: {preloaded_bb / ours_bb:.1f} x; target >= 4)"
     )
     print(f"  {'ratio default/ours B-T':<48} {default_bt / ours_bt:8.1f} x")
+    _print_remote(remote)
     verify = verification_p50_ms(args.verify_runs) if args.verify_runs else None
     if verify is not None:
         print(f"  {'verify 2-signature B-LT, cached revocation':<48} p50 {verify:8.2f} ms (target <= 30)")
@@ -181,6 +245,27 @@ def main() -> None:
         f"{peak / size:.2f} x file size; above the process baseline of {baseline / 1e6:.0f} MB: "
         f"{(peak - baseline) / 1e6:.0f} MB = {(peak - baseline) / size:.2f} x (target <= 2)"
     )
+
+
+def remote_main(runs: int) -> None:
+    from bench.harness import calibration_ms
+    from signing.pdf import key_source_from_spec
+    from tests.support.pki import running_test_pki
+    from tests.support.pki.pdfs import write_pdf
+
+    calibration = [calibration_ms()]
+    with tempfile.TemporaryDirectory() as tmp, running_test_pki(Path(tmp) / "pki") as pki:
+        src = Path(tmp) / "1mb.pdf"
+        with open(src, "wb") as out:
+            write_pdf(out, pages=20, size=1_000_000)
+        p12, password, _ = pki.signer("good-rsa")
+        rows = remote_rows(src.read_bytes(), pki, key_source_from_spec(f"p12:{p12}", secret=password), runs)
+    calibration.append(calibration_ms())
+    print(
+        f"Remote-signing overhead: 1.00 MB, 20 pages, RSA-2048, SHA-256, PAdES B-B; calibration "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms (bench/harness.py)"
+    )
+    _print_remote(rows)
 
 
 if __name__ == "__main__":

@@ -154,6 +154,11 @@ def start(
     config = gw.settings.remote_signers[provider]
     credential = adapter.credential(credential_id)
     level = options.level or config.level
+    if level in ("B-LT", "B-LTA"):  # refuse before the official is asked what B-LT would refuse after
+        from signing.pdf import LongTermSettings
+        from signing.remote.interrupted import check_signer
+
+        check_signer(credential, LongTermSettings(trust_roots=services(gw).trust_roots()))
     prepared = prepare(data, credential, level=level, appearance=options.appearance,  # type: ignore[arg-type]
                        certify=options.certify, reason=options.reason, location=options.location, pss=options.pss)
     request = sign_request([prepared], credential, description=_description(file_name),

@@ -91,6 +91,10 @@ class CscSigner:
     def from_url(cls, url: str, **secrets: Any) -> CscSigner:
         parts = urlsplit(url)
         scheme = parts.scheme.removeprefix("csc+")
+        if parts.username is not None or parts.password is not None:
+            raise RemoteSigningError(
+                "CSC URL: no credentials in the URL (pass client_secret= or access_token=)", code="remote_bad_request"
+            )
         if scheme == "http" and not _loopback(parts.hostname):
             raise RemoteSigningError("csc+http:// is for loopback test servers only", code="remote_bad_request")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -119,6 +123,14 @@ class CscSigner:
 
     def close(self) -> None:
         self._http.close()
+
+    def info(self) -> dict[str, Any]:
+        """The service's ``info`` answer (specs, name, authType, oauth2 base URL, methods); needs no token."""
+        url = f"{self.service_url}/csc/v{self.version}/info"
+        response = self._send(url, json={"lang": "vi-VN"})
+        if response.status_code >= 400:
+            raise RemoteSigningError(f"CSC info: HTTP {response.status_code}", code="remote_unreachable")
+        return self._json(response, "info")
 
     # -- the port ---------------------------------------------------------------------------------------------
 
@@ -266,7 +278,7 @@ class CscSigner:
         try:
             answer = response.json()
         except ValueError:
-            if response.status_code >= 500:
+            if response.status_code >= 400:  # a refusal with an HTML or empty body: the status says enough
                 return {}
             raise RemoteSigningError(
                 f"CSC {endpoint}: answer is not JSON (HTTP {response.status_code})", code="remote_protocol"

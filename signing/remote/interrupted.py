@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import io
 import json
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
@@ -45,6 +48,7 @@ __all__ = [
     "STATE_VERSION",
     "PendingState",
     "Prepared",
+    "check_signer",
     "finish",
     "prepare",
     "sign_request",
@@ -52,6 +56,20 @@ __all__ = [
 ]
 
 STATE_VERSION = 1
+_STATE_KEYS = frozenset(
+    {
+        "level",
+        "digest_algorithm",
+        "signature_algorithm",
+        "signed_attributes",
+        "document_digest",
+        "reserved_region",
+        "certificate",
+        "chain",
+        "credential_id",
+        "field_name",
+    }
+)
 _DIGESTS: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
@@ -80,6 +98,9 @@ class PendingState:
             raise RemoteSigningError("pending state is not JSON", code="remote_state_invalid") from exc
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise RemoteSigningError("pending state of an unknown version", code="remote_state_invalid")
+        missing = _STATE_KEYS - data.keys()
+        if missing:
+            raise RemoteSigningError(f"pending state lacks {sorted(missing)}", code="remote_state_invalid")
         return cls(data=data, pdf=pdf)
 
     def __repr__(self) -> str:
@@ -134,14 +155,54 @@ def signature_mechanism(key_algorithm: str, digest: str, pss: bool) -> Any:
     return signature_algorithm(key_algorithm, digest, pss and key_algorithm == "rsa")
 
 
-def _external_signer(certificate: bytes, chain: Sequence[bytes], mechanism: Any, value: bytes | int) -> Any:
-    from pyhanko.sign.signers.pdf_cms import ExternalSigner
+@functools.lru_cache(maxsize=64)
+def _certificate_parts(certificate: bytes, chain: tuple[bytes, ...]) -> tuple[Any, Any]:
+    """(asn1crypto certificate, pyHanko certificate store), parsed once per credential: parsing and registering
+    the chain cost more than the rest of a prepare."""
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     cert = _asn1_cert(certificate)
+    return cert, SimpleCertificateStore.from_certs([cert, *(_asn1_cert(c) for c in chain)])
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_certificate_attribute(certificate: bytes, digest: str) -> bytes:
+    from pyhanko.sign.general import as_signing_certificate_v2
+
+    ess = as_signing_certificate_v2(_certificate_parts(certificate, ())[0], digest)
+    return _attribute("1.2.840.113549.1.9.16.2.47", ess.dump())
+
+
+def _attribute(oid: str, value_der: bytes) -> bytes:
+    from asn1crypto import core
+
+    from signing.pdf.cms import der
+
+    return der(0x30, core.ObjectIdentifier(oid).dump() + der(0x31, value_der))
+
+
+def _signed_attributes(certificate: bytes, document_digest: bytes, digest: str) -> bytes:
+    """The DER SET of PAdES signed attributes (content-type, message-digest, signing-certificate-v2; no
+    signing-time: PAdES puts it in /M), as :class:`signing.pdf.cms.CachedCmsSigner` builds them."""
+    from signing.pdf.cms import der
+
+    attrs = sorted(  # DER SET OF: ordered by encoding
+        [
+            _attribute("1.2.840.113549.1.9.3", der(0x06, bytes.fromhex("2a864886f70d010701"))),
+            _attribute("1.2.840.113549.1.9.4", der(0x04, document_digest)),
+            _signing_certificate_attribute(certificate, digest),
+        ]
+    )
+    return der(0x31, b"".join(attrs))
+
+
+def _external_signer(certificate: bytes, chain: Sequence[bytes], mechanism: Any, value: bytes | int) -> Any:
+    from pyhanko.sign.signers.pdf_cms import ExternalSigner
+
+    cert, registry = _certificate_parts(certificate, tuple(chain))
     return ExternalSigner(
         signing_cert=cert,
-        cert_registry=SimpleCertificateStore.from_certs([cert, *(_asn1_cert(c) for c in chain)]),
+        cert_registry=registry,
         signature_value=value,
         signature_mechanism=mechanism,
         embed_roots=True,
@@ -180,7 +241,8 @@ def prepare(
     pss = pss and key_algorithm == "rsa"
     mechanism = signature_mechanism(key_algorithm, digest, pss)
     signer = _external_signer(credential.certificate, credential.chain, mechanism, 512)
-    writer = open_writer(io.BytesIO(pdf))
+    buffer = io.BytesIO(pdf)
+    writer = open_writer(buffer)
     pdf_signer = pdf_signer_for(
         writer,
         signer,
@@ -196,9 +258,11 @@ def prepare(
         long_term=None,
     )
     reserved = _bytes_reserved(credential.certificate, credential.chain, level != "B-B")
-    prepared, _tbs, output = _run(pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserved))
-    signed_attrs = _run(signer.signed_attrs(prepared.document_digest, digest, use_pades=True))
-    attrs_der = signed_attrs.dump()
+
+    prepared, _tbs, output = _run(
+        pdf_signer.async_digest_doc_for_signing(writer, bytes_reserved=reserved, in_place=True)
+    )
+    attrs_der = _signed_attributes(credential.certificate, prepared.document_digest, digest)
     data = {
         "version": STATE_VERSION,
         "level": level,
@@ -253,9 +317,21 @@ def sign_request(
     )
 
 
+_loops = threading.local()
+
+
+def _runner() -> asyncio.Runner:
+    """One event loop per thread, kept: ``asyncio.run`` per call cost more than the signature itself."""
+    runner: asyncio.Runner | None = getattr(_loops, "runner", None)
+    if runner is None:
+        runner = _loops.runner = asyncio.Runner()
+        weakref.finalize(threading.current_thread(), runner.close)
+    return runner
+
+
 def _run(coroutine: Any) -> Any:
     try:
-        return asyncio.run(coroutine)
+        return _runner().run(coroutine)
     except (PdfSigningError, RemoteSigningError):
         raise
     except Exception as exc:
@@ -329,14 +405,17 @@ def finish(
     chain = [_b64d(c) for c in data["chain"]]
     signer = _external_signer(prepared_cert, chain, mechanism, value)
     timestamper = _timestamper(tsa_url) if level != "B-B" else None
-    content = _run(
-        signer.async_sign_prescribed_attributes(digest, cms.CMSAttributes.load(attrs_der), timestamper=timestamper)
-    )
     output = io.BytesIO(state.pdf)
-    _embed(output, data, content)
-    if level in ("B-LT", "B-LTA"):
-        assert long_term is not None
-        _long_term(output, level, digest, data["field_name"], timestamper, long_term)
+
+    async def embed() -> None:
+        attrs = cms.CMSAttributes.load(attrs_der)
+        content = await signer.async_sign_prescribed_attributes(digest, attrs, timestamper=timestamper)
+        await _embed(output, data, content)
+        if level in ("B-LT", "B-LTA"):
+            assert long_term is not None
+            await _long_term(output, data, timestamper, long_term)
+
+    _run(embed())
     return output.getvalue()
 
 
@@ -346,7 +425,7 @@ def _timestamper(tsa_url: str | None) -> Any:
     return HTTPTimeStamper(tsa_url, timeout=10)
 
 
-def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> None:
+async def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> None:
     from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
     from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 
@@ -356,12 +435,32 @@ def _embed(output: io.BytesIO, data: Mapping[str, Any], content: Any) -> None:
     )
     if 2 * len(content.dump()) > end - start - 2:
         raise PdfSigningError("the signature container does not fit the reserved space", code="signing_failed")
-    _run(PdfTBSDocument.async_finish_signing(output, prepared, content))
+    await PdfTBSDocument.async_finish_signing(output, prepared, content)
 
 
-def _long_term(
-    output: io.BytesIO, level: str, digest: str, field_name: str, timestamper: Any, settings: LongTermSettings
-) -> None:
+async def _check_signer(certificate: bytes, chain: Sequence[bytes], context: Any) -> None:
+    """What local B-LT signing checks before it signs (pyHanko's pre-sign validation): the signer's certificate
+    chains to a trust root, is valid now, not revoked, and allows signing; PdfSigningError(certificate_rejected)."""
+    from pyhanko.sign.signers.constants import DEFAULT_SIGNER_KEY_USAGE
+    from pyhanko_certvalidator import CertificateValidator
+    from pyhanko_certvalidator.errors import PathError, ValidationError
+
+    cert, registry = _certificate_parts(certificate, tuple(chain))
+    validator = CertificateValidator(cert, intermediate_certs=registry, validation_context=context)
+    try:
+        await validator.async_validate_usage(DEFAULT_SIGNER_KEY_USAGE)
+    except (PathError, ValidationError) as exc:  # no path, revoked, expired, key usage not for signing
+        raise PdfSigningError(f"the signer's certificate is not valid now: {exc}", code="certificate_rejected") from exc
+
+
+def check_signer(credential: Credential, long_term: LongTermSettings) -> None:
+    """Refuse, before the signer is asked to confirm on the phone, a credential that B-LT/B-LTA would refuse."""
+    from signing.pdf.sign import _validation_context
+
+    _run(_check_signer(credential.certificate, credential.chain, _validation_context(long_term)))
+
+
+async def _long_term(output: io.BytesIO, data: Mapping[str, Any], timestamper: Any, settings: LongTermSettings) -> None:
     """B-LT: the DSS with the signer's revocation data; B-LTA: then a document time-stamp (one incremental
     update each, as :func:`signing.pdf.sign.sign_pdf` produces)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -372,15 +471,13 @@ def _long_term(
     from signing.pdf.sign import _validation_context
 
     context = _validation_context(settings)
+    await _check_signer(_b64d(data["certificate"]), [_b64d(c) for c in data["chain"]], context)
     reader = PdfFileReader(output, strict=False)
-    embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == field_name)
-    _run(async_add_validation_info(embedded, context, in_place=True, output=output))
+    level, digest = data["level"], data["digest_algorithm"]
+    embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == data["field_name"])
+    await async_add_validation_info(embedded, context, in_place=True, output=output)
     if level == "B-LTA":
         writer = IncrementalPdfFileWriter(output, strict=False)
         stamper = PdfTimeStamper(timestamper)
-        _run(stamper.async_timestamp_pdf(writer, digest, validation_context=context, in_place=True))
+        await stamper.async_timestamp_pdf(writer, digest, validation_context=context, in_place=True)
 
-
-def certificate_der(cert: x509.Certificate) -> bytes:
-    """DER of a ``cryptography`` certificate (for building a :class:`Credential` from a key source)."""
-    return cert.public_bytes(serialization.Encoding.DER)

@@ -1,7 +1,8 @@
 """Remote signing through a CSC API service, end to end at the library level (issue 23): the local CSC server
 (tests/support/csc_server.py, key in SoftHSM2) signs the hash of the signed attributes that
 signing/remote/interrupted.py prepared, after an asynchronous confirmation; the PDF verifies TOTAL_PASSED in our
-verifier and in poppler's pdfsig. pyHanko's own CSC client signs against the same server (it is a real peer).
+verifier and in poppler's pdfsig. pyHanko's own CSC client signs against the same server (it is a real peer), and
+our adapter signs against the PyPI certomancer-csc-dummy server (a second peer).
 Bad days: unreachable provider, token expired mid-transaction, signer rejects, window expires, a value that does
 not verify (corrupted or from another key), a changed certificate, a process restart (even SIGKILL) while pending.
 """
@@ -32,7 +33,7 @@ from tests.support.csc_server import CscTestServer
 from tests.support.env import require_executable
 from tests.support.pki import TestPki
 from tests.support.pki.pdfs import make_pdf
-from tests.support.remote import CSC_CLIENT_ID, CSC_CLIENT_SECRET, CSC_PIN, csc_url
+from tests.support.remote import CSC_CLIENT_ID, CSC_CLIENT_SECRET, CSC_PIN, RemoteHarness, csc_url
 from tests.unit.signing.test_pdf_verify_kit import verify
 
 pytestmark = pytest.mark.softhsm
@@ -79,7 +80,7 @@ def test_async_confirmation_nd30_appearance_b_t(
     prepared = _prepare(v2, appearance=ND30, reason="Phê duyệt")
     tx = _start_pending(v2, [prepared])
     assert v2.poll(tx).state is RemoteState.PENDING  # the signer has not confirmed on the phone yet
-    csc_server.confirm(tx)
+    httpx.post(f"{csc_server.url}/_test/confirm", json={"responseID": tx}).raise_for_status()  # … now they do
     result = v2.poll(tx)
     assert result.state is RemoteState.DONE
     signed = finish(
@@ -160,6 +161,16 @@ def test_pyhanko_csc_client_signs_against_the_server(csc_server: CscTestServer, 
     assert verify(signed, test_pki).indication is Indication.TOTAL_PASSED
 
 
+def test_certomancer_csc_dummy_as_a_second_peer(csc_dummy: RemoteHarness, test_pki: TestPki) -> None:
+    signer = csc_dummy.signer
+    credential = signer.credential(csc_dummy.credential_id)
+    prepared = prepare(PDF, credential, level="B-T", appearance=ND30)
+    result = signer.start(sign_request([prepared], credential))
+    assert result.state is RemoteState.DONE
+    signed = finish(prepared.state, result.signatures[0], certificate=credential.certificate, tsa_url=test_pki.tsa_url)
+    assert verify(signed, test_pki).indication is Indication.TOTAL_PASSED
+
+
 # -- bad days -------------------------------------------------------------------------------------------------
 
 
@@ -181,6 +192,15 @@ def test_token_expired_mid_transaction(v2: CscSigner, csc_server: CscTestServer,
     result = v2.poll(tx)  # 401 → a new client-credentials token → the same poll again
     assert result.state is RemoteState.DONE and len(csc_server.tokens) == tokens + 1
     assert verify(finish(prepared.state, result.signatures[0]), test_pki).indication is Indication.TOTAL_PASSED
+
+
+@pytest.mark.parametrize(("mode", "code"), [("http500", "remote_unreachable"), ("garbage", "remote_protocol")])
+def test_a_broken_service(v2: CscSigner, csc_server: CscTestServer, mode: str, code: str) -> None:
+    assert v2.info()["specs"].startswith("2.")
+    csc_server.mode = mode
+    with pytest.raises(RemoteSigningError) as err:
+        v2.credentials()
+    assert err.value.code == code
 
 
 def test_wrong_client_secret_is_auth_failed(csc_server: CscTestServer) -> None:

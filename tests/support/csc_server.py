@@ -12,7 +12,8 @@ against it (tests/integration/test_remote_signing_csc.py), so it is a real peer,
 * ``signatures/signPolling`` (``responseID``): 202 pending, 200 ``signatures``, 400 ``access_denied`` (rejected),
   400 ``expired`` (the window closed);
 * test controls ``POST /_test/{confirm,reject,expire}`` (``{"responseID": ...}``), ``/_test/expire_tokens``,
-  ``/_test/mode`` (``{"mode": "normal" | "corrupt" | "wrong_key"}``), the same as methods of :class:`CscTestServer`.
+  ``/_test/mode`` (``{"mode": "normal" | "corrupt" | "wrong_key" | "http500" | "garbage"}``), the same
+  as methods of :class:`CscTestServer`.
 
 The key stays in the token: hashes are signed with PKCS#11 (``CKM_RSA_PKCS`` over a DigestInfo, ``CKM_RSA_PKCS_PSS``,
 ``CKM_ECDSA``). :class:`SoftwareKey` is the same for a key in memory (benchmarks, EC credentials).
@@ -242,6 +243,10 @@ class CscTestServer:
                 body = request.get_json(silent=True)
                 if not isinstance(body, dict):
                     body = {}
+                if self.mode == "http500":
+                    raise CscError(500, "server_error", "internal error")
+                if self.mode == "garbage" and endpoint != "info":
+                    return 200, {"unexpected": True}
                 if endpoint == "info":
                     return 200, self._info(version, request.host_url.rstrip("/"))
                 self._check_token(request)

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from signing.remote import from_url
 from signing.remote.interfaces import RemoteSigner
+from tests.support import csc_dummy as dummy
 from tests.support.csc_server import CscTestServer, SoftHsmKey, SoftwareKey, running_csc_server
+from tests.support.env import require
 from tests.support.pki import TestPki
 from tests.support.pki.softhsm import SoftHsmToken
 from tests.support.server import free_port
@@ -32,6 +34,7 @@ __all__ = [
     "CSC_PIN",
     "REMOTE_HARNESSES",
     "RemoteHarness",
+    "csc_dummy",
     "csc_server",
     "csc_v1",
     "csc_v2",
@@ -43,7 +46,7 @@ CSC_CLIENT_ID = "edoc-gateway"
 CSC_CLIENT_SECRET = "test-only-client-secret-7f3a"  # TEST ONLY
 CSC_PIN = "246810"  # TEST ONLY
 
-REMOTE_HARNESSES = ["csc_v1", "csc_v2", "vnpt_smartca", "viettel_mysign"]  # fixture names; other adapters add theirs
+REMOTE_HARNESSES = ["csc_v1", "csc_v2", "csc_dummy", "vnpt_smartca", "viettel_mysign"]  # fixture names
 
 
 @dataclass
@@ -117,6 +120,24 @@ def csc_v1(csc_server: CscTestServer) -> Iterator[RemoteHarness]:
 def csc_v2(csc_server: CscTestServer) -> Iterator[RemoteHarness]:
     """CSC API v2 (asynchronous signHash, confirmed through the server's test controls)."""
     yield from _csc_harness(csc_server, 2)
+
+
+@pytest.fixture
+def csc_dummy(test_pki: TestPki) -> Iterator[RemoteHarness]:
+    """The PyPI certomancer-csc-dummy server (CSC v1, synchronous, no OAuth: any bearer token) as a second peer."""
+    require(dummy.available(), "certomancer-csc-dummy not installed (pip install certomancer-csc-dummy)")
+    with dummy.running_csc_dummy(test_pki) as base:
+        token = "dummy-bearer-token"  # TEST ONLY: the dummy server does not check tokens
+        signer = from_url(f"csc+{base}?version=1", access_token=token)
+        dead = f"http://127.0.0.1:{free_port()}"
+        yield RemoteHarness(
+            signer=signer,
+            credential_id="edoc-test/good-rsa",
+            authorization={},
+            secrets=(token,),
+            unreachable=lambda: from_url(f"csc+{dead}?version=1", access_token=token),
+        )
+        signer.close()  # type: ignore[attr-defined]
 
 
 # --- VNPT SmartCA and Viettel MySign: their JSON shapes served by tests/support/remote_vn.py (PKCS#12 test key) ---

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from signing.pdf.report import Indication
-from signing.pdf.sign import LongTermSettings
+from signing.pdf.sign import LongTermSettings, PdfSigningError
 from signing.remote import PROVIDERS, from_url
 from signing.remote.interfaces import Credential, RemoteSigningError
-from signing.remote.interrupted import PendingState, Prepared, finish, prepare, sign_request
+from signing.remote.interrupted import PendingState, Prepared, check_signer, finish, prepare, sign_request
 from tests.support.pki import TestPki
 from tests.unit.signing.test_pdf_verify_kit import base_pdf, verify
 
@@ -97,7 +97,7 @@ def test_certificate_changed(test_pki: TestPki) -> None:
 
 
 def test_unreadable_state(test_pki: TestPki) -> None:
-    for text in ("{not json", json.dumps({"version": 99})):
+    for text in ("{not json", json.dumps({"version": 99}), json.dumps({"version": 1, "level": "B-B"})):
         with pytest.raises(RemoteSigningError) as err:
             PendingState.from_json(text, b"")
         assert err.value.code == "remote_state_invalid"
@@ -131,6 +131,20 @@ def test_csc_url_keeps_secrets_out_and_plain_http_on_loopback_only() -> None:
     with pytest.raises(RemoteSigningError) as err:
         from_url("csc+http://rssp.example.vn/?client_id=gw", client_secret="x")
     assert err.value.code == "remote_bad_request"
-    with pytest.raises(RemoteSigningError) as err:
-        from_url("csc+https://rssp.example.vn/?version=3&client_id=gw", client_secret="x")
-    assert err.value.code == "remote_bad_request"
+    for url in ("csc+https://rssp.example.vn/?version=3&client_id=gw", "csc+https://gw:s3cr3t@rssp.example.vn/"):
+        with pytest.raises(RemoteSigningError) as err:
+            from_url(url, client_secret="x")
+        assert err.value.code == "remote_bad_request" and "s3cr3t" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["revoked", "wrong-ku"])
+def test_long_term_refuses_a_signer_local_signing_would_refuse(test_pki: TestPki, name: str) -> None:
+    settings = LongTermSettings(trust_roots=(test_pki.root_cert,), moment=test_pki.now)
+    credential = _credential(test_pki, name)
+    with pytest.raises(PdfSigningError) as early:
+        check_signer(credential, settings)  # before the signer is asked to confirm
+    prepared = prepare(PDF, credential, level="B-LT")
+    with pytest.raises(PdfSigningError) as late:
+        finish(prepared.state, _provider_signs(test_pki, name, prepared), tsa_url=test_pki.tsa_url, long_term=settings)
+    assert early.value.code == late.value.code == "certificate_rejected"
+    check_signer(_credential(test_pki, "good-rsa"), settings)
