@@ -76,7 +76,7 @@ def sign_remote(args: RemoteSignArgs, settings: Any, data: bytes) -> None:
         prepared = prepare(data, credential, level=level, appearance=args.appearance,  # type: ignore[arg-type]
                            certify=args.certify,
                            reason=args.reason, pss=args.pss)
-        authorization = {"pin": args.pin} if args.pin else {}
+        authorization = {"PIN": args.pin} if args.pin else {}  # the CSC name
         request = sign_request([prepared], credential, description=f"Ký văn bản {args.file.name}"[:120],
                                authorization=authorization)
         result = _wait(adapter, adapter.start(request), args)

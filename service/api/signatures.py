@@ -89,7 +89,7 @@ class RemoteIn(BaseModel):
     webhook_url: str | None = Field(None, max_length=2000, description="called (POST JSON) when the transaction ends")
 
     def authorization(self) -> dict[str, str]:
-        found = {"pin": self.pin, "otp": self.otp}
+        found = {"PIN": self.pin, "OTP": self.otp}  # the CSC names (credentials/authorize)
         return {k: v.get_secret_value() for k, v in found.items() if v is not None}
 
 
