@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from service.exchange.errors import ExchangeError, Forbidden, Invalid, NotFound
 from service.signatures import SignOptions, check_pdf, services
+from signing.errors import SigningError
 from signing.remote.interfaces import RemoteResult, RemoteSigner, RemoteSigningError, RemoteState
 from storage import remote_signing as repo
 from storage.models import utcnow
@@ -244,6 +245,9 @@ def _poll_provider(gw: Gateway, row: RemoteSigningRow, worker: str) -> RemoteSig
         else:
             log.warning("remote signing %s failed: %s", row.id, exc.code)
             _end(gw, row.id, "failed", exc.code)
+    except SigningError as exc:  # finishing needs the TSA or revocation data and they are away: retry later
+        _still_pending(gw, row, worker, None, exc.code)
+        raise
     return _load(gw, row.id)
 
 

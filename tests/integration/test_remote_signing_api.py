@@ -238,3 +238,31 @@ def test_secrets_and_pin_stay_out_of_logs_and_answers(api, smartca, caplog):
     body = poll(api, location).text
     for secret in (remote_vn.SP_PASSWORD, "123987"):
         assert secret not in caplog.text and secret not in body
+
+
+def test_the_gateways_own_wait_limit_closes_the_window(api, smartca):
+    import sqlalchemy as sa
+
+    from storage.models import REMOTE_SIGNINGS, utcnow
+
+    location = started(api)
+    with api.gw.writes() as session, session.begin():  # the official has taken longer than wait_seconds
+        session.execute(sa.update(REMOTE_SIGNINGS).values(expires_at=utcnow()))
+    response = poll(api, location)
+    assert response.status_code == 410 and response.json()["code"] == "remote_expired"
+    smartca.confirm()  # too late: the transaction has ended and stays ended
+    assert poll(api, location).status_code == 410
+
+
+def test_killed_before_the_providers_answer_was_stored(api, smartca):
+    import sqlalchemy as sa
+
+    from storage.models import REMOTE_SIGNINGS, utcnow
+
+    location = started(api)
+    with api.gw.writes() as session, session.begin():  # as if killed between writing the row and the answer
+        session.execute(sa.update(REMOTE_SIGNINGS).values(status="starting", provider_tx=None, expires_at=utcnow()))
+    response = poll(api, location)
+    assert response.status_code == 502 and response.json()["code"] == "remote_interrupted"
+    smartca.confirm()
+    assert poll(api, location).status_code == 502  # never served, even once the official confirmed
