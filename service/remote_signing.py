@@ -21,7 +21,7 @@ import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from service.exchange.errors import ExchangeError, Forbidden, Invalid, NotFound
@@ -51,6 +51,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 60.0
+#: A row still ``starting`` this long after it was written belongs to a process that died while asking the provider
+#: (the request itself is bounded by the adapter's timeout, 20-30 s).
+STARTING_GRACE = timedelta(seconds=120)
 #: HTTP-facing failures of a transaction that ended badly (service/errors.py maps the codes to statuses).
 ENDED_CODES = {"rejected": "remote_rejected", "expired": "remote_expired"}
 
@@ -217,7 +220,7 @@ def poll(gw: Gateway, tx: str, *, caller: Caller | None, worker: str = "api") ->
         raise NotFound(f"no signing transaction {tx!r}", code="remote_transaction_not_found")
     if row.status == "pending":
         row = _poll_provider(gw, row, worker)
-    elif row.status == "starting" and row.expires_at < utcnow():
+    elif row.status == "starting" and min(row.expires_at, row.created_at + STARTING_GRACE) < utcnow():
         _end(gw, tx, "failed", "remote_interrupted")  # killed before the provider's answer was stored
         row = _load(gw, tx)
     _notify(gw, row)

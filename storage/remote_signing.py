@@ -139,15 +139,18 @@ def record_poll(session: Session, tx: str, *, worker: str, retry_after: float, e
     )
 
 
-def due(session: Session, *, limit: int = 50) -> list[str]:
-    """Pending transactions whose next poll is due and that nobody holds; plus ended ones whose webhook waits."""
+def due(session: Session, *, limit: int = 50, starting_grace: float = 120.0) -> list[str]:
+    """Pending transactions whose next poll is due and that nobody holds; ended ones whose webhook waits; and
+    ``starting`` ones older than ``starting_grace`` seconds (their process died while asking the provider)."""
     now = utcnow()
     pending = sa.select(_T.id).where(
         _T.status == "pending", _T.next_poll_at <= now,
         sa.or_(_T.claimed_until.is_(None), _T.claimed_until < now),
     ).order_by(_T.next_poll_at).limit(limit)
     hooks = sa.select(_T.id).where(_T.status.in_(ENDED), _T.webhook_state == "waiting").limit(limit)
-    stale = sa.select(_T.id).where(_T.status == "starting", _T.expires_at < now).limit(limit)
+    stale = sa.select(_T.id).where(
+        _T.status == "starting", sa.or_(_T.expires_at < now, _T.created_at < now - timedelta(seconds=starting_grace))
+    ).limit(limit)
     return [r[0] for q in (pending, hooks, stale) for r in session.execute(q)]
 
 

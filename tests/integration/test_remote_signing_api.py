@@ -255,14 +255,33 @@ def test_the_gateways_own_wait_limit_closes_the_window(api, smartca):
 
 
 def test_killed_before_the_providers_answer_was_stored(api, smartca):
+    from datetime import timedelta
+
     import sqlalchemy as sa
 
     from storage.models import REMOTE_SIGNINGS, utcnow
 
     location = started(api)
     with api.gw.writes() as session, session.begin():  # as if killed between writing the row and the answer
-        session.execute(sa.update(REMOTE_SIGNINGS).values(status="starting", provider_tx=None, expires_at=utcnow()))
+        session.execute(sa.update(REMOTE_SIGNINGS).values(status="starting", provider_tx=None,
+                                                          created_at=utcnow() - timedelta(minutes=3)))
     response = poll(api, location)
     assert response.status_code == 502 and response.json()["code"] == "remote_interrupted"
     smartca.confirm()
     assert poll(api, location).status_code == 502  # never served, even once the official confirmed
+
+
+def test_two_pollers_at_once_finish_once(api, smartca):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service import remote_signing
+
+    location = started(api)
+    tx = location.rsplit("/", 1)[1]
+    smartca.confirm()
+    with ThreadPoolExecutor(4) as pool:
+        seen = list(pool.map(lambda n: remote_signing.poll(api.gw, tx, caller=None, worker=f"w{n}"), range(4)))
+    assert {o.status for o in seen} <= {"pending", "done"} and "done" in {o.status for o in seen}
+    final = remote_signing.poll(api.gw, tx, caller=None)
+    assert final.status == "done" and all(o.pdf in (None, final.pdf) for o in seen)
+    assert smartca.sign_requests == 1
