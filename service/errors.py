@@ -56,6 +56,9 @@ _REMOTE_STATUS = {
     "remote_rejected": (409, "Rejected by the signer"),
     "remote_expired": (410, "Confirmation window closed"),
     "remote_failed": (502, "Remote signing failed"),
+    "remote_bad_request": (422, "Refused by the remote signing service"),
+    "remote_unknown_provider": (422, "Unknown remote signing provider"),
+    "remote_state_invalid": (502, "Remote signing state unreadable"),
 }
 
 

@@ -156,7 +156,10 @@ def start(
         check_url(webhook_url, gw.settings.remote_webhook_allowed_networks)
     adapter = signer(gw, provider, caller)
     config = gw.settings.remote_signers[provider]
-    credential = adapter.credential(credential_id)
+    try:
+        credential = adapter.credential(credential_id)
+    except RemoteSigningError as exc:
+        raise _clerk_error(exc) from exc
     level = options.level or config.level
     if level in ("B-LT", "B-LTA"):  # refuse before the official is asked what B-LT would refuse after
         from signing.pdf import LongTermSettings
@@ -174,8 +177,17 @@ def start(
         result = adapter.start(request)
     except RemoteSigningError as exc:
         _end(gw, tx, "failed", exc.code)
-        raise
+        raise _clerk_error(exc, transaction=tx) from exc
     return _after_start(gw, tx, adapter, result)
+
+
+def _clerk_error(exc: RemoteSigningError, **extra: Any) -> RemoteFailed:
+    """The provider's refusal as the clerk reads it (Vietnamese detail, English beside it, the provider's own
+    words for the administrator); the code stays the provider's (service/errors.py maps it to a status)."""
+    from signing.pdf.wording import remote_outcome
+
+    return RemoteFailed(remote_outcome("failed", exc.code, "vi"), code=exc.code,
+                        message_en=remote_outcome("failed", exc.code, "en"), provider_message=exc.message, **extra)
 
 
 def _description(file_name: str) -> str:

@@ -146,7 +146,7 @@ def test_provider_unreachable_at_start_and_while_waiting(api, smartca):
     smartca.failures = 1
     refused = post_remote(api)
     assert refused.status_code == 503 and refused.json()["code"] == "remote_unreachable"
-    assert refused.headers["Retry-After"]
+    assert refused.headers["Retry-After"] and refused.json()["detail"].startswith("Không kết nối được")
     location = started(api)
     smartca.failures = 1
     away = poll(api, location)
@@ -285,3 +285,12 @@ def test_two_pollers_at_once_finish_once(api, smartca):
     final = remote_signing.poll(api.gw, tx, caller=None)
     assert final.status == "done" and all(o.pdf in (None, final.pdf) for o in seen)
     assert smartca.sign_requests == 1
+
+
+def test_an_unknown_official_is_refused_in_vietnamese(api):
+    files = {"file": ("a.pdf", simple_pdf(1), "application/pdf")}
+    options = {"remote": {"provider": "vnpt", "credential": "000000000000"}}
+    response = api.http.post("/api/v1/sign", files=files, data={"options": json.dumps(options)},
+                             headers=api.as_("clerk"))
+    assert response.status_code == 422 and response.json()["code"] == "remote_bad_request"
+    assert response.json()["detail"].startswith("Dịch vụ ký số từ xa từ chối yêu cầu")
