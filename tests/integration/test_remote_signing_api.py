@@ -68,12 +68,12 @@ def remote_settings(pki: TestPki, smartca: SmartCAServer, mysign: MySignServer) 
 
 
 @pytest.fixture
-def api(test_pki: TestPki, smartca: SmartCAServer, mysign: MySignServer, tmp_path: Path,
+def api(test_pki: TestPki, smartca: SmartCAServer, mysign: MySignServer, tmp_path: Path, empty_database_url: str,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """A gateway on SQLite and on PostgreSQL (the transaction's conditional updates are the subject)."""
     monkeypatch.setenv(SECRET_ENV, remote_vn.SP_PASSWORD)
     monkeypatch.setenv(MYSIGN_ENV, remote_vn.CLIENT_SECRET)
-    yield from gateway_env(f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path,
-                           **remote_settings(test_pki, smartca, mysign))
+    yield from gateway_env(empty_database_url, tmp_path, **remote_settings(test_pki, smartca, mysign))
 
 
 def post_remote(api: Env, provider: str = "vnpt", who: str = "clerk", **remote: Any) -> Any:
