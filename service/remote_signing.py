@@ -18,8 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,13 +39,11 @@ if TYPE_CHECKING:
 __all__ = [
     "Outcome",
     "RemoteFailed",
+    "notify",
     "poll",
-    "poll_due",
-    "poller_lifespan",
     "secrets_of",
     "signer",
     "start",
-    "start_poller",
 ]
 
 log = logging.getLogger(__name__)
@@ -235,7 +232,7 @@ def poll(gw: Gateway, tx: str, *, caller: Caller | None, worker: str = "api") ->
     elif row.status == "starting" and min(row.expires_at, row.created_at + STARTING_GRACE) < utcnow():
         _end(gw, tx, "failed", "remote_interrupted")  # killed before the provider's answer was stored
         row = _load(gw, tx)
-    _notify(gw, row)
+    notify(gw, row)
     return outcome(gw, tx, row)
 
 
@@ -320,23 +317,10 @@ def outcome(gw: Gateway, tx: str, row: RemoteSigningRow | None = None) -> Outcom
     return Outcome(row.id, row.status, row.provider, row.error_code, pdf, retry, row.expires_at)
 
 
-# --- background polling and webhooks ---------------------------------------------------------------------------
+# --- webhooks --------------------------------------------------------------------------------------------------
 
 
-def poll_due(gw: Gateway, *, worker: str) -> int:
-    """One round of the background poller: pending transactions whose poll is due, webhooks waiting; returns how
-    many transactions were looked at."""
-    with gw.sessions() as session:
-        ids = repo.due(session)
-    for tx in ids:
-        try:
-            poll(gw, tx, caller=None, worker=worker)
-        except Exception:  # one bad transaction must not stop the others
-            log.exception("polling remote signing %s failed", tx)
-    return len(ids)
-
-
-def _notify(gw: Gateway, row: RemoteSigningRow) -> None:
+def notify(gw: Gateway, row: RemoteSigningRow) -> None:
     """Call the transaction's webhook once it has ended (once: the state moves waiting → sending first)."""
     if not row.ended or row.webhook_url is None or row.webhook_state != "waiting":
         return
@@ -349,38 +333,3 @@ def _notify(gw: Gateway, row: RemoteSigningRow) -> None:
     sent = post_json(row.webhook_url, body, allowed=gw.settings.remote_webhook_allowed_networks)
     with gw.writes() as session, session.begin():
         repo.set_webhook_state(session, row.id, "sent" if sent else "failed", expected="sending")
-
-
-def start_poller(gw: Gateway, stop: threading.Event) -> threading.Thread | None:
-    """With a remote signer configured, a thread that polls due transactions (and calls their webhooks) every
-    ``EDOC_REMOTE_POLL_SECONDS`` until ``stop``: a webhook fires and an expired confirmation is noticed even when
-    no client polls, including after a restart. Run where the delivery worker runs (the worker process of
-    ``edoc serve``, ``edoc worker``, or the embedded worker)."""
-    if not gw.settings.remote_signers:
-        return None
-    worker = f"poller-{os.getpid()}"
-
-    def run() -> None:
-        while not stop.wait(gw.settings.remote_poll_seconds):
-            try:
-                poll_due(gw, worker=worker)
-            except Exception:  # the database away for a moment: try again next round
-                log.exception("remote signing poller round failed")
-
-    thread = threading.Thread(target=run, name="edoc-remote-signing", daemon=True)
-    thread.start()
-    return thread
-
-
-@asynccontextmanager
-async def poller_lifespan(app: Any) -> AsyncIterator[None]:
-    """Lifespan of the signing router: :func:`start_poller` in an app that runs the embedded worker."""
-    gw = getattr(app.state, "gateway", None)
-    stop = threading.Event()
-    thread = start_poller(gw, stop) if gw is not None and gw.settings.embedded_worker else None
-    try:
-        yield
-    finally:
-        stop.set()
-        if thread is not None:
-            thread.join(timeout=10)

@@ -41,7 +41,7 @@ def run_worker(gw: Any, stop: threading.Event) -> None:
     """Deliver until ``stop`` is set, with this node's uplink pollers (the process that delivers also pulls) and
     the remote-signing poller."""
     from service.exchange.delivery import DeliveryWorker
-    from service.remote_signing import start_poller
+    from service.remote_poller import start_poller
     from service.vxp.uplink import start_pollers
 
     pollers = start_pollers(gw, stop)

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from service import remote_signing
+from service import remote_poller, remote_signing
 from service.access import Op, require
 from service.api.deps import CallerDep, GatewayDep, read_limited_body
 from service.errors import status_for
@@ -36,7 +36,7 @@ from signing.errors import SigningError
 
 __all__ = ["page", "router"]
 
-router = APIRouter(prefix="/api/v1", tags=["signatures"], lifespan=remote_signing.poller_lifespan)
+router = APIRouter(prefix="/api/v1", tags=["signatures"], lifespan=remote_poller.poller_lifespan)
 page = APIRouter(include_in_schema=False)
 
 Lang = Annotated[Literal["vi", "en"], Query(description="language of html/pdf renderings")]
