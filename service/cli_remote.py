@@ -67,12 +67,15 @@ def sign_remote(args: RemoteSignArgs, settings: Any, data: bytes) -> None:
     """Prepare, ask, wait, finish (see the module docstring); exits non-zero with one line on failure."""
     from signing.errors import SigningError
     from signing.remote.interfaces import RemoteState
-    from signing.remote.interrupted import finish, prepare, sign_request
+    from signing.remote.interrupted import check_signer, finish, prepare, sign_request
 
     adapter, config = _signer(settings, args.provider)
     level = args.level or config.level
     try:
         credential = adapter.credential(args.credential)
+        long_term = _long_term(level, settings, credential)
+        if long_term is not None:  # refuse before the official is asked what B-LT would refuse after
+            check_signer(credential, long_term)
         prepared = prepare(data, credential, level=level, appearance=args.appearance,  # type: ignore[arg-type]
                            certify=args.certify,
                            reason=args.reason, pss=args.pss)
@@ -84,13 +87,35 @@ def sign_remote(args: RemoteSignArgs, settings: Any, data: bytes) -> None:
             fail(_words(result.state.value, None, args.lang))
         current = adapter.credential(credential.id).certificate
         signed = finish(prepared.state, result.signatures[0], certificate=current,
-                        tsa_url=args.tsa or config.tsa_url or settings.tsa_url)
+                        tsa_url=args.tsa or config.tsa_url or settings.tsa_url,
+                        long_term=long_term)
     except SigningError as exc:
         _clear()
         words = _words("failed", exc.code, args.lang)
         fail(f"{words} ({exc} [{exc.code}])")
     args.output.write_bytes(signed)
     _clear()
+
+
+def _long_term(level: str, settings: Any, credential: Any) -> Any:
+    """B-LT/B-LTA: revocation data collected up to the configured trust anchors, else up to the self-signed
+    certificates the credential's chain carries (as ``edoc sign --key`` does)."""
+    if level not in ("B-LT", "B-LTA"):
+        return None
+    from cryptography import x509
+
+    from signing.pdf import LongTermSettings
+
+    if settings.trust_sets:
+        from service.signatures import SignatureServices
+
+        roots = SignatureServices.from_settings(settings).trust_roots()
+    else:
+        chain = [x509.load_der_x509_certificate(der) for der in credential.chain]
+        roots = tuple(c for c in chain if c.subject == c.issuer)
+    if not roots:
+        fail("B-LT needs a trusted root: set EDOC_TRUST_SETS")
+    return LongTermSettings(trust_roots=roots)
 
 
 def _wait(adapter: Any, result: Any, args: RemoteSignArgs) -> Any:

@@ -100,3 +100,13 @@ def test_provider_unreachable_and_unknown_names(tmp_path, monkeypatch):
     assert unknown.exit_code == 1 and "no remote signer named 'nope'" in unknown.output
     both = CliRunner().invoke(app, [*args, "--key", "p12:/nowhere"])
     assert both.exit_code == 1 and "--key or --remote" in both.output
+
+
+def test_b_lt_checks_the_signer_before_the_official_is_asked(smartca, tmp_path, monkeypatch, test_pki):
+    # The test PKI's responders answer as of its pinned moment, so "now" the signer cannot be validated: B-LT must
+    # refuse it with the reason, before the official's phone rings, not after (signing/pdf tests cover B-LT).
+    configure(monkeypatch, smartca.url)
+    args, out = sign_args(tmp_path, "--level", "B-LT", "--tsa", test_pki.tsa_url)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "[certificate_rejected]" in result.output and not out.exists()
+    assert smartca.sign_requests == 0
