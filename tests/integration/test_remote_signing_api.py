@@ -294,3 +294,13 @@ def test_an_unknown_official_is_refused_in_vietnamese(api):
                              headers=api.as_("clerk"))
     assert response.status_code == 422 and response.json()["code"] == "remote_bad_request"
     assert response.json()["detail"].startswith("Dịch vụ ký số từ xa từ chối yêu cầu")
+
+
+def test_b_lt_refuses_a_signer_before_the_official_is_asked(api, smartca):
+    # The test PKI's responders answer as of its pinned moment: "now" its signer cannot be validated for B-LT.
+    files = {"file": ("a.pdf", simple_pdf(1), "application/pdf")}
+    options = {"remote": {"provider": "vnpt", "credential": remote_vn.USER}, "level": "B-LT"}
+    response = api.http.post("/api/v1/sign", files=files, data={"options": json.dumps(options)},
+                             headers=api.as_("clerk"))
+    assert response.status_code == 422 and response.json()["code"] == "certificate_rejected"
+    assert smartca.sign_requests == 0
