@@ -102,8 +102,21 @@ def verify(
 def sign(
     file: Annotated[Path, typer.Argument(help="the PDF to sign")],
     output: Annotated[Path, typer.Option("-o", "--output", help="where to write the signed PDF")],
-    key: Annotated[str, typer.Option(help="p12:FILE or pkcs11:module=…;token=…;key=…")],
-    pin_env: Annotated[str | None, typer.Option(help="environment variable holding the token PIN")] = None,
+    key: Annotated[str | None, typer.Option(help="p12:FILE or pkcs11:module=…;token=…;key=…")] = None,
+    remote: Annotated[
+        str | None, typer.Option(help="sign with this remote-signing service of EDOC_REMOTE_SIGNERS instead of --key")
+    ] = None,
+    credential: Annotated[
+        str | None, typer.Option(help="with --remote: the official's credential there (USER or USER/CERTIFICATE)")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="with --remote: seconds to wait for the official's confirmation")
+    ] = 300.0,
+    lang: Annotated[str, typer.Option(help="with --remote: vi or en, for the progress line and the outcome")] = "vi",
+    pin_env: Annotated[
+        str | None, typer.Option(help="environment variable holding the token PIN (with --remote: the official's "
+                                      "PIN, where the service takes one)")
+    ] = None,
     password_env: Annotated[str | None, typer.Option(help="environment variable holding the PKCS#12 password")] = None,
     level: Annotated[str, typer.Option(help="B-B, B-T, B-LT or B-LTA")] = "B-B",
     tsa: Annotated[str | None, typer.Option(help="time-stamping authority URL (B-T and above)")] = None,
@@ -127,7 +140,7 @@ def sign(
     pss: Annotated[bool, typer.Option("--pss", help="RSASSA-PSS (RSA keys)")] = False,
     reason: Annotated[str | None, typer.Option(help="reason stored in the signature")] = None,
 ) -> None:
-    """Sign a PDF (PAdES) with a PKCS#12 file or a PKCS#11 token."""
+    """Sign a PDF (PAdES) with a PKCS#12 file, a PKCS#11 token, or a remote-signing service (--remote)."""
     from signing.errors import SigningError
     from signing.pdf import LongTermSettings, key_source_from_spec, sign_pdf
 
@@ -135,10 +148,19 @@ def sign(
         _fail(f"unknown level {level!r}; known: {', '.join(LEVELS)}")
     if pin_env and password_env:
         _fail("give --pin-env or --password-env, not both")
-    _read_pdf(file, 1)
+    if (key is None) == (remote is None):
+        _fail("give --key or --remote (with --credential), not both")
+    if remote is not None and not credential:
+        _fail("--remote needs --credential (the official's USER or USER/CERTIFICATE at the service)")
+    data = _read_pdf(file, 1)
     if output.resolve() == file.resolve():
         _fail("the output must be a different file from the input")
     settings = _settings()
+    if remote is not None:
+        _sign_remote(file, output, remote, credential or "", level, tsa, timeout, pin_env, lang, settings, data,
+                     (image, seal, box, anchor, attachment_stamp, size), certify, pss, reason)
+        return
+    assert key is not None
     try:
         appearance = _appearance(image, seal, box, anchor, attachment_stamp, size)
         source = key_source_from_spec(key, secret_env=pin_env or password_env)
@@ -161,6 +183,30 @@ def sign(
         output.unlink(missing_ok=True)  # never leave a half-signed file behind
         _fail(f"{exc} [{exc.code}]")
     err.print(f"signed {file} → {output} ({level})", highlight=False, soft_wrap=True)
+
+
+def _sign_remote(
+    file: Path, output: Path, remote: str, credential: str, level: str, tsa: str | None, timeout: float,
+    pin_env: str | None, lang: str, settings: Any, data: bytes, looks: tuple[Any, ...], certify: bool, pss: bool,
+    reason: str | None,
+) -> None:
+    import os
+
+    from service.cli_remote import RemoteSignArgs, sign_remote
+    from signing.errors import SigningError
+
+    pin = os.environ.get(pin_env) if pin_env else None
+    if pin_env and not pin:
+        _fail(f"environment variable {pin_env} is not set")
+    try:
+        appearance = _appearance(*looks)
+    except SigningError as exc:
+        _fail(f"{exc} [{exc.code}]")
+    args = RemoteSignArgs(file=file, output=output, provider=remote, credential=credential, level=level,
+                          tsa=tsa, timeout=timeout, pin=pin, lang=lang, appearance=appearance, certify=certify,
+                          pss=pss, reason=reason)
+    sign_remote(args, settings, data)
+    err.print(f"signed {file} → {output} ({level}, {remote})", highlight=False, soft_wrap=True)
 
 
 def _appearance(

@@ -52,11 +52,30 @@ _STATUS: list[tuple[type[BaseException], int, str]] = [
 ]
 
 _SCHEMA_STATUS = {"xml_too_large": 413}
+# Remote signing (issue 23): the provider away is a 503 the client retries; the provider answering nonsense or a
+# value that does not verify is a bad gateway; the official's refusal and a closed window end the transaction.
+_REMOTE_STATUS = {
+    "remote_unreachable": (503, "Remote signing service unavailable"),
+    "remote_auth_failed": (502, "Remote signing service refused the gateway"),
+    "remote_protocol": (502, "Remote signing service answered wrongly"),
+    "remote_bad_signature": (502, "Remote signature does not verify"),
+    "remote_certificate_changed": (502, "Remote signature by another certificate"),
+    "remote_interrupted": (502, "Remote signing interrupted"),
+    "remote_unknown_transaction": (502, "Remote signing service lost the transaction"),
+    "remote_rejected": (409, "Rejected by the signer"),
+    "remote_expired": (410, "Confirmation window closed"),
+    "remote_failed": (502, "Remote signing failed"),
+    "remote_bad_request": (422, "Refused by the remote signing service"),
+    "remote_unknown_provider": (422, "Unknown remote signing provider"),
+    "remote_state_invalid": (502, "Remote signing state unreadable"),
+}
 
 
 def status_for(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, SchemaError) and exc.code in _SCHEMA_STATUS:
         return _SCHEMA_STATUS[exc.code], "Package too large"
+    if isinstance(exc, SigningError | ex.ExchangeError) and exc.code in _REMOTE_STATUS:
+        return _REMOTE_STATUS[exc.code]
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
             return status, title

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.bus import check_url
 
-__all__ = ["ConfigError", "RouteSetting", "Settings", "SigningKeySetting", "UplinkSettings"]
+__all__ = ["ConfigError", "RemoteSignerSetting", "RouteSetting", "Settings", "SigningKeySetting", "UplinkSettings"]
 
 DEMO_SECRET = "demo-not-secret-change-me"  # noqa: S105 - the marker production refuses
 
@@ -63,6 +63,28 @@ class SigningKeySetting(BaseModel):
     agencies: tuple[str, ...] = ()
     level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
     tsa_url: str | None = None
+
+
+class RemoteSignerSetting(BaseModel):
+    """A remote-signing service officials confirm signatures with (issue 23; service/remote_signing.py).
+
+    ``url`` names the provider and its endpoint (``vnpt-smartca+https://gwsca.vnpt.vn/sca/sp769``,
+    ``viettel-mysign+https://remotesigning.viettel.vn``, ``csc+https://…``); ``options`` are the adapter's
+    non-secret arguments (``sp_id``, ``client_id``, ``profile_id``); ``secret_env`` maps a secret argument
+    (``sp_password``, ``client_secret``) to the environment variable holding it, ``secret_files`` to a file
+    holding it (Docker/Kubernetes secrets). Secrets never appear in the settings JSON itself.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=500)
+    options: dict[str, str] = Field(default_factory=dict)
+    secret_env: dict[str, str] = Field(default_factory=dict)
+    secret_files: dict[str, Path] = Field(default_factory=dict)
+    agencies: tuple[str, ...] = ()
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-T"
+    tsa_url: str | None = None
+    wait_seconds: float = Field(300.0, gt=0, le=86_400, description="how long an official may take to confirm")
 
 
 class Settings(BaseSettings):
@@ -152,6 +174,19 @@ class Settings(BaseSettings):
     revocation_offline: bool = Field(False, description="use only the revocation data a document carries")
     tsa_url: str | None = Field(None, description="RFC 3161 time-stamping authority for API signatures (B-T+)")
     signing_keys: dict[str, SigningKeySetting] = Field(default_factory=dict, description="keys the API signs with")
+    remote_signers: dict[str, RemoteSignerSetting] = Field(
+        default_factory=dict,
+        description='remote-signing services by name: JSON {"vnpt": {"url": "vnpt-smartca+https://…", '
+        '"options": {"sp_id": "…"}, "secret_env": {"sp_password": "VNPT_SP_PASSWORD"}}}',
+    )
+    remote_poll_seconds: float = Field(
+        3.0, gt=0, le=600, description="how often the gateway asks a provider about a pending signature"
+    )
+    remote_webhook_allowed_networks: tuple[str, ...] = Field(
+        (),
+        description="networks (CIDR) a signing webhook may point into although they are private, loopback or "
+        "link-local (refused by default: a caller must not make the gateway call its own network)",
+    )
     verify_max_bytes: int = Field(64 * 1024 * 1024, gt=0, description="largest PDF accepted for verify/sign")
     verify_max_signatures: int = Field(
         50, ge=1, description="files with more signatures are refused by verification (issue 17: 50,000 fields)"
@@ -287,6 +322,9 @@ class Settings(BaseSettings):
         problems.extend(self._archive_problems())
         if self.node_key_file is None:
             problems.append("EDOC_NODE_KEY_FILE is not set (the node must sign with a real certificate)")
+        for name, remote in self.remote_signers.items():
+            if "+https://" not in remote.url:
+                problems.append(f"remote signer {name} is not reached over https:// (STANDARDS.md §7: TLS ≥ 1.2)")
         for name, uplink in self.uplinks.items():
             if not uplink.endpoint.startswith("https://"):
                 problems.append(f"uplink {name} is not reached over https:// (STANDARDS.md §7: TLS ≥ 1.2)")

@@ -38,13 +38,16 @@ logger = logging.getLogger("edoc.delivery")
 
 
 def run_worker(gw: Any, stop: threading.Event) -> None:
-    """Deliver until ``stop`` is set, with this node's uplink pollers (the process that delivers also pulls)."""
+    """Deliver until ``stop`` is set, with this node's uplink pollers (the process that delivers also pulls) and
+    the remote-signing poller."""
     from service.exchange.delivery import DeliveryWorker
+    from service.remote_poller import start_poller
     from service.vxp.uplink import start_pollers
 
     pollers = start_pollers(gw, stop)
+    remote = start_poller(gw, stop)  # remote signatures waiting for an official's phone (issue 23)
     DeliveryWorker(gw).run_forever(stop)
-    for poller in pollers:
+    for poller in [*pollers, *([remote] if remote else [])]:
         poller.join(timeout=10)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "EVENTS",
     "OUTBOX",
     "PACKAGES",
+    "REMOTE_SIGNINGS",
     "SMALL_BLOBS",
     "STATUS_ENTRIES",
     "Agency",
@@ -35,6 +36,7 @@ __all__ = [
     "ExchangeEvent",
     "OutboxMessage",
     "Package",
+    "RemoteSigning",
     "ReplayNonce",
     "RouteRule",
     "SmallBlob",
@@ -339,6 +341,43 @@ class UplinkReceipt(Base):
     acked_at: Mapped[datetime | None]
 
 
+class RemoteSigning(Base):
+    """A PDF signature waiting for an official's confirmation at a remote-signing provider (issue 23).
+
+    ``state`` is the prepared signature's JSON (signing/remote/interrupted.py ``PendingState.data``), the prepared
+    PDF is a blob (``prepared_sha256``); the provider's transaction id is ``provider_tx``. ``status``: starting
+    (row written, provider not yet asked) → pending → done (``result_sha256`` is the signed PDF) | rejected |
+    expired | failed (``error_code``). A poller claims a row (``claimed_by``/``claimed_until``) so that one
+    process at a time asks the provider and finishes the PDF.
+    """
+
+    __tablename__ = "remote_signing"
+    __table_args__ = (sa.Index("ix_remote_signing_due", "status", "next_poll_at"),)
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
+    provider: Mapped[str] = mapped_column(sa.String(64))
+    credential_id: Mapped[str] = mapped_column(sa.String(300))
+    provider_tx: Mapped[str | None] = mapped_column(sa.String(400))
+    status: Mapped[str] = mapped_column(sa.String(16), default="starting")
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prepared_sha256: Mapped[str] = mapped_column(sa.String(64))
+    prepared_size: Mapped[int]
+    result_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    result_size: Mapped[int | None]
+    client_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    webhook_state: Mapped[str | None] = mapped_column(sa.String(16))
+    polls: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_until: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
 # The plain tables, for hot paths written in SQLAlchemy Core: a statement built from table columns skips the ORM's
 # compile and loading layers, which cost about as much as the rest of a small statement's round trip in Python.
 # Use them where nothing needs mapped objects (no identity map, no relationships, no unit of work).
@@ -349,3 +388,4 @@ STATUS_ENTRIES = cast(sa.Table, StatusEntry.__table__)
 EVENTS = cast(sa.Table, ExchangeEvent.__table__)
 OUTBOX = cast(sa.Table, OutboxMessage.__table__)
 SMALL_BLOBS = cast(sa.Table, SmallBlob.__table__)
+REMOTE_SIGNINGS = cast(sa.Table, RemoteSigning.__table__)

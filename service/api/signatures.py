@@ -21,9 +21,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from service import remote_poller, remote_signing
 from service.access import Op, require
 from service.api.deps import CallerDep, GatewayDep, read_limited_body
 from service.errors import status_for
@@ -35,7 +36,7 @@ from signing.errors import SigningError
 
 __all__ = ["page", "router"]
 
-router = APIRouter(prefix="/api/v1", tags=["signatures"])
+router = APIRouter(prefix="/api/v1", tags=["signatures"], lifespan=remote_poller.poller_lifespan)
 page = APIRouter(include_in_schema=False)
 
 Lang = Annotated[Literal["vi", "en"], Query(description="language of html/pdf renderings")]
@@ -63,7 +64,8 @@ _SIGN_DOC = {
                     "required": ["file", "options"],
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "the PDF"},
-                        "options": {"type": "string", "description": 'JSON, e.g. {"key": "org-seal", "level": "B-T"}'},
+                        "options": {"type": "string", "description": 'JSON, e.g. {"key": "org-seal", "level": "B-T"} '
+                                    'or {"remote": {"provider": "vnpt", "credential": "079200000001"}}'},
                         "image": {"type": "string", "format": "binary", "description": "signer's image (PNG)"},
                         "seal": {"type": "string", "format": "binary", "description": "seal image (PNG)"},
                     },
@@ -74,12 +76,30 @@ _SIGN_DOC = {
 }
 
 
-class SignIn(BaseModel):
-    """Options of ``POST /api/v1/sign``: a configured key by name, never a key path."""
+class RemoteIn(BaseModel):
+    """A remote-signing credential: a provider configured on this node, the official's credential there, and the
+    official's PIN/OTP where the provider takes one with the request (never stored nor logged)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(max_length=100, description="name of a key in EDOC_SIGNING_KEYS")
+    provider: str = Field(max_length=64, description="name of a provider in EDOC_REMOTE_SIGNERS")
+    credential: str = Field(min_length=1, max_length=300, description="USER or USER/CERTIFICATE at the provider")
+    pin: SecretStr | None = Field(None, max_length=100)
+    otp: SecretStr | None = Field(None, max_length=100)
+    webhook_url: str | None = Field(None, max_length=2000, description="called (POST JSON) when the transaction ends")
+
+    def authorization(self) -> dict[str, str]:
+        found = {"PIN": self.pin, "OTP": self.otp}  # the CSC names (credentials/authorize)
+        return {k: v.get_secret_value() for k, v in found.items() if v is not None}
+
+
+class SignIn(BaseModel):
+    """Options of ``POST /api/v1/sign``: a configured key by name (never a key path), or a remote credential."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = Field(None, max_length=100, description="name of a key in EDOC_SIGNING_KEYS")
+    remote: RemoteIn | None = None
     level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
     certify: bool = False
     pss: bool = False
@@ -175,23 +195,61 @@ async def sign(request: Request, gw: GatewayDep, caller: CallerDep) -> Response:
     )
     chosen = SignOptions(level=options.level, certify=options.certify, pss=options.pss, reason=options.reason,
                          location=options.location, appearance=appearance)
+    if options.remote is not None:
+        remote = options.remote
+        started = await run_in_threadpool(
+            remote_signing.start, gw, data, provider=remote.provider, credential_id=remote.credential, caller=caller,
+            options=chosen, authorization=remote.authorization(), webhook_url=remote.webhook_url, file_name=name,
+        )
+        return _remote_answer(started)
+    assert options.key is not None
     signed = await run_in_threadpool(sign_document, gw, data, key_name=options.key, caller=caller, options=chosen)
+    return _pdf_answer(signed, name)
+
+
+def _pdf_answer(signed: bytes, name: str, headers: dict[str, str] | None = None) -> Response:
     stem = name[:-4] if name.lower().endswith(".pdf") else name
-    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-signed.pdf')}"}
+    headers = {**(headers or {}), "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem + '-signed.pdf')}"}
     return Response(signed, media_type="application/pdf", headers=headers)
+
+
+@router.get("/sign/{tx}", summary="Where a remote signature stands: 202 waiting, 200 the signed PDF (clerk, admin)")
+async def sign_status(tx: str, gw: GatewayDep, caller: CallerDep) -> Response:
+    require(caller, Op.SIGN)
+    found = await run_in_threadpool(remote_signing.poll, gw, tx, caller=caller)
+    return _remote_answer(found)
+
+
+def _remote_answer(found: remote_signing.Outcome) -> Response:
+    """200 with the PDF when done, 202 with the transaction while the official has not answered, problem+json
+    (409 rejected, 410 expired, 502 failed, 503 provider away) otherwise."""
+    body = found.to_json()
+    headers = {"Location": body["location"], "X-Remote-Signing-Status": found.status}
+    if found.status == "done" and found.pdf is not None:
+        return _pdf_answer(found.pdf, "document.pdf", headers)
+    if found.status in ("pending", "starting") and found.error_code not in ("remote_unreachable", "remote_auth_failed"):
+        headers["Retry-After"] = str(max(1, round(found.retry_after or 1)))
+        return JSONResponse(body, status_code=202, headers=headers)
+    code = found.error_code or remote_signing.ENDED_CODES.get(found.status, "remote_failed")
+    raise remote_signing.RemoteFailed(found.message("vi"), code=code, transaction=found.id,
+                                      transaction_status=found.status, message_en=found.message("en"),
+                                      location=body["location"])
 
 
 def _options(raw: Any) -> SignIn:
     if not isinstance(raw, str):
         raise Invalid("the multipart body needs an 'options' field with JSON", code="invalid_options")
     try:
-        return SignIn.model_validate(json.loads(raw))
+        options = SignIn.model_validate(json.loads(raw))
     except json.JSONDecodeError as exc:
         raise Invalid(f"'options' is not JSON: {exc}", code="invalid_options") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "options"
         raise Invalid(f"options.{where}: {first['msg']}", code="invalid_options") from exc
+    if (options.key is None) == (options.remote is None):
+        raise Invalid("options: give exactly one of 'key' and 'remote'", code="invalid_options")
+    return options
 
 
 @router.get(

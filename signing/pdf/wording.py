@@ -21,7 +21,10 @@ from signing.pdf.report import (
     SubIndication,
 )
 
-__all__ = ["advice", "algorithm_text", "anchor_text", "changes_text", "coverage_text", "policy_lines", "reason"]
+__all__ = [
+    "advice", "algorithm_text", "anchor_text", "changes_text", "coverage_text", "policy_lines", "reason",
+    "remote_outcome",
+]
 
 _VI, _EN = 0, 1
 
@@ -213,3 +216,38 @@ def policy_lines(policy: Mapping[str, str], lang: str = "vi") -> tuple[str, ...]
                          else f"{others} anchor set(s) configured by the administrator")
         lines.append(("Trusted anchors: " if en else "Gốc tin cậy: ") + "; ".join(known) + ".")
     return tuple(lines)
+
+
+# --- remote signing (issue 23): what the clerk is told about a signature asked of a remote-signing service ----
+
+_REMOTE: dict[str, tuple[str, str]] = {
+    "done": ("Người ký đã xác nhận trên điện thoại; văn bản đã được ký số.",
+             "The signer confirmed on the phone; the document is signed."),
+    "pending": ("Đang chờ người ký xác nhận trên điện thoại.",
+                "Waiting for the signer to confirm on the phone."),
+    "rejected": ("Người ký đã từ chối ký trên điện thoại; văn bản chưa được ký.",
+                 "The signer refused on the phone; the document is not signed."),
+    "expired": ("Hết thời gian chờ xác nhận; văn bản chưa được ký. Hãy gửi lại yêu cầu ký.",
+                "The confirmation window closed; the document is not signed. Send the signing request again."),
+    "remote_unreachable": ("Không kết nối được dịch vụ ký số từ xa; hãy thử lại sau ít phút.",
+                           "The remote-signing service cannot be reached; try again in a few minutes."),
+    "remote_auth_failed": ("Dịch vụ ký số từ xa từ chối tài khoản của cổng; hãy báo quản trị viên.",
+                           "The remote-signing service refused the gateway's account; tell the administrator."),
+    "remote_bad_signature": ("Chữ ký dịch vụ trả về không khớp với chứng thư số; văn bản chưa được ký.",
+                             "The signature returned by the service does not match the certificate; the document "
+                             "is not signed."),
+    "remote_certificate_changed": ("Dịch vụ đã ký bằng chứng thư số khác với chứng thư đã chọn; văn bản chưa được "
+                                   "ký.", "The service signed with another certificate than the one chosen; the "
+                                   "document is not signed."),
+    "remote_bad_request": ("Dịch vụ ký số từ xa từ chối yêu cầu (sai mã người ký hoặc chứng thư số).",
+                           "The remote-signing service refused the request (wrong signer id or certificate)."),
+}
+_REMOTE_OTHER = ("Không hoàn tất được việc ký số từ xa; văn bản chưa được ký. Hãy báo quản trị viên.",
+                 "Remote signing could not be completed; the document is not signed. Tell the administrator.")
+
+
+def remote_outcome(status: str, code: str | None = None, lang: str = "vi") -> str:
+    """The sentence for a remote signing transaction's ``status`` (done, pending, rejected, expired, failed) and,
+    when it failed or the provider is away, its error ``code``."""
+    key = code if code in _REMOTE and status in ("failed", "pending") else status
+    return _pick(_REMOTE.get(key, _REMOTE_OTHER), lang)

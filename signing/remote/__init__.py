@@ -40,9 +40,12 @@ PROVIDERS: dict[str, str] = {
     # Cloud Signature Consortium API v1.0.4 / v2 (``?version=1|2``); csc+http only for loopback test servers.
     "csc+https": "signing.remote.csc:CscSigner",
     "csc+http": "signing.remote.csc:CscSigner",
-    # --- Vietnamese providers (helper "remote-surfaces"): add their schemes below this line ---
-    # "vnpt-smartca+https": "signing.remote.vnpt:SmartCaSigner",
-    # "viettel-mysign+https": "signing.remote.viettel:MySignSigner",
+    # VNPT SmartCA and Viettel MySign (signing/remote/README.md: which wire shapes are confirmed); +http only for
+    # loopback test servers (production refuses it: service/settings.py).
+    "vnpt-smartca+https": "signing.remote.vnpt_smartca:VnptSmartCA",
+    "vnpt-smartca+http": "signing.remote.vnpt_smartca:VnptSmartCA",
+    "viettel-mysign+https": "signing.remote.viettel_mysign:ViettelMySign",
+    "viettel-mysign+http": "signing.remote.viettel_mysign:ViettelMySign",
 }
 
 

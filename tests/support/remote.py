@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -37,13 +38,15 @@ __all__ = [
     "csc_server",
     "csc_v1",
     "csc_v2",
+    "viettel_mysign",
+    "vnpt_smartca",
 ]
 
 CSC_CLIENT_ID = "edoc-gateway"
 CSC_CLIENT_SECRET = "test-only-client-secret-7f3a"  # TEST ONLY
 CSC_PIN = "246810"  # TEST ONLY
 
-REMOTE_HARNESSES = ["csc_v1", "csc_v2", "csc_dummy"]  # fixture names; other adapters add theirs here
+REMOTE_HARNESSES = ["csc_v1", "csc_v2", "csc_dummy", "vnpt_smartca", "viettel_mysign"]  # fixture names
 
 
 @dataclass
@@ -135,3 +138,46 @@ def csc_dummy(test_pki: TestPki) -> Iterator[RemoteHarness]:
             unreachable=lambda: from_url(f"csc+{dead}?version=1", access_token=token),
         )
         signer.close()  # type: ignore[attr-defined]
+
+
+# --- VNPT SmartCA and Viettel MySign: their JSON shapes served by tests/support/remote_vn.py (PKCS#12 test key) ---
+
+
+def _vn_harness(server: Any, make: Callable[[str], RemoteSigner], secret: str) -> Iterator[RemoteHarness]:
+    signer = make(server.url)
+    (credential,) = signer.credentials()
+    dead = f"{server.url.split('://')[0]}://127.0.0.1:{free_port()}"
+    yield RemoteHarness(
+        signer=signer, credential_id=credential.id, authorization={}, secrets=(secret,),
+        unreachable=lambda: make(dead), confirm=server.confirm, reject=server.reject, expire=server.expire,
+        extra={"server": server},
+    )
+    signer.close()  # type: ignore[attr-defined]
+    server.stop()
+
+
+@pytest.fixture
+def vnpt_smartca(test_pki: TestPki) -> Iterator[RemoteHarness]:
+    """VNPT SmartCA (sp_id/sp_password; sign → transaction, poll status) against its local test server."""
+    from tests.support import remote_vn
+
+    server = remote_vn.SmartCAServer(remote_vn.load_test_key(*test_pki.signer("good-rsa")[:2])).start()
+
+    def make(url: str) -> RemoteSigner:
+        return from_url(url, sp_id=remote_vn.SP_ID, sp_password=remote_vn.SP_PASSWORD, user_id=remote_vn.USER)
+
+    yield from _vn_harness(server, make, remote_vn.SP_PASSWORD)
+
+
+@pytest.fixture
+def viettel_mysign(test_pki: TestPki) -> Iterator[RemoteHarness]:
+    """Viettel MySign (login → bearer; signHash async; requests/status) against its local test server."""
+    from tests.support import remote_vn
+
+    server = remote_vn.MySignServer(remote_vn.load_test_key(*test_pki.signer("good-rsa")[:2])).start()
+
+    def make(url: str) -> RemoteSigner:
+        return from_url(url, client_id=remote_vn.CLIENT_ID, client_secret=remote_vn.CLIENT_SECRET,
+                        profile_id="adss:ras:profile:001", user_id=remote_vn.USER)
+
+    yield from _vn_harness(server, make, remote_vn.CLIENT_SECRET)
