@@ -18,8 +18,8 @@ Leaf module: imports nothing from :mod:`service`, so any layer may call it.
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
@@ -60,15 +60,21 @@ def parse_traceparent(value: str | None) -> TraceParent | None:
     return TraceParent(trace_id, parent_id, flags)
 
 
+def _hex(bits: int) -> str:
+    """A random id, never all zeros (W3C: invalid). Ids name a request, they are not secrets: the fast generator
+    is enough (a few tenths of a microsecond against a microsecond for ``secrets``, on every request)."""
+    return f"{random.getrandbits(bits) or 1:0{bits // 4}x}"
+
+
 def _new_trace() -> TraceParent:
-    return TraceParent(secrets.token_hex(16), secrets.token_hex(8))
+    return TraceParent(_hex(128), _hex(64))
 
 
 def new_request_id(offered: str | None = None) -> str:
     """The caller's ``X-Request-ID`` when it is short and plain (it ends up in log lines), else a new one."""
     if offered and _REQUEST_ID.match(offered):
         return offered
-    return secrets.token_hex(8)
+    return _hex(64)
 
 
 @dataclass(slots=True)
@@ -84,7 +90,7 @@ class RequestContext:
     document_id: str | None = None
 
     def outgoing(self) -> TraceParent:
-        return TraceParent(self.trace_id, secrets.token_hex(8), self.flags)
+        return TraceParent(self.trace_id, _hex(64), self.flags)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("edoc_request_context", default=None)
@@ -95,7 +101,7 @@ def start(
 ) -> tuple[RequestContext, Token[RequestContext | None]]:
     """Open the context of a request: the caller's trace when its header is valid, else a fresh one."""
     parent = parse_traceparent(traceparent) or _new_trace()
-    ctx = RequestContext(new_request_id(request_id), parent.trace_id, secrets.token_hex(8), parent.flags)
+    ctx = RequestContext(new_request_id(request_id), parent.trace_id, _hex(64), parent.flags)
     return ctx, _current.set(ctx)
 
 
