@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -53,7 +53,15 @@ from service.context import Gateway
 from service.exchange.errors import Forbidden
 from storage.gauges import ExchangeGauges, read_exchange_gauges
 
-__all__ = ["ExchangeCollector", "HttpMetrics", "Networks", "build_registry", "parse_networks", "router"]
+__all__ = [
+    "ExchangeCollector",
+    "HttpMetrics",
+    "Networks",
+    "build_registry",
+    "install_metrics",
+    "parse_networks",
+    "router",
+]
 
 #: Latency buckets (seconds) for an API whose acks take about a millisecond and whose submits of large packages
 #: and PDF verifications take seconds.
@@ -179,11 +187,10 @@ def metrics(request: Request) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def install_metrics(app: object, gw: Gateway) -> HttpMetrics:
+def install_metrics(app: FastAPI, gw: Gateway) -> HttpMetrics:
     """Give ``app`` its registry and the allow-list of ``/metrics``; returns the HTTP metrics for the middleware."""
     settings = gw.settings
     registry, http = build_registry(gw.engine, cache_seconds=settings.metrics_cache_seconds)
-    state = app.state  # type: ignore[attr-defined]
-    state.metrics_registry = registry
-    state.metrics_allow = parse_networks(settings.metrics_allow)
+    app.state.metrics_registry = registry
+    app.state.metrics_allow = parse_networks(settings.metrics_allow)
     return http

@@ -24,7 +24,7 @@ from service.vxp.client import VxpClient
 from service.vxp.errors import VxpRemoteError, VxpResponseError, VxpTransportError
 from tests.support.exchange import header, submit
 from tests.support.gateway import A, B, Env, gateway_env, provision
-from tests.support.server import GatewayProcess
+from tests.support.server import GatewayProcess, free_port
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE}-00f067aa0ba902b7-01"
@@ -230,3 +230,24 @@ def test_json_logs_of_a_real_server_name_the_request_and_never_a_secret(tmp_path
     assert record["document_id"] == "a" * 32 and record["status"] == 401
     assert not any("Traceback" in line for line in text.splitlines())
     assert not [line for line in text.splitlines() if line.strip() and not line.startswith("{")], "non-JSON lines"
+
+
+def test_a_dead_letter_is_counted(tmp_path: Path) -> None:
+    """A delivery to an uplink that never answers dies after the retry schedule: the gauges say so."""
+    closed = f"http://127.0.0.1:{free_port()}/vxp"  # nothing listens there
+    env = gateway_env(
+        f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path, metrics_cache_seconds=0.0,
+        uplinks={"peer": {"endpoint": closed, "systemid": "lgsp.test", "secret": "secret-for-tests",
+                          "timeout_seconds": 2}},
+        routes=({"pattern": B, "target": "peer"},),
+    )  # fmt: skip
+    obs_env = next(env)
+    try:
+        assert submit(obs_env, "A", header(A, [B])).status_code == 202
+        obs_env.deliver()
+        samples = scrape(obs_env)
+        assert value(samples, "edoc_dead_letters") == 1
+        assert value(samples, "edoc_deliveries", state="dead") == 1
+        assert value(samples, "edoc_deliveries", state="pending") == 0
+    finally:
+        env.close()
