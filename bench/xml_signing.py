@@ -16,7 +16,7 @@ of this process's CPU per signature.
 A second table isolates the Signature element, which every signed package needs (three per document: the
 package and the two automatic 01 statuses): ``laid out`` builds it with lxml for each signature (SignedInfo, its
 C14N, KeyInfo with the certificate's base64, the element's C14N), as the gateway did before 2026-12-03;
-``template`` is ``signing.xmldsig._build_signature``, which lays it out once per key and namespace context and then
+``template`` is ``signing.xmldsig.sign._build_signature``, which lays it out once per key and namespace context and then
 only joins the digest and the signature value into it; ``key operation`` is the RSA signature alone, the floor of
 both.
 
@@ -48,6 +48,7 @@ from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import FileInput, edoc_from_header, header_from_json, sign_built
 from service.wiring import build_gateway
 from signing import xmldsig
+from signing.xmldsig import sign as xsign
 from signing.xmldsig import sign_package
 from tests.support.gateway import A, B, C, make_settings, provision
 from tests.support.pdfs import simple_pdf
@@ -94,14 +95,14 @@ def cpu(args: argparse.Namespace) -> None:
             context, digest = {"": xmldsig.EDXML_NS, "edXML": xmldsig.EDXML_NS}, b"\x5a" * 32
 
             def laid_out() -> None:  # the element built with lxml for each signature
-                signed_info, _ = xmldsig._lay_out_signature(key, base64.b64encode(digest).decode(), "", context)
-                value = base64.b64encode(xmldsig._sign_bytes(key, signed_info)).decode()
-                xmldsig._lay_out_signature(key, base64.b64encode(digest).decode(), value, context)
+                signed_info, _ = xsign._lay_out_signature(key, base64.b64encode(digest).decode(), "", context)
+                value = base64.b64encode(xsign._sign_bytes(key, signed_info)).decode()
+                xsign._lay_out_signature(key, base64.b64encode(digest).decode(), value, context)
 
             elements = {
                 "laid out": laid_out,
-                "template": lambda: xmldsig._build_signature(key, digest, context),
-                "key operation": lambda: xmldsig._sign_bytes(key, b"\x5a" * 700),
+                "template": lambda: xsign._build_signature(key, digest, context),
+                "key operation": lambda: xsign._sign_bytes(key, b"\x5a" * 700),
             }
             element_cpu: dict[str, list[float]] = {name: [] for name in elements}
             calibration = calibration_ms()

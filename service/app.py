@@ -13,6 +13,8 @@ from service.api_docs import install_docs
 from service.context import Gateway
 from service.edge.guard import EdgeGuard, EdgeLimits
 from service.errors import install_error_handlers
+from service.observability import metrics as observability_metrics
+from service.observability.middleware import ObservabilityMiddleware
 from service.settings import Settings
 from service.vxp import http as vxp_http
 from service.wiring import build_gateway
@@ -74,6 +76,11 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     # Limits on what anyone can make the gateway hold before it knows who is calling (service/edge/guard.py)
     app.state.edge = EdgeLimits.from_settings(gw.settings)
     app.add_middleware(EdgeGuard, limits=app.state.edge)
+    # Outermost: request id and trace context for every log line, per-route metrics, /metrics (service/observability)
+    http_metrics = observability_metrics.install_metrics(app, gw) if gw.settings.metrics_enabled else None
+    app.add_middleware(ObservabilityMiddleware, http=http_metrics)
+    if http_metrics is not None:
+        app.include_router(observability_metrics.router)
     app.include_router(edocs.hot)
     app.include_router(edocs.router)
     app.include_router(admin.router)

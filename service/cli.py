@@ -171,9 +171,15 @@ def serve(
         os.environ["EDOC_EMBEDDED_WORKER"] = "false"
     try:
         from service.edge.server import PROTOCOL  # bounded request heads (431/408), docs/security.md
+        from service.logs import configure_logging, log_format
 
+        # JSON logs: uvicorn's own lines (the supervisor's with --workers N) through the gateway's handler too
+        json_logs = log_format() == "json"
+        if json_logs:
+            configure_logging("INFO")
         uvicorn.run(
-            "service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False, http=PROTOCOL
+            "service.asgi:app", host=host, port=port, workers=workers, log_level="info", factory=False, http=PROTOCOL,
+            log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
         )
     finally:
         if worker_process is not None:

@@ -232,6 +232,37 @@ class Settings(BaseSettings):
         "reason and window of this length, not one row each",
     )
 
+    # --- observability (service/observability/, service/logs.py; docs/configuration.md) ---
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="log lines as JSON objects (one per line) or readable text; auto: json in production, text "
+        "elsewhere. Read from the environment by service/logs.py before the settings (listed here to be documented "
+        "and validated)",
+    )
+    metrics_enabled: bool = Field(True, description="serve GET /metrics (Prometheus text format)")
+    metrics_allow: tuple[str, ...] = Field(
+        ("127.0.0.1/32", "::1/128"),
+        description="addresses or networks that may read /metrics without an API key (JSON list); anyone else "
+        "needs the key of a client system of role admin. Behind a proxy this is the proxy's address",
+    )
+    metrics_cache_seconds: float = Field(
+        5.0, ge=0, le=3600,
+        description="the database-derived gauges of /metrics (deliveries by state, outbox lag) are read at most "
+        "once per this many seconds per process; scrapes in between get the last reading",
+    )
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"EDOC_METRICS_ALLOW: {entry!r} is not an address or network") from exc
+        return value
+
     @field_validator("node_id")
     @classmethod
     def _node_id(cls, value: str) -> str:

@@ -3,13 +3,13 @@
 Strict in what we send: UTF-8, root ``edXML`` with the edXML namespace both as default and as prefix ``edXML``
 (declared on the root so every descendant, AttachmentEncoded included, can carry the ``edXML:`` prefix), elements
 in the canonical order of :mod:`.spec`, two-space indentation, base64 on one line, no empty leaves (``None`` and
-``""`` are both "absent"). No ``Signature``: ``signing/xmldsig.py`` inserts an enveloped ``ds:Signature`` as the
+``""`` are both "absent"). No ``Signature``: ``signing/xmldsig/sign.py`` inserts an enveloped ``ds:Signature`` as the
 last child of ``edXML:edXMLHeader``, where the XSD allows it.
 
 Everything after the XML declaration line, less the final newline, is already in Canonical XML 1.0 form (what the
 signature's digest covers): namespace declarations only on the root, default first; text escaped as C14N escapes
 it (:func:`~schemas.edxml.wire.escape_text`); empty elements written as start and end tag; one attribute. So
-``signing.xmldsig.sign_built_package`` hashes these bytes as they are, without parsing and re-serializing the
+``signing.xmldsig.sign_canonical_package`` hashes these bytes as they are, without parsing and re-serializing the
 package; ``tests/unit/schemas/test_roundtrip_property.py`` checks the equality with lxml's C14N for any package.
 
 ``write_edoc`` streams: attachments named in ``attachment_files`` are read and base64-encoded in chunks of

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, object_session
 from schemas.agency import AgencyCode
 from schemas.edxml import Organization
 from service.exchange.errors import Conflict, Invalid, NotFound, Unauthorized
+from service.observability import context as observability_context
 from storage.models import Agency, ApiKey, ClientAgency, ClientSystem, utcnow
 
 __all__ = [
@@ -110,6 +111,7 @@ class CallerCache:
         entry = self._entries.get(key_hash)
         if entry is None or entry[0] < time.monotonic():
             return None
+        bind_caller(entry[1])
         return entry[1]
 
     def put(self, key_hash: str, caller: Caller) -> None:
@@ -222,9 +224,17 @@ def authenticate(session: Session, key: str, cache: CallerCache | None = None) -
     if cached is not None:
         return cached
     caller = _authenticate(session, key)
+    bind_caller(caller)
     if cache is not None:
         cache.put(hashed, caller)
     return caller
+
+
+def bind_caller(caller: Caller) -> None:
+    """Name the caller in the request's log lines: its client system and its agencies (the first three)."""
+    codes = sorted(caller.agencies)
+    agency = ",".join(codes[:3]) + (f",+{len(codes) - 3}" if len(codes) > 3 else "")
+    observability_context.bind(client=caller.client_id, agency=agency or None)
 
 
 def _authenticate(session: Session, key: str) -> Caller:

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from service.observability.context import outgoing_traceparent
 from service.vxp.errors import VxpRemoteError, VxpResponseError, VxpTransportError
 from service.vxp.protocol import (
     OPERATIONS,
@@ -271,7 +272,7 @@ class VxpClient:
     def call(self, operation: str, params: Mapping[str, str], *, body: bytes = b"") -> dict[str, Any]:
         """One signed call; the OK envelope, or the errors the module docstring lists."""
         op = OPERATIONS[operation]
-        headers = self.signed_headers(operation, params)
+        headers = [*self.signed_headers(operation, params), (b"traceparent", outgoing_traceparent().encode())]
         url = f"{self._endpoint}/{operation}"
         try:
             response = self._http.request(op.method, url, headers=headers, content=body or None)

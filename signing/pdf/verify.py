@@ -6,6 +6,10 @@ what was appended after the signed revision (pyHanko's difference analysis), the
 (:mod:`signing.pdf.trust`), certificate validity **at signing time**, revocation (:mod:`signing.pdf.revocation`),
 algorithm strength, key usage, and the signature timestamp.
 
+This module orchestrates: it reads the file, runs pyHanko (or the tolerant raw path), gathers revocation data and
+builds the report. The ETSI EN 319 102-1 rules that turn those facts into an indication and a sub-indication are
+pure functions in :mod:`signing.pdf.classify`; the two paragraphs below say what they decide and why.
+
 Signing time. The time used is the trusted signature timestamp when there is one (a proof of existence, POE),
 else the signer's claimed time, with a warning saying so; a claimed time later than the verification time is
 replaced by the verification time. Following ETSI EN 319 102-1, a failure at a *proven* time is TOTAL_FAILED
@@ -84,6 +88,15 @@ from pyhanko_certvalidator.errors import PathBuildingError
 from pyhanko_certvalidator.registry import CertificateRegistry, PathBuilder, SimpleTrustManager
 
 from signing.errors import SigningError
+from signing.pdf.classify import (
+    Period,
+    SignatureFacts,
+    classify_file,
+    classify_signature,
+    coverage_of,
+    validity_period,
+)
+from signing.pdf.classify import valid_at_signing as valid_at_signing_time
 from signing.pdf.diff_rules import VERIFY_DIFF_POLICY
 from signing.pdf.rawsig import RawSignature, check_signature, find_signatures, parse_pdf_date
 from signing.pdf.report import (
@@ -772,15 +785,17 @@ def _build_report(
     covers_final = _covers_final(coverage, changes, emb.fq_name, signed_fields)
     proven = timing.source is SigningTimeSource.TIMESTAMP
     in_period = _in_period(cert, timing.used)
-
     missing_revinfo = _missing_revinfo(path, revdata)
-    indication, sub = _classify(
-        status, coverage, changes, revocation, algorithms, in_period, timing, proven, missing_revinfo
-    )
+    facts = SignatureFacts(
+        intact=bool(status.intact), valid=bool(status.valid), coverage=coverage, modification=changes.level,
+        docmdp_ok=status.docmdp_ok, trust_problem=getattr(status.trust_problem_indic, "name", None),
+        weak_algorithms=algorithms is not None and algorithms.weak, revocation=revocation,
+        signing_time=timing.used, in_period=in_period, proven=proven, missing_revocation=missing_revinfo,
+        hard_fail=ctx.policy.mode is RevocationMode.HARD_FAIL,
+    )  # fmt: skip
+    indication, sub = classify_signature(facts)
     if missing_revinfo:
         _warn_no_revocation(notes, revdata)
-        if ctx.policy.mode is RevocationMode.HARD_FAIL and indication is Indication.TOTAL_PASSED:
-            indication, sub = Indication.INDETERMINATE, SubIndication.TRY_LATER
     _timing_notes(notes, timing, cert, revocation)
     if _naive_claimed_time(emb):
         notes.warn(
@@ -796,7 +811,9 @@ def _build_report(
             "Chế độ ngoại tuyến: tình trạng thu hồi lấy từ dữ liệu trong tệp, có thể đã thay đổi sau đó",
             "Offline mode: revocation status is as embedded in the file and may have changed since",
         )
-    valid_at_signing = _valid_at_signing(sub, trusted_path, in_period, revocation, timing)
+    valid_at_signing = valid_at_signing_time(
+        sub, trusted_path=trusted_path, in_period=in_period, revocation=revocation, when=timing.used
+    )
     return SignatureReport(
         field_name=emb.fq_name,
         signer=cert_info(cert),
@@ -820,64 +837,6 @@ def _build_report(
         warnings=tuple(notes.warnings),
         errors=tuple(notes.errors),
     )
-
-
-_PYH_SUB = {
-    "NO_CERTIFICATE_CHAIN_FOUND": SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
-    "CHAIN_CONSTRAINTS_FAILURE": SubIndication.CHAIN_CONSTRAINTS_FAILURE,
-    "CRYPTO_CONSTRAINTS_FAILURE": SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
-    "REVOKED_NO_POE": SubIndication.REVOKED_NO_POE,
-    "REVOKED_CA_NO_POE": SubIndication.REVOKED_CA_NO_POE,
-    "OUT_OF_BOUNDS_NO_POE": SubIndication.OUT_OF_BOUNDS_NO_POE,
-    "TRY_LATER": SubIndication.TRY_LATER,
-    "NO_SIGNING_CERTIFICATE_FOUND": SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
-}
-
-
-def _classify(
-    status: PdfSignatureStatus,
-    coverage: Coverage,
-    changes: ChangesAfterSigning,
-    revocation: RevocationInfo,
-    algorithms: AlgorithmInfo | None,
-    in_period: str,
-    timing: _Timing,
-    proven: bool,
-    missing_revinfo: bool,
-) -> tuple[Indication, SubIndication | None]:
-    failed, indeterminate = Indication.TOTAL_FAILED, Indication.INDETERMINATE
-    if not status.intact:
-        return failed, SubIndication.HASH_FAILURE
-    if not status.valid:
-        return failed, SubIndication.SIG_CRYPTO_FAILURE
-    if coverage is Coverage.PARTIAL:
-        return failed, SubIndication.FORMAT_FAILURE
-    if changes.level is ModificationLevel.OTHER or status.docmdp_ok is False:
-        return failed, SubIndication.SIG_CONSTRAINTS_FAILURE
-    revoked_before = (
-        revocation.status is RevocationStatus.REVOKED
-        and revocation.revoked_at is not None
-        and revocation.revoked_at <= timing.used
-    )
-    indic = status.trust_problem_indic
-    indic_name: str | None = getattr(indic, "name", None)
-    if proven and (revoked_before or indic_name == "REVOKED_NO_POE"):
-        return failed, SubIndication.REVOKED
-    if proven and in_period != "in":
-        return failed, SubIndication.EXPIRED if in_period == "after" else SubIndication.NOT_YET_VALID
-    if algorithms is not None and algorithms.weak:
-        return indeterminate, SubIndication.CRYPTO_CONSTRAINTS_FAILURE
-    if in_period != "in" and indic_name != "NO_CERTIFICATE_CHAIN_FOUND":
-        return indeterminate, SubIndication.OUT_OF_BOUNDS_NO_POE
-    if indic is not None:
-        sub = _PYH_SUB.get(indic_name or "", SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE)
-        if sub is SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE and missing_revinfo:
-            sub = SubIndication.TRY_LATER  # hard-fail: certvalidator refused the path for lack of revocation data
-        return indeterminate, sub
-    if revocation.status is RevocationStatus.REVOKED and not proven:
-        return indeterminate, SubIndication.REVOKED_NO_POE
-    return Indication.TOTAL_PASSED, None
 
 
 def _missing_revinfo(path: list[asn1_x509.Certificate], revdata: RevocationData) -> bool:
@@ -962,37 +921,18 @@ def _algorithm_notes(notes: _Findings, algorithms: AlgorithmInfo | None, key_usa
         )
 
 
-def _valid_at_signing(
-    sub: SubIndication | None, trusted: bool, in_period: str, rev: RevocationInfo, timing: _Timing
-) -> bool | None:
-    if in_period != "in" or sub in (SubIndication.REVOKED, SubIndication.REVOKED_CA_NO_POE):
-        return False
-    if rev.status is RevocationStatus.REVOKED and rev.revoked_at is not None and rev.revoked_at <= timing.used:
-        return False
-    if trusted and sub is None:
-        return True
-    return None
-
-
-def _in_period(cert: asn1_x509.Certificate, when: datetime) -> str:
+def _in_period(cert: asn1_x509.Certificate, when: datetime) -> Period:
     validity = cert["tbs_certificate"]["validity"]
-    if when < validity["not_before"].native:
-        return "before"
-    if when > validity["not_after"].native:
-        return "after"
-    return "in"
+    return validity_period(validity["not_before"].native, validity["not_after"].native, when)
 
 
 def _coverage(level: SignatureCoverageLevel | None, changes: ChangesAfterSigning, trailing: bytes) -> Coverage:
-    if level == SignatureCoverageLevel.ENTIRE_FILE:
-        return Coverage.ENTIRE_FILE
-    if level == SignatureCoverageLevel.ENTIRE_REVISION:
-        # bytes after the signed revision that form no revision of their own are not "a later update":
-        # they are uncovered data that lenient viewers may still act on
-        if changes.later_revisions == 0 and trailing.strip(b"\r\n\t\f\0 "):
-            return Coverage.PARTIAL
-        return Coverage.ENTIRE_REVISION
-    return Coverage.PARTIAL
+    return coverage_of(
+        entire_file=level == SignatureCoverageLevel.ENTIRE_FILE,
+        entire_revision=level == SignatureCoverageLevel.ENTIRE_REVISION,
+        later_revisions=changes.later_revisions,
+        trailing=trailing,
+    )
 
 
 def _trailing_bytes(emb: EmbeddedPdfSignature, raw: bytes) -> bytes:
@@ -1144,17 +1084,10 @@ def _overall(
     anchor_sets: tuple[str, ...],
 ) -> VerificationReport:
     warnings: list[Finding] = []
-    sub: SubIndication | None
-    whole = any(s.integrity and s.covers_final_document for s in sigs)
+    verdict = classify_file(sigs)
     if not sigs:
-        indication, sub = Indication.INDETERMINATE, SubIndication.SIGNED_DATA_NOT_FOUND
         warnings.append(Finding("no_signatures", "Tệp không có chữ ký số", "The file has no digital signature"))
-    elif any(s.indication is Indication.TOTAL_FAILED for s in sigs):
-        indication, sub = Indication.TOTAL_FAILED, _first_sub(sigs, Indication.TOTAL_FAILED)
-    elif any(s.indication is Indication.INDETERMINATE for s in sigs):
-        indication, sub = Indication.INDETERMINATE, _first_sub(sigs, Indication.INDETERMINATE)
-    elif not whole:
-        indication, sub = Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE
+    if verdict.unsigned_changes:
         warnings.append(
             Finding(
                 "unsigned_changes",
@@ -1163,8 +1096,6 @@ def _overall(
                 " the last signature",
             )
         )
-    else:
-        indication, sub = Indication.TOTAL_PASSED, None
     bad = [t.field_name for t in timestamps if not (t.intact and t.covers_revision and t.trusted)]
     if bad:
         warnings.append(
@@ -1182,18 +1113,14 @@ def _overall(
         file_size=len(raw),
         revisions=reader.xrefs.total_revisions if reader is not None else max(1, raw.count(b"%%EOF")),
         signatures=sigs,
-        indication=indication,
-        sub_indication=sub,
-        whole_document_signed=whole,
+        indication=verdict.indication,
+        sub_indication=verdict.sub_indication,
+        whole_document_signed=verdict.whole_document_signed,
         generated_at=now,
         policy={**policy.describe(), "anchor_sets": ",".join(anchor_sets), "signing_time": "timestamp-or-claimed"},
         warnings=tuple(warnings),
         document_timestamps=timestamps,
     )
-
-
-def _first_sub(sigs: tuple[SignatureReport, ...], indication: Indication) -> SubIndication | None:
-    return next((s.sub_indication for s in sigs if s.indication is indication), None)
 
 
 # --- refusals, limits and the tolerant reading path ----------------------------------------------------------

@@ -1,8 +1,9 @@
 """Reports from the tolerant reading path (:mod:`signing.pdf.rawsig`): what the bytes alone prove (issue 18).
 
 Used for a signature pyHanko cannot evaluate (legacy sub-filters, plain ECDSA values, two SignerInfos, an
-unexpected exception) and for a whole file pyHanko cannot parse. The classification keeps three things apart,
-as ETSI EN 319 102-1 §5.1.3 does:
+unexpected exception) and for a whole file pyHanko cannot parse. The indication comes from
+:func:`signing.pdf.classify.classify_raw`; this module words the findings that explain it. The classification
+keeps three things apart, as ETSI EN 319 102-1 §5.1.3 does:
 
 * the bytes prove tampering or forgery → TOTAL_FAILED (HASH_FAILURE, SIG_CRYPTO_FAILURE, or FORMAT_FAILURE for
   a /ByteRange that does not lie in the file or whose gap is not the signature value);
@@ -20,6 +21,7 @@ from datetime import datetime
 
 from asn1crypto import x509 as asn1_x509
 
+from signing.pdf.classify import RawFacts, RawReason, classify_raw
 from signing.pdf.rawsig import RawSignature
 from signing.pdf.report import (
     AlgorithmInfo,
@@ -159,74 +161,82 @@ def _report(
 def _classify(
     sig: RawSignature, reason: str | None, plain_ecdsa: bool
 ) -> tuple[Indication, SubIndication, list[Finding], list[Finding]]:
-    failed, indet = Indication.TOTAL_FAILED, Indication.INDETERMINATE
-    errors: list[Finding] = []
-    warnings: list[Finding] = []
-    if not sig.byte_range_ok:
-        errors.append(Finding(
+    """The indication (:func:`signing.pdf.classify.classify_raw`) and the findings that explain it."""
+    legacy = sig.subfilter in LEGACY_SUBFILTERS
+    facts = RawFacts(
+        byte_range_ok=sig.byte_range_ok, digest_ok=sig.digest_ok, signature_ok=sig.signature_ok, intact=sig.intact,
+        weak_algorithm=(sig.digest_algorithm or "") in _WEAK or legacy,
+    )  # fmt: skip
+    indication, sub, why = classify_raw(facts)
+    warnings = [_legacy_finding(sig)] if legacy and why is RawReason.WEAK_ALGORITHM else []
+    if why is RawReason.NOT_EVALUATED:
+        return indication, sub, [], [_not_evaluated_finding(reason, plain_ecdsa)]
+    return indication, sub, [_error_finding(why, sig, reason)], warnings
+
+
+def _error_finding(why: RawReason, sig: RawSignature, reason: str | None) -> Finding:
+    if why is RawReason.BYTE_RANGE_INVALID:
+        return Finding(
             "byte_range_invalid",
             "Vùng dữ liệu được ký không hợp lệ, tệp không còn nguyên vẹn; vùng ký không nằm trọn trong tệp hoặc"
             " không bao đúng giá trị chữ ký (/ByteRange)",
             "The signed byte range is invalid and the file is not intact; it does not lie within the file or does"
             " not frame the signature value (/ByteRange)",
             sig.problem,
-        ))
-        return failed, SubIndication.FORMAT_FAILURE, errors, warnings
-    if sig.digest_ok is False:
-        errors.append(Finding(
+        )
+    if why is RawReason.DIGEST_MISMATCH:
+        return Finding(
             "digest_mismatch",
             "Nội dung được ký đã bị thay đổi sau khi ký (giá trị băm không khớp)",
             "The signed content was changed after signing (the digest does not match)",
-        ))
-        return failed, SubIndication.HASH_FAILURE, errors, warnings
-    if sig.signature_ok is False:
-        errors.append(Finding(
+        )
+    if why is RawReason.SIGNATURE_VALUE_INVALID:
+        return Finding(
             "signature_value_invalid",
             "Giá trị chữ ký không khớp với khóa công khai của chứng thư người ký",
             "The signature value does not verify with the key of the signer's certificate",
-        ))
-        return failed, SubIndication.SIG_CRYPTO_FAILURE, errors, warnings
-    if not sig.intact:
-        errors.append(Finding(
+        )
+    if why is RawReason.UNREADABLE:
+        return Finding(
             "signature_unreadable",
             "Không đọc được cấu trúc chữ ký; không xác định được chữ ký có hợp lệ hay không",
             "The signature structure cannot be read; its validity cannot be determined",
             sig.problem or reason,
-        ))
-        return indet, SubIndication.FORMAT_FAILURE, errors, warnings
-    if sig.subfilter in LEGACY_SUBFILTERS:
-        warnings.append(Finding(
-            "legacy_subfilter",
-            "Chữ ký theo định dạng cũ dùng SHA-1, thuật toán không còn được chấp nhận; nội dung được ký không bị"
-            f" thay đổi (định dạng {sig.subfilter})",
-            "Legacy signature format using SHA-1, an algorithm no longer acceptable; the signed content is"
-            f" unchanged (format {sig.subfilter})",
-        ))
-    if (sig.digest_algorithm or "") in _WEAK or sig.subfilter in LEGACY_SUBFILTERS:
-        errors.append(Finding(
-            "weak_algorithm",
-            f"Thuật toán không còn an toàn: {sig.digest_algorithm}",
-            f"Algorithm no longer acceptable: {sig.digest_algorithm}",
-        ))
-        return indet, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, errors, warnings
+        )
+    return Finding(
+        "weak_algorithm",
+        f"Thuật toán không còn an toàn: {sig.digest_algorithm}",
+        f"Algorithm no longer acceptable: {sig.digest_algorithm}",
+    )
+
+
+def _legacy_finding(sig: RawSignature) -> Finding:
+    return Finding(
+        "legacy_subfilter",
+        "Chữ ký theo định dạng cũ dùng SHA-1, thuật toán không còn được chấp nhận; nội dung được ký không bị"
+        f" thay đổi (định dạng {sig.subfilter})",
+        "Legacy signature format using SHA-1, an algorithm no longer acceptable; the signed content is"
+        f" unchanged (format {sig.subfilter})",
+    )
+
+
+def _not_evaluated_finding(reason: str | None, plain_ecdsa: bool) -> Finding:
     if plain_ecdsa:
-        warnings.append(Finding(
+        return Finding(
             "plain_ecdsa_value",
             "Giá trị chữ ký ECDSA không theo định dạng DER mà chuẩn CMS yêu cầu; nội dung được ký không bị thay"
             " đổi (giá trị ghi ở dạng thô r‖s)",
             "The ECDSA signature value is not in the DER form that CMS requires; the signed content is unchanged"
             " (the value is in plain r‖s form)",
-        ))
-    else:
-        warnings.append(Finding(
-            "format_not_evaluated",
-            "Nội dung được ký không bị thay đổi, nhưng định dạng chữ ký này chưa được đánh giá đầy đủ; chưa kiểm"
-            " tra được chuỗi chứng thư và tình trạng thu hồi",
-            "The signed content is unchanged, but this signature format could not be fully evaluated; the"
-            " certificate chain and revocation status were not checked",
-            reason,
-        ))
-    return indet, SubIndication.FORMAT_FAILURE, errors, warnings
+        )
+    return Finding(
+        "format_not_evaluated",
+        "Nội dung được ký không bị thay đổi, nhưng định dạng chữ ký này chưa được đánh giá đầy đủ; chưa kiểm"
+        " tra được chuỗi chứng thư và tình trạng thu hồi",
+        "The signed content is unchanged, but this signature format could not be fully evaluated; the"
+        " certificate chain and revocation status were not checked",
+        reason,
+    )
 
 
 def _algorithms(sig: RawSignature) -> AlgorithmInfo | None:

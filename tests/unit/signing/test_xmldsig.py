@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from signxml import SignatureConfiguration, XMLSigner, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
@@ -24,6 +25,9 @@ from signing.xmldsig import (
     EDXML_NS,
     XmlSignatureCheck,
     XmlSignatureError,
+    algorithms,
+    c14n,
+    parsing,
     sign_package,
     sign_package_file,
     verify_package,
@@ -126,10 +130,10 @@ def test_signature_is_last_child_of_header_with_the_agreed_transforms(sign: Sign
     header = root.find(HEADER)
     assert header is not None and header[-1].tag == f"{{{DS_NS}}}Signature"
     ds = {"ds": DS_NS}
-    assert header[-1].xpath("ds:SignedInfo/ds:CanonicalizationMethod/@Algorithm", namespaces=ds) == [xmldsig.C14N_10]
+    assert header[-1].xpath("ds:SignedInfo/ds:CanonicalizationMethod/@Algorithm", namespaces=ds) == [algorithms.C14N_10]
     assert header[-1].xpath("ds:SignedInfo/ds:Reference/@URI", namespaces=ds) == [""]
     transforms = header[-1].xpath("ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform/@Algorithm", namespaces=ds)
-    assert transforms == [xmldsig.ENVELOPED, xmldsig.C14N_10]
+    assert transforms == [algorithms.ENVELOPED, algorithms.C14N_10]
     certs = header[-1].xpath("ds:KeyInfo/ds:X509Data/ds:X509Certificate/text()", namespaces=ds)
     assert x509.load_der_x509_certificate(base64.b64decode("".join(certs[0].split()))) == rsa_key.certificate
     assert SUBJECT in etree.tostring(root, encoding="unicode")
@@ -176,7 +180,7 @@ def test_swapped_certificate_is_invalid(verify: Verifier, rsa_key: KeyMaterial, 
     root = etree.fromstring(sign_package(make_package(), rsa_key))
     cert = root.find(f"{HEADER}/{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
     assert cert is not None
-    cert.text = base64.b64encode(other.certificate.public_bytes(xmldsig.Encoding.DER)).decode()
+    cert.text = base64.b64encode(other.certificate.public_bytes(Encoding.DER)).decode()
     check = verify(etree.tostring(root), trusted=[other.certificate])
     assert not check.valid and check.code == "invalid" and xmldsig.P_SIGNATURE in check.problems
     assert check.signer_certificate_sha256 == other.certificate_sha256
@@ -306,8 +310,8 @@ def test_both_verifiers_accept_signxml_and_both_signers_digest_alike(
 
 def _stream_c14n(path: Path, *, exclusive: bool, with_comments: bool) -> bytes:
     out: list[bytes] = []
-    writer = xmldsig._C14nWriter(out.append, exclusive=exclusive, with_comments=with_comments)
-    xmldsig._stream_file(path, xmldsig._C14nPass(writer, skip=lambda _e: False))
+    writer = c14n._C14nWriter(out.append, exclusive=exclusive, with_comments=with_comments)
+    c14n._stream_file(path, c14n._C14nPass(writer, skip=lambda _e: False))
     return b"".join(out)
 
 
@@ -328,7 +332,7 @@ def test_streaming_c14n_equals_lxml_on_field_samples(
     compared = 0
     for path in files:
         try:
-            tree = etree.parse(str(path), xmldsig._parser())
+            tree = etree.parse(str(path), parsing._parser())
         except etree.XMLSyntaxError:  # edoc.edxml: undeclared xlink prefix, not namespace-well-formed
             continue
         expected = etree.tostring(tree, method="c14n", exclusive=exclusive, with_comments=with_comments)

@@ -18,10 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from signing import xmldsig
 from signing.demo import create_demo_pkcs12
 from signing.keys import KeyMaterial
 from signing.xmldsig import EDXML_NS
+from signing.xmldsig import sign as xsign
 
 CONTEXTS = [
     pytest.param({"": EDXML_NS, "edXML": EDXML_NS}, id="the-writer's"),
@@ -40,7 +40,7 @@ VALUE = re.compile(rb"<ds:SignatureValue>([^<]*)</ds:SignatureValue>")
 
 
 def _laid_out(key: KeyMaterial, digest: bytes, context: dict[str, str], value: bytes) -> tuple[bytes, bytes]:
-    return xmldsig._lay_out_signature(key, base64.b64encode(digest).decode(), base64.b64encode(value).decode(), context)
+    return xsign._lay_out_signature(key, base64.b64encode(digest).decode(), base64.b64encode(value).decode(), context)
 
 
 def _rsa_sign(key: KeyMaterial, data: bytes) -> bytes:
@@ -59,7 +59,7 @@ def test_rsa_signature_is_byte_for_byte_the_laid_out_element(rsa_key: KeyMateria
         signed_info, _ = _laid_out(rsa_key, digest, context, b"")
         value = _rsa_sign(rsa_key, signed_info)
         _, expected = _laid_out(rsa_key, digest, context, value)
-        assert xmldsig._build_signature(rsa_key, digest, context) == expected
+        assert xsign._build_signature(rsa_key, digest, context) == expected
 
 
 @pytest.mark.parametrize("context", CONTEXTS)
@@ -67,7 +67,7 @@ def test_ecdsa_signature_verifies_over_the_laid_out_signed_info(ec_key: KeyMater
     public_key = ec_key.private_key.public_key()
     assert isinstance(public_key, ec.EllipticCurvePublicKey)
     for digest in _digests():
-        built = xmldsig._build_signature(ec_key, digest, context)
+        built = xsign._build_signature(ec_key, digest, context)
         found = VALUE.search(built)
         assert found is not None
         raw = base64.b64decode(found.group(1))
@@ -84,36 +84,36 @@ def test_a_key_with_a_chain_carries_every_certificate(rsa_key: KeyMaterial, ec_k
     digest = hashlib.sha256(b"chain").digest()
     signed_info, _ = _laid_out(chained, digest, context, b"")
     value = _rsa_sign(chained, signed_info)
-    built = xmldsig._build_signature(chained, digest, context)
+    built = xsign._build_signature(chained, digest, context)
     assert built == _laid_out(chained, digest, context, value)[1]
     assert built.count(b"<ds:X509Certificate>") == 2
     # the plain key's template, in the same context, is its own: one certificate
-    assert xmldsig._build_signature(rsa_key, digest, context).count(b"<ds:X509Certificate>") == 1
+    assert xsign._build_signature(rsa_key, digest, context).count(b"<ds:X509Certificate>") == 1
 
 
 def test_each_key_and_context_gets_its_own_template(rsa_key: KeyMaterial, ec_key: KeyMaterial) -> None:
     digest = hashlib.sha256(b"x").digest()
     writer = {"": EDXML_NS, "edXML": EDXML_NS}
     extra = {**writer, "x": "urn:example:extra"}
-    assert b"rsa-sha256" in xmldsig._build_signature(rsa_key, digest, writer)
-    assert b"ecdsa-sha256" in xmldsig._build_signature(ec_key, digest, writer)
-    assert xmldsig._template(rsa_key, writer) is xmldsig._template(rsa_key, dict(reversed(writer.items())))
-    assert xmldsig._template(rsa_key, writer).signed_info != xmldsig._template(rsa_key, extra).signed_info
-    assert b"urn:example:extra" in xmldsig._template(rsa_key, extra).signed_info[0]
+    assert b"rsa-sha256" in xsign._build_signature(rsa_key, digest, writer)
+    assert b"ecdsa-sha256" in xsign._build_signature(ec_key, digest, writer)
+    assert xsign._template(rsa_key, writer) is xsign._template(rsa_key, dict(reversed(writer.items())))
+    assert xsign._template(rsa_key, writer).signed_info != xsign._template(rsa_key, extra).signed_info
+    assert b"urn:example:extra" in xsign._template(rsa_key, extra).signed_info[0]
 
 
 def test_a_key_that_is_dropped_takes_its_templates_along(tmp_path: Path) -> None:
     # A node reloading its key (rotation, a new token session) must not keep every old key's template alive.
     key = create_demo_pkcs12(tmp_path / "k.p12", common_name="Tạm", organization="UBND", password=None, key_type="ec")
-    xmldsig._build_signature(key, hashlib.sha256(b"x").digest(), {"": EDXML_NS})
-    assert key in xmldsig._TEMPLATES
-    before = len(xmldsig._TEMPLATES)
+    xsign._build_signature(key, hashlib.sha256(b"x").digest(), {"": EDXML_NS})
+    assert key in xsign._TEMPLATES
+    before = len(xsign._TEMPLATES)
     del key
     gc.collect()
-    assert len(xmldsig._TEMPLATES) == before - 1
+    assert len(xsign._TEMPLATES) == before - 1
 
 
 def test_a_namespace_that_cannot_be_written_is_a_signing_error(rsa_key: KeyMaterial) -> None:
     # _build_signature's callers turn ValueError into SigningError(xml_sign_failed): a clear refusal, not a crash
     with pytest.raises(ValueError, match="namespace"):
-        xmldsig._build_signature(rsa_key, hashlib.sha256(b"x").digest(), {"": EDXML_NS, "x": "urn:<ds:DigestValue>"})
+        xsign._build_signature(rsa_key, hashlib.sha256(b"x").digest(), {"": EDXML_NS, "x": "urn:<ds:DigestValue>"})

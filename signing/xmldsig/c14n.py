@@ -1,10 +1,12 @@
 """Streaming Canonical XML 1.0 over expat, for edXML packages too large to hold as a tree.
 
-signing/xmldsig.py signs and verifies with signxml in memory; for a package with a 100 MB attachment that holds
-several copies of it, so the file API streams instead: expat events (prefixes kept) go through a small C14N 1.0
-writer (inclusive and exclusive) into a hash or a file. The tests check this writer byte for byte against lxml's
-C14N on every field sample and on a document built to exercise escaping, CDATA, processing instructions,
-``xmlns=""`` and prefixed attributes.
+signxml and lxml's C14N writer hold several copies of a package in memory (4-6x its size, most of a gigabyte for
+a package with a 100 MB attachment), so the file API streams instead: expat events (prefixes kept) go through a
+small C14N 1.0 writer (inclusive and exclusive) into a hash or a file, in 1 MiB reads. The event consumers here
+(:class:`_C14nPass`, :class:`_HeaderSignatures`, :class:`_SignatureScan`) are what :mod:`signing.xmldsig.sign` and
+:mod:`signing.xmldsig.verify` build their streaming passes from; the underscored names are package-internal. The
+tests check this writer byte for byte against lxml's C14N on every field sample and on a document built to
+exercise escaping, CDATA, processing instructions, ``xmlns=""`` and prefixed attributes.
 """
 
 from __future__ import annotations
@@ -14,26 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.parsers import expat
 
-from signing.errors import SigningError
+from signing.xmldsig.algorithms import DS_NS, EDXML_NS
+from signing.xmldsig.errors import NamespaceError, XmlSignatureError
 
-__all__ = ["DS_NS", "EDXML_NS", "HEADER_PATH", "READ_CHUNK", "NamespaceError", "XmlSignatureError"]
+__all__ = ["HEADER_PATH", "READ_CHUNK"]
 
-EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 HEADER_PATH = ((EDXML_NS, "edXML"), (EDXML_NS, "edXMLEnvelope"), (EDXML_NS, "edXMLHeader"))
 READ_CHUNK = 1 << 20
-
-
-class XmlSignatureError(SigningError):
-    """The package cannot be read (not XML, DOCTYPE or entities present, not an edXML package)."""
-
-    code = "xml_unreadable"
-
-
-class NamespaceError(XmlSignatureError):
-    """Well-formed XML that breaks the Namespaces in XML rules (e.g. an undeclared prefix)."""
-
-    code = "xml_namespace_error"
 
 
 @dataclass
