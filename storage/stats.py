@@ -138,7 +138,7 @@ def _deliveries(session: Session, q: StatsQuery) -> Iterator[Any]:
     )
     if q.agency is not None:
         query = query.where(Delivery.to_code == q.agency)
-    return iter(session.execute(query.execution_options(yield_per=2000)))
+    return iter(session.execute(query))
 
 
 def _sent(session: Session, q: StatsQuery) -> Iterator[Any]:
@@ -149,7 +149,7 @@ def _sent(session: Session, q: StatsQuery) -> Iterator[Any]:
     )
     if q.agency is not None:
         query = query.where(Package.from_code == q.agency)
-    return iter(session.execute(query.execution_options(yield_per=2000)))
+    return iter(session.execute(query))
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
