@@ -84,6 +84,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     app.include_router(signatures.router)
     app.include_router(signatures.page)
+    from service.api import audit_pages  # the auditors' pages under /audit (issue 21 item 8)
+
+    app.include_router(audit_pages.pages)
     app.include_router(vxp_http.router)
     return app
 

@@ -41,7 +41,8 @@ def _package(session: Any, frm: str, created: datetime, *, business_type: int = 
     pid = new_id()
     session.execute(sa.insert(PACKAGES), {
         "id": pid, "kind": "edoc", "document_id": f"{frm},{pid}", "from_code": frm, "business_type": business_type,
-        "subject": "Về việc thống kê", "blob_sha256": "0" * 64, "size": 1, "request_sha256": "0" * 64, "idempotency_key": pid,
+        "subject": "Về việc thống kê", "blob_sha256": "0" * 64, "size": 1, "request_sha256": "0" * 64,
+        "idempotency_key": pid,
         "created_at": created, "summary": {}, "signature": {}, "oddities": [],
     })
     return pid
