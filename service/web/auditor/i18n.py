@@ -194,10 +194,10 @@ STATUS_LABELS = {
 KIND_LABELS = {
     "vi": {"submitted": "Gửi văn bản", "delivered": "Đã chuyển đến", "acked": "Bên nhận đã lấy", "status": "Trạng thái",
            "status_submitted": "Gửi trạng thái", "dead": "Không chuyển được", "content_read": "Đọc nội dung",
-           "fetch_failed": "Lấy văn bản lỗi"},
+           "fetch_failed": "Lấy văn bản lỗi", "attachment_verified": "Đã kiểm tra chữ ký tệp đính kèm"},
     "en": {"submitted": "Submitted", "delivered": "Delivered", "acked": "Fetched by recipient", "status": "Status",
            "status_submitted": "Status sent", "dead": "Undeliverable", "content_read": "Content read",
-           "fetch_failed": "Fetch failed"},
+           "fetch_failed": "Fetch failed", "attachment_verified": "Attachment signatures checked"},
 }
 
 

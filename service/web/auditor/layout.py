@@ -54,7 +54,10 @@ text-align:left;vertical-align:top}th{background:#f3f6fa}td.num,th.num{text-alig
 .chart{width:100%;height:auto;max-width:760px;display:block;margin:.5rem 0 1rem}
 .narrow{max-width:32rem}
 @media (max-width:40rem){body{font-size:16px}main{padding:.6rem}h1{font-size:1.25rem}
-table{font-size:.88rem}header .bar{justify-content:flex-start}}
+table{font-size:.88rem}header .bar{justify-content:flex-start}
+table.cards thead{position:absolute;left:-9999px}table.cards tr{display:block;border-bottom:2px solid #c8c8c8;
+padding:.3rem 0}table.cards td{display:grid;grid-template-columns:7.5rem 1fr;gap:.5rem;border:0;padding:.15rem .5rem;
+overflow-wrap:anywhere}table.cards td::before{content:attr(data-label);font-weight:bold}}
 """
 
 

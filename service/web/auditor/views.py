@@ -60,7 +60,7 @@ def _status_cell(row: EventRow, lang: str) -> str:
     code = row.status_code
     if code is None:
         return ""
-    return f'{e(code)} <span class="hint">{e(STATUS_LABELS[lang_of(lang)].get(code, ""))}</span>'
+    return f'<span>{e(code)} <span class="hint">{e(STATUS_LABELS[lang_of(lang)].get(code, ""))}</span></span>'
 
 
 def _kind(row: EventRow, lang: str) -> str:
@@ -98,19 +98,28 @@ def _results(lang: str, rows: Sequence[EventRow], next_href: str | None, first_h
     t = words(lang)
     if not rows:
         return f'<h2 id="results">{e(t["results"])}</h2><p id="no-results">{e(t["no_results"])}</p>'
-    head = "".join(f"<th scope=col>{e(t[c])}</th>" for c in ("col_at", "col_kind", "col_status", "col_document",
-                                                            "col_subject", "col_agency", "col_actor"))
+    cols = ("col_at", "col_kind", "col_status", "col_document", "col_subject", "col_agency", "col_actor")
+    head = "".join(f"<th scope=col>{e(t[c])}</th>" for c in cols)
     body = "".join(
-        f"<tr><td>{e(_local(r.at))}</td><td>{_kind(r, lang)}</td><td>{_status_cell(r, lang)}</td>"
-        f'<td>{_document_link(r, lang)}</td><td>{e(r.subject)}</td><td>{e(r.agency)}</td><td>{e(r.actor)}</td></tr>'
+        _cells(t, cols, (e(_local(r.at)), _kind(r, lang), _status_cell(r, lang), _document_link(r, lang),
+                         e(r.subject), e(r.agency), e(r.actor)))
         for r in rows
     )
     pager = "".join((
         f'<a id="first-page" href="{e(first_href)}">{e(t["first_page"])}</a>' if first_href else "",
         f'<a id="next-page" rel="next" href="{e(next_href)}">{e(t["next_page"])}</a>' if next_href else "",
     ))
-    return (f'<h2 id="results">{e(t["results"])}</h2><div class="scroll"><table id="events"><thead><tr>{head}'
-            f'</tr></thead><tbody>{body}</tbody></table></div><p class="actions">{pager}</p>')
+    return (f'<h2 id="results">{e(t["results"])}</h2><div class="scroll"><table id="events" class="cards">'
+            f'<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div><p class="actions">{pager}</p>')
+
+
+def _cells(t: Mapping[str, str], cols: Sequence[str], cells: Sequence[str]) -> str:
+    """A row whose cells carry their column's name (``data-label``), shown before each value on a phone."""
+    tds = "".join(
+        f'<td data-label="{e(t[c])}"{" class=proof" if c == "col_proof" else ""}>{cell}</td>'
+        for c, cell in zip(cols, cells, strict=True)
+    )
+    return f"<tr>{tds}</tr>"
 
 
 def _document_link(row: EventRow, lang: str) -> str:
@@ -123,19 +132,18 @@ def _document_link(row: EventRow, lang: str) -> str:
 def timeline_body(lang: str, document_id: str, rows: Sequence[EventRow], proofs: Mapping[int, str]) -> str:
     t = words(lang)
     subject = next((r.subject for r in rows if r.subject), None)
-    head = "".join(f"<th scope=col>{e(t[c])}</th>" for c in ("col_at", "col_kind", "col_status", "col_agency",
-                                                            "col_actor", "col_proof"))
+    cols = ("col_at", "col_kind", "col_status", "col_agency", "col_actor", "col_proof")
+    head = "".join(f"<th scope=col>{e(t[c])}</th>" for c in cols)
     body = "".join(
-        f"<tr><td>{e(_local(r.at))}</td><td>{_kind(r, lang)}</td><td>{_status_cell(r, lang)}</td>"
-        f"<td>{e(r.agency)}</td><td>{e(r.actor)}</td>"
-        f'<td class="proof">{e(proofs.get(r.id) or t["proof_none"])}</td></tr>'
+        _cells(t, cols, (e(_local(r.at)), _kind(r, lang), _status_cell(r, lang), e(r.agency), e(r.actor),
+                         e(proofs.get(r.id) or t["proof_none"])))
         for r in rows
     )
     intro = f"<p><strong>{e(document_id)}</strong>{' — ' + e(subject) if subject else ''}</p>"
     if not rows:
         return intro + f'<p id="no-results">{e(t["no_results"])}</p>'
-    return intro + f'<div class="scroll"><table id="timeline"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>' \
-                   "</table></div>"
+    return (intro + '<div class="scroll"><table id="timeline" class="cards">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def _minutes(seconds: float | None) -> str:
