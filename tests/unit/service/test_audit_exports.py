@@ -36,7 +36,7 @@ def test_csv_is_rfc4180_with_bom_and_chunked() -> None:
 def test_jsonl_one_object_a_line() -> None:
     data = b"".join(jsonl_chunks({"n": i, "s": "ư\nx"} for i in range(3)))
     assert [json.loads(line)["n"] for line in data.decode().splitlines()] == [0, 1, 2]
-    assert b"" == b"".join(jsonl_chunks([]))
+    assert b"".join(jsonl_chunks([])) == b""
 
 
 def test_session_cookie_is_sealed_and_expires() -> None:
