@@ -77,3 +77,19 @@ def test_search_export_timeline_stats_evidence(sqlite_env: Env) -> None:
     posted = env.http.post("/audit/evidence", data={"csrf": _csrf(evidence.text)},
                            files={"bundle": ("b.zip", b"PK\x03\x04", "application/zip")})
     assert posted.status_code == 503 and 'id="unavailable"' in posted.text
+
+
+def test_only_auditors_sign_in_and_https_cookies_are_secure(sqlite_env: Env) -> None:
+    from fastapi.testclient import TestClient
+
+    env = sqlite_env
+    for who in ("admin", "clerk", "B"):
+        form = env.http.get("/audit/login")
+        refused = env.http.post("/audit/login", data={"api_key": env.keys[who], "csrf": _csrf(form.text)})
+        assert refused.status_code == 403, who
+    https = TestClient(env.http.app, base_url="https://testserver")
+    form = https.get("/audit/login")
+    assert "Secure" in form.headers["set-cookie"]
+    signed = https.post("/audit/login", data={"api_key": env.keys["auditor"], "csrf": _csrf(form.text)},
+                        follow_redirects=False)
+    assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"]
