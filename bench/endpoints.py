@@ -35,6 +35,13 @@ outside the measured windows. Printed: each version's server CPU per request (it
 ``--rounds`` rounds after one warm-up round, and the ratio new/base; the control's ratio says how far apart two
 identical paths land in this run.
 
+With ``--events-search N`` (issue 21 item 6), the auditor search instead: N exchange-log events (default
+1,000,000; ``--events-search 10000000`` for the issue's target) are generated on a fresh PostgreSQL database by
+``generate_series`` (8 events per document: submitted, delivered, acked, status packages 01/03/06 or a 02 for one
+document in 50, over a year and 40 agencies; subjects and số/ký hiệu on the packages), then ``ANALYZE``; each
+filter combination of ``GET /api/v1/events`` runs ``--rounds`` × 20 times with varying values through
+``storage.events.search_events`` (a 50-row page, newest first), and p50/p95 of the query time are printed.
+
 Figures of past runs, and what they decided: docs/performance.md.
 """
 
@@ -356,6 +363,120 @@ def one_version(args: argparse.Namespace) -> None:
     print(f"creating a file in the gateway's data folder after the rounds: {create_ms:.3f} ms CPU (bench/harness.py)")
 
 
+# ------------------------------------------------------------------------------------------------ event search
+
+_SEED_PACKAGES = """
+INSERT INTO package (id, kind, document_id, from_code, business_type, subject, blob_sha256, size, request_sha256,
+                     idempotency_key, channel, summary, signature, oddities, created_at)
+SELECT lpad(to_hex(i), 32, '0'), 'edoc', format('%s,2026/01/01,%s/%s', a, i, n), a, 0,
+       format('Về việc %s %s năm 2026 (văn bản %s)', (ARRAY['triển khai','báo cáo','kiểm tra','chuyển đổi số',
+              'tổng kết','hướng dẫn','đề nghị','phê duyệt'])[1 + i % 8],
+              (ARRAY['công tác văn thư','kế hoạch đầu tư','an toàn thông tin','cải cách hành chính',
+              'ngân sách','nhân sự','dịch vụ công','lưu trữ'])[1 + (i / 8) % 8], i),
+       repeat('0', 64), 1, repeat('0', 64), 'k' || i, 'api',
+       json_build_object('code_number', i::text, 'code_notation', n), '{}'::json, '[]'::json,
+       timestamptz '2026-01-01 00:00+07' + (i * interval '1 second') * (31536000.0 / CAST(:docs AS bigint))
+FROM (SELECT i, format('000.00.%s.H53', lpad((i % 40)::text, 2, '0')) AS a,
+             (ARRAY['UBND-VP','STTTT-VP','SNV-TCCB','STC-NS'])[1 + i % 4] AS n
+      FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS i) g
+"""
+_SEED_DELIVERIES = """
+INSERT INTO delivery (id, package_id, to_code, route, state, attempts, created_at, delivered_at, acked_at, updated_at)
+SELECT lpad(to_hex(i), 31, '0') || 'd', lpad(to_hex(i), 32, '0'),
+       format('000.00.%s.H53', lpad(((i + 7) % 40)::text, 2, '0')), 'local', 'acked', 1, t, t, t, t
+FROM (SELECT i,
+             timestamptz '2026-01-01 00:00+07' + (i * interval '1 second') * (31536000.0 / CAST(:docs AS bigint)) AS t
+      FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS i) g
+"""
+_SEED_EVENTS = """
+INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
+SELECT p.created_at + k * interval '1 minute',
+       (ARRAY['submitted','delivered','acked','status_submitted','status','delivered','status','status'])[k + 1],
+       p.id, p.document_id, CASE WHEN k IN (0) THEN p.from_code ELSE d.to_code END, 'bench',
+       CASE WHEN k = 4 THEN json_build_object('status_code', '01')
+            WHEN k = 6 THEN json_build_object('status_code', CASE WHEN i % 50 = 0 THEN '02' ELSE '03' END)
+            WHEN k = 7 AND i % 50 <> 0 THEN json_build_object('status_code', '06')
+            ELSE '{}'::json END
+FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS i
+JOIN package p ON p.id = lpad(to_hex(i), 32, '0')
+JOIN delivery d ON d.package_id = p.id
+CROSS JOIN generate_series(0, 7) AS k
+"""
+
+
+def _seed_events(url: str, events: int) -> None:
+    import sqlalchemy as sa
+
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    docs = max(1, events // 8)
+    engine = sa.create_engine(url)
+    step = 100_000
+    started = time.perf_counter()
+    for lo in range(1, docs + 1, step):
+        hi = min(docs, lo + step - 1)
+        with engine.begin() as conn:
+            for sql in (_SEED_PACKAGES, _SEED_DELIVERIES, _SEED_EVENTS):
+                conn.execute(sa.text(sql), {"lo": lo, "hi": hi, "docs": docs})
+        print(f"  seeded {hi * 8:,} events ({time.perf_counter() - started:.0f} s)", flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def _search_cases(docs: int) -> dict[str, Callable[[int], Any]]:
+    from datetime import datetime, timedelta, timezone
+
+    from storage.events import EventSearch, Keyset
+
+    vn = timezone(timedelta(hours=7))
+    agency = lambda n: f"000.00.{n % 40:02d}.H53"  # noqa: E731
+    month = lambda n: datetime(2026, 1 + n % 12, 1, tzinfo=vn)  # noqa: E731
+    number = lambda n: 4 * (1 + n * 7919 % max(1, docs // 4)) + 2  # noqa: E731 - a document whose ký hiệu is SNV-…
+    words = ("triển khai", "an toàn thông tin", "cải cách hành chính", "ngân sách")
+    return {
+        "newest events, no filter": lambda n: EventSearch(sort="desc"),
+        "status 02 (1 document in 50)": lambda n: EventSearch(status_code="02", sort="desc"),
+        "status 06 in one month": lambda n: EventSearch(status_code="06", since=month(n),
+                                                        until=month(n) + timedelta(days=28), sort="desc"),
+        "kind delivered, one agency": lambda n: EventSearch(kind="delivered", agency=agency(n), sort="desc"),
+        "agency, deep page (keyset)": lambda n: EventSearch(
+            agency=agency(n), sort="desc", after=Keyset(datetime(2026, 6, 1, tzinfo=vn), 10**12)),
+        "sender": lambda n: EventSearch(sender=agency(n), sort="desc"),
+        "recipient + status 01": lambda n: EventSearch(recipient=agency(n), status_code="01", sort="desc"),
+        "free text, subject (common words)": lambda n: EventSearch(text=words[n % 4], sort="desc"),
+        "free text, số/ký hiệu (one document)": lambda n: EventSearch(text=f"{number(n)}/SNV", sort="desc"),
+        "document id": lambda n: EventSearch(document_id=f"{agency(0)},2026/01/01,{40 * (n + 1)}/UBND-VP"),
+    }
+
+
+def events_search(args: argparse.Namespace) -> None:
+    from storage.db import create_engine, session_factory
+    from storage.events import search_events
+
+    with bench_folder("edoc-bench-search-", args.workdir) as tmp, database("postgresql", tmp, "edoc_bench_ev") as url:
+        _seed_events(url, args.events_search)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        docs = max(1, args.events_search // 8)
+        print(f"\nevent search on PostgreSQL, {docs * 8:,} events ({docs:,} documents), 50-row pages newest first, "
+              f"{args.rounds * 20} queries per case (storage.events.search_events; ms)")
+        print(f"{'case':<40}{'p50':>8}{'p95':>8}{'max':>8}{'rows':>6}")
+        for name, case in _search_cases(docs).items():
+            times, rows = [], 0
+            with sessions() as session:
+                search_events(session, case(0), limit=50)  # warm the plan and the cache for this shape
+                for n in range(args.rounds * 20):
+                    started = time.perf_counter()
+                    rows = len(search_events(session, case(n + 1), limit=50))
+                    times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+            print(f"{name:<40}{statistics.median(times):>8.2f}{p95:>8.2f}{times[-1]:>8.2f}{rows:>6}")
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=200, help="documents per round (and per version with --base)")
@@ -369,8 +490,13 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=None,
                         help="a checkout of the base version (git worktree): compare it with --new side by side")
     parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
+    parser.add_argument("--events-search", type=int, nargs="?", const=1_000_000, default=None, metavar="EVENTS",
+                        help="auditor search on PostgreSQL over EVENTS generated events (default 1,000,000)")
     args = parser.parse_args()
-    if args.base is not None:
+    if args.events_search is not None:
+        args.rounds = args.rounds or 3
+        events_search(args)
+    elif args.base is not None:
         paired(checkout(args.base), checkout(args.new), args.rounds or 6, args.docs)
     else:
         args.rounds = args.rounds or 3

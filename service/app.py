@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.api import admin, edocs
+from service.api import events as audit_events
 from service.api_docs import install_docs
 from service.context import Gateway
 from service.edge.guard import EdgeGuard, EdgeLimits
@@ -84,11 +85,15 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(edocs.hot)
     app.include_router(edocs.router)
     app.include_router(admin.router)
+    app.include_router(audit_events.router)  # exchange-log search, exports, statistics (issue 21)
     app.include_router(admin.health)
     from service.api import signatures  # PDF verify/sign API and the clerks' /verify page (issue 3)
 
     app.include_router(signatures.router)
     app.include_router(signatures.page)
+    from service.api import audit_pages  # the auditors' pages under /audit (issue 21 item 8)
+
+    app.include_router(audit_pages.pages)
     app.include_router(vxp_http.router)
     return app
 

@@ -155,6 +155,10 @@ class ApiKey(Base):
     client: Mapped[ClientSystem] = relationship(lazy="joined")
 
 
+_PG_CODE = ("(coalesce(summary ->> 'code_number', '') || '/' || coalesce(summary ->> 'code_notation', '')) "
+            "gin_trgm_ops")
+
+
 class Package(Base):
     """An accepted edXML package (``kind`` edoc or status); its bytes live in the object store."""
 
@@ -166,6 +170,9 @@ class Package(Base):
         sa.Index("uq_package_document_key", "from_code", "document_key", unique=True),
         # A native header without a date names the day of its first submit (service/exchange/identity.py).
         sa.Index("ix_package_request", "from_code", "request_sha256"),
+        # Free-text auditor search (PostgreSQL with pg_trgm; migration 0007, which skips them without the extension)
+        sa.Index("ix_package_subject_trgm", sa.text("subject gin_trgm_ops"), postgresql_using="gin"),
+        sa.Index("ix_package_code_trgm", sa.text(_PG_CODE), postgresql_using="gin"),
     )
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(sa.String(8))
@@ -218,6 +225,7 @@ class Delivery(Base):
     __table_args__ = (
         sa.UniqueConstraint("package_id", "to_code"),
         sa.Index("ix_delivery_inbox", "to_code", "state", "delivered_at"),
+        sa.Index("ix_delivery_to_package", "to_code", "package_id"),
     )
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=new_id)
     package_id: Mapped[str] = mapped_column(sa.ForeignKey("package.id", ondelete="CASCADE"))
@@ -255,12 +263,22 @@ class ExchangeEvent(Base):
     """Append-only exchange log: every accepted, refused, delivered, acknowledged and status event."""
 
     __tablename__ = "exchange_event"
+    # Each filter of the auditor search pages in (at, id) order (storage/events.py, migration 0007); the
+    # expression index on detail.status_code and the trigram indexes live in that migration only.
+    __table_args__ = (
+        sa.Index("ix_event_at_id", "at", "id"),
+        sa.Index("ix_event_kind_at", "kind", "at", "id"),
+        sa.Index("ix_event_agency_at", "agency_code", "at", "id"),
+        sa.Index("ix_event_document_at", "document_id", "at", "id"),
+        sa.Index("ix_event_package_at", "package_id", "at", "id"),
+        sa.Index("ix_event_status_at", sa.text("(detail ->> 'status_code')"), "at", "id"),
+    )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
-    package_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
-    document_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
-    agency_code: Mapped[str | None] = mapped_column(sa.String(13), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    package_id: Mapped[str | None] = mapped_column(sa.String(32))
+    document_id: Mapped[str | None] = mapped_column(sa.String(100))
+    agency_code: Mapped[str | None] = mapped_column(sa.String(13))
     actor: Mapped[str | None] = mapped_column(sa.String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

@@ -7,19 +7,19 @@ one can be enabled again (service/exchange/clients.py)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import timedelta
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from service.access import MATRIX, Op, require
+from service.access import Op, require
 from service.api.deps import CallerDep, GatewayDep
 from service.context import Gateway
 from service.exchange import clients, directory, log
 from service.exchange.directory import Caller
-from service.exchange.errors import Conflict, Forbidden, Invalid
+from service.exchange.errors import Conflict
 from storage.db import ping
 
 logger = logging.getLogger("edoc.http")
@@ -157,58 +157,6 @@ def rotate_client(ref: str, gw: GatewayDep, caller: CallerDep, body: RotateIn | 
         body.credential: rotation.credential,
         "previous_valid_until": None if until is None else until.isoformat(),
     }
-
-
-@router.get("/events", tags=["audit"], summary="The exchange log, filtered")
-def events(
-    gw: GatewayDep,
-    caller: CallerDep,
-    agency: str | None = None,
-    document_id: str | None = None,
-    package_id: str | None = None,
-    kind: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    after_id: Annotated[int | None, Query(description="return events after this id (cursor)")] = None,
-    limit: int = Query(100, ge=1, le=1000),
-) -> dict[str, Any]:
-    if caller.role not in MATRIX[Op.EVENTS_ALL]:
-        require(caller, Op.EVENTS)
-        if agency is None and len(caller.agencies) == 1:
-            agency = next(iter(caller.agencies))
-        if agency is None or not caller.may_act_for(agency):
-            raise Forbidden(
-                "only auditors see every agency's events; name one of yours with ?agency=", code="wrong_role"
-            )
-    for value in (since, until):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("since/until need a time zone (e.g. 2026-11-25T08:00:00+07:00)", code="naive_datetime")
-    flt = log.EventFilter(
-        agency=agency,
-        document_id=document_id,
-        package_id=package_id,
-        kind=kind,
-        since=since,
-        until=until,
-        after_id=after_id,
-        limit=limit,
-    )
-    with gw.sessions() as session:
-        rows = log.query_events(session, flt)
-    items = [
-        {
-            "id": e.id,
-            "at": e.at.isoformat(),
-            "kind": e.kind,
-            "package_id": e.package_id,
-            "document_id": e.document_id,
-            "agency": e.agency_code,
-            "actor": e.actor,
-            "detail": e.detail,
-        }
-        for e in rows
-    ]
-    return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
 
 
 @health.get("/healthz", summary="The process is alive")

@@ -1,0 +1,95 @@
+"""The auditors' pages over HTTP (issue 21 item 8): sign-in and its refusals, CSRF, the session cookie's
+attributes, search, export, timeline, statistics with SVG charts, the evidence page's "not available" state,
+sign-out. The browser test (tests/e2e/test_auditor_pages.py) drives the same pages in Chromium."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.exchange import header, submit
+from tests.support.gateway import A, B, Env
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _sign_in(env: Env, who: str = "auditor") -> str:
+    form = env.http.get("/audit/login")
+    assert form.status_code == 200 and 'lang="vi"' in form.text
+    resp = env.http.post("/audit/login", data={"api_key": env.keys[who], "csrf": _csrf(form.text)},
+                         follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    return resp.headers["set-cookie"]
+
+
+def test_sign_in_cookie_and_refusals(sqlite_env: Env) -> None:
+    env = sqlite_env
+    assert env.http.get("/audit/search", follow_redirects=False).headers["location"] == "/audit/login"
+    cookie = _sign_in(env)
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/audit" in cookie
+    assert env.keys["auditor"] not in cookie  # sealed, not the key itself
+    page = env.http.get("/audit/search")
+    assert page.status_code == 200 and "test-auditor" in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    # a forged logout (no CSRF token) is refused; the real one ends the session
+    assert env.http.post("/audit/logout", data={"csrf": "forged"}).status_code == 403
+    out = env.http.post("/audit/logout", data={"csrf": _csrf(page.text)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert env.http.get("/audit/search", follow_redirects=False).status_code == 303
+    # login without the form's token, with a DMS key, with a wrong key
+    form = env.http.get("/audit/login")
+    assert env.http.post("/audit/login", data={"api_key": env.keys["auditor"], "csrf": "x"}).status_code == 403
+    dms = env.http.post("/audit/login", data={"api_key": env.keys["A"], "csrf": _csrf(form.text)})
+    assert dms.status_code == 403 and "auditor" in dms.text
+    form = env.http.get("/audit/login")
+    bad = env.http.post("/audit/login", data={"api_key": "edk_nope", "csrf": _csrf(form.text)})
+    assert bad.status_code == 401
+
+
+def test_search_export_timeline_stats_evidence(sqlite_env: Env) -> None:
+    env = sqlite_env
+    doc = submit(env, "A", header(A, [B], subject='<script>alert(1)</script> Về việc "kiểm tra"')).json()
+    env.deliver()
+    env.http.post(f"/api/v1/edocs/{doc['id']}/ack", headers=env.as_("B"))
+    env.deliver()
+    _sign_in(env)
+    found = env.http.get("/audit/search", params={"q": "kiểm tra", "sort": "at"})
+    assert found.status_code == 200
+    assert "<script>alert(1)" not in found.text and "&lt;script&gt;" in found.text
+    assert 'id="events"' in found.text and "Gửi văn bản" in found.text
+    bad = env.http.get("/audit/search", params={"status": "99"})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    csv = env.http.get("/audit/export", params={"format": "csv", "q": "kiểm tra"})
+    assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
+    assert "attachment" in csv.headers["content-disposition"]
+    timeline = env.http.get("/audit/timeline", params={"document_id": doc["document_id"]})
+    assert timeline.status_code == 200 and "chưa có" in timeline.text and "Đã đến" in timeline.text
+    stats = env.http.get("/audit/stats", params={"group": "day"})
+    assert stats.status_code == 200 and stats.text.count("<svg") == 2 and 'role="img"' in stats.text
+    assert env.http.get("/audit/stats.csv").content.startswith(b"\xef\xbb\xbf")
+    english = env.http.get("/audit/stats", params={"lang": "en"})
+    assert 'lang="en"' in english.text and "Exchange statistics" in english.text
+    evidence = env.http.get("/audit/evidence")
+    assert 'id="unavailable"' in evidence.text
+    posted = env.http.post("/audit/evidence", data={"csrf": _csrf(evidence.text)},
+                           files={"bundle": ("b.zip", b"PK\x03\x04", "application/zip")})
+    assert posted.status_code == 503 and 'id="unavailable"' in posted.text
+
+
+def test_only_auditors_sign_in_and_https_cookies_are_secure(sqlite_env: Env) -> None:
+    from fastapi.testclient import TestClient
+
+    env = sqlite_env
+    for who in ("admin", "clerk", "B"):
+        form = env.http.get("/audit/login")
+        refused = env.http.post("/audit/login", data={"api_key": env.keys[who], "csrf": _csrf(form.text)})
+        assert refused.status_code == 403, who
+    https = TestClient(env.http.app, base_url="https://testserver")
+    form = https.get("/audit/login")
+    assert "Secure" in form.headers["set-cookie"]
+    signed = https.post("/audit/login", data={"api_key": env.keys["auditor"], "csrf": _csrf(form.text)},
+                        follow_redirects=False)
+    assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"]
