@@ -1,24 +1,25 @@
 """What the VXP facade (service/vxp/) stores and reads: the receiving systems' list, the transport ack, client
 systems by ``systemid``, replay nonces, the acknowledgement of a forwarded copy.
 
-Every statement is SQLAlchemy Core over plain columns (the SDK's hot calls load and flush no ORM objects). Two
-statements differ by dialect, and both variants live here, picked once when the store is built
-(:meth:`NonceStore.for_engine`, :meth:`ReceivedList.for_engine`):
+Every statement is SQLAlchemy Core over plain columns (the SDK's hot calls load and flush no ORM objects). Three
+differ by dialect, and both variants live here, picked once when the store is built (:meth:`NonceStore.for_engine`,
+:meth:`ReceivedList.for_engine`, :meth:`TransportAcks.for_engine`):
 
 - the replay nonce's ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (every VXP call makes one, before its
   operation): on PostgreSQL by the driver in autocommit, without waiting for the WAL flush (see
   :data:`INSERT_NONCE_WITHOUT_WAITING_FOR_THE_WAL`); on SQLite in a ``BEGIN IMMEDIATE`` transaction;
 - the received list (every receiving system polls it): on PostgreSQL by the driver (storage.db.run_on_driver),
-  on SQLite through a connection.
-
-The transport ack (:func:`settle`) is one conditional ``UPDATE … RETURNING`` in the caller's transaction on both
-databases: a one-statement PostgreSQL variant (with its log events in a CTE) bought less than 5 % end to end in a
-paired run (docs/performance.md, "VXP transport ack"), so it was removed.
+  on SQLite through a connection;
+- the transport ack (``updateStatus(done|fail)``, every document a national-axis recipient takes ends with it): on
+  PostgreSQL the move, its log events and the "is any copy yours at all" check as one statement by the driver
+  (:data:`SETTLE_IN_ONE_STATEMENT`); on SQLite the same rows in a writer transaction. The one statement earned its
+  place in paired runs of ``bench/vxp.py --base`` (docs/performance.md, "VXP transport ack").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -27,10 +28,11 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from storage.db import is_postgresql, run_on_driver
+from storage.db import is_postgresql, run_on_driver, writer_session_factory
 from storage.exchange.outbox import LOCAL_ROUTE as _LOCAL
 from storage.models import (
     DELIVERIES,
+    EVENTS,
     PACKAGES,
     ClientAgency,
     ClientSystem,
@@ -39,14 +41,16 @@ from storage.models import (
 
 __all__ = [
     "RECALLED",
+    "SETTLE_IN_ONE_STATEMENT",
     "NonceStore",
     "Received",
     "ReceivedList",
     "SystemRow",
-    "addressed",
+    "TransportAcks",
+    "count_waiting",
     "mark_forwarded_acknowledged",
-    "settle",
     "system_rows",
+    "waiting_query",
 ]
 
 _D, _P = DELIVERIES.c, PACKAGES.c
@@ -150,19 +154,71 @@ _SETTLE_FAILED = (
 _ADDRESSED = sa.select(_D.id).where(*_YOURS).limit(1)
 
 
-def settle(session: Session, doc_id: str, agencies: Iterable[str], *, failed: bool, at: datetime,
-           error: str | None = None) -> list[str]:
-    """Move the copies of ``doc_id`` delivered here to ``agencies`` to ``acked`` (or ``failed``, keeping
-    ``error``), in ``session``'s transaction; the agencies whose copy moved. A concurrent second ack waits for the
-    row lock, then finds nothing delivered."""
-    params = {"doc_id": doc_id, "agencies": sorted(agencies), "at": at, "error": error}
-    return list(session.execute(_SETTLE_FAILED if failed else _SETTLE_ACKED, params).scalars())
+_LOG = sa.insert(EVENTS)
 
 
-def addressed(session: Session, doc_id: str, agencies: Iterable[str]) -> bool:
-    """Whether any copy of ``doc_id`` delivered here is addressed to one of ``agencies``."""
-    params = {"doc_id": doc_id, "agencies": sorted(agencies)}
-    return session.execute(_ADDRESSED, params).first() is not None
+class TransportAcks:
+    """The transport ack of a receiving system: its delivered copies of a package move to ``acked`` (or ``failed``,
+    keeping the error), each with its exchange-log event; build with :meth:`for_engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writes = writer_session_factory(engine)
+
+    @staticmethod
+    def for_engine(engine: Engine) -> TransportAcks:
+        return _AcksInOneStatement(engine) if is_postgresql(engine) else TransportAcks(engine)
+
+    def settle(self, doc_id: str, agencies: Iterable[str], *, failed: bool, at: datetime, error: str | None,
+               actor: str, detail: Mapping[str, Any]) -> bool:
+        """Settle the copies of ``doc_id`` delivered here to ``agencies`` (one conditional ``UPDATE … RETURNING``:
+        a concurrent second ack waits for the row lock, then finds nothing delivered), logging ``acked`` or
+        ``fetch_failed`` per copy by ``actor`` with ``detail``. False if no copy of ``doc_id`` is addressed to
+        ``agencies`` at all (one already settled is: nothing to do)."""
+        params = {"doc_id": doc_id, "agencies": sorted(agencies), "at": at, "error": error}
+        with self._writes() as session, session.begin():
+            settled = list(session.execute(_SETTLE_FAILED if failed else _SETTLE_ACKED, params).scalars())
+            if not settled:
+                return session.execute(_ADDRESSED, params).first() is not None
+            kind = "fetch_failed" if failed else "acked"
+            session.execute(_LOG, [{"at": at, "kind": kind, "package_id": doc_id, "document_id": None,
+                                    "agency_code": to_code, "actor": actor, "detail": dict(detail)}
+                                   for to_code in settled])
+        return True
+
+
+# PostgreSQL: TransportAcks.settle as one statement by the driver (the move, its events, and whether any copy is
+# the caller's at all), instead of BEGIN, UPDATE, INSERT and COMMIT. The rows it answers are the copies it settled,
+# or, when it settled none, one copy addressed to the caller (already settled); none at all means the package is
+# not the caller's. The last SELECT reads the snapshot from before the UPDATE, as CTEs do.
+SETTLE_IN_ONE_STATEMENT = """
+    WITH settled AS (
+        UPDATE delivery
+        SET state = %(state)s, acked_at = %(at)s, updated_at = %(at)s, last_error = COALESCE(%(error)s, last_error)
+        WHERE package_id = %(doc_id)s AND to_code = ANY(%(agencies)s) AND route = 'local' AND state = 'delivered'
+        RETURNING to_code
+    ), logged AS (
+        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
+        SELECT %(at)s, %(kind)s, %(doc_id)s, NULL, to_code, %(actor)s, CAST(%(detail)s AS JSON)
+        FROM settled
+    )
+    SELECT to_code FROM settled
+    UNION ALL
+    (SELECT to_code FROM delivery
+     WHERE package_id = %(doc_id)s AND to_code = ANY(%(agencies)s) AND route = 'local'
+     LIMIT 1)
+"""
+
+
+class _AcksInOneStatement(TransportAcks):
+    def settle(self, doc_id: str, agencies: Iterable[str], *, failed: bool, at: datetime, error: str | None,
+               actor: str, detail: Mapping[str, Any]) -> bool:
+        params = {
+            "doc_id": doc_id, "agencies": sorted(agencies), "at": at, "error": error,
+            "state": "failed" if failed else "acked", "kind": "fetch_failed" if failed else "acked",
+            "actor": actor, "detail": json.dumps(dict(detail)),
+        }
+        return bool(run_on_driver(self._engine, SETTLE_IN_ONE_STATEMENT, params))
 
 
 def mark_forwarded_acknowledged(session: Session, status_package_id: str, *, at: datetime) -> None:

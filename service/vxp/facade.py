@@ -97,6 +97,7 @@ class VxpFacade:
         self.systems = VxpSystems(gw)
         guard = DatabaseReplayGuard(gw.engine)
         self._received = store.ReceivedList.for_engine(gw.engine)
+        self._acks = store.TransportAcks.for_engine(gw.engine)
         self.authenticator = VxpAuthenticator(
             lookup_secret=self.systems.secret,
             replay_guard=guard,
@@ -224,21 +225,13 @@ class VxpFacade:
 
     def _settle(self, caller: Caller, doc_id: str, state: str) -> None:
         """Transport ack: the item leaves the list; ``fail`` marks the copy unusable. No automatic 01 (docstring).
-
-        One conditional UPDATE … RETURNING moves the caller's delivered copies (storage/vxp.py ``settle``); only
-        when it moved none is it asked whether any copy is the caller's at all (already settled: nothing to do;
-        none: not found)."""
+        Settling a copy already settled is nothing to do; a package with no copy for the caller is not found."""
         failed = state == "failed"
         error = f"the recipient system {caller.name} reported the package unusable (fail)" if failed else None
-        with self.gw.writes() as session, session.begin():
-            settled = store.settle(session, doc_id, caller.agencies, failed=failed, at=utcnow(), error=error)
-            if not settled and not store.addressed(session, doc_id, caller.agencies):
-                raise NotFound(f"no package {doc_id} addressed to your agencies", code="unknown_package")
-            log.record_many(session, [
-                log.event("fetch_failed" if failed else "acked", package_id=doc_id, agency=to_code,
-                          actor=caller.name, channel="vxp", peer=caller.role == "node")
-                for to_code in settled
-            ])
+        detail = {"channel": "vxp", "peer": caller.role == "node"}
+        if not self._acks.settle(doc_id, caller.agencies, failed=failed, at=utcnow(), error=error, actor=caller.name,
+                                 detail=detail):
+            raise NotFound(f"no package {doc_id} addressed to your agencies", code="unknown_package")
 
     def _getSentEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         h = call.headers
