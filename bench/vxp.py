@@ -1,6 +1,12 @@
 """Throughput of the VXP facade (STANDARDS.md §8): documents/s through send → list → get → done, 16 clients.
 
     .venv/bin/python bench/vxp.py [--docs 800] [--clients 16] [--backend sqlite|postgresql] [--http-workers 1]
+    .venv/bin/python bench/vxp.py --base /tmp/base [--new .] --backend postgresql --repeat 4
+
+``--base DIR`` (``--new DIR``, this checkout by default): two versions side by side, as issue 19 judges its
+performance devices. Each run starts a gateway of one checkout on a fresh database (provisioned by this
+checkout's code: both versions must have the same migrations), the versions alternating which goes first each
+round; the table gives each figure's median per version and the ratio new/base.
 
 A real gateway process (``edoc serve``, embedded delivery worker) runs on a fresh database. Each of the
 ``--clients`` threads is one receiving DMS with its own agency and VXP system; one sending DMS (agency A) is
@@ -42,15 +48,20 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import (
+    ROOT,
     KeepAliveHttp,
     KeepAliveResponse,
+    alternate,
     bench_folder,
     calibration_ms,
+    checkout,
     cpu_seconds,
     database,
     database_pids,
     file_create_ms,
+    gateway_of,
     machine_busy_seconds,
+    medians,
 )
 from service.exchange.directory import AgencyInput, create_client, import_agencies, set_vxp_secret
 from service.vxp.client import VxpClient
@@ -140,9 +151,11 @@ def run_client(base: str, i: int, secrets: dict[str, str], docs: int, timings: T
                 errors.append(f"client {i} doc {n}: {type(exc).__name__}: {exc}")
 
 
-def bench(database_url: str, tmp: Path, docs: int, clients: int, http_workers: int) -> dict[str, float]:
+def bench(database_url: str, tmp: Path, docs: int, clients: int, http_workers: int,
+          root: Path | None = None) -> dict[str, float]:
+    """One run on a fresh gateway (of the checkout under ``root``, this one by default)."""
     secrets = prepare(database_url, tmp, clients)
-    server = GatewayProcess(tmp, database_url=database_url, worker_poll_seconds="0.02")
+    server: GatewayProcess = gateway_of(root or ROOT, tmp, database_url, worker_poll_seconds="0.02")
     server.start("--workers", str(http_workers))
     timings, errors = Timings(), []
     per_client = max(1, docs // clients)
@@ -193,7 +206,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--http-workers", type=int, default=1, help="uvicorn worker processes of the gateway")
+    parser.add_argument("--base", type=Path, default=None,
+                        help="a checkout of the base version: run it and --new side by side, alternating")
+    parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
+    parser.add_argument("--repeat", type=int, default=3, help="with --base: runs of each version")
     args = parser.parse_args()
+    if args.base is not None:
+        paired(args)
+        return
     calibration = [calibration_ms()]
     with bench_folder("edoc-bench-vxp-") as tmp:
         with database(args.backend, tmp) as url:
@@ -222,6 +242,50 @@ def main() -> None:
     print(f"  creating a file in the gateway's data folder after the run: {create_ms:.3f} ms CPU (bench/harness.py)")
     if result["errors"]:
         print(f"  errors: {result['errors']:.0f}")
+
+
+PAIRED_FIGURES = (("docs_per_s", "docs/s", 1), ("cpu gateway", "gateway ms/doc", 2), ("cpu db", "database ms/doc", 2),
+                  ("p50 updateStatus", "p50 done ms", 2), ("cpu other", "other ms/doc", 2))
+
+
+def same_migrations(roots: dict[str, Path]) -> bool:
+    versions = {name: sorted(p.name for p in (root / "storage/migrations/versions").glob("*.py"))
+                for name, root in roots.items()}
+    return len({tuple(v) for v in versions.values()}) == 1
+
+
+def paired(args: argparse.Namespace) -> None:
+    """Both checkouts, a fresh gateway and database per run, alternated; medians per version and new/base."""
+    roots = {"base": checkout(args.base), "new": checkout(args.new)}
+    if not same_migrations(roots):
+        sys.exit("error: the two checkouts have different migrations; this bench provisions both with this one")
+    calibration = [calibration_ms()]
+    runs: dict[str, list[dict[str, float]]] = {"base": [], "new": []}
+    with bench_folder("edoc-bench-vxp-paired-") as tmp:
+        for n in range(args.repeat):
+            for name in alternate(n, list(roots)):
+                folder = tmp / f"{name}{n}"
+                folder.mkdir()
+                with database(args.backend, folder, f"edoc_bench_vxp_{name}") as url:
+                    result = bench(url, folder, args.docs, args.clients, args.http_workers, roots[name])
+                runs[name].append(result)
+                print(f"run {n + 1}/{args.repeat} {name}: {result['docs_per_s']:.1f} docs/s", file=sys.stderr,
+                      flush=True)
+    calibration.append(calibration_ms())
+    print(
+        f"\nedoc-gateway VXP benchmark, paired: base {roots['base']} against new {roots['new']}; backend "
+        f"{args.backend}, {args.docs} documents a run, {args.clients} clients, {args.http_workers} HTTP worker(s), "
+        f"{args.repeat} alternated runs per version (medians); calibration "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
+    )
+    print(f"{'version':<9}" + "".join(f"{label:>17}" for _, label, _ in PAIRED_FIGURES) + "   docs/s of each run")
+    for name, results in runs.items():
+        row = medians(results)
+        each = " / ".join(f"{r['docs_per_s']:.1f}" for r in results)
+        print(f"{name:<9}" + "".join(f"{row[key]:>17.{digits}f}" for key, _, digits in PAIRED_FIGURES) + f"   {each}")
+    base, new = medians(runs["base"]), medians(runs["new"])
+    print(f"{'new/base':<9}" + "".join(f"{new[key] / base[key]:>17.2f}" if base[key] else f"{'-':>17}"
+                                      for key, _, _ in PAIRED_FIGURES))
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def stop_on_signals(gw: Any, stop: threading.Event) -> None:
 
 def start_worker_process() -> multiprocessing.process.BaseProcess:
     """Start the delivery worker as a child of this process (settings from the environment, as the parent's)."""
-    process = multiprocessing.get_context("spawn").Process(
+    process = multiprocessing.get_context(method="spawn").Process(
         target=_child_main, args=(os.getpid(),), name="edoc-delivery", daemon=False
     )
     process.start()

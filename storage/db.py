@@ -139,8 +139,8 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
     The pool still owns the connection: it is checked out and in as usual and handed back as it was found (not in
     autocommit). Errors come back as SQLAlchemy's (``IntegrityError``, ``OperationalError``, ...), so callers
     catch what they catch on the other paths; a connection the driver reports broken is invalidated, so the next
-    checkout gets a fresh one, and on a disconnect (a server restart) the whole pool is renewed, as SQLAlchemy
-    does on its own paths: one statement fails, not one per stale connection.
+    checkout gets a fresh one, and on a disconnect (a server restart) the whole pool is renewed (``Engine.dispose``), as
+    SQLAlchemy does on its own paths: one statement fails, not one per stale connection.
     """
     if not is_postgresql(engine):
         raise ValueError(f"run_on_driver is for PostgreSQL, not {engine.dialect.name}")
@@ -162,14 +162,14 @@ def run_on_driver(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
                 driver.autocommit = False
     except psycopg.Error as exc:
         broken = isinstance(exc, psycopg.OperationalError) or driver.closed
-        if broken and engine.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
-            # What SQLAlchemy does itself when a statement of its own meets a dropped connection: every connection
-            # of the pool made before now is replaced at its next checkout (a server restart broke them all), not
-            # only this one. Pool._invalidate is how Connection._handle_dbapi_exception does it; there is no
-            # public spelling of it.
-            engine.pool._invalidate(pooled, exc)
-        elif broken:
+        if broken:
             pooled.invalidate(exc)
+        if broken and engine.dialect.is_disconnect(exc, driver, None):  # type: ignore[arg-type]
+            # A server restart broke every pooled connection, not only this one. SQLAlchemy's own paths then renew
+            # the whole pool; the public spelling of that is Engine.dispose(): the idle connections are closed and
+            # a fresh pool replaces the old one (connections other threads hold go back to the old pool and close
+            # with it). So one statement fails, not one per stale connection.
+            engine.dispose()
         raise driver_error(engine, sql, params, exc, broken=broken) from exc
     finally:
         pooled.close()

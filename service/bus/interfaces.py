@@ -4,9 +4,11 @@ A message is published *inside* the transaction that makes it necessary (the sub
 status), claimed by a worker for a lease, then acknowledged, retried on a finite schedule or dead-lettered after
 the last attempt (ARCHITECTURE.md, "The exchange", step 3). Delivery is at least once: a claimer that dies loses
 its lease and the message is claimed again, so handlers are idempotent (a redelivered message finds its effect
-already there). A backend that can join the caller's database transaction (``db://``) does so for ``publish``,
-``ack``, ``retry`` and ``dead_letter``, which makes the effect and the acknowledgement commit together; a broker
-backend acts after the caller's commit and relies on the handlers' idempotence.
+already there). Every backend publishes the same way: outbox rows inserted in the caller's transaction
+(storage/exchange/outbox.py ``insert_messages``). ``db://`` claims that table directly and also joins the caller's
+transaction for ``ack``, ``retry`` and ``dead_letter``, which makes the effect and the acknowledgement commit
+together; a broker backend's relay drains the table to the broker after commit, and the broker's consumers rely on
+the handlers' idempotence (docs/architecture.md, "The bus and the outbox").
 
 Backends are chosen by ``EDOC_BUS_URL`` through :data:`service.bus.BACKENDS`; each passes the contract in
 tests/contract/test_bus.py.

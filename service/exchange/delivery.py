@@ -22,29 +22,23 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-import sqlalchemy as sa
 
 from service.bus.interfaces import Bus, Message
 from service.context import Gateway
 from service.exchange.handlers import HANDLERS, DeliveryError, Failure, Handler, Transport, Work, deliver_local
 from service.routing import LOCAL
-from storage.models import OUTBOX, utcnow
+from storage.exchange import outbox
+from storage.models import utcnow
 
 __all__ = ["DeliveryError", "DeliveryWorker", "Transport", "purge_outbox"]
 
 logger = logging.getLogger("edoc.delivery")
-
-_O = OUTBOX.c
 
 # Completed outbox messages are deleted once past EDOC_OUTBOX_RETENTION_DAYS: the outbox is the node's queue, not
 # its record (the delivery rows, status history and exchange log are), and at 100 documents/s it gains about 500
 # rows a second, each of which the claim's index, vacuum and backups would otherwise carry for ever.
 PURGE_EVERY_SECONDS = 300.0
 PURGE_BATCH = 5000
-_PURGEABLE = sa.select(_O.id).where(_O.done_at < sa.bindparam("cutoff")).limit(sa.bindparam("limit"))
-_PURGE = sa.delete(OUTBOX).where(_O.id.in_(_PURGEABLE.scalar_subquery()))
 
 
 def purge_outbox(gw: Gateway, *, now: datetime | None = None, batch: int = PURGE_BATCH) -> int:
@@ -56,14 +50,7 @@ def purge_outbox(gw: Gateway, *, now: datetime | None = None, batch: int = PURGE
     if days <= 0:
         return 0
     cutoff = (now or utcnow()) - timedelta(days=days)
-    total = 0
-    while True:
-        with gw.writes() as session, session.begin():
-            result: Any = session.execute(_PURGE, {"cutoff": cutoff, "limit": batch})
-            deleted = int(result.rowcount or 0)
-        total += deleted
-        if deleted < batch:
-            return total
+    return outbox.purge(gw.writes, cutoff, batch=batch)
 
 
 @dataclass

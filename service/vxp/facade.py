@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,7 +51,6 @@ from service.exchange.errors import ExchangeError, NotFound
 from service.exchange.policy import check_sender
 from service.exchange.statuses import LABELS_VI
 from service.exchange.submit import submit_package
-from service.routing import LOCAL
 from service.vxp.auth import AuthenticatedCall, VxpAuthenticator
 from service.vxp.errors import VxpAuthError, VxpError, VxpRequestError
 from service.vxp.headers import from_code as from_header
@@ -60,9 +59,10 @@ from service.vxp.protocol import OPERATIONS, UPDATE_STATUS_TO_STATUS_CODE, fail_
 from service.vxp.refusals import RefusalLog
 from service.vxp.systems import DatabaseReplayGuard, PeerCaller, VxpSystems
 from signing.errors import SigningError
-from storage.db import is_postgresql, read_rows, run_on_driver, translate_error
+from storage import vxp as store
+from storage.db import translate_error
 from storage.errors import StorageError
-from storage.models import DELIVERIES, Agency, Delivery, Package, utcnow
+from storage.models import Agency, Delivery, Package, utcnow
 
 __all__ = ["SEND_STATES", "Answer", "VxpFacade", "mark_forwarded_acknowledged"]
 
@@ -96,6 +96,8 @@ class VxpFacade:
         self.gw = gw
         self.systems = VxpSystems(gw)
         guard = DatabaseReplayGuard(gw.engine)
+        self._received = store.ReceivedList.for_engine(gw.engine)
+        self._acks = store.TransportAcks.for_engine(gw.engine)
         self.authenticator = VxpAuthenticator(
             lookup_secret=self.systems.secret,
             replay_guard=guard,
@@ -191,9 +193,8 @@ class VxpFacade:
 
     def _getReceivedEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         kind = _messagetype(call.headers["messagetype"])
-        params = {"kind": kind, "agencies": sorted(caller.agencies), "local": LOCAL, "limit": _LIST_LIMIT}
-        rows = read_rows(self.gw.engine, _RECEIVED, _RECEIVED_ON_DRIVER, params)  # every receiving system polls it
-        return {"data": [_received_row(_Received(*row)) for row in rows]}
+        rows = self._received.waiting(kind, caller.agencies, limit=_LIST_LIMIT)  # every receiving system polls it
+        return {"data": [_received_row(row) for row in rows]}
 
     def _countReceiveEdoc(self, caller: Caller, _call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         return {"count": self._count(caller, "edoc")}
@@ -202,9 +203,8 @@ class VxpFacade:
         return {"count": self._count(caller, "status")}
 
     def _count(self, caller: Caller, kind: str) -> int:
-        query = sa.select(sa.func.count()).select_from(_inbox_query(caller, kind).subquery())
         with self.gw.sessions() as session:
-            return int(session.execute(query).scalar_one())
+            return store.count_waiting(session, kind, caller.agencies)
 
     def _getEdoc(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         package = inbox.edxml_of(self.gw, caller, call.headers["docId"])
@@ -225,50 +225,13 @@ class VxpFacade:
 
     def _settle(self, caller: Caller, doc_id: str, state: str) -> None:
         """Transport ack: the item leaves the list; ``fail`` marks the copy unusable. No automatic 01 (docstring).
-
-        One conditional UPDATE … RETURNING moves the caller's delivered copies (a concurrent second ack waits for
-        the row lock, then finds nothing delivered); only when it moved none is it asked whether any copy is the
-        caller's at all (already settled: nothing to do; none: not found)."""
-        params: dict[str, Any] = {"doc_id": doc_id, "agencies": sorted(caller.agencies), "at": utcnow()}
-        if state == "failed":
-            statement = _SETTLE_FAILED
-            params["error"] = f"the recipient system {caller.name} reported the package unusable (fail)"
-        else:
-            statement = _SETTLE_ACKED
-        if is_postgresql(self.gw.engine):
-            self._settle_in_one_statement(caller, state, params)
-            return
-        with self.gw.writes() as session, session.begin():
-            settled = session.execute(statement, params).scalars().all()
-            if not settled and session.execute(_ADDRESSED, params).first() is None:
-                raise NotFound(f"no package {doc_id} addressed to your agencies", code="unknown_package")
-            for to_code in settled:
-                log.record(
-                    session,
-                    "acked" if state == "acked" else "fetch_failed",
-                    package_id=doc_id,
-                    agency=to_code,
-                    actor=caller.name,
-                    channel="vxp",
-                    peer=caller.role == "node",
-                )
-
-    def _settle_in_one_statement(self, caller: Caller, state: str, params: dict[str, Any]) -> None:
-        """PostgreSQL: :meth:`_settle` as one statement through the driver (the move, its events, and whether any
-        copy is the caller's at all), instead of BEGIN, UPDATE, one INSERT per copy and COMMIT: every document a
-        national-axis recipient takes ends with it."""
-        params = {
-            **params,
-            "state": state,
-            "error": params.get("error"),
-            "local": LOCAL,
-            "kind": "acked" if state == "acked" else "fetch_failed",
-            "actor": caller.name,
-            "detail": json.dumps({"channel": "vxp", "peer": caller.role == "node"}),
-        }
-        rows = run_on_driver(self.gw.engine, _SETTLE_IN_ONE_STATEMENT, params)
-        if not rows:
-            raise NotFound(f"no package {params['doc_id']} addressed to your agencies", code="unknown_package")
+        Settling a copy already settled is nothing to do; a package with no copy for the caller is not found."""
+        failed = state == "failed"
+        error = f"the recipient system {caller.name} reported the package unusable (fail)" if failed else None
+        detail = {"channel": "vxp", "peer": caller.role == "node"}
+        if not self._acks.settle(doc_id, caller.agencies, failed=failed, at=utcnow(), error=error, actor=caller.name,
+                                 detail=detail):
+            raise NotFound(f"no package {doc_id} addressed to your agencies", code="unknown_package")
 
     def _getSentEdocList(self, caller: Caller, call: AuthenticatedCall, _body: bytes) -> dict[str, Any]:
         h = call.headers
@@ -361,15 +324,7 @@ class VxpFacade:
 def mark_forwarded_acknowledged(gw: Gateway, status_package_id: str) -> None:
     """A status came back from the recipient behind an uplink: our forwarded copy reached it (delivered → acked)."""
     with gw.writes() as session, session.begin():
-        package = session.get(Package, status_package_id)
-        if package is None or package.response_for_id is None:
-            return
-        session.execute(
-            sa.update(Delivery)
-            .where(Delivery.package_id == package.response_for_id, Delivery.to_code == package.from_code)
-            .where(Delivery.state == "delivered", Delivery.route != LOCAL)
-            .values(state="acked", acked_at=utcnow())
-        )
+        store.mark_forwarded_acknowledged(session, status_package_id, at=utcnow())
 
 
 def _failure_of(exc: Exception, name: str) -> tuple[int, str, str]:
@@ -402,110 +357,14 @@ def _messagetype(value: str) -> str:
     return value
 
 
-def _inbox_query(caller: Caller, kind: str) -> sa.Select[Delivery, Package]:
-    return (
-        sa.select(Delivery, Package)
-        .join(Package, Package.id == Delivery.package_id)
-        .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == kind, _NOT_RECALLED)
-        .where(Delivery.to_code.in_(sorted(caller.agencies)))
-        .order_by(Delivery.delivered_at, Delivery.id)
-    )
-
-
-# A copy its sender took back (answer 15 to a recall or replacement) is no longer waiting: it leaves the list and
-# the counts, as getEdoc answers it with VXP-410 (service.exchange.inbox.RECALLED).
-_NOT_RECALLED = sa.func.coalesce(Delivery.recall_state, "").not_in(inbox.RECALLED)
-assert inbox.RECALLED == ("recalled", "replaced")  # as written out in _RECEIVED_ON_DRIVER
-
-# The SDK's hot calls (every receiving system polls the list, then acks each document) as prebuilt Core
-# statements over plain columns: no ORM objects are loaded or flushed for them.
-_DELIVERIES = DELIVERIES
-_RECEIVED = (
-    sa.select(
-        Package.id,
-        Package.kind,
-        Package.from_code,
-        Package.created_at,
-        Delivery.to_code,
-        Delivery.state,
-        Delivery.delivered_at,
-        Delivery.updated_at,
-    )
-    .select_from(Delivery)
-    .join(Package, Package.id == Delivery.package_id)
-    .where(Delivery.state == "delivered", Delivery.route == LOCAL, Package.kind == sa.bindparam("kind"), _NOT_RECALLED)
-    .where(Delivery.to_code.in_(sa.bindparam("agencies", expanding=True)))
-    .order_by(Delivery.delivered_at, Delivery.id)
-    .limit(_LIST_LIMIT)
-)
-# The same on PostgreSQL, run by the driver (storage.db.read_rows); rows of either as _Received.
-_RECEIVED_ON_DRIVER = """
-    SELECT package.id, package.kind, package.from_code, package.created_at, delivery.to_code, delivery.state,
-           delivery.delivered_at, delivery.updated_at
-    FROM delivery JOIN package ON package.id = delivery.package_id
-    WHERE delivery.state = 'delivered' AND delivery.route = %(local)s AND package.kind = %(kind)s
-      AND delivery.to_code = ANY(%(agencies)s) AND COALESCE(delivery.recall_state, '') NOT IN ('recalled', 'replaced')
-    ORDER BY delivery.delivered_at, delivery.id
-    LIMIT %(limit)s
-"""
-
-
-class _Received(NamedTuple):
-    id: str
-    kind: str
-    from_code: str
-    created_at: datetime
-    to_code: str
-    state: str
-    delivered_at: datetime | None
-    updated_at: datetime
-
-
-_YOURS = (
-    _DELIVERIES.c.package_id == sa.bindparam("doc_id"),
-    _DELIVERIES.c.to_code.in_(sa.bindparam("agencies", expanding=True)),
-    _DELIVERIES.c.route == LOCAL,
-)
-_SETTLE_ACKED = (
-    sa.update(_DELIVERIES)
-    .where(*_YOURS, _DELIVERIES.c.state == "delivered")
-    .values(state="acked", acked_at=sa.bindparam("at"))
-    .returning(_DELIVERIES.c.to_code)
-)
-_SETTLE_FAILED = (
-    sa.update(_DELIVERIES)
-    .where(*_YOURS, _DELIVERIES.c.state == "delivered")
-    .values(state="failed", acked_at=sa.bindparam("at"), last_error=sa.bindparam("error"))
-    .returning(_DELIVERIES.c.to_code)
-)
-_ADDRESSED = sa.select(_DELIVERIES.c.id).where(*_YOURS).limit(1)
-# The same on PostgreSQL in one statement (VxpFacade._settle_in_one_statement): the rows it answers are the
-# copies it settled, or, when it settled none, one copy addressed to the caller (already settled); none at all means
-# the package is not the caller's. The last SELECT reads the snapshot from before the UPDATE, as CTEs do.
-_SETTLE_IN_ONE_STATEMENT = """
-    WITH settled AS (
-        UPDATE delivery
-        SET state = %(state)s, acked_at = %(at)s, updated_at = %(at)s, last_error = COALESCE(%(error)s, last_error)
-        WHERE package_id = %(doc_id)s AND to_code = ANY(%(agencies)s) AND route = %(local)s AND state = 'delivered'
-        RETURNING to_code
-    ), logged AS (
-        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-        SELECT %(at)s, %(kind)s, %(doc_id)s, NULL, to_code, %(actor)s, CAST(%(detail)s AS JSON)
-        FROM settled
-    )
-    SELECT to_code FROM settled
-    UNION ALL
-    (SELECT to_code FROM delivery
-     WHERE package_id = %(doc_id)s AND to_code = ANY(%(agencies)s) AND route = %(local)s
-     LIMIT 1)
-"""
+assert inbox.RECALLED == store.RECALLED  # what the list leaves out is what getEdoc answers VXP-410
 
 
 def _vn(moment: datetime | None) -> str:
     return moment.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
-def _received_row(r: Any) -> dict[str, Any]:  # a row of _RECEIVED
+def _received_row(r: store.Received) -> dict[str, Any]:
     status, desc = SEND_STATES.get(r.state, ("pending", ""))
     return {
         "docId": r.id,

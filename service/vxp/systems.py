@@ -15,11 +15,11 @@
     table is the one statement of "these agencies live over there"). A peer can therefore never send in the
     name of an agency this node serves itself, nor of one served through another uplink.
 * :class:`DatabaseReplayGuard` is the :class:`~service.vxp.interfaces.ReplayGuard` shared by every process on the
-  database: one prebuilt ``INSERT … ON CONFLICT DO NOTHING RETURNING`` into ``replay_nonce`` (unique key
+  database: one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` into ``replay_nonce`` (unique key
   ``(systemid, signature)``), so two concurrent identical calls get one "new" and one "seen". It is every VXP
-  call's only statement before the operation, so it runs alone: on PostgreSQL in autocommit (one round trip, no
-  BEGIN/COMMIT) and without waiting for the WAL flush (see ``_INSERT_WITHOUT_WAITING_FOR_THE_WAL``), without a
-  session or ORM. Expired rows are purged at most every ``purge_seconds`` per process.
+  call's only statement before the operation, so it runs alone (storage/vxp.py ``NonceStore``: on PostgreSQL in
+  autocommit and without waiting for the WAL flush). Expired rows are purged at most every ``purge_seconds`` per
+  process.
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, object_session
 
@@ -41,8 +39,8 @@ from schemas.errors import SchemaError
 from service.exchange.directory import Caller, unseal_secret
 from service.exchange.errors import Invalid
 from service.routing import Router
-from storage.db import run_on_driver
-from storage.models import ClientAgency, ClientSystem, ReplayNonce, utcnow
+from storage import vxp as store
+from storage.models import ClientAgency, ClientSystem, utcnow
 
 if TYPE_CHECKING:
     from service.context import Gateway
@@ -103,22 +101,6 @@ class _Entry:
         return (self.secret, self.previous)
 
 
-# One row per agency link (none: one row with a NULL code); plain columns, no ORM objects.
-_SYSTEM = (
-    sa.select(
-        ClientSystem.id,
-        ClientSystem.name,
-        ClientSystem.role,
-        ClientSystem.vxp_secret_sealed,
-        ClientSystem.vxp_previous_secret_sealed,
-        ClientSystem.vxp_previous_secret_expires_at,
-        ClientAgency.agency_code,
-    )
-    .outerjoin(ClientAgency, ClientAgency.client_id == ClientSystem.id)
-    .where(ClientSystem.vxp_systemid == sa.bindparam("systemid"), ClientSystem.active.is_(True))
-)
-
-
 class VxpSystems:
     """``systemid`` → secret and caller, from ``client_system`` (see the module docstring)."""
 
@@ -168,10 +150,10 @@ class VxpSystems:
     def _load(self, systemid: str) -> _Entry | None:
         gw = self._gw
         with gw.sessions() as session:
-            rows = session.execute(_SYSTEM, {"systemid": systemid}).all()
-        if not rows or not rows[0].vxp_secret_sealed:
+            rows = store.system_rows(session, systemid)
+        row = rows[0] if rows else None
+        if row is None or not row.vxp_secret_sealed:
             return None
-        row = rows[0]
         sealing_key = gw.settings.secret_key.get_secret_value()
         secret = unseal_secret(sealing_key, row.vxp_secret_sealed)
         previous = row.vxp_previous_secret_sealed and unseal_secret(sealing_key, row.vxp_previous_secret_sealed)
@@ -183,53 +165,19 @@ class VxpSystems:
         return _Entry(secret, caller, previous or None, row.vxp_previous_secret_expires_at)
 
 
-_NONCES = cast(sa.Table, ReplayNonce.__table__)
-
-
-# PostgreSQL: the nonce's INSERT is its own transaction (autocommit) and does not wait for its WAL record to reach
-# the disk (``synchronous_commit`` off for this transaction only, set by the statement itself). Every VXP call makes
-# one, and waiting for the flush was the largest part of a call's authentication time. The price: if the database
-# server itself crashes, the nonces of the last fraction of a second (wal_writer_delay, 200 ms by default) may be
-# lost, and a call captured then could be replayed once within its timestamp window. Whatever such a replay could
-# repeat is idempotent anyway: a package is accepted once per DocumentId and sender, an ack or a status once per
-# delivery, and the reads give nothing the captured answer did not. The operations' own writes stay synchronous.
-_INSERT_WITHOUT_WAITING_FOR_THE_WAL = """
-    WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true))
-    INSERT INTO replay_nonce (systemid, signature, expires_at)
-    SELECT %(systemid)s, %(signature)s, %(expires_at)s FROM no_wait
-    ON CONFLICT DO NOTHING
-    RETURNING systemid
-"""  # run by the driver itself (psycopg's placeholders): storage.db.run_on_driver
-
-
 class DatabaseReplayGuard:
     """Replay guard on the ``replay_nonce`` table (atomic across processes; see the module docstring)."""
 
     def __init__(self, engine: Engine, *, purge_seconds: float = 60.0) -> None:
-        self._insert: Any = None
-        self._postgresql = engine.dialect.name == "postgresql"
-        self._pool_engine = engine
-        if self._postgresql:  # the INSERT goes through the driver (run_on_driver); the purge through this
-            self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        else:  # SQLite: a write transaction taken up front, as every writer of the node does (storage/db.py)
-            self._engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-            # rowcount is not reliable for ON CONFLICT DO NOTHING (psycopg answers -1): RETURNING says it.
-            self._insert = sqlite.insert(_NONCES).on_conflict_do_nothing().returning(_NONCES.c.systemid)
-        self._purge = sa.delete(_NONCES).where(_NONCES.c.expires_at < sa.bindparam("now"))
+        self._nonces = store.NonceStore.for_engine(engine)
         self._purge_seconds = purge_seconds
         self._next_purge = time.monotonic() + purge_seconds
         self._lock = threading.Lock()
 
     def seen_before(self, systemid: str, signature: str, expires_at: datetime) -> bool:
-        params = {"systemid": systemid[:100], "signature": signature[:128], "expires_at": expires_at}
-        if self._postgresql:  # one statement every VXP call makes: through the driver (storage/db.py)
-            inserted = bool(run_on_driver(self._pool_engine, _INSERT_WITHOUT_WAITING_FOR_THE_WAL, params))
-        else:
-            with self._engine.begin() as conn:
-                inserted = conn.execute(self._insert, params).first() is not None
+        inserted = self._nonces.insert(systemid[:100], signature[:128], expires_at)
         if self._due():
-            with self._engine.begin() as conn:
-                conn.execute(self._purge, {"now": utcnow()})
+            self._nonces.purge(utcnow())
         return not inserted
 
     def _due(self) -> bool:

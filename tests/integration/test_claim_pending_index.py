@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from service.bus.db import _READY
 from storage.db import is_postgresql
+from storage.exchange.outbox import READY
 from storage.models import OUTBOX, utcnow
 from tests.support.gateway import Env
 from tests.support.outbox import explain_claim, maintain
@@ -56,7 +56,7 @@ def test_a_claim_does_not_read_the_completed_history(env: Env) -> None:
         # The history alone is over a hundred heap pages and 20,000 index entries; the claim needs a handful.
         assert stale < 60 and fresh < 60, (stale, fresh)
     else:
-        compiled = _READY.compile(env.gw.engine)
+        compiled = READY.compile(env.gw.engine)
         params = compiled.construct_params({"now": utcnow(), "limit": 100})
         with env.gw.engine.connect() as conn:
             positional = tuple(params[name] for name in compiled.positiontup or ())

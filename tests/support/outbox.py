@@ -9,10 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.bus.db import _CLAIM_IN_ONE_STATEMENT
+from storage.exchange.outbox import CLAIM_IN_ONE_STATEMENT, claim_parameters
 from storage.models import utcnow
 
-_EXPLAIN = sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + _CLAIM_IN_ONE_STATEMENT.text)
+_EXPLAIN = sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + CLAIM_IN_ONE_STATEMENT.text)
 
 
 def maintain(engine: sa.Engine, statement: str) -> None:
@@ -24,9 +24,7 @@ def maintain(engine: sa.Engine, statement: str) -> None:
 def explain_claim(engine: sa.Engine, limit: int = 100) -> tuple[float, int]:
     """One claiming statement of up to ``limit`` messages under EXPLAIN ANALYZE, in a transaction rolled back:
     PostgreSQL's execution time (ms) and the shared buffers it touched."""
-    now = utcnow()
-    params: dict[str, Any] = {"now": now, "limit": limit, "lease_until": now + timedelta(seconds=30),
-                              "worker": "explain", "actor": "worker:explain"}
+    params: dict[str, Any] = claim_parameters(limit, worker="explain", lease=timedelta(seconds=30), now=utcnow())
     with engine.connect() as conn:
         plan = conn.execute(_EXPLAIN, params).scalar_one()[0]
         conn.rollback()
