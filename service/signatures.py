@@ -300,18 +300,9 @@ def _verify_blob(gw: Gateway, sha256: str, size: int | None) -> tuple[dict[str, 
     return summary_of(report, ref.sha256), pending
 
 
-# PostgreSQL: :func:`_finish` as one statement (tests switch it off to compare the rows both ways).
-ONE_STATEMENT = True
-
-
 def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
     """Mark the jobs' messages done, if still leased by ``worker``, and for each verified attachment whose message
     that was, store its summary and report and log ``attachment_verified``; one transaction."""
-    from storage.db import is_postgresql
-
-    if ONE_STATEMENT and is_postgresql(gw.engine):
-        _finish_in_one_statement(gw, worker, jobs)
-        return
     import sqlalchemy as sa
 
     from service.exchange import log as exchange_log
@@ -357,76 +348,6 @@ def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
                 )
             )
         exchange_log.record_many(session, events)
-
-
-def _finish_in_one_statement(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
-    """:func:`_finish` on PostgreSQL: the same rows in ONE statement, run in autocommit by the driver
-    (``storage.db.run_on_driver``), as a submit's and a batch of automatic statuses' are. The conditions the
-    transaction checked in Python (the message still ours, the attachment still there) are its joins."""
-    import json
-
-    from service.exchange import log as exchange_log
-    from storage.blobs import Blobs
-    from storage.db import run_on_driver
-    from storage.models import utcnow
-
-    verified = [job for job in jobs if job.summary is not None]
-    rows = []
-    for n, job in enumerate(verified):
-        assert job.summary is not None
-        event = exchange_log.event(
-            "attachment_verified",
-            position=job.key[1],
-            indication=job.summary.get("indication"),
-            report_sha256=job.summary.get("report_sha256"),
-        )
-        rows.append({"n": n, "message_id": job.message_id, "package_id": job.key[0], "position": job.key[1],
-                     "summary": job.summary, "detail": event["detail"]})
-    params = {
-        "now": utcnow(),
-        "worker": worker,
-        "actor": f"worker:{worker}",
-        "ids": json.dumps([job.message_id for job in jobs]),
-        "jobs": json.dumps(rows),
-        "blobs": Blobs.rows_json(job.pending for job in verified),
-    }
-    run_on_driver(gw.engine, _FINISH_IN_ONE_STATEMENT, params)
-
-
-# Data-modifying CTEs over JSON arrays (the text is the same for every batch): ``done`` is the conditional UPDATE of
-# the messages, ``verified`` the jobs whose message it returned and whose attachment row exists, and the report
-# blobs, summaries and events are written for those only. Events in job order, as record_many writes them.
-_FINISH_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
-    """
-    WITH done AS (
-        UPDATE outbox SET done_at = %(now)s
-        WHERE id IN (SELECT CAST(i AS BIGINT) FROM json_array_elements_text(CAST(%(ids)s AS JSON)) AS i)
-          AND locked_by = %(worker)s AND done_at IS NULL
-        RETURNING id
-    ), verified AS (
-        SELECT j.n, j.package_id, j.position, j.summary, j.detail, p.document_id, p.from_code
-        FROM json_to_recordset(CAST(%(jobs)s AS JSON))
-             AS j(n INTEGER, message_id BIGINT, package_id TEXT, position INTEGER, summary JSON, detail JSON)
-        JOIN done ON done.id = j.message_id
-        JOIN attachment a ON a.package_id = j.package_id AND a.position = j.position
-        JOIN package p ON p.id = j.package_id
-    ), new_blobs AS (
-        INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, decode(b.data, 'base64'), %(now)s
-        FROM json_to_recordset(CAST(%(blobs)s AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
-        WHERE b.sha256 IN (SELECT v.summary ->> 'report_sha256' FROM verified v)
-        ON CONFLICT DO NOTHING
-    ), summaries AS (
-        UPDATE attachment a SET verification = v.summary
-        FROM verified v
-        WHERE a.package_id = v.package_id AND a.position = v.position
-    )
-    INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-    SELECT %(now)s, 'attachment_verified', v.package_id, v.document_id, v.from_code, %(actor)s, v.detail
-    FROM verified v
-    ORDER BY v.n
-    """
-)
 
 
 # --- signing --------------------------------------------------------------------------------------------------

@@ -24,11 +24,9 @@ worker and the recipient comes first; on SQLite and PostgreSQL alike, since both
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,8 +38,7 @@ from service.exchange import log
 from service.exchange.compose import DocumentFacts, sign_built, status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
-from storage.blobs import Blobs, PendingBlob
-from storage.db import is_postgresql
+from storage.blobs import PendingBlob
 from storage.interfaces import BlobRef
 from storage.models import (
     DELIVERIES,
@@ -53,10 +50,6 @@ from storage.models import (
 )
 
 __all__ = ["send_arrival_first", "send_automatic_statuses"]
-
-# PostgreSQL records a batch in one statement (_insert_in_one_statement); tests turn this off to compare its rows
-# with those of the executemany that SQLite runs.
-ONE_STATEMENT = True
 
 logger = logging.getLogger("edoc.delivery")
 _SKIP_RECALL = ("recalled", "updated", "replaced")
@@ -307,10 +300,6 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> 
     if not packages:
         return moved
     pending = [job.pending for job in jobs if job.delivery_id in moved]
-    rows = _Rows(pending, packages, deliveries, entries, messages, events, now)
-    if ONE_STATEMENT and is_postgresql(gw.engine):
-        _insert_in_one_statement(session, rows)
-        return moved
     # The blobs and package rows before the rows that reference them; each list is one executemany.
     gw.blobs.insert_pending(session, pending)
     session.execute(sa.insert(PACKAGES), packages)
@@ -320,84 +309,3 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> 
         session.execute(sa.insert(OUTBOX), messages)
     log.record_many(session, events)
     return moved
-
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    pending: list[PendingBlob | None]
-    packages: list[dict[str, Any]]
-    deliveries: list[dict[str, Any]]
-    entries: list[dict[str, Any]]
-    messages: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    now: datetime
-
-
-def _insert_in_one_statement(session: Session, rows: _Rows) -> None:
-    """PostgreSQL: the batch's rows in ONE statement (in the caller's transaction), as a submit's are
-    (service.exchange.submit): each table's rows travel as one JSON array, so the client encodes a batch with a few
-    ``json.dumps`` calls instead of adapting every value of every row, and the server gets one round trip.
-    The status entries and the events keep the batch's order in their ids, as the executemany does; the events all
-    carry the batch's time (the executemany stamped each row a few microseconds apart)."""
-    dumps = json.dumps
-    package_fields = [k for k in rows.packages[0] if k != "created_at"]  # every column _record_all sets but the time
-    delivery_fields = ("id", "package_id", "to_code", "route", "state", "attempts")
-    entry_fields = ("package_id", "agency_code", "code", "description", "staff", "status_package_id")
-    params = {
-        "now": rows.now,
-        "blobs": Blobs.rows_json(rows.pending),
-        "packages": dumps([{k: p[k] for k in package_fields} for p in rows.packages]),
-        "deliveries": dumps([{k: d[k] for k in delivery_fields} for d in rows.deliveries]),
-        "entries": dumps([{k: e[k] for k in entry_fields} for e in rows.entries]),
-        "messages": dumps(rows.messages),
-        "events": dumps(rows.events),
-    }
-    session.execute(_RECORD_IN_ONE_STATEMENT, params)
-
-
-# Data-modifying CTEs, with each table's rows as a JSON array, so the text is the same for every batch (PostgreSQL
-# plans it once per connection). A JSON null is an SQL NULL; small blobs travel base64-encoded.
-_RECORD_IN_ONE_STATEMENT = sa.text(
-    """
-    WITH new_blobs AS (
-        INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, decode(b.data, 'base64'), :now
-        FROM json_to_recordset(CAST(:blobs AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
-        ON CONFLICT DO NOTHING
-    ), new_packages AS (
-        INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
-                             blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
-                             signature, oddities, created_at)
-        SELECT p.id, p.kind, p.document_id, p.from_code, p.business_type, p.subject, p.status_code,
-               p.response_for_id, p.blob_sha256, p.size, p.request_sha256, p.idempotency_key, p.submitted_by,
-               p.channel, p.summary, p.signature, p.oddities, :now
-        FROM json_to_recordset(CAST(:packages AS JSON))
-             AS p(id TEXT, kind TEXT, document_id TEXT, from_code TEXT, business_type INTEGER, subject TEXT,
-                  status_code TEXT, response_for_id TEXT, blob_sha256 TEXT, size BIGINT, request_sha256 TEXT,
-                  idempotency_key TEXT, submitted_by TEXT, channel TEXT, summary JSON, signature JSON, oddities JSON)
-    ), new_deliveries AS (
-        INSERT INTO delivery (id, package_id, to_code, route, state, attempts, delivered_at, created_at,
-                              updated_at)
-        SELECT d.id, d.package_id, d.to_code, d.route, d.state, d.attempts,
-               CASE WHEN d.state = 'delivered' THEN CAST(:now AS TIMESTAMP WITH TIME ZONE) END, :now, :now
-        FROM json_to_recordset(CAST(:deliveries AS JSON))
-             AS d(id TEXT, package_id TEXT, to_code TEXT, route TEXT, state TEXT, attempts INTEGER)
-    ), new_entries AS (
-        INSERT INTO status_entry (package_id, agency_code, code, description, staff, status_package_id, created_at)
-        SELECT e.item ->> 'package_id', e.item ->> 'agency_code', e.item ->> 'code', e.item ->> 'description',
-               e.item -> 'staff', e.item ->> 'status_package_id', :now
-        FROM json_array_elements(CAST(:entries AS JSON)) WITH ORDINALITY AS e(item, n)
-        ORDER BY e.n
-    ), new_messages AS (
-        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT m.item ->> 'topic', m.item -> 'payload', :now, :now, 0
-        FROM json_array_elements(CAST(:messages AS JSON)) WITH ORDINALITY AS m(item, n)
-        ORDER BY m.n
-    )
-    INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-    SELECT :now, v.item ->> 'kind', v.item ->> 'package_id', v.item ->> 'document_id', v.item ->> 'agency_code',
-           v.item ->> 'actor', v.item -> 'detail'
-    FROM json_array_elements(CAST(:events AS JSON)) WITH ORDINALITY AS v(item, n)
-    ORDER BY v.n
-    """
-)

@@ -11,14 +11,12 @@ recalled or replaced (QĐ 28/2018, answer 15) can still read the record but no l
 from __future__ import annotations
 
 import base64
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from service import access
@@ -28,8 +26,6 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI, TAKEN_BACK
-from storage.aio import AsyncDriver
-from storage.db import is_postgresql, read_rows, run_on_driver
 from storage.models import (
     ATTACHMENTS,
     DELIVERIES,
@@ -45,11 +41,9 @@ from storage.models import (
 __all__ = [
     "InboxPage",
     "ack",
-    "ack_async",
     "attachment_for",
     "attachment_of",
     "edxml_of",
-    "edxml_of_async",
     "inbox",
     "package_record",
     "resolve_agency",
@@ -277,43 +271,23 @@ class BlobOf:
 
 
 # Fetching a package's bytes is every recipient's second request for every document: one prebuilt query for the
-# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects; on PostgreSQL
-# the same text run by the driver (storage.db.run_on_driver), about 0.1-0.2 ms of CPU less than a read Session.
+# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects.
 _BYTES = (
     sa.select(_P.id, _P.document_id, _P.from_code, _P.blob_sha256, _P.size, _D.to_code, _D.recall_state)
     .select_from(PACKAGES.outerjoin(DELIVERIES, _D.package_id == _P.id))
     .where(_P.id == sa.bindparam("package_id"))
 )
-_BYTES_ON_DRIVER = """
-    SELECT package.id, package.document_id, package.from_code, package.blob_sha256, package.size, delivery.to_code,
-           delivery.recall_state
-    FROM package LEFT OUTER JOIN delivery ON delivery.package_id = package.id
-    WHERE package.id = %(package_id)s
-"""
 
 
 def edxml_of(gw: Gateway, caller: Caller, package_id: str, *, reason: str | None = None) -> BlobOf:
     """The package's stored bytes (as this node sends it), if the caller may read them (service/access.py, and a
     recalled copy is not served to its recipient); an auditor's reading is logged with its ``reason``."""
     access.require(caller, Op.CONTENT)
-    rows = read_rows(gw.engine, _BYTES, _BYTES_ON_DRIVER, {"package_id": package_id})
+    with gw.sessions() as session:
+        rows = [tuple(row) for row in session.execute(_BYTES, {"package_id": package_id})]
     blob, audited = _bytes_for(caller, package_id, rows, reason)
     if audited is not None:
         log_content_read(gw, caller, blob.id, blob.document_id, audited, "edxml")
-    return blob
-
-
-async def edxml_of_async(
-    gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str, *, reason: str | None = None
-) -> BlobOf:
-    """:func:`edxml_of` from the event loop: on PostgreSQL through ``aio`` (storage/aio.py), else in a worker thread."""
-    if aio is None:
-        return await to_thread.run_sync(functools.partial(edxml_of, gw, caller, package_id, reason=reason))
-    access.require(caller, Op.CONTENT)
-    rows = await aio.run(_BYTES_ON_DRIVER, {"package_id": package_id})
-    blob, audited = _bytes_for(caller, package_id, rows, reason)
-    if audited is not None:
-        await to_thread.run_sync(log_content_read, gw, caller, blob.id, blob.document_id, audited, "edxml")
     return blob
 
 
@@ -369,80 +343,18 @@ _ACK = (
 )
 _AUTO_STATUS = sa.insert(OUTBOX)
 
-# PostgreSQL: the whole ack as ONE statement, run in autocommit (a single statement is atomic): the conditional
-# move of one of the caller's deliveries from the inbox, its log event and, for a document not answered yet, the
-# outbox row of its automatic 01 (data-modifying CTEs). The same rows as the general path in ack(); a concurrent
-# ack of the same delivery re-checks state = 'delivered' under the row lock and moves nothing. One round trip
-# instead of six (BEGIN, select, update, two inserts, COMMIT) on the second-busiest request of a node.
-_ACK_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
-    """
-    WITH moved AS (
-        UPDATE delivery AS d
-        SET state = 'acked', acked_at = %(now)s, updated_at = %(now)s
-        FROM package AS p
-        WHERE d.id = (
-            SELECT id FROM delivery
-            WHERE package_id = %(package_id)s AND to_code = ANY(%(codes)s) AND state = 'delivered'
-            ORDER BY to_code LIMIT 1
-        )
-        AND d.state = 'delivered' AND p.id = d.package_id
-        RETURNING d.id, d.to_code, d.business_status, p.kind, p.business_type, p.document_id
-    ), logged AS (
-        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-        SELECT %(now)s, 'acked', %(package_id)s, document_id, to_code, %(actor)s, json_build_object('kind', kind)
-        FROM moved
-    ), automatic AS (
-        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT 'auto_status', json_build_object('delivery_id', id, 'code', '01'), %(now)s, %(now)s, 0
-        FROM moved
-        WHERE kind = 'edoc' AND business_type = 0 AND business_status IS NULL
-    )
-    SELECT id, to_code FROM moved
-    """
-)
-
-
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
     """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
 
     One conditional UPDATE (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
     ``already: true``. The automatic 01 is an outbox row in the same transaction, so it cannot be lost.
     """
-    codes = _ack_codes(caller, agency)
-    if is_postgresql(gw.engine):
-        moved = run_on_driver(gw.engine, _ACK_IN_ONE_STATEMENT, _ack_params(caller, package_id, codes))
-        if moved:
-            return _acked(gw, package_id, moved)
-        # Nothing was in the inbox for the caller: the general path below says why (acked before, not here, ...).
-    return _ack_in_session(gw, caller, package_id, codes)
-
-
-async def ack_async(
-    gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str, *, agency: str | None
-) -> dict[str, Any]:
-    """:func:`ack` from the event loop: on PostgreSQL its one statement through ``aio`` (storage/aio.py); what that
-    did not move, and everything on SQLite, in a worker thread."""
-    codes = _ack_codes(caller, agency)
-    if aio is not None:
-        moved = await aio.run(_ACK_IN_ONE_STATEMENT, _ack_params(caller, package_id, codes))
-        if moved:
-            return _acked(gw, package_id, moved)
-        return await to_thread.run_sync(_ack_in_session, gw, caller, package_id, codes)
-    return await to_thread.run_sync(functools.partial(ack, gw, caller, package_id, agency=agency))
+    return _ack_in_session(gw, caller, package_id, _ack_codes(caller, agency))
 
 
 def _ack_codes(caller: Caller, agency: str | None) -> list[str]:
     access.require(caller, Op.ACK)
     return [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
-
-
-def _ack_params(caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
-    return {"package_id": package_id, "codes": codes, "now": utcnow(), "actor": caller.name}
-
-
-def _acked(gw: Gateway, package_id: str, moved: list[tuple[Any, ...]]) -> dict[str, Any]:
-    gw.wakeup.set()
-    return {"id": package_id, "agency": moved[0][1], "state": "acked", "already": False}
 
 
 def _ack_in_session(gw: Gateway, caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ Order of work (ARCHITECTURE.md, the exchange step 1):
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,10 +59,9 @@ from service.exchange.directory import AgencyCache, Caller
 from service.exchange.errors import Conflict, Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_sender, check_signature, is_forged
 from signing.xmldsig import XmlSignatureCheck, sign_package, sign_package_file, verify_package
-from storage.blobs import Blobs, PendingBlob
-from storage.db import is_postgresql, read_rows, run_on_driver
+from storage.blobs import PendingBlob
 from storage.interfaces import BlobRef
-from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id, utcnow
+from storage.models import ATTACHMENTS, DELIVERIES, OUTBOX, PACKAGES, Package, new_id
 
 __all__ = ["DeliveryView", "SubmitResult", "result_for", "submit_built", "submit_package"]
 
@@ -516,21 +514,14 @@ _REPLAY = sa.select(
 )
 
 
-# The same check as _REPLAY, for the driver (every submit makes it: storage.db.run_on_driver).
-_REPLAY_ON_DRIVER = (
-    "SELECT id, request_sha256, content_sha256, idempotency_key, document_key FROM package"
-    " WHERE from_code = %(from_code)s"
-    " AND (idempotency_key = %(key)s OR document_key = %(document_key)s)"
-)
-
-
 def _find_replay(gw: Gateway, plan: _Plan, incoming: _Incoming | None = None) -> SubmitResult | None:
     """The answer to a submit already accepted (a replay), or None. Accepted means under the plan's idempotency key,
     or, for a new document, under its DocumentId from the same sender. A Conflict if what was accepted there has
     other content (identity.py): ``idempotency_conflict`` for the key, ``document_id_conflict`` for the
     DocumentId."""
     params = {"from_code": plan.from_code, "key": plan.idempotency_key, "document_key": plan.document_key}
-    rows = read_rows(gw.engine, _REPLAY, _REPLAY_ON_DRIVER, params)
+    with gw.sessions() as session:
+        rows = [tuple(row) for row in session.execute(_REPLAY, params)]
     if not rows:
         return None
     by_key = next((row for row in rows if row[3] == plan.idempotency_key), None)
@@ -687,14 +678,9 @@ def _commit(
         # No second replay check here: the unique (from_code, idempotency_key) and (from_code, document_key) refuse
         # the INSERT of a package accepted since _accept looked (a concurrent submit), answered as below.
         views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
-        if plan.original_id is None and is_postgresql(gw.engine):
-            rows = _rows(gw, caller, plan, blob, attachments, channel)
-            _insert_in_one_statement(gw, rows, pending)
-            result = SubmitResult(rows.package["id"], plan.document_id, plan.kind, views, warnings=tuple(plan.warnings))
-        else:
-            with gw.writes() as session, session.begin():
-                row = _insert(gw, session, caller, plan, blob, attachments, channel, pending)
-                result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
+        with gw.writes() as session, session.begin():
+            row = _insert(gw, session, caller, plan, blob, attachments, channel, pending)
+            result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
     except sa.exc.IntegrityError:
         # A concurrent submit of the same key or DocumentId won the race: its replay, or a conflict.
         replay = _find_replay(gw, plan)
@@ -812,75 +798,3 @@ def _insert(
         actor=caller.name, gw=gw,
     )
     return row
-
-
-def _insert_in_one_statement(gw: Gateway, rows: _Rows, pending: Sequence[PendingBlob | None] = ()) -> None:
-    """PostgreSQL, a package that answers nothing (no status history or recall state to change): every row in ONE
-    statement, run in autocommit (a single statement is atomic; the foreign keys are checked at its end). A
-    package accepted meanwhile under the same idempotency key makes it fail as a whole (IntegrityError)."""
-    dumps = json.dumps
-    params = {
-        **{f"p_{key}": value for key, value in rows.package.items() if key not in ("summary", "signature", "oddities")},
-        "p_summary": dumps(rows.package["summary"]),
-        "p_signature": dumps(rows.package["signature"]),
-        "p_oddities": dumps(rows.package["oddities"]),
-        "now": utcnow(),
-        "attachments": dumps([{k: a[k] for k in _ATTACHMENT_FIELDS} for a in rows.attachments]),
-        "deliveries": dumps([{"id": d["id"], "to_code": d["to_code"], "route": d["route"]} for d in rows.deliveries]),
-        "messages": dumps([{"topic": m["topic"], "payload": m["payload"]} for m in rows.messages]),
-        "e_kind": rows.event["kind"],
-        "e_document_id": rows.event["document_id"],
-        "e_agency": rows.event["agency_code"],
-        "e_actor": rows.event["actor"],
-        "e_detail": dumps(rows.event["detail"]),
-        "blobs": Blobs.rows_json(pending),
-    }
-    run_on_driver(gw.engine, _SUBMIT_IN_ONE_STATEMENT, params)
-
-
-# The rows of a submit as one statement on PostgreSQL (see _insert_in_one_statement): data-modifying CTEs, with the
-# variable-length parts passed as JSON arrays of records, so the text is the same for every submit (prepared once).
-# JSON rather than one array parameter per column: psycopg adapts a Python list element by element to choose its
-# type, and the sixteen arrays cost 0.35 ms of client CPU per submit against 0.01 ms for four JSON strings. Small
-# blobs travel base64-encoded (decode() in SQL); a JSON null is an SQL NULL.
-_ATTACHMENT_FIELDS = (
-    "position", "content_id", "name", "content_type", "description", "blob_sha256", "size", "verification"
-)
-_SUBMIT_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
-    """
-    WITH new_blobs AS (
-        INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, decode(b.data, 'base64'), %(now)s
-        FROM json_to_recordset(CAST(%(blobs)s AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
-        ON CONFLICT DO NOTHING
-    ), new_package AS (
-        INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
-                             blob_sha256, size, request_sha256, idempotency_key, document_key, content_sha256,
-                             submitted_by, channel, summary, signature, oddities, created_at)
-        VALUES (%(p_id)s, %(p_kind)s, %(p_document_id)s, %(p_from_code)s, %(p_business_type)s, %(p_subject)s,
-                %(p_status_code)s, %(p_response_for_id)s, %(p_blob_sha256)s, %(p_size)s, %(p_request_sha256)s,
-                %(p_idempotency_key)s, %(p_document_key)s, %(p_content_sha256)s, %(p_submitted_by)s, %(p_channel)s,
-                CAST(%(p_summary)s AS JSON),
-                CAST(%(p_signature)s AS JSON), CAST(%(p_oddities)s AS JSON), %(now)s)
-    ), new_attachments AS (
-        INSERT INTO attachment (package_id, position, content_id, name, content_type, description, blob_sha256,
-                                size, verification)
-        SELECT %(p_id)s, a.position, a.content_id, a.name, a.content_type, a.description, a.blob_sha256, a.size,
-               a.verification
-        FROM json_to_recordset(CAST(%(attachments)s AS JSON))
-             AS a(position INTEGER, content_id TEXT, name TEXT, content_type TEXT, description TEXT,
-                  blob_sha256 TEXT, size BIGINT, verification JSON)
-    ), new_deliveries AS (
-        INSERT INTO delivery (id, package_id, to_code, route, state, attempts, created_at, updated_at)
-        SELECT d.id, %(p_id)s, d.to_code, d.route, 'pending', 0, %(now)s, %(now)s
-        FROM json_to_recordset(CAST(%(deliveries)s AS JSON)) AS d(id TEXT, to_code TEXT, route TEXT)
-    ), new_messages AS (
-        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT m.item ->> 'topic', m.item -> 'payload', %(now)s, %(now)s, 0
-        FROM json_array_elements(CAST(%(messages)s AS JSON)) WITH ORDINALITY AS m(item, n)
-        ORDER BY m.n
-    )
-    INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-    VALUES (%(now)s, %(e_kind)s, %(p_id)s, %(e_document_id)s, %(e_agency)s, %(e_actor)s, CAST(%(e_detail)s AS JSON))
-    """
-)
