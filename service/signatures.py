@@ -254,35 +254,21 @@ class _VerifyJob:
 def _load_jobs(
     gw: Gateway, message_ids: Sequence[int], worker: str, payloads: Mapping[int, dict[str, Any]] | None
 ) -> list[_VerifyJob]:
-    import sqlalchemy as sa
-
-    from storage.models import ATTACHMENTS, OUTBOX
+    from storage.exchange import checks
+    from storage.exchange import messages as leased
 
     with gw.sessions() as session:
         if payloads is not None:
-            messages: list[tuple[int, dict[str, Any]]] = [(mid, payloads[mid]) for mid in message_ids]
+            found: list[tuple[int, dict[str, Any]]] = [(mid, payloads[mid]) for mid in message_ids]
         else:
-            messages = [
-                (m.id, m.payload)
-                for m in session.execute(
-                    sa.select(OUTBOX.c.id, OUTBOX.c.payload).where(
-                        OUTBOX.c.id.in_(list(message_ids)), OUTBOX.c.done_at.is_(None), OUTBOX.c.locked_by == worker
-                    )
-                )
-            ]
+            found = leased.leased_payloads(session, message_ids, worker)
         jobs = [
             _VerifyJob(mid, (str(payload.get("package_id")), int(payload.get("position", -1))))
-            for mid, payload in sorted(messages, key=lambda m: m[0])
+            for mid, payload in sorted(found, key=lambda m: m[0])
         ]
-        packages = {job.key[0] for job in jobs}
-        a = ATTACHMENTS.c
-        rows = session.execute(
-            sa.select(a.package_id, a.position, a.verification, a.blob_sha256, a.size)
-            .where(a.package_id.in_(packages))
-        ).all() if packages else []
-    found = {(r.package_id, r.position): r for r in rows}
+        attachments = checks.attachments_to_check(session, (job.key[0] for job in jobs))
     for job in jobs:
-        row = found.get(job.key)
+        row = attachments.get(job.key)
         if row is not None:
             job.todo = (row.verification or {}).get("state") in (None, "pending")
             job.blob, job.size = row.blob_sha256, row.size
@@ -303,51 +289,41 @@ def _verify_blob(gw: Gateway, sha256: str, size: int | None) -> tuple[dict[str, 
 def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
     """Mark the jobs' messages done, if still leased by ``worker``, and for each verified attachment whose message
     that was, store its summary and report and log ``attachment_verified``; one transaction."""
-    import sqlalchemy as sa
+    from storage.exchange import checks
 
-    from service.exchange import log as exchange_log
-    from storage.models import ATTACHMENTS, PACKAGES
-
-    a, p = ATTACHMENTS.c, PACKAGES.c
     with gw.writes() as session, session.begin():
         ours = gw.bus.ack([job.message_id for job in jobs], worker=worker, session=session)
         # a message not acknowledged is not ours any more: another worker has it
         verified = [job for job in jobs if job.summary is not None and job.message_id in ours]
-        if not verified:
-            return
-        rows = session.execute(
-            sa.select(a.package_id, a.position, p.document_id, p.from_code)
-            .select_from(ATTACHMENTS.join(PACKAGES, p.id == a.package_id))
-            .where(a.package_id.in_({job.key[0] for job in verified}))
-        ).all()
-        packages = {(r.package_id, r.position): r for r in rows}
-        verified = [job for job in verified if job.key in packages]
+        owners = checks.owners_of(session, (job.key[0] for job in verified))
+        verified = [job for job in verified if job.key in owners]
         if not verified:
             return
         gw.blobs.insert_pending(session, [job.pending for job in verified])
-        session.execute(
-            sa.update(ATTACHMENTS)
-            .where(a.package_id == sa.bindparam("k_package"), a.position == sa.bindparam("k_position"))
-            .values(verification=sa.bindparam("k_summary")),
-            [{"k_package": j.key[0], "k_position": j.key[1], "k_summary": j.summary} for j in verified],
-        )
-        events = []
-        for job in verified:
-            package = packages[job.key]
-            assert job.summary is not None
-            events.append(
-                exchange_log.event(
-                    "attachment_verified",
-                    package_id=job.key[0],
-                    document_id=package.document_id,
-                    agency=package.from_code,
-                    actor=f"worker:{worker}",
-                    position=job.key[1],
-                    indication=job.summary.get("indication"),
-                    report_sha256=job.summary.get("report_sha256"),
-                )
+        checks.record_summaries(session, [(job.key, job.summary) for job in verified if job.summary is not None])
+        _log_verified(session, worker, verified, owners)
+
+
+def _log_verified(session: Any, worker: str, verified: Sequence[_VerifyJob], owners: Mapping[Any, Any]) -> None:
+    from service.exchange import log as exchange_log
+
+    events = []
+    for job in verified:
+        owner = owners[job.key]
+        assert job.summary is not None
+        events.append(
+            exchange_log.event(
+                "attachment_verified",
+                package_id=job.key[0],
+                document_id=owner.document_id,
+                agency=owner.from_code,
+                actor=f"worker:{worker}",
+                position=job.key[1],
+                indication=job.summary.get("indication"),
+                report_sha256=job.summary.get("report_sha256"),
             )
-        exchange_log.record_many(session, events)
+        )
+    exchange_log.record_many(session, events)
 
 
 # --- signing --------------------------------------------------------------------------------------------------

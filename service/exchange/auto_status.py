@@ -26,10 +26,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from schemas.edxml import build_status
@@ -39,12 +39,10 @@ from service.exchange.compose import DocumentFacts, sign_built, status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
 from storage.blobs import PendingBlob
+from storage.exchange import messages as leased
+from storage.exchange import statuses as status_rows
 from storage.interfaces import BlobRef
 from storage.models import (
-    DELIVERIES,
-    OUTBOX,
-    PACKAGES,
-    STATUS_ENTRIES,
     new_id,
     utcnow,
 )
@@ -96,21 +94,6 @@ def send_automatic_statuses(
     return failures
 
 
-_O = OUTBOX.c
-_LEASED = sa.select(_O.id, _O.payload).where(
-    _O.id.in_(sa.bindparam("ids", expanding=True)), _O.locked_by == sa.bindparam("worker"), _O.done_at.is_(None)
-)
-
-
-_P = PACKAGES.c
-_JOBS = (  # each delivery owing a status, with what the status package says about the original document
-    sa.select(DELIVERIES.c.id.label("delivery_id"), DELIVERIES.c.to_code, DELIVERIES.c.business_status,
-              DELIVERIES.c.recall_state, _P.id, _P.from_code, _P.document_id, _P.summary)
-    .select_from(DELIVERIES.join(PACKAGES, _P.id == DELIVERIES.c.package_id))
-    .where(DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
-)
-
-
 @dataclass(frozen=True, slots=True)
 class _Original:
     """The original document, as much as a status about it needs (service.exchange.compose.status_about)."""
@@ -133,12 +116,12 @@ def _load(
     """The jobs still to do, and the messages that need nothing more (gone, or already answered)."""
     with gw.sessions() as session:
         if payloads is not None:
-            messages: list[Any] = [_Message(mid, payloads[mid]) for mid in message_ids]
+            found = [(mid, payloads[mid]) for mid in message_ids]
         else:
-            messages = list(session.execute(_LEASED, {"ids": message_ids, "worker": worker}).all())
+            found = leased.leased_payloads(session, message_ids, worker)
+        messages = [_Message(mid, payload) for mid, payload in found]
         wanted = {m.payload.get("delivery_id"): m for m in messages}
-        ids = [k for k in wanted if k]
-        rows = session.execute(_JOBS, {"ids": ids}).all() if ids else []
+        rows = status_rows.owing(session, [k for k in wanted if k])
         agencies = gw.agencies.lookup(session, sorted({r.to_code for r in rows}))
     jobs, finished = [], []
     seen = set()
@@ -193,35 +176,16 @@ def send_arrival_first(
     if delivery_id not in _record_all(gw, session, [job], actor):
         return False
     if gw.router.resolve(original.from_code) != LOCAL:
-        _queue_again(session, before)
+        _queue_again(gw, session, before)
     return True
 
 
-def _queue_again(session: Session, package_id: str) -> None:
-    """Move the pending delivery messages of ``package_id`` (inserted earlier in this transaction) to the end of the
-    outbox, which the worker drains in id order."""
-    later = session.execute(_MESSAGES_OF, {"package_id": package_id}).all()
+def _queue_again(gw: Gateway, session: Session, package_id: str) -> None:
+    """Move the pending delivery messages of ``package_id`` (queued earlier in this transaction) behind the ones
+    queued since: the worker drains the bus in order."""
+    later = leased.take_deliver_messages(session, package_id)
     if later:
-        session.execute(sa.delete(OUTBOX).where(_O.id.in_([m.id for m in later])))
-        session.execute(sa.insert(OUTBOX), [{"topic": m.topic, "payload": m.payload} for m in later])
-
-
-_D = DELIVERIES.c
-_MESSAGES_OF = sa.select(_O.id, _O.topic, _O.payload).where(
-    _O.done_at.is_(None),
-    _O.topic == "deliver",
-    _O.payload["delivery_id"].as_string().in_(sa.select(_D.id).where(_D.package_id == sa.bindparam("package_id"))),
-).order_by(_O.id)
-_OWED = (  # the deliveries that still owe their automatic status take it; RETURNING says which did
-    sa.update(DELIVERIES)
-    .where(
-        _D.id.in_(sa.bindparam("ids", expanding=True)),
-        _D.business_status.is_(None),
-        _D.state.in_(("delivered", "acked")),
-    )
-    .values(business_status=sa.bindparam("code"), updated_at=sa.bindparam("now"))
-    .returning(_D.id)
-)
+        gw.bus.publish_many(session, later)
 
 
 def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> set[str]:
@@ -230,82 +194,87 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> 
     The conditional UPDATE ... RETURNING tells which deliveries still owed their automatic status; a job whose
     delivery moved meanwhile (the recipient sent a status itself, or the copy was recalled) is dropped. A status
     package for an agency this node serves is delivered here, in the same transaction, as the delivery worker
-    would (its claiming transaction completes local deliveries the same way); any other route gets an outbox row.
+    would (its claiming transaction completes local deliveries the same way); any other route gets a bus message.
     Returns the ids of the deliveries whose status was recorded.
     """
     now = utcnow()
     moved: set[str] = set()
     for code in sorted({job.code for job in jobs}):
         ids = [job.delivery_id for job in jobs if job.code == code]
-        moved |= set(session.execute(_OWED, {"ids": ids, "code": code, "now": now}).scalars())
-    packages: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    entries: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+        moved |= status_rows.take_owed(session, ids, code, now)
+    batch = _Batch()
     for job in jobs:
-        if job.delivery_id not in moved:
-            continue
-        assert job.blob is not None and job.summary is not None
-        original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
-        sender = original.from_code
-        packages.append(
-            {
-                "id": job.package_id,
-                "kind": "status",
-                "document_id": original.document_id,
-                "from_code": job.agency,
-                "business_type": 0,
-                "subject": None,
-                "status_code": job.code,
-                "response_for_id": original.id,
-                "blob_sha256": job.blob.sha256,
-                "size": job.blob.size,
-                "request_sha256": hashlib.sha256(key.encode()).hexdigest(),
-                "idempotency_key": key,
-                "submitted_by": None,
-                "channel": "auto",
-                "summary": job.summary,
-                "signature": {"incoming": {"code": "built", "problems": []}},
-                "oddities": [],
-                "created_at": now,
-            }
-        )
-        delivery_id, route = new_id(), gw.router.resolve(sender)
-        delivery = {"id": delivery_id, "package_id": job.package_id, "to_code": sender, "route": route,
-                    "state": "pending", "attempts": 0, "delivered_at": None, "created_at": now, "updated_at": now}
-        entries.append(
-            {
-                "package_id": original.id,
-                "agency_code": job.agency,
-                "code": job.code,
-                "description": job.summary["description"],
-                "staff": None,
-                "status_package_id": job.package_id,
-                "created_at": now,
-            }
-        )
-        events.append(log.event("status_submitted", package_id=job.package_id, document_id=original.document_id,
-                                agency=job.agency, actor=actor, to=[sender], status_code=job.code, automatic=True))
-        events.append(log.event("status", package_id=original.id, document_id=original.document_id,
-                                agency=job.agency, actor=actor, status_code=job.code, label=LABELS_VI.get(job.code),
-                                via_package=job.package_id))
-        if route == LOCAL:
-            delivery.update(state="delivered", attempts=1, delivered_at=now)
-            events.append(log.event("delivered", package_id=job.package_id, document_id=original.document_id,
-                                    agency=sender, actor=actor, route=LOCAL, kind="status", status_code=job.code))
-        else:
-            messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
-        deliveries.append(delivery)
-    if not packages:
+        if job.delivery_id in moved:
+            _add_status(gw, batch, job, actor, now)
+    if not batch.packages:
         return moved
-    pending = [job.pending for job in jobs if job.delivery_id in moved]
     # The blobs and package rows before the rows that reference them; each list is one executemany.
-    gw.blobs.insert_pending(session, pending)
-    session.execute(sa.insert(PACKAGES), packages)
-    session.execute(sa.insert(DELIVERIES), deliveries)
-    session.execute(sa.insert(STATUS_ENTRIES), entries)
-    if messages:
-        session.execute(sa.insert(OUTBOX), messages)
-    log.record_many(session, events)
+    gw.blobs.insert_pending(session, [job.pending for job in jobs if job.delivery_id in moved])
+    status_rows.insert_statuses(session, packages=batch.packages, deliveries=batch.deliveries, entries=batch.entries)
+    gw.bus.publish_many(session, batch.messages)
+    log.record_many(session, batch.events)
     return moved
+
+
+@dataclass
+class _Batch:
+    """The rows of a batch of automatic statuses, one list per table, and its bus messages."""
+
+    packages: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _add_status(gw: Gateway, batch: _Batch, job: _Job, actor: str, now: datetime) -> None:
+    """The rows of one built status: its package, its delivery towards the document's sender (delivered at once
+    when this node serves the sender, else a ``deliver`` message), the history entry and the log events."""
+    assert job.blob is not None and job.summary is not None
+    original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
+    sender = original.from_code
+    batch.packages.append(_package_row(job, key, now))
+    delivery_id, route = new_id(), gw.router.resolve(sender)
+    delivery = {"id": delivery_id, "package_id": job.package_id, "to_code": sender, "route": route,
+                "state": "pending", "attempts": 0, "delivered_at": None, "created_at": now, "updated_at": now}
+    batch.entries.append(
+        {"package_id": original.id, "agency_code": job.agency, "code": job.code,
+         "description": job.summary["description"], "staff": None, "status_package_id": job.package_id,
+         "created_at": now}
+    )
+    batch.events.append(log.event("status_submitted", package_id=job.package_id, document_id=original.document_id,
+                                  agency=job.agency, actor=actor, to=[sender], status_code=job.code, automatic=True))
+    batch.events.append(log.event("status", package_id=original.id, document_id=original.document_id,
+                                  agency=job.agency, actor=actor, status_code=job.code,
+                                  label=LABELS_VI.get(job.code), via_package=job.package_id))
+    if route == LOCAL:
+        delivery.update(state="delivered", attempts=1, delivered_at=now)
+        batch.events.append(log.event("delivered", package_id=job.package_id, document_id=original.document_id,
+                                      agency=sender, actor=actor, route=LOCAL, kind="status", status_code=job.code))
+    else:
+        batch.messages.append(("deliver", {"delivery_id": delivery_id}))
+    batch.deliveries.append(delivery)
+
+
+def _package_row(job: _Job, key: str, now: datetime) -> dict[str, Any]:
+    assert job.blob is not None
+    return {
+        "id": job.package_id,
+        "kind": "status",
+        "document_id": job.original.document_id,
+        "from_code": job.agency,
+        "business_type": 0,
+        "subject": None,
+        "status_code": job.code,
+        "response_for_id": job.original.id,
+        "blob_sha256": job.blob.sha256,
+        "size": job.blob.size,
+        "request_sha256": hashlib.sha256(key.encode()).hexdigest(),
+        "idempotency_key": key,
+        "submitted_by": None,
+        "channel": "auto",
+        "summary": job.summary,
+        "signature": {"incoming": {"code": "built", "problems": []}},
+        "oddities": [],
+        "created_at": now,
+    }

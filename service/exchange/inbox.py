@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service import access
@@ -26,15 +25,11 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI, TAKEN_BACK
+from storage.exchange import inbox as inbox_rows
 from storage.models import (
-    ATTACHMENTS,
-    DELIVERIES,
-    OUTBOX,
-    PACKAGES,
     AttachmentRow,
     Delivery,
     Package,
-    StatusEntry,
     utcnow,
 )
 
@@ -82,60 +77,17 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Invalid("the 'after' cursor is not one this API returned", code="invalid_cursor") from exc
 
 
-# The inbox is the most polled query of a busy node (every DMS lists it every few seconds, and re-reads what it has
-# not acked yet), so it reads plain columns, not ORM objects: one query for the page, one for the attachments of
-# its documents. Built once; the agency, cursor and limit are bound per call.
-_P, _D, _A = PACKAGES.c, DELIVERIES.c, ATTACHMENTS.c
-_PAGE = (
-    sa.select(
-        _D.id.label("delivery_id"),
-        _D.delivered_at,
-        _P.id,
-        _P.kind,
-        _P.from_code,
-        _P.document_id,
-        _P.subject,
-        _P.business_type,
-        _P.status_code,
-        _P.response_for_id,
-        _P.summary,
-        _P.oddities,
-    )
-    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
-    .where(_D.to_code == sa.bindparam("code"), _D.state == "delivered")
-    .where(sa.func.coalesce(_D.recall_state, "").not_in(RECALLED))  # taken back (answer 15): no longer waiting
-    .order_by(_D.delivered_at, _D.id)
-    .limit(sa.bindparam("limit"))
-)
-_PAGE_AFTER = _PAGE.where(
-    sa.or_(
-        _D.delivered_at > sa.bindparam("at"),
-        sa.and_(_D.delivered_at == sa.bindparam("at"), _D.id > sa.bindparam("after_id")),
-    )
-)
-_ATTACHMENTS = (
-    sa.select(_A.package_id, _A.position, _A.name, _A.content_type, _A.size, _A.blob_sha256, _A.description,
-              _A.verification)
-    .where(_A.package_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(_A.package_id, _A.position)
-)
-
-
 def inbox(session: Session, caller: Caller, *, agency: str | None, after: str | None, limit: int) -> InboxPage:
     access.require(caller, Op.INBOX)
     code = resolve_agency(caller, agency)
     limit = max(1, min(limit, 500))
-    params: dict[str, Any] = {"code": code, "limit": limit + 1}
-    if after:
-        params["at"], params["after_id"] = _decode_cursor(after)
-    rows = session.execute(_PAGE_AFTER if after else _PAGE, params).all()
+    rows = inbox_rows.page(session, code, limit=limit + 1, after=_decode_cursor(after) if after else None)
     more = len(rows) > limit
     rows = rows[:limit]
     attachments: dict[str, list[dict[str, Any]]] = {}
     documents = [r.id for r in rows if r.kind == "edoc"]
-    if documents:
-        for att in session.execute(_ATTACHMENTS, {"ids": documents}):
-            attachments.setdefault(att.package_id, []).append(_attachment_json(att))
+    for att in inbox_rows.attachments_of(session, documents):
+        attachments.setdefault(att.package_id, []).append(_attachment_json(att))
     cursor = _encode_cursor(rows[-1].delivered_at, rows[-1].delivery_id) if more and rows[-1].delivered_at else None
     return InboxPage([_inbox_item(r, attachments.get(r.id, [])) for r in rows], cursor)
 
@@ -191,9 +143,7 @@ def _attachment_json(att: Any) -> dict[str, Any]:
 
 def package_record(session: Session, caller: Caller, package_id: str) -> dict[str, Any]:
     package, reader = _get(session, caller, package_id, Op.RECORD)
-    history = list(session.execute(
-        sa.select(StatusEntry).where(StatusEntry.package_id == package.id).order_by(StatusEntry.id)
-    ).scalars())
+    history = inbox_rows.status_history(session, package.id)
     deliveries = list(package.deliveries)
     if not access.sees_every_delivery(reader, share_statuses=bool((package.summary or {}).get("share_statuses"))):
         deliveries = [d for d in deliveries if caller.may_act_for(d.to_code)]
@@ -270,21 +220,12 @@ class BlobOf:
     size: int
 
 
-# Fetching a package's bytes is every recipient's second request for every document: one prebuilt query for the
-# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects.
-_BYTES = (
-    sa.select(_P.id, _P.document_id, _P.from_code, _P.blob_sha256, _P.size, _D.to_code, _D.recall_state)
-    .select_from(PACKAGES.outerjoin(DELIVERIES, _D.package_id == _P.id))
-    .where(_P.id == sa.bindparam("package_id"))
-)
-
-
 def edxml_of(gw: Gateway, caller: Caller, package_id: str, *, reason: str | None = None) -> BlobOf:
     """The package's stored bytes (as this node sends it), if the caller may read them (service/access.py, and a
     recalled copy is not served to its recipient); an auditor's reading is logged with its ``reason``."""
     access.require(caller, Op.CONTENT)
     with gw.sessions() as session:
-        rows = [tuple(row) for row in session.execute(_BYTES, {"package_id": package_id})]
+        rows = inbox_rows.package_bytes(session, package_id)
     blob, audited = _bytes_for(caller, package_id, rows, reason)
     if audited is not None:
         log_content_read(gw, caller, blob.id, blob.document_id, audited, "edxml")
@@ -327,22 +268,6 @@ def attachment_for(gw: Gateway, caller: Caller, package_id: str, n: int, *, reas
     return att
 
 
-# Ack: the caller's delivery of the package (one in the inbox first), locked; then the conditional move.
-_ACK_ROW = (
-    sa.select(_D.id, _D.to_code, _D.state, _D.business_status, _P.kind, _P.business_type, _P.document_id)
-    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
-    .where(_D.package_id == sa.bindparam("package_id"), _D.to_code.in_(sa.bindparam("codes", expanding=True)))
-    .order_by(_D.state != "delivered", _D.to_code)
-    .limit(1)
-    .with_for_update(of=DELIVERIES)
-)
-_ACK = (
-    sa.update(DELIVERIES)
-    .where(_D.id == sa.bindparam("delivery_id"))
-    .values(state="acked", acked_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
-)
-_AUTO_STATUS = sa.insert(OUTBOX)
-
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
     """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
 
@@ -360,18 +285,17 @@ def _ack_codes(caller: Caller, agency: str | None) -> list[str]:
 def _ack_in_session(gw: Gateway, caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
     now = utcnow()
     with gw.writes() as session, session.begin():
-        row = session.execute(_ACK_ROW, {"package_id": package_id, "codes": codes}).first()
+        row = inbox_rows.lock_for_ack(session, package_id, codes)
         if row is None:
             raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
         if row.state == "acked":
             return {"id": package_id, "agency": row.to_code, "state": "acked", "already": True}
         if row.state != "delivered":
             raise Invalid(f"package {package_id} is not in the inbox ({row.state})", code="not_in_inbox")
-        session.execute(_ACK, {"delivery_id": row.id, "now": now})
+        inbox_rows.mark_acked(session, row.id, now)
         log.record(session, "acked", package_id=package_id, document_id=row.document_id, agency=row.to_code,
                    actor=caller.name, kind=row.kind)
         if row.kind == "edoc" and row.business_type == 0 and row.business_status is None:
-            payload = {"delivery_id": row.id, "code": "01"}
-            session.execute(_AUTO_STATUS, {"topic": "auto_status", "payload": payload})
+            gw.bus.publish(session, "auto_status", {"delivery_id": row.id, "code": "01"})
     gw.wakeup.set()
     return {"id": package_id, "agency": row.to_code, "state": "acked", "already": False}
