@@ -287,43 +287,19 @@ def _verify_blob(gw: Gateway, sha256: str, size: int | None) -> tuple[dict[str, 
 
 
 def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
-    """Mark the jobs' messages done, if still leased by ``worker``, and for each verified attachment whose message
-    that was, store its summary and report and log ``attachment_verified``; one transaction."""
-    from storage.exchange import checks
-
-    with gw.writes() as session, session.begin():
-        ours = gw.bus.ack([job.message_id for job in jobs], worker=worker, session=session)
-        # a message not acknowledged is not ours any more: another worker has it
-        verified = [job for job in jobs if job.summary is not None and job.message_id in ours]
-        owners = checks.owners_of(session, (job.key[0] for job in verified))
-        verified = [job for job in verified if job.key in owners]
-        if not verified:
-            return
-        gw.blobs.insert_pending(session, [job.pending for job in verified])
-        checks.record_summaries(session, [(job.key, job.summary) for job in verified if job.summary is not None])
-        _log_verified(session, worker, verified, owners)
-
-
-def _log_verified(session: Any, worker: str, verified: Sequence[_VerifyJob], owners: Mapping[Any, Any]) -> None:
+    """Complete the jobs' messages and store what was verified (storage.exchange.checks.Checks, one transaction)."""
     from service.exchange import log as exchange_log
+    from storage.exchange.checks import CheckDone
 
-    events = []
-    for job in verified:
-        owner = owners[job.key]
-        assert job.summary is not None
-        events.append(
-            exchange_log.event(
-                "attachment_verified",
-                package_id=job.key[0],
-                document_id=owner.document_id,
-                agency=owner.from_code,
-                actor=f"worker:{worker}",
-                position=job.key[1],
-                indication=job.summary.get("indication"),
-                report_sha256=job.summary.get("report_sha256"),
-            )
-        )
-    exchange_log.record_many(session, events)
+    done = []
+    for job in jobs:
+        detail = None
+        if job.summary is not None:
+            detail = exchange_log.event("attachment_verified", position=job.key[1],
+                                        indication=job.summary.get("indication"),
+                                        report_sha256=job.summary.get("report_sha256"))["detail"]
+        done.append(CheckDone(job.message_id, job.key[0], job.key[1], job.summary, job.pending, detail))
+    gw.checks.finish(worker, done, ack=lambda session, ids: gw.bus.ack(ids, worker=worker, session=session))
 
 
 # --- signing --------------------------------------------------------------------------------------------------

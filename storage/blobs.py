@@ -19,8 +19,10 @@ Rows of ``small_blob`` are never updated or deleted, like objects.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -104,6 +106,16 @@ class Blobs:
                 seen[blob.ref.sha256] = {"sha256": blob.ref.sha256, "size": blob.ref.size, "data": blob.data,
                                          "created_at": now}
         return list(seen.values())
+
+    @classmethod
+    def rows_json(cls, pending: Iterable[PendingBlob | None]) -> str:
+        """The ``small_blob`` rows of ``pending`` as a JSON array of ``{sha256, size, data}`` with the data
+        base64-encoded, for the writers that insert them in a statement of their own on PostgreSQL
+        (``decode(data, 'base64')`` in SQL; storage/exchange/)."""
+        return json.dumps(
+            [{"sha256": b["sha256"], "size": b["size"], "data": base64.b64encode(b["data"]).decode("ascii")}
+             for b in cls.rows(pending)]
+        )
 
     def put_bytes_now(self, data: bytes) -> BlobRef:
         """Write a blob at once, outside any caller's transaction (a small one in its own short transaction)."""

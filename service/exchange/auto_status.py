@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from service.routing import LOCAL
 from storage.blobs import PendingBlob
 from storage.exchange import messages as leased
 from storage.exchange import statuses as status_rows
+from storage.exchange.statuses import StatusBatch
 from storage.interfaces import BlobRef
 from storage.models import (
     new_id,
@@ -194,7 +195,8 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> 
     The conditional UPDATE ... RETURNING tells which deliveries still owed their automatic status; a job whose
     delivery moved meanwhile (the recipient sent a status itself, or the copy was recalled) is dropped. A status
     package for an agency this node serves is delivered here, in the same transaction, as the delivery worker
-    would (its claiming transaction completes local deliveries the same way); any other route gets a bus message.
+    would (its claiming transaction completes local deliveries the same way); any other route gets a bus message
+    (storage.exchange.statuses.StatusRows writes the batch).
     Returns the ids of the deliveries whose status was recorded.
     """
     now = utcnow()
@@ -202,32 +204,16 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> 
     for code in sorted({job.code for job in jobs}):
         ids = [job.delivery_id for job in jobs if job.code == code]
         moved |= status_rows.take_owed(session, ids, code, now)
-    batch = _Batch()
+    batch = StatusBatch()
     for job in jobs:
         if job.delivery_id in moved:
             _add_status(gw, batch, job, actor, now)
-    if not batch.packages:
-        return moved
-    # The blobs and package rows before the rows that reference them; each list is one executemany.
-    gw.blobs.insert_pending(session, [job.pending for job in jobs if job.delivery_id in moved])
-    status_rows.insert_statuses(session, packages=batch.packages, deliveries=batch.deliveries, entries=batch.entries)
-    gw.bus.publish_many(session, batch.messages)
-    log.record_many(session, batch.events)
+            batch.pending.append(job.pending)
+    gw.status_rows.insert(session, batch, now)
     return moved
 
 
-@dataclass
-class _Batch:
-    """The rows of a batch of automatic statuses, one list per table, and its bus messages."""
-
-    packages: list[dict[str, Any]] = field(default_factory=list)
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-
-def _add_status(gw: Gateway, batch: _Batch, job: _Job, actor: str, now: datetime) -> None:
+def _add_status(gw: Gateway, batch: StatusBatch, job: _Job, actor: str, now: datetime) -> None:
     """The rows of one built status: its package, its delivery towards the document's sender (delivered at once
     when this node serves the sender, else a ``deliver`` message), the history entry and the log events."""
     assert job.blob is not None and job.summary is not None

@@ -269,33 +269,19 @@ def attachment_for(gw: Gateway, caller: Caller, package_id: str, n: int, *, reas
 
 
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
-    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
+    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the bus).
 
-    One conditional UPDATE (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
-    ``already: true``. The automatic 01 is an outbox row in the same transaction, so it cannot be lost.
+    One conditional move (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
+    ``already: true``. The automatic 01 is a bus message in the same transaction, so it cannot be lost
+    (storage.exchange.inbox.Acks).
     """
-    return _ack_in_session(gw, caller, package_id, _ack_codes(caller, agency))
-
-
-def _ack_codes(caller: Caller, agency: str | None) -> list[str]:
     access.require(caller, Op.ACK)
-    return [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
-
-
-def _ack_in_session(gw: Gateway, caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
-    now = utcnow()
-    with gw.writes() as session, session.begin():
-        row = inbox_rows.lock_for_ack(session, package_id, codes)
-        if row is None:
-            raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
-        if row.state == "acked":
-            return {"id": package_id, "agency": row.to_code, "state": "acked", "already": True}
-        if row.state != "delivered":
-            raise Invalid(f"package {package_id} is not in the inbox ({row.state})", code="not_in_inbox")
-        inbox_rows.mark_acked(session, row.id, now)
-        log.record(session, "acked", package_id=package_id, document_id=row.document_id, agency=row.to_code,
-                   actor=caller.name, kind=row.kind)
-        if row.kind == "edoc" and row.business_type == 0 and row.business_status is None:
-            gw.bus.publish(session, "auto_status", {"delivery_id": row.id, "code": "01"})
-    gw.wakeup.set()
-    return {"id": package_id, "agency": row.to_code, "state": "acked", "already": False}
+    codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
+    outcome = gw.acks.ack(package_id, codes, actor=caller.name, now=utcnow())
+    if outcome.to_code is None:
+        raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
+    if outcome.state != "acked":
+        raise Invalid(f"package {package_id} is not in the inbox ({outcome.state})", code="not_in_inbox")
+    if outcome.moved:
+        gw.wakeup.set()
+    return {"id": package_id, "agency": outcome.to_code, "state": "acked", "already": not outcome.moved}

@@ -24,6 +24,7 @@ Order of work (ARCHITECTURE.md, the exchange step 1), one module per concern:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -43,7 +44,7 @@ from schemas.edxml import (
 )
 from schemas.edxml.limits import require_clean
 from service.context import Gateway
-from service.exchange import identity, log, status_effects
+from service.exchange import identity, status_effects
 from service.exchange.directory import Caller
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.policy import check_not_secret, check_signature
@@ -61,7 +62,6 @@ from service.exchange.submit_plan import (
 )
 from signing.xmldsig import verify_package
 from storage.blobs import PendingBlob
-from storage.exchange import submissions
 from storage.interfaces import BlobRef
 from storage.models import Package
 
@@ -203,43 +203,27 @@ def _commit(
     channel: str,
     pending: Sequence[PendingBlob | None] = (),
 ) -> SubmitResult:
+    """Record the package in ONE transaction (storage.exchange.submissions.Submissions), with the status effects
+    of a package that answers another; the answer, or the replay of a concurrent submit that won the race."""
+    rows = rows_of(gw, caller, plan, blob, attachments, channel, pending)
+    row = Package(**rows.package)  # transient: what the status effects need to know about the new package
+    effects = None if plan.original_id is None else functools.partial(_apply_effects, gw, caller, plan, row)
     try:
         # No second replay check here: the unique (from_code, idempotency_key) and (from_code, document_key) refuse
         # the INSERT of a package accepted since _accept looked (a concurrent submit), answered as below.
-        views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
-        with gw.writes() as session, session.begin():
-            row = _insert(gw, session, caller, plan, blob, attachments, channel, pending)
-            result = SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
+        gw.submissions.record(rows, effects=effects)
     except IntegrityError:
-        # A concurrent submit of the same key or DocumentId won the race: its replay, or a conflict.
         replay = find_replay(gw, plan)
         if replay is None:
             raise
         return replay
     gw.wakeup.set()
-    return result
+    views = tuple(DeliveryView(code, "pending") for code in sorted(plan.recipients))
+    return SubmitResult(row.id, row.document_id, row.kind, views, warnings=tuple(plan.warnings))
 
 
-def _insert(
-    gw: Gateway,
-    session: Session,
-    caller: Caller,
-    plan: Plan,
-    blob: BlobRef,
-    attachments: list[tuple[Any, BlobRef]],
-    channel: str,
-    pending: Sequence[PendingBlob | None] = (),
-) -> Package:
-    rows = rows_of(gw, caller, plan, blob, attachments, channel)
-    gw.blobs.insert_pending(session, pending)
-    submissions.insert_submission(
-        session, package=rows.package, attachments=rows.attachments, deliveries=rows.deliveries
-    )
-    row = Package(**rows.package)  # transient: what the rest of the transaction needs to know about the new package
-    gw.bus.publish_many(session, [(m["topic"], m["payload"]) for m in rows.messages])
-    log.record_many(session, [rows.event])
+def _apply_effects(gw: Gateway, caller: Caller, plan: Plan, row: Package, session: Session) -> None:
     status_effects.apply_effects(
         session, plan_kind=plan.kind, package=row, recipients=plan.recipients, recall_kind=plan.recall_kind,
         actor=caller.name, gw=gw,
     )
-    return row

@@ -5,8 +5,7 @@ to the object store now, small ones staged for the transaction), and the rows th
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,11 @@ from service.exchange.directory import Caller
 from service.exchange.submit_plan import Incoming, Plan
 from signing.xmldsig import sign_package, sign_package_file
 from storage.blobs import PendingBlob
+from storage.exchange.submissions import SubmissionRows
 from storage.interfaces import BlobRef
 from storage.models import new_id
 
-__all__ = ["SIGN_IN_MEMORY_MAX_BYTES", "Rows", "emit", "rows_of"]
+__all__ = ["SIGN_IN_MEMORY_MAX_BYTES", "emit", "rows_of"]
 
 
 def emit(
@@ -119,20 +119,17 @@ def _emit_streaming(
     return blob, attachments
 
 
-@dataclass
-class Rows:
-    """The rows one accepted package adds: its package row, attachments, deliveries, outbox messages, log event."""
-
-    package: dict[str, Any]
-    attachments: list[dict[str, Any]]
-    deliveries: list[dict[str, Any]]
-    messages: list[dict[str, Any]]
-    event: dict[str, Any]
-
-
 def rows_of(
-    gw: Gateway, caller: Caller, plan: Plan, blob: BlobRef, attachments: list[tuple[Any, BlobRef]], channel: str
-) -> Rows:
+    gw: Gateway,
+    caller: Caller,
+    plan: Plan,
+    blob: BlobRef,
+    attachments: list[tuple[Any, BlobRef]],
+    channel: str,
+    pending: Sequence[PendingBlob | None] = (),
+) -> SubmissionRows:
+    """The rows that record the package: its package, attachment and delivery rows, one ``deliver`` message per
+    delivery and one ``verify_attachment`` message per PDF attachment, its log event and its small blobs."""
     summary = dict(plan.summary)
     if plan.warnings:
         summary["warnings"] = plan.warnings
@@ -159,7 +156,7 @@ def rows_of(
         "oddities": plan.oddities,
     }
     attachment_rows: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
+    messages: list[tuple[str, dict[str, Any]]] = []
     for position, (att, ref) in enumerate(attachments):
         is_pdf = (att.content_type or "").lower() == "application/pdf" or (att.name or "").lower().endswith(".pdf")
         attachment_rows.append(
@@ -176,14 +173,14 @@ def rows_of(
             }
         )
         if is_pdf:  # its signatures are verified by the delivery worker (service/signatures.py), off the submit path
-            messages.append({"topic": "verify_attachment", "payload": {"package_id": package_id, "position": position}})
+            messages.append(("verify_attachment", {"package_id": package_id, "position": position}))
     deliveries: list[dict[str, Any]] = []
     for code in plan.recipients:
         delivery_id = new_id()
         deliveries.append(
             {"id": delivery_id, "package_id": package_id, "to_code": code, "route": gw.router.resolve(code)}
         )
-        messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
+        messages.append(("deliver", {"delivery_id": delivery_id}))
     event = log.event(
         "submitted" if plan.kind == "edoc" else "status_submitted",
         package_id=package_id,
@@ -195,4 +192,4 @@ def rows_of(
         business_type=plan.business_type or None,
         warnings=plan.warnings or None,
     )
-    return Rows(package, attachment_rows, deliveries, messages, event)
+    return SubmissionRows(package, attachment_rows, deliveries, messages, event, pending)
