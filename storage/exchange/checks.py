@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.blobs import Blobs, PendingBlob
-from storage.db import is_postgresql, run_on_driver
+from storage.db import autocommit, is_postgresql
 from storage.models import ATTACHMENTS, EVENTS, PACKAGES, utcnow
 
 __all__ = ["CheckDone", "Checks", "attachments_to_check", "owners_of", "record_summaries"]
@@ -77,7 +77,7 @@ class Checks:
     completed if still leased by the worker, and for each verified attachment whose message that was (and which
     still exists) its summary and report are stored and ``attachment_verified`` is logged, in one transaction.
 
-    PostgreSQL: all of it in ONE statement run by the driver in autocommit (data-modifying CTEs over JSON arrays;
+    PostgreSQL: all of it in ONE statement in autocommit (data-modifying CTEs over JSON arrays;
     the conditions the general way checks in Python are its joins; kept with the other one-statement writes,
     docs/performance.md, issue 19); it completes the messages in the outbox table, the ``db://`` bus of this same
     database. SQLite: one transaction, the messages completed by ``ack(session, message_ids)`` (the bus port's)."""
@@ -92,7 +92,8 @@ class Checks:
         self, worker: str, done: Sequence[CheckDone], *, ack: Callable[[Session, list[int]], set[int]]
     ) -> None:
         if self._at_once:
-            run_on_driver(self._engine, _FINISH_IN_ONE_STATEMENT, _one_statement_params(worker, done))
+            with autocommit(self._engine) as conn:
+                conn.exec_driver_sql(_FINISH_IN_ONE_STATEMENT, _one_statement_params(worker, done))
             return
         with self._writes() as session, session.begin():
             ours = ack(session, [check.message_id for check in done])
@@ -132,7 +133,7 @@ def _one_statement_params(worker: str, done: Sequence[CheckDone]) -> dict[str, A
 
 # ``done`` is the conditional UPDATE of the messages, ``verified`` the checks whose message it returned and whose
 # attachment row exists; the report blobs, summaries and events are written for those only, events in batch order.
-_FINISH_IN_ONE_STATEMENT = (  # psycopg's placeholders: storage.db.run_on_driver
+_FINISH_IN_ONE_STATEMENT = (  # the driver's placeholders (exec_driver_sql)
     """
     WITH done AS (
         UPDATE outbox SET done_at = %(now)s

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import is_postgresql, run_on_driver
+from storage.db import autocommit, is_postgresql
 from storage.models import ATTACHMENTS, DELIVERIES, EVENTS, OUTBOX, PACKAGES, StatusEntry
 
 __all__ = [
@@ -148,7 +148,7 @@ class Acks:
     ``acked`` log event and, for a new document no status was sent about yet, the bus message of its automatic 01
     (topic ``auto_status``), in one transaction.
 
-    PostgreSQL first tries the whole ack as ONE statement run by the driver in autocommit (data-modifying CTEs: a
+    PostgreSQL first tries the whole ack as ONE statement in autocommit (data-modifying CTEs: a
     single statement is atomic; a concurrent ack of the same delivery re-checks the state under the row lock and
     moves nothing): one round trip instead of six on the second-busiest request of a node, which bought more than
     5 % end to end in a paired run (docs/performance.md, issue 19). What it did not move (acked before, not in the
@@ -163,7 +163,8 @@ class Acks:
     def ack(self, package_id: str, codes: Sequence[str], *, actor: str, now: datetime) -> AckOutcome:
         if self._at_once:
             params = {"package_id": package_id, "codes": list(codes), "now": now, "actor": actor}
-            moved = run_on_driver(self._engine, _ACK_IN_ONE_STATEMENT, params)
+            with autocommit(self._engine) as conn:
+                moved = conn.exec_driver_sql(_ACK_IN_ONE_STATEMENT, params).all()
             if moved:
                 return AckOutcome(moved[0][1], "acked", True)
         with self._writes() as session, session.begin():
@@ -185,7 +186,7 @@ def _ack_in_transaction(
     return AckOutcome(row.to_code, "acked", True)
 
 
-_ACK_IN_ONE_STATEMENT = (  # psycopg's placeholders: storage.db.run_on_driver
+_ACK_IN_ONE_STATEMENT = (  # the driver's placeholders (exec_driver_sql)
     """
     WITH moved AS (
         UPDATE delivery AS d

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.blobs import Blobs, PendingBlob
-from storage.db import is_postgresql, run_on_driver
+from storage.db import autocommit, is_postgresql
 from storage.models import ATTACHMENTS, DELIVERIES, EVENTS, OUTBOX, PACKAGES, Package, utcnow
 
 __all__ = [
@@ -111,7 +111,7 @@ class Submissions:
     """Records accepted packages; built once per database (service/context.py).
 
     A package that answers nothing (no ``effects``: no status history or recall state to change) is recorded on
-    PostgreSQL in ONE statement run by the driver in autocommit (data-modifying CTEs; a single statement is atomic
+    PostgreSQL in ONE statement in autocommit (data-modifying CTEs; a single statement is atomic
     and its foreign keys are checked at its end): one round trip instead of eight on the busiest request of a
     node, which bought more than 5 % end to end in a paired run (docs/performance.md, issue 19). Everything else,
     and everything on SQLite, is one transaction of plain INSERTs, with ``effects(session)`` run last. Either way a
@@ -126,7 +126,8 @@ class Submissions:
 
     def record(self, rows: SubmissionRows, *, effects: Callable[[Session], None] | None = None) -> None:
         if effects is None and self._at_once:
-            run_on_driver(self._engine, _SUBMIT_IN_ONE_STATEMENT, _one_statement_params(rows))
+            with autocommit(self._engine) as conn:
+                conn.exec_driver_sql(_SUBMIT_IN_ONE_STATEMENT, _one_statement_params(rows))
             return
         with self._writes() as session, session.begin():
             self._blobs.insert_pending(session, rows.pending)
@@ -166,7 +167,7 @@ def _one_statement_params(rows: SubmissionRows) -> dict[str, Any]:
 _ATTACHMENT_FIELDS = (
     "position", "content_id", "name", "content_type", "description", "blob_sha256", "size", "verification"
 )
-_SUBMIT_IN_ONE_STATEMENT = (  # psycopg's placeholders: storage.db.run_on_driver
+_SUBMIT_IN_ONE_STATEMENT = (  # the driver's placeholders (exec_driver_sql)
     """
     WITH new_blobs AS (
         INSERT INTO small_blob (sha256, size, data, created_at)
