@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     # Limits on what anyone can make the gateway hold before it knows who is calling (service/edge/guard.py)
     app.state.edge = EdgeLimits.from_settings(gw.settings)
     app.add_middleware(EdgeGuard, limits=app.state.edge)
+    app.include_router(edocs.hot)
     app.include_router(edocs.router)
     app.include_router(admin.router)
     app.include_router(admin.health)

@@ -13,14 +13,17 @@ from service.exchange.directory import Caller, authenticate, hash_key
 from service.exchange.errors import Forbidden, PayloadTooLarge, Unauthorized
 
 __all__ = [
+    "BEARER",
     "CallerDep",
     "GatewayDep",
+    "caller_of_key",
     "gateway_of",
+    "missing_key",
     "read_limited_body",
     "require_role",
 ]
 
-_bearer = HTTPBearer(auto_error=False, description="API key of a client system (edoc client add)")
+BEARER = HTTPBearer(auto_error=False, description="API key of a client system (edoc client add)")
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -38,20 +41,20 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
 async def get_caller(
-    gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    gw: GatewayDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 ) -> Caller:
     """The caller of a key: from the process's cache on the event loop (no thread hop for the usual case), else
     checked against the database in the thread pool."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _missing_key()
-    return await _caller_of_key(gw, credentials.credentials)
+        raise missing_key()
+    return await caller_of_key(gw, credentials.credentials)
 
 
-def _missing_key() -> Unauthorized:
+def missing_key() -> Unauthorized:
     return Unauthorized("send 'Authorization: Bearer <api key>'", code="missing_api_key")
 
 
-async def _caller_of_key(gw: Gateway, key: str) -> Caller:
+async def caller_of_key(gw: Gateway, key: str) -> Caller:
     cached = gw.callers.get(hash_key(key))
     if cached is not None:
         return cached

@@ -18,14 +18,18 @@ from pydantic import BaseModel, Field
 from schemas.agency import AgencyCode
 from schemas.edxml import Receiver
 from service.access import REASON_MAX, Op, require
-from service.api.deps import CallerDep, GatewayDep, read_limited_body
+from service.api.deps import CallerDep, GatewayDep, gateway_of, read_limited_body
 from service.api.downloads import download_headers, served_type
+from service.api.lean import LeanRoute, caller_of, header_param, lean_doc
 from service.edge.jsondepth import json_depth_exceeds
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.submit import SubmitResult, submit_package
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
+# The submit, and the fetch and ack every recipient makes of every document: endpoints that read their own request
+# (service/api/lean.py), included before the other routes.
+hot = APIRouter(prefix="/api/v1", tags=["documents"], route_class=LeanRoute)
 
 IDEMPOTENCY_KEY_MAX = 200
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX)]
@@ -79,14 +83,19 @@ _SUBMIT_DOC = {
 }
 
 
-@router.post("/edocs", status_code=202, openapi_extra=_SUBMIT_DOC, summary="Submit a document or status package")
-async def submit(
-    request: Request,
-    gw: GatewayDep,
-    caller: CallerDep,
-    idempotency_key: IdempotencyKey = None,
-    share_statuses: str | None = None,
-) -> Response:
+@hot.post(
+    "/edocs",
+    status_code=202,
+    openapi_extra={
+        **_SUBMIT_DOC,
+        **lean_doc(query=("share_statuses",), headers={"Idempotency-Key": IDEMPOTENCY_KEY_MAX}),
+    },
+    summary="Submit a document or status package",
+)
+async def submit(request: Request) -> Response:
+    gw = gateway_of(request)
+    caller = await caller_of(request, gw)
+    idempotency_key = header_param(request, "Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX)
     require(caller, Op.SUBMIT)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype.startswith("multipart/") or ctype == "application/x-www-form-urlencoded":
@@ -97,7 +106,7 @@ async def submit(
             code="unsupported_media_type",
         )
     raw = await read_limited_body(request, gw.settings.max_package_bytes, code="package_too_large", what="package")
-    share = _flag(share_statuses)
+    share = _flag(request.query_params.get("share_statuses"))
     result = await run_in_threadpool(
         functools.partial(
             submit_package, gw, caller=caller, raw=raw, idempotency_key=idempotency_key, channel="api",
@@ -202,11 +211,20 @@ def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, An
         return inbox.package_record(session, caller, package_id)
 
 
-@router.get(
+@hot.get(
     "/edocs/{package_id}/edxml",
+    openapi_extra=lean_doc(path=("package_id",), query=("reason",)),
     summary="The package as delivered (signed by this node); auditors give a ?reason=, written to the log",
 )
-def get_edxml(package_id: str, gw: GatewayDep, caller: CallerDep, reason: str | None = None) -> Response:
+async def get_edxml(request: Request) -> Response:
+    gw = gateway_of(request)
+    caller = await caller_of(request, gw)
+    package_id, reason = request.path_params["package_id"], request.query_params.get("reason")
+    return await run_in_threadpool(_edxml_response, gw, caller, package_id, reason)
+
+
+def _edxml_response(gw: Any, caller: Any, package_id: str, reason: str | None) -> Response:
+    """The package's bytes, looked up and read in one trip to the thread pool."""
     package = inbox.edxml_of(gw, caller, package_id, reason=reason)
     return _blob_response(gw, package.blob_sha256, "application/xml", f"{package.id}.edxml", package.size)
 
@@ -255,9 +273,16 @@ def _streamed(
     return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 
-@router.post("/edocs/{package_id}/ack", summary="Transport acknowledgement: leaves the inbox, sends 01 to the sender")
-def ack(package_id: str, gw: GatewayDep, caller: CallerDep, agency: str | None = None) -> Response:
-    return JSONResponse(inbox.ack(gw, caller, package_id, agency=agency))
+@hot.post(
+    "/edocs/{package_id}/ack",
+    openapi_extra=lean_doc(path=("package_id",), query=("agency",)),
+    summary="Transport acknowledgement: leaves the inbox, sends 01 to the sender",
+)
+async def ack(request: Request) -> Response:
+    gw = gateway_of(request)
+    caller = await caller_of(request, gw)
+    package_id, agency = request.path_params["package_id"], request.query_params.get("agency")
+    return JSONResponse(await run_in_threadpool(functools.partial(inbox.ack, gw, caller, package_id, agency=agency)))
 
 
 @router.post("/edocs/{package_id}/status", status_code=202, summary="Send a business status about a document")
