@@ -19,8 +19,6 @@ from service.observability.middleware import ObservabilityMiddleware
 from service.settings import Settings
 from service.vxp import http as vxp_http
 from service.wiring import build_gateway
-from storage.aio import AsyncDriver
-from storage.db import is_postgresql
 
 __all__ = ["create_app"]
 
@@ -34,10 +32,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        aio = None  # PostgreSQL: the busiest routes run their one statement from this event loop (storage/aio.py)
-        if is_postgresql(gw.engine):
-            aio = await AsyncDriver(gw.engine, max_size=gw.settings.db_async_pool_size).open()
-        app.state.aio = aio
         stop = threading.Event()
         thread = None
         pollers: list[threading.Thread] = []
@@ -63,16 +57,12 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
             facade = getattr(app.state, "vxp_facade", None)
             if facade is not None:
                 facade.refusals.flush()  # the repeats of unauthenticated refusals counted so far (issue 17)
-            app.state.aio = None
-            if aio is not None:
-                await aio.close()
 
     app = FastAPI(
         title="edoc-gateway", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     install_docs(app)  # /docs with its assets served here, for networks without Internet (no /redoc)
     app.state.gateway = gw
-    app.state.aio = None  # until the lifespan opens it
     install_error_handlers(app)
     # Limits on what anyone can make the gateway hold before it knows who is calling (service/edge/guard.py)
     app.state.edge = EdgeLimits.from_settings(gw.settings)

@@ -24,6 +24,10 @@ from signing.keys import KeyMaterial, load_pkcs12
 from storage import objects
 from storage.blobs import Blobs
 from storage.db import create_engine, session_factory, writer_session_factory
+from storage.exchange.checks import Checks
+from storage.exchange.inbox import Acks
+from storage.exchange.statuses import StatusRows
+from storage.exchange.submissions import Submissions
 from storage.interfaces import ObjectStore
 
 __all__ = ["Gateway"]
@@ -79,6 +83,26 @@ class Gateway:
     def archive_stores(self) -> tuple[ObjectStore, ...]:
         """The object stores of the archive copies (``EDOC_ARCHIVE_URLS``, in order; none when not set)."""
         return tuple(objects.from_url(url) for url in self.settings.archive_urls)
+
+    @cached_property
+    def submissions(self) -> Submissions:
+        """Records accepted packages, one statement on PostgreSQL (storage/exchange/submissions.py)."""
+        return Submissions(self.engine, self.writes, self.blobs)
+
+    @cached_property
+    def status_rows(self) -> StatusRows:
+        """Writes batches of status packages, one statement on PostgreSQL (storage/exchange/statuses.py)."""
+        return StatusRows(self.engine, self.blobs)
+
+    @cached_property
+    def checks(self) -> Checks:
+        """Finishes batches of attachment checks, one statement on PostgreSQL (storage/exchange/checks.py)."""
+        return Checks(self.engine, self.writes, self.blobs)
+
+    @cached_property
+    def acks(self) -> Acks:
+        """The transport acknowledgement's writes, one statement on PostgreSQL (storage/exchange/inbox.py)."""
+        return Acks(self.engine, self.writes)
 
     @cached_property
     def bus(self) -> Bus:

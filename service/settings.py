@@ -138,11 +138,6 @@ class Settings(BaseSettings):
         "the deliveries, statuses and exchange log keep the record (0: keep them for ever)",
     )
     embedded_worker: bool = True
-    db_async_pool_size: int = Field(
-        8, ge=1, le=100,
-        description="PostgreSQL: connections per HTTP process for the statements the busiest routes run from the "
-        "event loop (fetching a package, ack); besides the main pool",
-    )
     inline_blob_max_bytes: int = Field(
         64 * 1024, ge=0, le=1024 * 1024,
         description="blobs up to this size (status packages, small packages and attachments, verification reports) "

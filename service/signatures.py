@@ -254,35 +254,21 @@ class _VerifyJob:
 def _load_jobs(
     gw: Gateway, message_ids: Sequence[int], worker: str, payloads: Mapping[int, dict[str, Any]] | None
 ) -> list[_VerifyJob]:
-    import sqlalchemy as sa
-
-    from storage.models import ATTACHMENTS, OUTBOX
+    from storage.exchange import checks
+    from storage.exchange import messages as leased
 
     with gw.sessions() as session:
         if payloads is not None:
-            messages: list[tuple[int, dict[str, Any]]] = [(mid, payloads[mid]) for mid in message_ids]
+            found: list[tuple[int, dict[str, Any]]] = [(mid, payloads[mid]) for mid in message_ids]
         else:
-            messages = [
-                (m.id, m.payload)
-                for m in session.execute(
-                    sa.select(OUTBOX.c.id, OUTBOX.c.payload).where(
-                        OUTBOX.c.id.in_(list(message_ids)), OUTBOX.c.done_at.is_(None), OUTBOX.c.locked_by == worker
-                    )
-                )
-            ]
+            found = leased.leased_payloads(session, message_ids, worker)
         jobs = [
             _VerifyJob(mid, (str(payload.get("package_id")), int(payload.get("position", -1))))
-            for mid, payload in sorted(messages, key=lambda m: m[0])
+            for mid, payload in sorted(found, key=lambda m: m[0])
         ]
-        packages = {job.key[0] for job in jobs}
-        a = ATTACHMENTS.c
-        rows = session.execute(
-            sa.select(a.package_id, a.position, a.verification, a.blob_sha256, a.size)
-            .where(a.package_id.in_(packages))
-        ).all() if packages else []
-    found = {(r.package_id, r.position): r for r in rows}
+        attachments = checks.attachments_to_check(session, (job.key[0] for job in jobs))
     for job in jobs:
-        row = found.get(job.key)
+        row = attachments.get(job.key)
         if row is not None:
             job.todo = (row.verification or {}).get("state") in (None, "pending")
             job.blob, job.size = row.blob_sha256, row.size
@@ -300,133 +286,20 @@ def _verify_blob(gw: Gateway, sha256: str, size: int | None) -> tuple[dict[str, 
     return summary_of(report, ref.sha256), pending
 
 
-# PostgreSQL: :func:`_finish` as one statement (tests switch it off to compare the rows both ways).
-ONE_STATEMENT = True
-
-
 def _finish(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
-    """Mark the jobs' messages done, if still leased by ``worker``, and for each verified attachment whose message
-    that was, store its summary and report and log ``attachment_verified``; one transaction."""
-    from storage.db import is_postgresql
-
-    if ONE_STATEMENT and is_postgresql(gw.engine):
-        _finish_in_one_statement(gw, worker, jobs)
-        return
-    import sqlalchemy as sa
-
+    """Complete the jobs' messages and store what was verified (storage.exchange.checks.Checks, one transaction)."""
     from service.exchange import log as exchange_log
-    from storage.models import ATTACHMENTS, PACKAGES
+    from storage.exchange.checks import CheckDone
 
-    a, p = ATTACHMENTS.c, PACKAGES.c
-    with gw.writes() as session, session.begin():
-        ours = gw.bus.ack([job.message_id for job in jobs], worker=worker, session=session)
-        # a message not acknowledged is not ours any more: another worker has it
-        verified = [job for job in jobs if job.summary is not None and job.message_id in ours]
-        if not verified:
-            return
-        rows = session.execute(
-            sa.select(a.package_id, a.position, p.document_id, p.from_code)
-            .select_from(ATTACHMENTS.join(PACKAGES, p.id == a.package_id))
-            .where(a.package_id.in_({job.key[0] for job in verified}))
-        ).all()
-        packages = {(r.package_id, r.position): r for r in rows}
-        verified = [job for job in verified if job.key in packages]
-        if not verified:
-            return
-        gw.blobs.insert_pending(session, [job.pending for job in verified])
-        session.execute(
-            sa.update(ATTACHMENTS)
-            .where(a.package_id == sa.bindparam("k_package"), a.position == sa.bindparam("k_position"))
-            .values(verification=sa.bindparam("k_summary")),
-            [{"k_package": j.key[0], "k_position": j.key[1], "k_summary": j.summary} for j in verified],
-        )
-        events = []
-        for job in verified:
-            package = packages[job.key]
-            assert job.summary is not None
-            events.append(
-                exchange_log.event(
-                    "attachment_verified",
-                    package_id=job.key[0],
-                    document_id=package.document_id,
-                    agency=package.from_code,
-                    actor=f"worker:{worker}",
-                    position=job.key[1],
-                    indication=job.summary.get("indication"),
-                    report_sha256=job.summary.get("report_sha256"),
-                )
-            )
-        exchange_log.record_many(session, events)
-
-
-def _finish_in_one_statement(gw: Gateway, worker: str, jobs: Sequence[_VerifyJob]) -> None:
-    """:func:`_finish` on PostgreSQL: the same rows in ONE statement, run in autocommit by the driver
-    (``storage.db.run_on_driver``), as a submit's and a batch of automatic statuses' are. The conditions the
-    transaction checked in Python (the message still ours, the attachment still there) are its joins."""
-    import json
-
-    from service.exchange import log as exchange_log
-    from storage.blobs import Blobs
-    from storage.db import run_on_driver
-    from storage.models import utcnow
-
-    verified = [job for job in jobs if job.summary is not None]
-    rows = []
-    for n, job in enumerate(verified):
-        assert job.summary is not None
-        event = exchange_log.event(
-            "attachment_verified",
-            position=job.key[1],
-            indication=job.summary.get("indication"),
-            report_sha256=job.summary.get("report_sha256"),
-        )
-        rows.append({"n": n, "message_id": job.message_id, "package_id": job.key[0], "position": job.key[1],
-                     "summary": job.summary, "detail": event["detail"]})
-    params = {
-        "now": utcnow(),
-        "worker": worker,
-        "actor": f"worker:{worker}",
-        "ids": json.dumps([job.message_id for job in jobs]),
-        "jobs": json.dumps(rows),
-        "blobs": Blobs.rows_json(job.pending for job in verified),
-    }
-    run_on_driver(gw.engine, _FINISH_IN_ONE_STATEMENT, params)
-
-
-# Data-modifying CTEs over JSON arrays (the text is the same for every batch): ``done`` is the conditional UPDATE of
-# the messages, ``verified`` the jobs whose message it returned and whose attachment row exists, and the report
-# blobs, summaries and events are written for those only. Events in job order, as record_many writes them.
-_FINISH_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
-    """
-    WITH done AS (
-        UPDATE outbox SET done_at = %(now)s
-        WHERE id IN (SELECT CAST(i AS BIGINT) FROM json_array_elements_text(CAST(%(ids)s AS JSON)) AS i)
-          AND locked_by = %(worker)s AND done_at IS NULL
-        RETURNING id
-    ), verified AS (
-        SELECT j.n, j.package_id, j.position, j.summary, j.detail, p.document_id, p.from_code
-        FROM json_to_recordset(CAST(%(jobs)s AS JSON))
-             AS j(n INTEGER, message_id BIGINT, package_id TEXT, position INTEGER, summary JSON, detail JSON)
-        JOIN done ON done.id = j.message_id
-        JOIN attachment a ON a.package_id = j.package_id AND a.position = j.position
-        JOIN package p ON p.id = j.package_id
-    ), new_blobs AS (
-        INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, decode(b.data, 'base64'), %(now)s
-        FROM json_to_recordset(CAST(%(blobs)s AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
-        WHERE b.sha256 IN (SELECT v.summary ->> 'report_sha256' FROM verified v)
-        ON CONFLICT DO NOTHING
-    ), summaries AS (
-        UPDATE attachment a SET verification = v.summary
-        FROM verified v
-        WHERE a.package_id = v.package_id AND a.position = v.position
-    )
-    INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-    SELECT %(now)s, 'attachment_verified', v.package_id, v.document_id, v.from_code, %(actor)s, v.detail
-    FROM verified v
-    ORDER BY v.n
-    """
-)
+    done = []
+    for job in jobs:
+        detail = None
+        if job.summary is not None:
+            detail = exchange_log.event("attachment_verified", position=job.key[1],
+                                        indication=job.summary.get("indication"),
+                                        report_sha256=job.summary.get("report_sha256"))["detail"]
+        done.append(CheckDone(job.message_id, job.key[0], job.key[1], job.summary, job.pending, detail))
+    gw.checks.finish(worker, done, ack=lambda session, ids: gw.bus.ack(ids, worker=worker, session=session))
 
 
 # --- signing --------------------------------------------------------------------------------------------------

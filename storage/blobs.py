@@ -20,7 +20,6 @@ Rows of ``small_blob`` are never updated or deleted, like objects.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import json
@@ -29,16 +28,13 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
-from anyio import to_thread
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from storage.aio import AsyncDriver
-from storage.db import is_postgresql, read_rows
+from storage.db import is_postgresql
 from storage.errors import BlobNotFound
 from storage.interfaces import BlobRef, ObjectStore
 from storage.models import SMALL_BLOBS, utcnow
-from storage.objects.filesystem import FilesystemObjectStore
 
 __all__ = ["Blobs", "PendingBlob"]
 
@@ -53,10 +49,6 @@ class PendingBlob:
 
 _S = SMALL_BLOBS.c
 _READ = sa.select(_S.data).where(_S.sha256 == sa.bindparam("sha256"))
-_READ_ON_DRIVER = "SELECT data FROM small_blob WHERE sha256 = %(sha256)s"  # storage.db.run_on_driver
-
-# Largest object-store file Blobs.read_async reads on the event loop (a signed package of a 100 KB PDF is 138 KB).
-LOOP_READ_MAX = 1024 * 1024
 
 
 class Blobs:
@@ -67,6 +59,8 @@ class Blobs:
         self.inline_max = inline_max
         self._engine = engine
         self._postgresql = is_postgresql(engine)
+        # PostgreSQL: reads in autocommit, as storage.db.session_factory's (no BEGIN/ROLLBACK around one SELECT)
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT") if self._postgresql else engine
         insert: Any = postgresql.insert if self._postgresql else sqlite.insert
         self._insert = insert(SMALL_BLOBS).on_conflict_do_nothing(index_elements=["sha256"])
 
@@ -117,7 +111,7 @@ class Blobs:
     def rows_json(cls, pending: Iterable[PendingBlob | None]) -> str:
         """The ``small_blob`` rows of ``pending`` as a JSON array of ``{sha256, size, data}`` with the data
         base64-encoded, for the writers that insert them in a statement of their own on PostgreSQL
-        (``decode(data, 'base64')`` in SQL)."""
+        (``decode(data, 'base64')`` in SQL; storage/exchange/)."""
         return json.dumps(
             [{"sha256": b["sha256"], "size": b["size"], "data": base64.b64encode(b["data"]).decode("ascii")}
              for b in cls.rows(pending)]
@@ -147,25 +141,6 @@ class Blobs:
         found = self._read_row(sha256)
         return found if found is not None else self.store.read(sha256)
 
-    async def read_async(self, aio: AsyncDriver | None, sha256: str, size: int | None = None) -> bytes:
-        """:meth:`read` from an event loop, without a thread hop where none is needed: a ``small_blob`` row through
-        ``aio`` (PostgreSQL, storage/aio.py); a file of a local object store of at most :data:`LOOP_READ_MAX`
-        bytes read on the loop (from the page cache, as a recently written package is, that costs less than the
-        hop); anything else (SQLite, a larger file, a remote store) in a worker thread."""
-        local = isinstance(self.store, FilesystemObjectStore) and (size is None or size <= LOOP_READ_MAX)
-        if aio is None or not local:
-            return await to_thread.run_sync(self.read, sha256, size)
-        # The same order as read(): the object store first when the referencing row says the blob is large
-        if size is not None and size > self.inline_max:
-            with contextlib.suppress(BlobNotFound):
-                return self.store.read(sha256)
-        rows = await aio.run(_READ_ON_DRIVER, {"sha256": sha256})
-        if rows:
-            return bytes(rows[0][0])
-        if size is None:  # a file of unknown size: not on the loop
-            return await to_thread.run_sync(self.store.read, sha256)
-        return self.store.read(sha256)  # small by its row's account; BlobNotFound if it is in neither place
-
     def open(self, sha256: str, size: int | None = None) -> BinaryIO:
         """The blob as a binary stream (a small one is read whole; a large one streams from the object store)."""
         if size is not None and size > self.inline_max:
@@ -183,8 +158,9 @@ class Blobs:
         return self._read_row(sha256) is not None or self.store.exists(sha256)
 
     def _read_row(self, sha256: str) -> bytes | None:
-        rows = read_rows(self._engine, _READ, _READ_ON_DRIVER, {"sha256": sha256})  # on every small package fetched
-        return bytes(rows[0][0]) if rows else None
+        with self._reads.connect() as conn:  # on every small package fetched
+            data = conn.execute(_READ, {"sha256": sha256}).scalar()
+        return bytes(data) if data is not None else None
 
     def in_database(self, shas: Sequence[str]) -> set[str]:
         """Which of ``shas`` are rows of ``small_blob`` (for checks and tests)."""

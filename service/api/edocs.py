@@ -18,27 +18,17 @@ from pydantic import BaseModel, Field
 from schemas.agency import AgencyCode
 from schemas.edxml import Receiver
 from service.access import REASON_MAX, Op, require
-from service.api.deps import (
-    CallerDep,
-    GatewayDep,
-    LeanRoute,
-    aio_of,
-    caller_of,
-    gateway_of,
-    header_param,
-    lean_doc,
-    read_limited_body,
-)
+from service.api.deps import CallerDep, GatewayDep, gateway_of, read_limited_body
 from service.api.downloads import download_headers, served_type
+from service.api.lean import LeanRoute, caller_of, header_param, lean_doc
 from service.edge.jsondepth import json_depth_exceeds
 from service.exchange import answers, compose, inbox
 from service.exchange.errors import Invalid, PayloadTooLarge
 from service.exchange.submit import SubmitResult, submit_package
-from storage.aio import AsyncDriver
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 # The submit, and the fetch and ack every recipient makes of every document: endpoints that read their own request
-# (deps.LeanRoute), included before the other routes.
+# (service/api/lean.py), included before the other routes.
 hot = APIRouter(prefix="/api/v1", tags=["documents"], route_class=LeanRoute)
 
 IDEMPOTENCY_KEY_MAX = 200
@@ -221,23 +211,22 @@ def get_edoc(package_id: str, gw: GatewayDep, caller: CallerDep) -> dict[str, An
         return inbox.package_record(session, caller, package_id)
 
 
-# The two requests every recipient makes for every document, fetching its package and acking it, are coroutines:
-# on PostgreSQL their statement runs from the event loop (storage/aio.py), which saves the thread hop of a plain
-# ``def`` route (0.3-0.4 ms of CPU per request under concurrent fetches; little in a process whose thread pool is
-# busy with submits anyway); elsewhere they go to the thread pool as before.
 @hot.get(
     "/edocs/{package_id}/edxml",
     openapi_extra=lean_doc(path=("package_id",), query=("reason",)),
     summary="The package as delivered (signed by this node); auditors give a ?reason=, written to the log",
 )
 async def get_edxml(request: Request) -> Response:
-    gw, aio = gateway_of(request), aio_of(request)
+    gw = gateway_of(request)
     caller = await caller_of(request, gw)
-    reason = request.query_params.get("reason")
-    package = await inbox.edxml_of_async(gw, aio, caller, request.path_params["package_id"], reason=reason)
-    return await _blob_response_async(
-        gw, aio, package.blob_sha256, "application/xml", f"{package.id}.edxml", package.size
-    )
+    package_id, reason = request.path_params["package_id"], request.query_params.get("reason")
+    return await run_in_threadpool(_edxml_response, gw, caller, package_id, reason)
+
+
+def _edxml_response(gw: Any, caller: Any, package_id: str, reason: str | None) -> Response:
+    """The package's bytes, looked up and read in one trip to the thread pool."""
+    package = inbox.edxml_of(gw, caller, package_id, reason=reason)
+    return _blob_response(gw, package.blob_sha256, "application/xml", f"{package.id}.edxml", package.size)
 
 
 @router.get("/edocs/{package_id}/attachments/{n}", summary="An attachment, decoded (auditors: with a ?reason=)")
@@ -272,16 +261,6 @@ def _blob_response(
     return _streamed(gw.blobs.open(sha, size), sha, media_type, filename, size, original=original)
 
 
-async def _blob_response_async(
-    gw: Any, aio: AsyncDriver | None, sha: str, media_type: str, filename: str, size: int
-) -> Response:
-    """:func:`_blob_response` from the event loop (storage.blobs.Blobs.read_async)."""
-    if size <= INLINE_BLOB:
-        data = await gw.blobs.read_async(aio, sha, size)
-        return Response(data, media_type=media_type, headers=_blob_headers(sha, filename))
-    return _streamed(await run_in_threadpool(gw.blobs.open, sha, size), sha, media_type, filename, size)
-
-
 def _streamed(
     stream: Any, sha: str, media_type: str, filename: str, size: int, *, original: str | None = None
 ) -> Response:
@@ -300,12 +279,10 @@ def _streamed(
     summary="Transport acknowledgement: leaves the inbox, sends 01 to the sender",
 )
 async def ack(request: Request) -> Response:
-    gw, aio = gateway_of(request), aio_of(request)
+    gw = gateway_of(request)
     caller = await caller_of(request, gw)
-    answer = await inbox.ack_async(
-        gw, aio, caller, request.path_params["package_id"], agency=request.query_params.get("agency")
-    )
-    return JSONResponse(answer)
+    package_id, agency = request.path_params["package_id"], request.query_params.get("agency")
+    return JSONResponse(await run_in_threadpool(functools.partial(inbox.ack, gw, caller, package_id, agency=agency)))
 
 
 @router.post("/edocs/{package_id}/status", status_code=202, summary="Send a business status about a document")

@@ -24,14 +24,12 @@ worker and the recipient comes first; on SQLite and PostgreSQL alike, since both
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from schemas.edxml import build_status
@@ -40,23 +38,17 @@ from service.exchange import log
 from service.exchange.compose import DocumentFacts, sign_built, status_about
 from service.exchange.statuses import LABELS_VI, staff_json
 from service.routing import LOCAL
-from storage.blobs import Blobs, PendingBlob
-from storage.db import is_postgresql
+from storage.blobs import PendingBlob
+from storage.exchange import messages as leased
+from storage.exchange import statuses as status_rows
+from storage.exchange.statuses import StatusBatch
 from storage.interfaces import BlobRef
 from storage.models import (
-    DELIVERIES,
-    OUTBOX,
-    PACKAGES,
-    STATUS_ENTRIES,
     new_id,
     utcnow,
 )
 
 __all__ = ["send_arrival_first", "send_automatic_statuses"]
-
-# PostgreSQL records a batch in one statement (_insert_in_one_statement); tests turn this off to compare its rows
-# with those of the executemany that SQLite runs.
-ONE_STATEMENT = True
 
 logger = logging.getLogger("edoc.delivery")
 _SKIP_RECALL = ("recalled", "updated", "replaced")
@@ -103,21 +95,6 @@ def send_automatic_statuses(
     return failures
 
 
-_O = OUTBOX.c
-_LEASED = sa.select(_O.id, _O.payload).where(
-    _O.id.in_(sa.bindparam("ids", expanding=True)), _O.locked_by == sa.bindparam("worker"), _O.done_at.is_(None)
-)
-
-
-_P = PACKAGES.c
-_JOBS = (  # each delivery owing a status, with what the status package says about the original document
-    sa.select(DELIVERIES.c.id.label("delivery_id"), DELIVERIES.c.to_code, DELIVERIES.c.business_status,
-              DELIVERIES.c.recall_state, _P.id, _P.from_code, _P.document_id, _P.summary)
-    .select_from(DELIVERIES.join(PACKAGES, _P.id == DELIVERIES.c.package_id))
-    .where(DELIVERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
-)
-
-
 @dataclass(frozen=True, slots=True)
 class _Original:
     """The original document, as much as a status about it needs (service.exchange.compose.status_about)."""
@@ -140,12 +117,12 @@ def _load(
     """The jobs still to do, and the messages that need nothing more (gone, or already answered)."""
     with gw.sessions() as session:
         if payloads is not None:
-            messages: list[Any] = [_Message(mid, payloads[mid]) for mid in message_ids]
+            found = [(mid, payloads[mid]) for mid in message_ids]
         else:
-            messages = list(session.execute(_LEASED, {"ids": message_ids, "worker": worker}).all())
+            found = leased.leased_payloads(session, message_ids, worker)
+        messages = [_Message(mid, payload) for mid, payload in found]
         wanted = {m.payload.get("delivery_id"): m for m in messages}
-        ids = [k for k in wanted if k]
-        rows = session.execute(_JOBS, {"ids": ids}).all() if ids else []
+        rows = status_rows.owing(session, [k for k in wanted if k])
         agencies = gw.agencies.lookup(session, sorted({r.to_code for r in rows}))
     jobs, finished = [], []
     seen = set()
@@ -200,35 +177,16 @@ def send_arrival_first(
     if delivery_id not in _record_all(gw, session, [job], actor):
         return False
     if gw.router.resolve(original.from_code) != LOCAL:
-        _queue_again(session, before)
+        _queue_again(gw, session, before)
     return True
 
 
-def _queue_again(session: Session, package_id: str) -> None:
-    """Move the pending delivery messages of ``package_id`` (inserted earlier in this transaction) to the end of the
-    outbox, which the worker drains in id order."""
-    later = session.execute(_MESSAGES_OF, {"package_id": package_id}).all()
+def _queue_again(gw: Gateway, session: Session, package_id: str) -> None:
+    """Move the pending delivery messages of ``package_id`` (queued earlier in this transaction) behind the ones
+    queued since: the worker drains the bus in order."""
+    later = leased.take_deliver_messages(session, package_id)
     if later:
-        session.execute(sa.delete(OUTBOX).where(_O.id.in_([m.id for m in later])))
-        session.execute(sa.insert(OUTBOX), [{"topic": m.topic, "payload": m.payload} for m in later])
-
-
-_D = DELIVERIES.c
-_MESSAGES_OF = sa.select(_O.id, _O.topic, _O.payload).where(
-    _O.done_at.is_(None),
-    _O.topic == "deliver",
-    _O.payload["delivery_id"].as_string().in_(sa.select(_D.id).where(_D.package_id == sa.bindparam("package_id"))),
-).order_by(_O.id)
-_OWED = (  # the deliveries that still owe their automatic status take it; RETURNING says which did
-    sa.update(DELIVERIES)
-    .where(
-        _D.id.in_(sa.bindparam("ids", expanding=True)),
-        _D.business_status.is_(None),
-        _D.state.in_(("delivered", "acked")),
-    )
-    .values(business_status=sa.bindparam("code"), updated_at=sa.bindparam("now"))
-    .returning(_D.id)
-)
+        gw.bus.publish_many(session, later)
 
 
 def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> set[str]:
@@ -237,167 +195,72 @@ def _record_all(gw: Gateway, session: Session, jobs: list[_Job], actor: str) -> 
     The conditional UPDATE ... RETURNING tells which deliveries still owed their automatic status; a job whose
     delivery moved meanwhile (the recipient sent a status itself, or the copy was recalled) is dropped. A status
     package for an agency this node serves is delivered here, in the same transaction, as the delivery worker
-    would (its claiming transaction completes local deliveries the same way); any other route gets an outbox row.
+    would (its claiming transaction completes local deliveries the same way); any other route gets a bus message
+    (storage.exchange.statuses.StatusRows writes the batch).
     Returns the ids of the deliveries whose status was recorded.
     """
     now = utcnow()
     moved: set[str] = set()
     for code in sorted({job.code for job in jobs}):
         ids = [job.delivery_id for job in jobs if job.code == code]
-        moved |= set(session.execute(_OWED, {"ids": ids, "code": code, "now": now}).scalars())
-    packages: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    entries: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+        moved |= status_rows.take_owed(session, ids, code, now)
+    batch = StatusBatch()
     for job in jobs:
-        if job.delivery_id not in moved:
-            continue
-        assert job.blob is not None and job.summary is not None
-        original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
-        sender = original.from_code
-        packages.append(
-            {
-                "id": job.package_id,
-                "kind": "status",
-                "document_id": original.document_id,
-                "from_code": job.agency,
-                "business_type": 0,
-                "subject": None,
-                "status_code": job.code,
-                "response_for_id": original.id,
-                "blob_sha256": job.blob.sha256,
-                "size": job.blob.size,
-                "request_sha256": hashlib.sha256(key.encode()).hexdigest(),
-                "idempotency_key": key,
-                "submitted_by": None,
-                "channel": "auto",
-                "summary": job.summary,
-                "signature": {"incoming": {"code": "built", "problems": []}},
-                "oddities": [],
-                "created_at": now,
-            }
-        )
-        delivery_id, route = new_id(), gw.router.resolve(sender)
-        delivery = {"id": delivery_id, "package_id": job.package_id, "to_code": sender, "route": route,
-                    "state": "pending", "attempts": 0, "delivered_at": None, "created_at": now, "updated_at": now}
-        entries.append(
-            {
-                "package_id": original.id,
-                "agency_code": job.agency,
-                "code": job.code,
-                "description": job.summary["description"],
-                "staff": None,
-                "status_package_id": job.package_id,
-                "created_at": now,
-            }
-        )
-        events.append(log.event("status_submitted", package_id=job.package_id, document_id=original.document_id,
-                                agency=job.agency, actor=actor, to=[sender], status_code=job.code, automatic=True))
-        events.append(log.event("status", package_id=original.id, document_id=original.document_id,
-                                agency=job.agency, actor=actor, status_code=job.code, label=LABELS_VI.get(job.code),
-                                via_package=job.package_id))
-        if route == LOCAL:
-            delivery.update(state="delivered", attempts=1, delivered_at=now)
-            events.append(log.event("delivered", package_id=job.package_id, document_id=original.document_id,
-                                    agency=sender, actor=actor, route=LOCAL, kind="status", status_code=job.code))
-        else:
-            messages.append({"topic": "deliver", "payload": {"delivery_id": delivery_id}})
-        deliveries.append(delivery)
-    if not packages:
-        return moved
-    pending = [job.pending for job in jobs if job.delivery_id in moved]
-    rows = _Rows(pending, packages, deliveries, entries, messages, events, now)
-    if ONE_STATEMENT and is_postgresql(gw.engine):
-        _insert_in_one_statement(session, rows)
-        return moved
-    # The blobs and package rows before the rows that reference them; each list is one executemany.
-    gw.blobs.insert_pending(session, pending)
-    session.execute(sa.insert(PACKAGES), packages)
-    session.execute(sa.insert(DELIVERIES), deliveries)
-    session.execute(sa.insert(STATUS_ENTRIES), entries)
-    if messages:
-        session.execute(sa.insert(OUTBOX), messages)
-    log.record_many(session, events)
+        if job.delivery_id in moved:
+            _add_status(gw, batch, job, actor, now)
+            batch.pending.append(job.pending)
+    gw.status_rows.insert(session, batch, now)
     return moved
 
 
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    pending: list[PendingBlob | None]
-    packages: list[dict[str, Any]]
-    deliveries: list[dict[str, Any]]
-    entries: list[dict[str, Any]]
-    messages: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    now: datetime
-
-
-def _insert_in_one_statement(session: Session, rows: _Rows) -> None:
-    """PostgreSQL: the batch's rows in ONE statement (in the caller's transaction), as a submit's are
-    (service.exchange.submit): each table's rows travel as one JSON array, so the client encodes a batch with a few
-    ``json.dumps`` calls instead of adapting every value of every row, and the server gets one round trip.
-    The status entries and the events keep the batch's order in their ids, as the executemany does; the events all
-    carry the batch's time (the executemany stamped each row a few microseconds apart)."""
-    dumps = json.dumps
-    package_fields = [k for k in rows.packages[0] if k != "created_at"]  # every column _record_all sets but the time
-    delivery_fields = ("id", "package_id", "to_code", "route", "state", "attempts")
-    entry_fields = ("package_id", "agency_code", "code", "description", "staff", "status_package_id")
-    params = {
-        "now": rows.now,
-        "blobs": Blobs.rows_json(rows.pending),
-        "packages": dumps([{k: p[k] for k in package_fields} for p in rows.packages]),
-        "deliveries": dumps([{k: d[k] for k in delivery_fields} for d in rows.deliveries]),
-        "entries": dumps([{k: e[k] for k in entry_fields} for e in rows.entries]),
-        "messages": dumps(rows.messages),
-        "events": dumps(rows.events),
-    }
-    session.execute(_RECORD_IN_ONE_STATEMENT, params)
-
-
-# Data-modifying CTEs, with each table's rows as a JSON array, so the text is the same for every batch (PostgreSQL
-# plans it once per connection). A JSON null is an SQL NULL; small blobs travel base64-encoded.
-_RECORD_IN_ONE_STATEMENT = sa.text(
-    """
-    WITH new_blobs AS (
-        INSERT INTO small_blob (sha256, size, data, created_at)
-        SELECT b.sha256, b.size, decode(b.data, 'base64'), :now
-        FROM json_to_recordset(CAST(:blobs AS JSON)) AS b(sha256 TEXT, size INTEGER, data TEXT)
-        ON CONFLICT DO NOTHING
-    ), new_packages AS (
-        INSERT INTO package (id, kind, document_id, from_code, business_type, subject, status_code, response_for_id,
-                             blob_sha256, size, request_sha256, idempotency_key, submitted_by, channel, summary,
-                             signature, oddities, created_at)
-        SELECT p.id, p.kind, p.document_id, p.from_code, p.business_type, p.subject, p.status_code,
-               p.response_for_id, p.blob_sha256, p.size, p.request_sha256, p.idempotency_key, p.submitted_by,
-               p.channel, p.summary, p.signature, p.oddities, :now
-        FROM json_to_recordset(CAST(:packages AS JSON))
-             AS p(id TEXT, kind TEXT, document_id TEXT, from_code TEXT, business_type INTEGER, subject TEXT,
-                  status_code TEXT, response_for_id TEXT, blob_sha256 TEXT, size BIGINT, request_sha256 TEXT,
-                  idempotency_key TEXT, submitted_by TEXT, channel TEXT, summary JSON, signature JSON, oddities JSON)
-    ), new_deliveries AS (
-        INSERT INTO delivery (id, package_id, to_code, route, state, attempts, delivered_at, created_at,
-                              updated_at)
-        SELECT d.id, d.package_id, d.to_code, d.route, d.state, d.attempts,
-               CASE WHEN d.state = 'delivered' THEN CAST(:now AS TIMESTAMP WITH TIME ZONE) END, :now, :now
-        FROM json_to_recordset(CAST(:deliveries AS JSON))
-             AS d(id TEXT, package_id TEXT, to_code TEXT, route TEXT, state TEXT, attempts INTEGER)
-    ), new_entries AS (
-        INSERT INTO status_entry (package_id, agency_code, code, description, staff, status_package_id, created_at)
-        SELECT e.item ->> 'package_id', e.item ->> 'agency_code', e.item ->> 'code', e.item ->> 'description',
-               e.item -> 'staff', e.item ->> 'status_package_id', :now
-        FROM json_array_elements(CAST(:entries AS JSON)) WITH ORDINALITY AS e(item, n)
-        ORDER BY e.n
-    ), new_messages AS (
-        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT m.item ->> 'topic', m.item -> 'payload', :now, :now, 0
-        FROM json_array_elements(CAST(:messages AS JSON)) WITH ORDINALITY AS m(item, n)
-        ORDER BY m.n
+def _add_status(gw: Gateway, batch: StatusBatch, job: _Job, actor: str, now: datetime) -> None:
+    """The rows of one built status: its package, its delivery towards the document's sender (delivered at once
+    when this node serves the sender, else a ``deliver`` message), the history entry and the log events."""
+    assert job.blob is not None and job.summary is not None
+    original, key = job.original, f"auto:{job.delivery_id}:{job.code}"
+    sender = original.from_code
+    batch.packages.append(_package_row(job, key, now))
+    delivery_id, route = new_id(), gw.router.resolve(sender)
+    delivery = {"id": delivery_id, "package_id": job.package_id, "to_code": sender, "route": route,
+                "state": "pending", "attempts": 0, "delivered_at": None, "created_at": now, "updated_at": now}
+    batch.entries.append(
+        {"package_id": original.id, "agency_code": job.agency, "code": job.code,
+         "description": job.summary["description"], "staff": None, "status_package_id": job.package_id,
+         "created_at": now}
     )
-    INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-    SELECT :now, v.item ->> 'kind', v.item ->> 'package_id', v.item ->> 'document_id', v.item ->> 'agency_code',
-           v.item ->> 'actor', v.item -> 'detail'
-    FROM json_array_elements(CAST(:events AS JSON)) WITH ORDINALITY AS v(item, n)
-    ORDER BY v.n
-    """
-)
+    batch.events.append(log.event("status_submitted", package_id=job.package_id, document_id=original.document_id,
+                                  agency=job.agency, actor=actor, to=[sender], status_code=job.code, automatic=True))
+    batch.events.append(log.event("status", package_id=original.id, document_id=original.document_id,
+                                  agency=job.agency, actor=actor, status_code=job.code,
+                                  label=LABELS_VI.get(job.code), via_package=job.package_id))
+    if route == LOCAL:
+        delivery.update(state="delivered", attempts=1, delivered_at=now)
+        batch.events.append(log.event("delivered", package_id=job.package_id, document_id=original.document_id,
+                                      agency=sender, actor=actor, route=LOCAL, kind="status", status_code=job.code))
+    else:
+        batch.messages.append(("deliver", {"delivery_id": delivery_id}))
+    batch.deliveries.append(delivery)
+
+
+def _package_row(job: _Job, key: str, now: datetime) -> dict[str, Any]:
+    assert job.blob is not None
+    return {
+        "id": job.package_id,
+        "kind": "status",
+        "document_id": job.original.document_id,
+        "from_code": job.agency,
+        "business_type": 0,
+        "subject": None,
+        "status_code": job.code,
+        "response_for_id": job.original.id,
+        "blob_sha256": job.blob.sha256,
+        "size": job.blob.size,
+        "request_sha256": hashlib.sha256(key.encode()).hexdigest(),
+        "idempotency_key": key,
+        "submitted_by": None,
+        "channel": "auto",
+        "summary": job.summary,
+        "signature": {"incoming": {"code": "built", "problems": []}},
+        "oddities": [],
+        "created_at": now,
+    }

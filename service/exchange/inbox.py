@@ -11,14 +11,11 @@ recalled or replaced (QĐ 28/2018, answer 15) can still read the record but no l
 from __future__ import annotations
 
 import base64
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from anyio import to_thread
 from sqlalchemy.orm import Session
 
 from service import access
@@ -28,28 +25,20 @@ from service.exchange import log
 from service.exchange.directory import Caller
 from service.exchange.errors import Forbidden, Gone, Invalid, NotFound
 from service.exchange.statuses import LABELS_VI, TAKEN_BACK
-from storage.aio import AsyncDriver
-from storage.db import is_postgresql, read_rows, run_on_driver
+from storage.exchange import inbox as inbox_rows
 from storage.models import (
-    ATTACHMENTS,
-    DELIVERIES,
-    OUTBOX,
-    PACKAGES,
     AttachmentRow,
     Delivery,
     Package,
-    StatusEntry,
     utcnow,
 )
 
 __all__ = [
     "InboxPage",
     "ack",
-    "ack_async",
     "attachment_for",
     "attachment_of",
     "edxml_of",
-    "edxml_of_async",
     "inbox",
     "package_record",
     "resolve_agency",
@@ -88,60 +77,17 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Invalid("the 'after' cursor is not one this API returned", code="invalid_cursor") from exc
 
 
-# The inbox is the most polled query of a busy node (every DMS lists it every few seconds, and re-reads what it has
-# not acked yet), so it reads plain columns, not ORM objects: one query for the page, one for the attachments of
-# its documents. Built once; the agency, cursor and limit are bound per call.
-_P, _D, _A = PACKAGES.c, DELIVERIES.c, ATTACHMENTS.c
-_PAGE = (
-    sa.select(
-        _D.id.label("delivery_id"),
-        _D.delivered_at,
-        _P.id,
-        _P.kind,
-        _P.from_code,
-        _P.document_id,
-        _P.subject,
-        _P.business_type,
-        _P.status_code,
-        _P.response_for_id,
-        _P.summary,
-        _P.oddities,
-    )
-    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
-    .where(_D.to_code == sa.bindparam("code"), _D.state == "delivered")
-    .where(sa.func.coalesce(_D.recall_state, "").not_in(RECALLED))  # taken back (answer 15): no longer waiting
-    .order_by(_D.delivered_at, _D.id)
-    .limit(sa.bindparam("limit"))
-)
-_PAGE_AFTER = _PAGE.where(
-    sa.or_(
-        _D.delivered_at > sa.bindparam("at"),
-        sa.and_(_D.delivered_at == sa.bindparam("at"), _D.id > sa.bindparam("after_id")),
-    )
-)
-_ATTACHMENTS = (
-    sa.select(_A.package_id, _A.position, _A.name, _A.content_type, _A.size, _A.blob_sha256, _A.description,
-              _A.verification)
-    .where(_A.package_id.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(_A.package_id, _A.position)
-)
-
-
 def inbox(session: Session, caller: Caller, *, agency: str | None, after: str | None, limit: int) -> InboxPage:
     access.require(caller, Op.INBOX)
     code = resolve_agency(caller, agency)
     limit = max(1, min(limit, 500))
-    params: dict[str, Any] = {"code": code, "limit": limit + 1}
-    if after:
-        params["at"], params["after_id"] = _decode_cursor(after)
-    rows = session.execute(_PAGE_AFTER if after else _PAGE, params).all()
+    rows = inbox_rows.page(session, code, limit=limit + 1, after=_decode_cursor(after) if after else None)
     more = len(rows) > limit
     rows = rows[:limit]
     attachments: dict[str, list[dict[str, Any]]] = {}
     documents = [r.id for r in rows if r.kind == "edoc"]
-    if documents:
-        for att in session.execute(_ATTACHMENTS, {"ids": documents}):
-            attachments.setdefault(att.package_id, []).append(_attachment_json(att))
+    for att in inbox_rows.attachments_of(session, documents):
+        attachments.setdefault(att.package_id, []).append(_attachment_json(att))
     cursor = _encode_cursor(rows[-1].delivered_at, rows[-1].delivery_id) if more and rows[-1].delivered_at else None
     return InboxPage([_inbox_item(r, attachments.get(r.id, [])) for r in rows], cursor)
 
@@ -197,9 +143,7 @@ def _attachment_json(att: Any) -> dict[str, Any]:
 
 def package_record(session: Session, caller: Caller, package_id: str) -> dict[str, Any]:
     package, reader = _get(session, caller, package_id, Op.RECORD)
-    history = list(session.execute(
-        sa.select(StatusEntry).where(StatusEntry.package_id == package.id).order_by(StatusEntry.id)
-    ).scalars())
+    history = inbox_rows.status_history(session, package.id)
     deliveries = list(package.deliveries)
     if not access.sees_every_delivery(reader, share_statuses=bool((package.summary or {}).get("share_statuses"))):
         deliveries = [d for d in deliveries if caller.may_act_for(d.to_code)]
@@ -276,44 +220,15 @@ class BlobOf:
     size: int
 
 
-# Fetching a package's bytes is every recipient's second request for every document: one prebuilt query for the
-# package and its deliveries' addressees and recall states (one row per delivery), no ORM objects; on PostgreSQL
-# the same text run by the driver (storage.db.run_on_driver), about 0.1-0.2 ms of CPU less than a read Session.
-_BYTES = (
-    sa.select(_P.id, _P.document_id, _P.from_code, _P.blob_sha256, _P.size, _D.to_code, _D.recall_state)
-    .select_from(PACKAGES.outerjoin(DELIVERIES, _D.package_id == _P.id))
-    .where(_P.id == sa.bindparam("package_id"))
-)
-_BYTES_ON_DRIVER = """
-    SELECT package.id, package.document_id, package.from_code, package.blob_sha256, package.size, delivery.to_code,
-           delivery.recall_state
-    FROM package LEFT OUTER JOIN delivery ON delivery.package_id = package.id
-    WHERE package.id = %(package_id)s
-"""
-
-
 def edxml_of(gw: Gateway, caller: Caller, package_id: str, *, reason: str | None = None) -> BlobOf:
     """The package's stored bytes (as this node sends it), if the caller may read them (service/access.py, and a
     recalled copy is not served to its recipient); an auditor's reading is logged with its ``reason``."""
     access.require(caller, Op.CONTENT)
-    rows = read_rows(gw.engine, _BYTES, _BYTES_ON_DRIVER, {"package_id": package_id})
+    with gw.sessions() as session:
+        rows = inbox_rows.package_bytes(session, package_id)
     blob, audited = _bytes_for(caller, package_id, rows, reason)
     if audited is not None:
         log_content_read(gw, caller, blob.id, blob.document_id, audited, "edxml")
-    return blob
-
-
-async def edxml_of_async(
-    gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str, *, reason: str | None = None
-) -> BlobOf:
-    """:func:`edxml_of` from the event loop: on PostgreSQL through ``aio`` (storage/aio.py), else in a worker thread."""
-    if aio is None:
-        return await to_thread.run_sync(functools.partial(edxml_of, gw, caller, package_id, reason=reason))
-    access.require(caller, Op.CONTENT)
-    rows = await aio.run(_BYTES_ON_DRIVER, {"package_id": package_id})
-    blob, audited = _bytes_for(caller, package_id, rows, reason)
-    if audited is not None:
-        await to_thread.run_sync(log_content_read, gw, caller, blob.id, blob.document_id, audited, "edxml")
     return blob
 
 
@@ -353,113 +268,20 @@ def attachment_for(gw: Gateway, caller: Caller, package_id: str, n: int, *, reas
     return att
 
 
-# Ack: the caller's delivery of the package (one in the inbox first), locked; then the conditional move.
-_ACK_ROW = (
-    sa.select(_D.id, _D.to_code, _D.state, _D.business_status, _P.kind, _P.business_type, _P.document_id)
-    .select_from(DELIVERIES.join(PACKAGES, _P.id == _D.package_id))
-    .where(_D.package_id == sa.bindparam("package_id"), _D.to_code.in_(sa.bindparam("codes", expanding=True)))
-    .order_by(_D.state != "delivered", _D.to_code)
-    .limit(1)
-    .with_for_update(of=DELIVERIES)
-)
-_ACK = (
-    sa.update(DELIVERIES)
-    .where(_D.id == sa.bindparam("delivery_id"))
-    .values(state="acked", acked_at=sa.bindparam("now"), updated_at=sa.bindparam("now"))
-)
-_AUTO_STATUS = sa.insert(OUTBOX)
-
-# PostgreSQL: the whole ack as ONE statement, run in autocommit (a single statement is atomic): the conditional
-# move of one of the caller's deliveries from the inbox, its log event and, for a document not answered yet, the
-# outbox row of its automatic 01 (data-modifying CTEs). The same rows as the general path in ack(); a concurrent
-# ack of the same delivery re-checks state = 'delivered' under the row lock and moves nothing. One round trip
-# instead of six (BEGIN, select, update, two inserts, COMMIT) on the second-busiest request of a node.
-_ACK_IN_ONE_STATEMENT = (  # run by the driver (psycopg's placeholders): storage.db.run_on_driver
-    """
-    WITH moved AS (
-        UPDATE delivery AS d
-        SET state = 'acked', acked_at = %(now)s, updated_at = %(now)s
-        FROM package AS p
-        WHERE d.id = (
-            SELECT id FROM delivery
-            WHERE package_id = %(package_id)s AND to_code = ANY(%(codes)s) AND state = 'delivered'
-            ORDER BY to_code LIMIT 1
-        )
-        AND d.state = 'delivered' AND p.id = d.package_id
-        RETURNING d.id, d.to_code, d.business_status, p.kind, p.business_type, p.document_id
-    ), logged AS (
-        INSERT INTO exchange_event (at, kind, package_id, document_id, agency_code, actor, detail)
-        SELECT %(now)s, 'acked', %(package_id)s, document_id, to_code, %(actor)s, json_build_object('kind', kind)
-        FROM moved
-    ), automatic AS (
-        INSERT INTO outbox (topic, payload, created_at, available_at, attempts)
-        SELECT 'auto_status', json_build_object('delivery_id', id, 'code', '01'), %(now)s, %(now)s, 0
-        FROM moved
-        WHERE kind = 'edoc' AND business_type = 0 AND business_status IS NULL
-    )
-    SELECT id, to_code FROM moved
-    """
-)
-
-
 def ack(gw: Gateway, caller: Caller, package_id: str, *, agency: str | None) -> dict[str, Any]:
-    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the outbox).
+    """Transport acknowledgement: the item leaves the inbox; a document's sender is sent status 01 (via the bus).
 
-    One conditional UPDATE (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
-    ``already: true``. The automatic 01 is an outbox row in the same transaction, so it cannot be lost.
+    One conditional move (delivered → acked, for one of the caller's agencies) decides; a repeated ack answers
+    ``already: true``. The automatic 01 is a bus message in the same transaction, so it cannot be lost
+    (storage.exchange.inbox.Acks).
     """
-    codes = _ack_codes(caller, agency)
-    if is_postgresql(gw.engine):
-        moved = run_on_driver(gw.engine, _ACK_IN_ONE_STATEMENT, _ack_params(caller, package_id, codes))
-        if moved:
-            return _acked(gw, package_id, moved)
-        # Nothing was in the inbox for the caller: the general path below says why (acked before, not here, ...).
-    return _ack_in_session(gw, caller, package_id, codes)
-
-
-async def ack_async(
-    gw: Gateway, aio: AsyncDriver | None, caller: Caller, package_id: str, *, agency: str | None
-) -> dict[str, Any]:
-    """:func:`ack` from the event loop: on PostgreSQL its one statement through ``aio`` (storage/aio.py); what that
-    did not move, and everything on SQLite, in a worker thread."""
-    codes = _ack_codes(caller, agency)
-    if aio is not None:
-        moved = await aio.run(_ACK_IN_ONE_STATEMENT, _ack_params(caller, package_id, codes))
-        if moved:
-            return _acked(gw, package_id, moved)
-        return await to_thread.run_sync(_ack_in_session, gw, caller, package_id, codes)
-    return await to_thread.run_sync(functools.partial(ack, gw, caller, package_id, agency=agency))
-
-
-def _ack_codes(caller: Caller, agency: str | None) -> list[str]:
     access.require(caller, Op.ACK)
-    return [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
-
-
-def _ack_params(caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
-    return {"package_id": package_id, "codes": codes, "now": utcnow(), "actor": caller.name}
-
-
-def _acked(gw: Gateway, package_id: str, moved: list[tuple[Any, ...]]) -> dict[str, Any]:
-    gw.wakeup.set()
-    return {"id": package_id, "agency": moved[0][1], "state": "acked", "already": False}
-
-
-def _ack_in_session(gw: Gateway, caller: Caller, package_id: str, codes: list[str]) -> dict[str, Any]:
-    now = utcnow()
-    with gw.writes() as session, session.begin():
-        row = session.execute(_ACK_ROW, {"package_id": package_id, "codes": codes}).first()
-        if row is None:
-            raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
-        if row.state == "acked":
-            return {"id": package_id, "agency": row.to_code, "state": "acked", "already": True}
-        if row.state != "delivered":
-            raise Invalid(f"package {package_id} is not in the inbox ({row.state})", code="not_in_inbox")
-        session.execute(_ACK, {"delivery_id": row.id, "now": now})
-        log.record(session, "acked", package_id=package_id, document_id=row.document_id, agency=row.to_code,
-                   actor=caller.name, kind=row.kind)
-        if row.kind == "edoc" and row.business_type == 0 and row.business_status is None:
-            payload = {"delivery_id": row.id, "code": "01"}
-            session.execute(_AUTO_STATUS, {"topic": "auto_status", "payload": payload})
-    gw.wakeup.set()
-    return {"id": package_id, "agency": row.to_code, "state": "acked", "already": False}
+    codes = [resolve_agency(caller, agency)] if agency else sorted(caller.agencies)
+    outcome = gw.acks.ack(package_id, codes, actor=caller.name, now=utcnow())
+    if outcome.to_code is None:
+        raise NotFound(f"package {package_id} is not addressed to your agency", code="unknown_package")
+    if outcome.state != "acked":
+        raise Invalid(f"package {package_id} is not in the inbox ({outcome.state})", code="not_in_inbox")
+    if outcome.moved:
+        gw.wakeup.set()
+    return {"id": package_id, "agency": outcome.to_code, "state": "acked", "already": not outcome.moved}

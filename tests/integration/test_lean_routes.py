@@ -1,4 +1,4 @@
-"""The submit, fetch and ack routes read their own request (service.api.deps.LeanRoute): they document, check and
+"""The submit, fetch and ack routes read their own request (service.api.lean.LeanRoute): they document, check and
 refuse what the FastAPI signature they replace did."""
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ import pytest
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from service.api.deps import LeanRoute
-from tests.support.exchange import header, submit
-from tests.support.gateway import A, B, C, Env
-from tests.support.pdfs import simple_pdf
+from service.api.lean import LeanRoute
+from tests.support.gateway import Env
 
 
 def _operation(env: Env, path: str, method: str) -> dict[str, Any]:
@@ -59,31 +57,6 @@ def test_the_lean_routes_document_their_parameters_as_fastapi_derived_them(sqlit
         assert operation["security"] == [{"HTTPBearer": []}]
         ref = operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
         assert ref.rsplit("/", 1)[-1] in schema["components"]["schemas"]  # the reference resolves
-
-
-def test_an_over_long_idempotency_key_is_refused_as_fastapi_refused_it(sqlite_env: Env) -> None:
-    resp = submit(sqlite_env, "A", header(A, [B], number="9001"), key="k" * 201)
-    assert resp.status_code == 422
-    problem = resp.json()
-    assert problem["code"] == "validation_error"
-    assert problem["errors"] == [
-        {
-            "loc": ["header", "Idempotency-Key"],
-            "msg": "String should have at most 200 characters",
-            "type": "string_too_long",
-        }
-    ]
-    assert submit(sqlite_env, "A", header(A, [B], number="9002"), key="k" * 200).status_code == 202
-
-
-def test_the_ack_takes_its_agency_from_the_query(sqlite_env: Env) -> None:
-    """A client acting for several agencies names the one acking; an agency it does not act for is refused."""
-    doc = submit(sqlite_env, "A", header(A, [B, C], number="9003"), files=[("vb.pdf", simple_pdf(1))]).json()["id"]
-    sqlite_env.deliver()
-    refused = sqlite_env.http.post(f"/api/v1/edocs/{doc}/ack?agency={C}", headers=sqlite_env.as_("B"))
-    assert refused.status_code == 403 and refused.json()["code"] == "not_your_agency", refused.text
-    acked = sqlite_env.http.post(f"/api/v1/edocs/{doc}/ack?agency={B}", headers=sqlite_env.as_("B"))
-    assert acked.status_code == 200 and acked.json()["agency"] == B
 
 
 def test_a_lean_route_refuses_an_endpoint_it_would_call_wrongly() -> None:

@@ -3,7 +3,6 @@ large ones in the object store. Reads find either, whatever the limit is now. On
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from storage.aio import AsyncDriver
-from storage.blobs import LOOP_READ_MAX, Blobs
-from storage.db import is_postgresql
+from storage.blobs import Blobs
 from storage.errors import BlobNotFound
 from storage.models import AttachmentRow, Package, SmallBlob
 from tests.support.exchange import header, submit
@@ -113,40 +110,6 @@ def test_reads_find_a_blob_in_either_place_whatever_the_limit_is_now(env: Env) -
     with pytest.raises(BlobNotFound):
         env.gw.blobs.read(missing, 10 * LIMIT)
     assert not env.gw.blobs.exists(missing)
-
-
-def test_reads_from_the_event_loop_find_the_same_bytes_in_either_place(env: Env) -> None:
-    """Blobs.read_async, as the package fetch route uses it: through the loop's driver on PostgreSQL (a row, or a
-    small file read on the loop), in a worker thread on SQLite and for files over LOOP_READ_MAX."""
-    data = b"<edXML>" + b"y" * 5_000 + b"</edXML>"
-    in_store = Blobs(env.gw.store, env.gw.engine, inline_max=0).put_bytes_now(data)
-    in_rows = Blobs(env.gw.store, env.gw.engine, inline_max=LIMIT).put_bytes_now(data + b" ")
-    big_data = b"z" * (LOOP_READ_MAX + 1)
-    big = env.gw.blobs.put_bytes_now(big_data)
-    missing = "0" * 64
-    expected = {in_store.sha256: data, in_rows.sha256: data + b" ", big.sha256: big_data}
-
-    async def reads(aio: AsyncDriver | None) -> None:
-        for limit in (0, 10, LIMIT, 10 * LIMIT):
-            blobs = Blobs(env.gw.store, env.gw.engine, inline_max=limit)
-            for ref in (in_store, in_rows, big):
-                assert await blobs.read_async(aio, ref.sha256, ref.size) == expected[ref.sha256]
-                assert await blobs.read_async(aio, ref.sha256) == expected[ref.sha256]
-        for size in (None, 10, 10 * LIMIT, 2 * LOOP_READ_MAX):
-            with pytest.raises(BlobNotFound):
-                await env.gw.blobs.read_async(aio, missing, size)
-
-    async def main() -> None:
-        if not is_postgresql(env.gw.engine):
-            await reads(None)
-            return
-        aio = await AsyncDriver(env.gw.engine).open()
-        try:
-            await reads(aio)
-        finally:
-            await aio.close()
-
-    asyncio.run(main())
 
 
 def test_the_same_small_blob_twice_is_one_row(env: Env) -> None:

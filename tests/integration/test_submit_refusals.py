@@ -187,14 +187,14 @@ def test_a_submit_that_loses_the_race_answers_as_the_winners_replay(
 
     first = submit(env, "A", header(A, [B, C]), key="race-1")
     assert first.status_code == 202, first.text
-    real = submit_module._find_replay
+    real = submit_module.find_replay
     calls = []
 
     def early_check_misses(gw: object, plan: object, *rest: object) -> object:
         calls.append(1)
         return None if len(calls) == 1 else real(gw, plan, *rest)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(submit_module, "_find_replay", early_check_misses)
+    monkeypatch.setattr(submit_module, "find_replay", early_check_misses)
     hdr = header(A, [B, C]) if same_body else header(A, [B], subject="Một văn bản khác")
     second = submit(env, "A", hdr, key="race-1")
     assert len(calls) == 2  # the early check (hidden), then the answer after the refused INSERT

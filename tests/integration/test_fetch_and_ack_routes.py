@@ -1,55 +1,34 @@
-"""The package fetch and the ack run their statement from the event loop on PostgreSQL (storage/aio.py), and go
-to the thread pool on SQLite; both answer the same. The app's lifespan opens the loop's driver and closes it."""
+"""The routes every recipient calls for every document, fetching the package and acking it, and the submit's
+header checks: what they answer on both databases. (Kept from the tests of the removed LeanRoute and event-loop
+driver, issue 19 item 5; the parity checks against those devices went with them.)"""
 
 from __future__ import annotations
 
 import hashlib
 
 import pytest
-from fastapi.testclient import TestClient
 
 from service.app import create_app
-from storage.db import is_postgresql
 from tests.support.exchange import header, submit
-from tests.support.gateway import A, B, Env
+from tests.support.gateway import A, B, C, Env
 from tests.support.pdfs import simple_pdf
 
 
-def test_fetch_and_ack_go_through_the_loops_driver_on_postgresql_only(env: Env) -> None:
-    aio = env.http.app.state.aio  # type: ignore[attr-defined]
-    assert (aio is not None) == is_postgresql(env.gw.engine)
+def test_fetch_and_ack_answer_for_the_recipient_and_refuse_the_others(env: Env) -> None:
     doc = submit(env, "A", header(A, [B]), files=[("vb.pdf", simple_pdf(1, pad_to=80_000))]).json()["id"]
     env.deliver()
-    before = aio.statements() if aio is not None else 0
-
     fetched = env.http.get(f"/api/v1/edocs/{doc}/edxml", headers=env.as_("B"))
     assert fetched.status_code == 200 and fetched.headers["content-type"] == "application/xml"
-    assert fetched.headers["etag"].strip('"') in {p.name for p in (env.gw.settings.data_dir / "objects").rglob("*")}
+    assert hashlib.sha256(fetched.content).hexdigest() == fetched.headers["etag"].strip('"')
     assert fetched.content.startswith(b"<?xml") and b"vb.pdf" in fetched.content
     acked = env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B"))
     assert acked.json() == {"id": doc, "agency": B, "state": "acked", "already": False}
-    again = env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B"))  # the general path says why
-    assert again.json()["already"] is True
+    again = env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B"))
+    assert again.status_code == 200 and again.json()["already"] is True
     refused = env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("C"))
     assert refused.status_code == 404 and refused.json()["code"] == "unknown_package"
     unknown = env.http.get("/api/v1/edocs/no-such-package/edxml", headers=env.as_("B"))
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_package"
-
-    if aio is not None:
-        # fetch: the package's row; acks: the one-statement ack, three times (two moved nothing); the 404 fetch
-        assert aio.statements() - before == 5
-
-
-def test_the_lifespan_opens_the_driver_and_closes_it(env: Env) -> None:
-    app = create_app(gateway=env.gw)
-    assert app.state.aio is None  # not before the app starts
-    with TestClient(app) as http:
-        aio = app.state.aio
-        assert (aio is not None) == is_postgresql(env.gw.engine)
-        assert http.get("/healthz").status_code == 200
-    assert app.state.aio is None
-    if aio is not None:
-        assert aio.closed  # the pool must not outlive the app
 
 
 def test_a_package_over_the_inline_limit_is_streamed_whole(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +42,31 @@ def test_a_package_over_the_inline_limit_is_streamed_whole(env: Env, monkeypatch
     sha = fetched.headers["etag"].strip('"')
     assert hashlib.sha256(fetched.content).hexdigest() == sha
     assert int(fetched.headers["content-length"]) == len(fetched.content) > 10_000
+
+
+def test_an_over_long_idempotency_key_is_refused(sqlite_env: Env) -> None:
+    resp = submit(sqlite_env, "A", header(A, [B], number="9001"), key="k" * 201)
+    assert resp.status_code == 422
+    problem = resp.json()
+    assert problem["code"] == "validation_error"
+    assert problem["errors"] == [
+        {
+            "loc": ["header", "Idempotency-Key"],
+            "msg": "String should have at most 200 characters",
+            "type": "string_too_long",
+        }
+    ]
+    assert submit(sqlite_env, "A", header(A, [B], number="9002"), key="k" * 200).status_code == 202
+
+
+def test_the_ack_takes_its_agency_from_the_query(sqlite_env: Env) -> None:
+    """A client acting for several agencies names the one acking; an agency it does not act for is refused."""
+    doc = submit(sqlite_env, "A", header(A, [B, C], number="9003"), files=[("vb.pdf", simple_pdf(1))]).json()["id"]
+    sqlite_env.deliver()
+    refused = sqlite_env.http.post(f"/api/v1/edocs/{doc}/ack?agency={C}", headers=sqlite_env.as_("B"))
+    assert refused.status_code == 403 and refused.json()["code"] == "not_your_agency", refused.text
+    acked = sqlite_env.http.post(f"/api/v1/edocs/{doc}/ack?agency={B}", headers=sqlite_env.as_("B"))
+    assert acked.status_code == 200 and acked.json()["agency"] == B
 
 
 def test_healthz_answers_while_every_thread_of_the_pool_is_busy(sqlite_env: Env) -> None:
