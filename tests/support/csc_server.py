@@ -78,7 +78,12 @@ class SoftHsmKey:
         import pkcs11
 
         self._token = pkcs11.lib(module_path).get_token(token_label=token_label)
-        self._session = self._token.open(user_pin=pin)
+        try:
+            self._session = self._token.open(user_pin=pin)
+        except pkcs11.exceptions.UserAlreadyLoggedIn:
+            # PKCS#11 login is per process and token: a key source of the same test process (pyHanko's session,
+            # kept open by the key-source cache) logged in first; this session shares that login.
+            self._session = self._token.open()
         self._key = self._session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, label=key_label)
         self._lock = threading.Lock()
 

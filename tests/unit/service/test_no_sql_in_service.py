@@ -17,15 +17,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# Being moved to storage/ on another branch of issue 19 (helper "devices"); empty this once both are merged.
-ALLOWED = frozenset({
-    "service/app.py",
-    "service/exchange/auto_status.py",
-    "service/exchange/inbox.py",
-    "service/exchange/submit.py",
-    "service/signatures.py",
-})
-ALLOWED_FOLDERS = ("service/api/",)
 
 GREP = re.compile(r'is_postgresql|text\("|sa\.text\(|WITH .* AS \(')
 SQL = re.compile(r"\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDELETE FROM\b", re.DOTALL)
@@ -33,10 +24,6 @@ SQL = re.compile(r"\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE \w+ SET\b|\bDEL
 
 def _files() -> list[Path]:
     return sorted((ROOT / "service").rglob("*.py"))
-
-
-def _allowed(path: Path) -> bool:
-    return _name(path) in ALLOWED or _name(path).startswith(ALLOWED_FOLDERS)
 
 
 def _name(path: Path) -> str:
@@ -70,15 +57,8 @@ def _sql_literals(path: Path) -> list[str]:
 
 
 def test_service_holds_no_sql_text_and_no_dialect_branch() -> None:
-    hits = [hit for path in _files() if not _allowed(path) for hit in _grep_hits(path) + _sql_literals(path)]
+    hits = [hit for path in _files() for hit in _grep_hits(path) + _sql_literals(path)]
     assert not hits, "SQL belongs in storage/ (a repository), the dialect is chosen there:\n" + "\n".join(hits)
-
-
-def test_the_allow_list_names_only_files_that_still_need_it() -> None:
-    """So that the list empties as the files are cleaned: an entry whose file is clean must go."""
-    clean = [_name(path) for path in _files()
-             if _name(path) in ALLOWED and not _grep_hits(path) and not _sql_literals(path)]
-    assert not clean, f"remove from ALLOWED, they hold no SQL any more: {clean}"
 
 
 def test_the_check_finds_what_it_looks_for(tmp_path: Path) -> None:
