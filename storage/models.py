@@ -39,6 +39,10 @@ __all__ = [
     "RouteRule",
     "SmallBlob",
     "StatusEntry",
+    "TlogCheckpoint",
+    "TlogCounter",
+    "TlogState",
+    "TlogTile",
     "UplinkReceipt",
     "new_id",
     "utcnow",
@@ -261,6 +265,51 @@ class ExchangeEvent(Base):
     agency_code: Mapped[str | None] = mapped_column(sa.String(13), index=True)
     actor: Mapped[str | None] = mapped_column(sa.String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Position of the event in the transparency log (storage/tlog): set by a database trigger in the transaction
+    #: that inserts the event, from ``tlog_counter`` (migration 0007_tlog), so every writer gets it without a gap.
+    leaf_index: Mapped[int | None] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), index=True, unique=True
+    )
+
+
+class TlogCounter(Base):
+    """The next leaf index of the transparency log: one row, advanced by the ``exchange_event`` insert trigger."""
+
+    __tablename__ = "tlog_counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    next_index: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+
+
+class TlogState(Base):
+    """The integrated tree (one row): how many leaves are in the tiles, its root and the latest signed checkpoint."""
+
+    __tablename__ = "tlog_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    root: Mapped[str] = mapped_column(sa.String(64))
+    checkpoint: Mapped[str | None] = mapped_column(sa.Text)
+    cosigned: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TlogCheckpoint(Base):
+    """Every signed checkpoint the log cut (the sequence a witness or an audit checks for consistency)."""
+
+    __tablename__ = "tlog_checkpoint"
+    size: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    root: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.Text)
+    cosigned: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TlogTile(Base):
+    """Where a tile or entry bundle (C2SP tlog-tiles path) is in the content-addressed object store."""
+
+    __tablename__ = "tlog_tile"
+    path: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int]
 
 
 class OutboxMessage(Base):
