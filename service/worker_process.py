@@ -38,14 +38,17 @@ logger = logging.getLogger("edoc.delivery")
 
 
 def run_worker(gw: Any, stop: threading.Event) -> None:
-    """Deliver until ``stop`` is set, with this node's uplink pollers (the process that delivers also pulls)."""
+    """Deliver until ``stop`` is set, with this node's uplink pollers (the process that delivers also pulls) and
+    the transparency log's sequencer."""
     from service.exchange.delivery import DeliveryWorker
+    from service.exchange.tlog import log_service
     from service.vxp.uplink import start_pollers
 
     pollers = start_pollers(gw, stop)
+    sequencer = log_service(gw).start(stop)  # integrates new log leaves, cuts a checkpoint within a second
     DeliveryWorker(gw).run_forever(stop)
-    for poller in pollers:
-        poller.join(timeout=10)
+    for thread in (*pollers, sequencer):
+        thread.join(timeout=10)
 
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}

@@ -18,6 +18,7 @@ from storage.tlog.errors import ProofError
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "CompactRange",
     "MemoryTree",
     "SubtreeOracle",
     "consistency_proof",
@@ -226,3 +227,29 @@ class MemoryTree:
 
     def root(self, size: int | None = None) -> bytes:
         return root_from_hashes(self.leaves[: len(self.leaves) if size is None else size])
+
+
+class CompactRange:
+    """The roots of the perfect subtrees covering leaves ``[0, size)`` (RFC 9162's right edge): appending is
+    amortised O(1) and the root at the current size costs O(log n), with O(log n) memory (streamed audits)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[bytes] = []  # one hash per set bit of size, the biggest subtree first
+
+    def append(self, leaf: bytes) -> None:
+        node = leaf
+        size = self.size
+        while size & 1:
+            node = node_hash(self._stack.pop(), node)
+            size >>= 1
+        self._stack.append(node)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return EMPTY_ROOT
+        node = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
+            node = node_hash(left, node)
+        return node

@@ -1,0 +1,81 @@
+"""The transparency log through the exchange, on SQLite and PostgreSQL: every event is one leaf, the sequencer
+integrates them into C2SP tiles and signs checkpoints, the HTTP resources and proofs are what an independent
+verifier (tests/support/tlog_verifier.py) accepts, and ``audit`` notices an edited event row."""
+
+from __future__ import annotations
+
+import base64
+
+import sqlalchemy as sa
+
+from service.exchange.tlog import log_service
+from storage.models import ExchangeEvent
+from tests.support import tlog_verifier as iv
+from tests.support.exchange import header, status, submit
+from tests.support.gateway import A, B, C, Env
+
+
+def _exchange(env: Env, n: int) -> None:
+    for i in range(n):
+        resp = submit(env, "A", header(A, [B, C], number=str(100 + i)))
+        assert resp.status_code == 202, resp.text
+        env.deliver()
+        doc = resp.json()["id"]
+        assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B")).status_code == 200
+        assert status(env, "B", doc, "03").status_code == 202
+        env.deliver()
+
+
+def _events(env: Env) -> list[tuple[int, int | None]]:
+    with env.gw.sessions() as session:
+        return list(session.execute(sa.select(ExchangeEvent.id, ExchangeEvent.leaf_index).order_by(ExchangeEvent.id)))
+
+
+def test_every_event_is_a_leaf_and_the_proofs_verify_independently(env: Env) -> None:
+    log = log_service(env.gw)
+    log.integrate_once()
+    first = env.http.get("/tlog/checkpoint")
+    assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=1"
+    vkey = env.http.get("/api/v1/log/key", headers=env.as_("auditor")).json()["vkey"]
+    _origin, size0, root0, _ = iv.check_checkpoint(first.content, vkey)
+
+    _exchange(env, 3)
+    rows = _events(env)
+    assert sorted(ix for _, ix in rows) == list(range(len(rows)))  # no gap, no duplicate
+    while log.integrate_once():
+        pass
+    note = env.http.get("/tlog/checkpoint").content
+    origin, size, root, _ = iv.check_checkpoint(note, vkey)
+    assert origin == env.gw.settings.node_id and size == len(rows)
+
+    # The tiles at the tlog-tiles paths: the level-0 tile holds the leaf hashes of the entry bundle's entries.
+    width = size % 256
+    tile = env.http.get(f"/tlog/tile/0/000.p/{width}")
+    bundle = env.http.get(f"/tlog/tile/entries/000.p/{width}")
+    assert tile.status_code == 200 and tile.headers["cache-control"] == "public, max-age=31536000, immutable"
+    entries, data = [], bundle.content
+    while data:
+        length = int.from_bytes(data[:2], "big")
+        entries.append(data[2:2 + length])
+        data = data[2 + length:]
+    assert [iv.leaf_of(e) for e in entries] == [tile.content[i:i + 32] for i in range(0, len(tile.content), 32)]
+    assert env.http.get("/tlog/tile/0/00").status_code == 404
+
+    auditor = env.as_("auditor")
+    for index in range(size):
+        resp = env.http.get("/api/v1/log/proof/inclusion", params={"index": index, "size": size}, headers=auditor)
+        proof = [base64.b64decode(p) for p in resp.json()["proof"]]
+        iv.check_inclusion(iv.leaf_of(entries[index]), index, size, proof, root)
+    if size0:
+        resp = env.http.get("/api/v1/log/proof/consistency", params={"old": size0, "new": size}, headers=auditor)
+        iv.check_consistency(size0, size, [base64.b64decode(p) for p in resp.json()["proof"]], root0, root)
+    assert env.http.get("/api/v1/log/proof/inclusion", params={"index": 0, "size": size},
+                        headers=env.as_("A")).status_code == 403
+    assert env.http.get("/api/v1/log/proof/inclusion", params={"index": 0, "size": size + 1},
+                        headers=auditor).status_code == 422
+
+    assert log.audit() == []
+    with env.gw.writes() as session, session.begin():
+        session.execute(sa.update(ExchangeEvent).where(ExchangeEvent.leaf_index == 2).values(actor="someone else"))
+    problems = log.audit()
+    assert len(problems) == 1 and problems[0].startswith("leaf 2 ")
