@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     app.include_router(tlog_http.tiles)
     app.include_router(tlog_http.api)
+    app.include_router(tlog_http.evidence)
     return app
 
 

@@ -4,6 +4,8 @@ C2SP tlog-tiles resources under the prefix ``/tlog`` (the log's *prefix* is ``<n
 ``GET /tlog/checkpoint`` (mutable: ``max-age=1``), ``GET /tlog/tile/<L>/<N>[.p/<W>]`` and
 ``GET /tlog/tile/entries/<N>[.p/<W>]`` (immutable; a partial tile never changes either, a bigger tree only adds
 another path). They need no key: the log is public to whoever can reach the node, like the verification page.
+``GET /api/v1/edocs/{id}/evidence``: a document's evidence bundle (service/exchange/evidence.py) for whoever may
+read its record (sender, recipients, auditors; an auditor gives ``?reason=`` to include the package bytes).
 Proofs, for auditors: ``GET /api/v1/log/proof/inclusion?index=&size=`` and
 ``GET /api/v1/log/proof/consistency?old=&new=`` answer JSON with base64 hashes; ``GET /api/v1/log/key`` the log's
 verifier key.
@@ -14,16 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from service.access import Op, require
 from service.api.deps import CallerDep, GatewayDep
 from service.exchange.errors import NotFound
+from service.exchange.evidence import build_bundle
 from service.exchange.tlog import b64_lines, log_service
 
-__all__ = ["api", "tiles"]
+__all__ = ["api", "evidence", "tiles"]
 
 tiles = APIRouter(prefix="/tlog", tags=["transparency log"])
+evidence = APIRouter(prefix="/api/v1/edocs", tags=["transparency log"])
 api = APIRouter(prefix="/api/v1/log", tags=["transparency log"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -63,3 +67,20 @@ def consistency(
 ) -> dict[str, Any]:
     require(caller, Op.EVENTS_ALL)
     return {"old": old, "new": new, "proof": b64_lines(log_service(gw).consistency(old, new))}
+
+
+@evidence.get("/{package_id}/evidence", summary="Evidence bundle of a document (zip, checked offline)")
+def evidence_bundle(
+    package_id: str,
+    gw: GatewayDep,
+    caller: CallerDep,
+    reason: str | None = Query(None, description="auditors: why they read the content (written to the log)"),
+) -> StreamingResponse:
+    data = build_bundle(gw, caller, package_id, reason=reason)
+    chunks = (data[i:i + 65536] for i in range(0, len(data), 65536))
+    return StreamingResponse(
+        chunks,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="evidence-{package_id}.zip"',
+                 "Cache-Control": "no-store"},
+    )

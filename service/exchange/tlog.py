@@ -83,6 +83,13 @@ class LogService:
     on_checkpoint: Callable[[LogService, bytes, int], None] | None = None
     _signer: Signer | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        settings = self.gw.settings
+        if self.on_checkpoint is None and settings.log_witnesses:
+            from service.exchange.witness import WitnessPush
+
+            self.on_checkpoint = WitnessPush.from_settings(settings.log_witnesses, settings.log_witness_quorum)
+
     @property
     def signer(self) -> Signer:
         if self._signer is None:
@@ -153,10 +160,19 @@ class LogService:
             return tlog_store.read_state(session)
 
     def checkpoint(self) -> bytes | None:
-        """The latest signed checkpoint, with its witnesses' cosignatures when it has them."""
-        state = self.state()
+        """The latest signed checkpoint, with its witnesses' cosignatures when it has them; when witnesses are
+        required (``log_witness_quorum``), the latest checkpoint that has them."""
+        with self.gw.sessions() as session:
+            if self.gw.settings.log_witness_quorum > 0:
+                row = tlog_store.latest_cosigned(session)
+                return row.cosigned.encode() if row is not None and row.cosigned else None
+            state = tlog_store.read_state(session)
         note = state.cosigned or state.checkpoint
         return note.encode() if note else None
+
+    def record_cosigned(self, size: int, note: bytes) -> None:
+        with self.gw.writes() as session, session.begin():
+            tlog_store.set_cosigned(session, size, note.decode())
 
     def _reader(self, session: Session) -> TileRead:
         return tlog_store.tile_reader(session, self.gw.store)

@@ -81,7 +81,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)
         if len(parts) != 3:
             raise NoteError("a verifier key is <name>+<key id>+<base64 key>")
         name, hex_id, b64 = parts

@@ -26,11 +26,13 @@ __all__ = [
     "checkpoints",
     "event_rows",
     "events_of_document",
+    "latest_cosigned",
     "leaf_count",
     "lock_state",
     "read_state",
     "record_checkpoint",
     "record_tiles",
+    "response_package_ids",
     "set_cosigned",
     "tile_reader",
     "write_tiles",
@@ -150,3 +152,14 @@ def set_cosigned(session: Session, size: int, note: str) -> None:
 def checkpoints(session: Session, *, after: int = -1, limit: int = 1000) -> list[TlogCheckpoint]:
     query = sa.select(TlogCheckpoint).where(TlogCheckpoint.size > after).order_by(TlogCheckpoint.size).limit(limit)
     return list(session.execute(query).scalars())
+
+
+def latest_cosigned(session: Session) -> TlogCheckpoint | None:
+    """The biggest checkpoint that has its witnesses' cosignatures."""
+    query = sa.select(TlogCheckpoint).where(TlogCheckpoint.cosigned.is_not(None))
+    return session.execute(query.order_by(TlogCheckpoint.size.desc()).limit(1)).scalar_one_or_none()
+
+
+def response_package_ids(session: Session, package_id: str) -> list[str]:
+    """The status packages answering a package (their events belong to its evidence)."""
+    return list(session.execute(sa.select(Package.id).where(Package.response_for_id == package_id)).scalars())

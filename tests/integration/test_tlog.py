@@ -5,14 +5,23 @@ verifier (tests/support/tlog_verifier.py) accepts, and ``audit`` notices an edit
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
+import json
+import subprocess
+import time
+import zipfile
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from service.exchange.tlog import log_service
 from storage.models import ExchangeEvent
+from storage.tlog.note import Signer
 from tests.support import tlog_verifier as iv
 from tests.support.exchange import header, status, submit
 from tests.support.gateway import A, B, C, Env
+from tests.support.server import EDOC, ROOT, free_port
 
 
 def _exchange(env: Env, n: int) -> None:
@@ -79,3 +88,89 @@ def test_every_event_is_a_leaf_and_the_proofs_verify_independently(env: Env) -> 
         session.execute(sa.update(ExchangeEvent).where(ExchangeEvent.leaf_index == 2).values(actor="someone else"))
     problems = log.audit()
     assert len(problems) == 1 and problems[0].startswith("leaf 2 ")
+
+
+def test_evidence_bundle_verifies_offline_and_shows_an_edited_event(env: Env, tmp_path: Path) -> None:
+    from service.exchange.evidence import verify_bundle
+
+    resp = submit(env, "A", header(A, [B, C], number="77"))
+    doc = resp.json()["id"]
+    env.deliver()
+    assert env.http.post(f"/api/v1/edocs/{doc}/ack", headers=env.as_("B")).status_code == 200
+    assert status(env, "B", doc, "03").status_code == 202
+    env.deliver()
+    log = log_service(env.gw)
+    while log.integrate_once():
+        pass
+    vkey = log.verifier.vkey
+
+    bundle = env.http.get(f"/api/v1/edocs/{doc}/evidence", headers=env.as_("A"))
+    assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/zip"
+    assert verify_bundle(bundle.content, vkey) == []
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        kinds = {e["kind"] for e in manifest["events"]}
+        assert {"submitted", "delivered", "acked"} <= kinds, kinds
+        # The independent verifier accepts each tlog-proof for its leaf.
+        for event in manifest["events"]:
+            assert iv.check_tlog_proof(zf.read(event["proof"]), zf.read(event["leaf"]), vkey) == event["index"]
+        package = zf.read(manifest["package"]["file"])
+        first = json.loads(zf.read(manifest["events"][0]["leaf"]))
+        assert first["package_sha256"] == hashlib.sha256(package).hexdigest()
+    assert env.http.get(f"/api/v1/edocs/{doc}/evidence", headers=env.as_("auditor")).status_code == 200
+    other = submit(env, "B", header(B, [C], number="78")).json()["id"]
+    assert env.http.get(f"/api/v1/edocs/{other}/evidence", headers=env.as_("A")).status_code in (403, 404)
+
+    path = tmp_path / "evidence.zip"
+    path.write_bytes(bundle.content)
+    ok = subprocess.run([str(EDOC), "evidence", "verify", str(path), "--log-key", vkey], capture_output=True,
+                        text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    wrong = Signer.generate(log.origin).verifier.vkey
+    bad = subprocess.run([str(EDOC), "evidence", "verify", str(path), "--log-key", wrong], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
+
+    # Someone edits the delivered event in the database: the bundle built now no longer verifies, and the audit
+    # says which leaf.
+    with env.gw.writes() as session, session.begin():
+        edited = session.execute(
+            sa.select(ExchangeEvent.leaf_index).where(ExchangeEvent.package_id == doc, ExchangeEvent.kind == "acked")
+        ).scalar_one()
+        session.execute(sa.update(ExchangeEvent).where(ExchangeEvent.leaf_index == edited).values(
+            detail={"note": "acked much later"}))
+    tampered = env.http.get(f"/api/v1/edocs/{doc}/evidence", headers=env.as_("A")).content
+    problems = verify_bundle(tampered, vkey)
+    assert len(problems) == 1 and f"leaf {edited}, acked" in problems[0], problems
+    assert [p.split(" ")[1] for p in log.audit()] == [str(edited)]
+
+
+def test_witnesses_cosign_the_checkpoints_the_node_serves(env: Env, tmp_path: Path) -> None:
+    import threading
+
+    import uvicorn
+
+    from service.exchange.witness import Witness, WitnessPush, witness_app
+
+    log = log_service(env.gw)
+    witness = Witness.open(name="witness.test/w1", key_file=tmp_path / "w.pem", state_file=tmp_path / "w.json",
+                           log_keys=[log.verifier.vkey])
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(witness_app(witness), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        log.on_checkpoint = WitnessPush.from_settings((f"http://127.0.0.1:{port}|{witness.verifier.vkey}",), 1)
+        for n in range(2):
+            assert submit(env, "A", header(A, [B], number=str(90 + n))).status_code == 202
+            env.deliver()
+            log.integrate_once()
+            note = env.http.get("/tlog/checkpoint").content
+            _o, size, _r, cosigned = iv.check_checkpoint(note, log.verifier.vkey, (witness.verifier.vkey,))
+            assert cosigned == 1 and size == log.state().size
+    finally:
+        log.on_checkpoint = None
+        server.should_exit = True
+        thread.join(timeout=10)

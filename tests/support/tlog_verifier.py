@@ -86,7 +86,7 @@ def check_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes, 
 
 
 def _vkey(vkey: str) -> tuple[str, bytes, int, bytes]:
-    name, key_id_hex, b64 = vkey.split("+")
+    name, key_id_hex, b64 = vkey.split("+", 2)
     raw = base64.b64decode(b64)
     key_id = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
     if key_id.hex() != key_id_hex:
