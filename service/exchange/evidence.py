@@ -52,6 +52,8 @@ def build_bundle(gw: Gateway, caller: Caller, package_id: str, *, reason: str | 
         shown = {d["to"] for d in record["deliveries"]} | {record["from"]}
         events = [e for e in events if e["agency_code"] is None or e["agency_code"] in shown]
         oracle = service.oracle(session, state.size)
+        logged = [e["leaf_index"] for e in events if e["leaf_index"] < state.size]
+        oracle.plan(lambda subtree: [inclusion_proof(subtree, i, state.size) for i in logged])  # one query
         listed: list[dict[str, Any]] = []
         files: dict[str, bytes] = {"checkpoint": note.encode()}
         for row in events:

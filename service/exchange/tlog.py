@@ -51,7 +51,7 @@ def log_key_path(settings: Settings) -> Path:
 
 def load_log_key(settings: Settings, *, create: bool = True) -> Signer:
     """The node's Ed25519 log key (PEM PKCS#8), named after the log's origin. Outside production a missing key
-    file is generated (0600, created exclusively: two processes starting together end with one key)."""
+    file is generated (0600, published by a hard link: two processes starting together end with one key)."""
     path = log_key_path(settings)
     name = settings.log_origin or settings.node_id
     if not path.exists():
@@ -59,15 +59,18 @@ def load_log_key(settings: Settings, *, create: bool = True) -> Signer:
             raise Invalid(f"the log key {path} does not exist (edoc keys log)", code="log_key_missing")
         path.parent.mkdir(parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)  # complete or absent: another process starting at once keeps its own or ours
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-                fh.flush()
-                os.fsync(fh.fileno())
+        finally:
+            tmp.unlink()
     key = load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise Invalid(f"the log key {path} is not an Ed25519 key", code="log_key_invalid")
@@ -190,7 +193,7 @@ class LogService:
                 raise NotFound(f"no tile {path}", code="tile_not_found") from exc
 
     def oracle(self, session: Session, latest: int) -> TileOracle:
-        return TileOracle(self._reader(session), latest)
+        return TileOracle(self._reader(session), latest, tlog_store.tile_reader_many(session, self.gw.store))
 
     def inclusion(self, index: int, size: int) -> list[bytes]:
         with self.gw.sessions() as session:
@@ -198,7 +201,9 @@ class LogService:
             self._check_sizes(size, latest)
             if not 0 <= index < size:
                 raise Invalid(f"index {index} is not in a tree of size {size}", code="log_index_out_of_range")
-            return inclusion_proof(self.oracle(session, latest).subtree, index, size)
+            oracle = self.oracle(session, latest)
+            oracle.plan(lambda subtree: inclusion_proof(subtree, index, size))  # its tiles in one query
+            return inclusion_proof(oracle.subtree, index, size)
 
     def consistency(self, old: int, new: int) -> list[bytes]:
         with self.gw.sessions() as session:
@@ -206,7 +211,9 @@ class LogService:
             self._check_sizes(new, latest)
             if not 0 <= old <= new:
                 raise Invalid(f"no consistency proof from size {old} to {new}", code="log_size_out_of_range")
-            return consistency_proof(self.oracle(session, latest).subtree, old, new)
+            oracle = self.oracle(session, latest)
+            oracle.plan(lambda subtree: consistency_proof(subtree, old, new))
+            return consistency_proof(oracle.subtree, old, new)
 
     # --- the self-audit (edoc log audit) ---
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from storage.interfaces import ObjectStore
 from storage.models import ExchangeEvent, Package, TlogCheckpoint, TlogCounter, TlogState, TlogTile, utcnow
 from storage.tlog.errors import TileNotFound
-from storage.tlog.tiles import TileRead, TileWrite
+from storage.tlog.tiles import TileRead, TileReadMany, TileWrite
 
 __all__ = [
     "State",
@@ -35,6 +35,7 @@ __all__ = [
     "response_package_ids",
     "set_cosigned",
     "tile_reader",
+    "tile_reader_many",
     "write_tiles",
 ]
 
@@ -129,6 +130,18 @@ def tile_reader(session: Session, store: ObjectStore) -> TileRead:
         return store.read(sha)
 
     return read
+
+
+def tile_reader_many(session: Session, store: ObjectStore) -> TileReadMany:
+    """``read_many(paths)``: the recorded tiles among ``paths``, located with one query."""
+
+    def read_many(paths: list[str]) -> dict[str, bytes]:
+        if not paths:
+            return {}
+        rows = session.execute(sa.select(TlogTile.path, TlogTile.sha256).where(TlogTile.path.in_(paths)))
+        return {path: store.read(sha) for path, sha in rows}
+
+    return read_many
 
 
 def record_checkpoint(session: Session, size: int, root: str, note: str) -> None:

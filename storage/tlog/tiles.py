@@ -20,6 +20,7 @@ __all__ = [
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "TileOracle",
+    "TileReadMany",
     "TileWrite",
     "encode_bundle",
     "entries_path",
@@ -36,6 +37,8 @@ MAX_ENTRY = 0xFFFF
 
 #: ``read(path) -> bytes``: a stored tile or entry bundle, raising :class:`TileNotFound` when there is none.
 TileRead = Callable[[str], bytes]
+#: ``read_many(paths) -> {path: bytes}``: several at once (one database round trip); missing ones are left out.
+TileReadMany = Callable[[list[str]], dict[str, bytes]]
 
 
 def _index_path(n: int) -> str:
@@ -138,11 +141,38 @@ class TileOracle:
     (every complete subtree of any smaller tree is complete in the latest one, so one set of tiles serves proofs
     for any earlier size). Tiles read are kept for the life of the object (one request)."""
 
-    def __init__(self, read: TileRead, size: int) -> None:
+    def __init__(self, read: TileRead, size: int, read_many: TileReadMany | None = None) -> None:
         self.read = read
+        self.read_many = read_many
         self.size = size
         self.reads = 0
         self._cache: dict[tuple[int, int], list[bytes]] = {}
+
+    def plan(self, compute: Callable[[SubtreeOracle], object]) -> None:
+        """Learn which tiles ``compute`` will read by running it once on placeholder hashes (which subtrees a proof
+        needs depends only on the sizes and indexes), then fetch them with one ``read_many``."""
+        if self.read_many is None:
+            return
+        wanted: set[tuple[int, int]] = set()
+
+        def placeholder(level: int, index: int) -> bytes:
+            tile_level, rest = divmod(level, TILE_HEIGHT)
+            wanted.add((tile_level, (index << rest) // TILE_WIDTH))
+            return bytes(HASH_SIZE)
+
+        compute(placeholder)
+        paths = {}
+        for key in wanted - self._cache.keys():
+            width = tile_width(self.size, *key)
+            if width:
+                paths[key] = (tile_path(key[0], key[1], width), width)
+        found = self.read_many([path for path, _ in paths.values()])
+        for key, (path, width) in paths.items():
+            if path in found:
+                hashes = _hashes(found[path])
+                if len(hashes) == width:
+                    self._cache[key] = hashes
+                    self.reads += 1
 
     def tile(self, level: int, index: int) -> list[bytes]:
         key = (level, index)
