@@ -25,12 +25,22 @@ def register(app: typer.Typer) -> None:
 
 
 def _gateway() -> Any:
+    """The gateway on a database at the code's schema: the embedded SQLite is migrated here (as every command
+    does), another database must have been migrated by its operator."""
     from service.settings import ConfigError
     from service.wiring import build_gateway
     from storage.errors import StorageError
+    from storage.migrate import current_revision, head_revision, upgrade
 
+    settings = load_settings()
+    url = settings.resolved_database_url()
     try:
-        return build_gateway(load_settings())
+        if url.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            upgrade(url)
+        elif current_revision(url) != head_revision():
+            fail("the database is not at the code's schema: run `edoc db upgrade` first")
+        return build_gateway(settings)
     except (ConfigError, StorageError) as exc:
         fail(str(exc))
 
