@@ -95,13 +95,24 @@ def evidence_verify(
 ) -> None:
     """Check an evidence bundle offline: package hashes against the leaves, the inclusion proofs, the checkpoint
     signature and the witnesses' cosignatures. One line per problem; exit 0 if none, 1 otherwise."""
-    from service.exchange.evidence import verify_bundle
+    import zipfile
 
+    from service.exchange.evidence import verify_bundle
+    from storage.tlog.errors import NoteError
+    from storage.tlog.note import Verifier
+
+    witnesses = tuple(witness_key or ())
+    for vkey in (log_key, *witnesses):
+        try:
+            Verifier.parse(vkey)
+        except NoteError as exc:
+            fail(f"{vkey}: {exc}")
     try:
         data = bundle.read_bytes()
     except OSError as exc:
         fail(f"{bundle}: {exc.strerror or exc}")
-    witnesses = tuple(witness_key or ())
+    if not zipfile.is_zipfile(bundle):
+        fail(f"{bundle}: not a zip file (an evidence bundle is GET /api/v1/edocs/{{id}}/evidence)")
     problems = verify_bundle(data, log_key, witnesses, len(witnesses) if quorum < 0 else quorum)
     for line in problems:
         out.print(escape(line), highlight=False, soft_wrap=True)
