@@ -172,7 +172,34 @@ class WitnessPush:
             parsed.append((url.rstrip("/"), Verifier.parse(vkey)))
         return cls(parsed, quorum)
 
+    _latest: tuple[LogService, bytes, int] | None = field(default=None, init=False, repr=False)
+    _wake: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+
     def __call__(self, log: LogService, note: bytes, size: int) -> None:
+        """Hand the new checkpoint to the pushing thread and return at once: a slow or absent witness never delays
+        the next checkpoint. Only the latest checkpoint waits; one the witnesses had no time for is skipped."""
+        with self._wake:
+            self._latest = (log, note, size)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="edoc-witness-push", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._latest is None:
+                    self._wake.wait()
+                log, note, size = self._latest
+                self._latest = None
+            try:
+                self.push(log, note, size)
+            except Exception:  # the next checkpoint tries again
+                logger.exception("witness push failed")
+
+    def push(self, log: LogService, note: bytes, size: int) -> None:
+        """Push one checkpoint to every witness now, and keep it cosigned once the quorum answered."""
         lines = [line for url, verifier in self.witnesses if (line := self._push(log, url, verifier, note, size))]
         if len(lines) >= max(1, self.quorum):
             log.record_cosigned(size, note + "".join(lines).encode())

@@ -162,14 +162,29 @@ def test_witnesses_cosign_the_checkpoints_the_node_serves(env: Env, tmp_path: Pa
     try:
         while not server.started:
             time.sleep(0.01)
-        log.on_checkpoint = WitnessPush.from_settings((f"http://127.0.0.1:{port}|{witness.verifier.vkey}",), 1)
+        push = WitnessPush.from_settings((f"http://127.0.0.1:{port}|{witness.verifier.vkey}",), 1)
+        pushed: list[int] = []
+        log.on_checkpoint = lambda service, note, size: (push.push(service, note, size), pushed.append(size))
         for n in range(2):
             assert submit(env, "A", header(A, [B], number=str(90 + n))).status_code == 202
             env.deliver()
             log.integrate_once()
+            assert pushed[-1] == log.state().size
             note = env.http.get("/tlog/checkpoint").content
             _o, size, _r, cosigned = iv.check_checkpoint(note, log.verifier.vkey, (witness.verifier.vkey,))
             assert cosigned == 1 and size == log.state().size
+        log.on_checkpoint = push  # as the node runs it: pushed from a thread of its own, the sequencer never waits
+        assert submit(env, "A", header(A, [B], number="99")).status_code == 202
+        env.deliver()
+        log.integrate_once()
+        deadline = time.monotonic() + 20
+        while True:
+            _o, size, _r, cosigned = iv.check_checkpoint(env.http.get("/tlog/checkpoint").content, log.verifier.vkey,
+                                                         (witness.verifier.vkey,))
+            if cosigned == 1 and size == log.state().size:
+                break
+            assert time.monotonic() < deadline, "the checkpoint was not cosigned"
+            time.sleep(0.05)
     finally:
         log.on_checkpoint = None
         server.should_exit = True

@@ -20,7 +20,16 @@ from storage.tlog.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from storage.tlog.note import Verifier, open_note
+from storage.tlog.note import (
+    ALG_COSIGNATURE,
+    Signer,
+    TlogProof,
+    Verifier,
+    format_checkpoint,
+    open_note,
+    parse_checkpoint,
+    sign_note,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "tlog"
 
@@ -134,3 +143,36 @@ def test_signed_note_example_of_the_c2sp_text() -> None:
     assert [v.name for v, _ in verified] == ["example.com/foo"]
     with pytest.raises(NoteError):
         open_note(NOTE.replace(b"example message", b"example massage"), [verifier])
+
+
+def test_checkpoint_and_tlog_proof_examples_of_the_c2sp_texts() -> None:
+    # tlog-checkpoint.md's example note text, and tlog-proof.md's example (signatures elided there as "[...]").
+    cp = parse_checkpoint(b"example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n")
+    assert (cp.origin, cp.size) == ("example.com/behind-the-sofa", 20852163)
+    assert format_checkpoint(cp.origin, cp.size, cp.root) == cp.text()
+    example = (
+        "c2sp.org/tlog-proof@v1\nextra YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ\nindex 73894\n"
+        "gSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=\nB95lDa8R83lS8n0eG+o0buTxRKQTYFi//1U8anccXmA=\n"
+        "EKNzoDWG8LGC0Yp9o+sv3qllpMP9uHQ9B20KNL+Q1zs=\nRoopEkOdqkYqMB4MJXrbt/hMjOxsVn0IrWjpz1ZMMes=\n"
+        "AHCioX9nLjsrse6YhjRRmk1WUEirVOLLRoOQ6vfO5vk=\n\nexample.com/fancylog\n109482\n"
+        "sFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n\n\u2014 example.com/fancylog hI2DJw[...]1roloI=\n"
+    ).encode()
+    proof = TlogProof.parse(example)
+    assert proof.index == 73894 and len(proof.proof) == 5 and proof.checkpoint.startswith(b"example.com/fancylog\n")
+    assert proof.encode() == example
+
+
+def test_notes_signed_here_verify_and_name_their_key() -> None:
+    signer = Signer.generate("edoc.example/log")
+    note = sign_note(format_checkpoint(signer.name, 3, b"\x01" * 32), [signer])
+    verifier = Verifier.parse(signer.verifier.vkey)
+    opened, verified = open_note(note, [verifier])
+    assert verified[0][0] == verifier and parse_checkpoint(opened.text).size == 3
+    witness = Signer.generate("witness.example/w1", ALG_COSIGNATURE)
+    cosigned = note + witness.signature_line(opened.text, timestamp=1679315147).encode()
+    _, verified = open_note(cosigned, [verifier, witness.verifier])
+    assert [(v.name, ts) for v, ts in verified] == [("edoc.example/log", None), ("witness.example/w1", 1679315147)]
+    with pytest.raises(NoteError):  # a known key whose signature fails rejects the note
+        open_note(note.replace(b"\n3\n", b"\n4\n"), [verifier])
+    with pytest.raises(NoteError):  # only unknown keys
+        open_note(note, [Signer.generate("edoc.example/log").verifier])
