@@ -257,6 +257,12 @@ class ExchangeEvent(Base):
     """Append-only exchange log: every accepted, refused, delivered, acknowledged and status event."""
 
     __tablename__ = "exchange_event"
+    __table_args__ = (
+        # The events not yet in the transparency log, in id order: what the log sequencer assigns indexes to on
+        # PostgreSQL (migration 0007_tlog).
+        sa.Index("ix_exchange_event_unlogged", "id", postgresql_where=sa.text("leaf_index IS NULL"),
+                 sqlite_where=sa.text("leaf_index IS NULL")),
+    )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(sa.String(32), index=True)
@@ -265,15 +271,15 @@ class ExchangeEvent(Base):
     agency_code: Mapped[str | None] = mapped_column(sa.String(13), index=True)
     actor: Mapped[str | None] = mapped_column(sa.String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: Position of the event in the transparency log (storage/tlog): set by a database trigger in the transaction
-    #: that inserts the event, from ``tlog_counter`` (migration 0007_tlog), so every writer gets it without a gap.
+    #: Position of the event in the transparency log (storage/tlog), without a gap: on SQLite set by a trigger in the
+    #: transaction that inserts the event (``tlog_counter``), on PostgreSQL by the log sequencer (migration 0007_tlog).
     leaf_index: Mapped[int | None] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), index=True, unique=True
     )
 
 
 class TlogCounter(Base):
-    """The next leaf index of the transparency log: one row, advanced by the ``exchange_event`` insert trigger."""
+    """The next leaf index of the transparency log: one row, advanced by SQLite's ``exchange_event`` insert trigger."""
 
     __tablename__ = "tlog_counter"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,17 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.interfaces import ObjectStore
-from storage.models import ExchangeEvent, Package, TlogCheckpoint, TlogCounter, TlogState, TlogTile, utcnow
+from storage.models import EVENTS, ExchangeEvent, Package, TlogCheckpoint, TlogState, TlogTile, utcnow
 from storage.tlog.errors import TileNotFound
 from storage.tlog.tiles import TileRead, TileReadMany, TileWrite
 
 __all__ = [
     "State",
+    "assign_pending",
     "checkpoints",
     "event_rows",
     "events_of_document",
     "latest_cosigned",
-    "leaf_count",
     "lock_state",
     "read_state",
     "record_checkpoint",
@@ -66,9 +66,17 @@ def lock_state(session: Session) -> State | None:
     return None if row is None else _state(row)
 
 
-def leaf_count(session: Session) -> int:
-    """How many events have a leaf index (the counter's value, as far as this transaction sees)."""
-    return int(session.execute(sa.select(TlogCounter.next_index).where(TlogCounter.id == 1)).scalar_one())
+def assign_pending(session: Session, next_index: int, limit: int) -> int:
+    """Give the committed events without a leaf index (PostgreSQL; SQLite's trigger leaves none) the indexes from
+    ``next_index`` on, in id order; answers how many. Only the sequencer, holding the state row, calls it."""
+    query = sa.select(ExchangeEvent.id).where(ExchangeEvent.leaf_index.is_(None)).order_by(ExchangeEvent.id)
+    ids = list(session.execute(query.limit(limit)).scalars())
+    if ids:
+        session.execute(
+            sa.update(EVENTS).where(EVENTS.c.id == sa.bindparam("event_id")).values(leaf_index=sa.bindparam("ix")),
+            [{"event_id": event_id, "ix": next_index + n} for n, event_id in enumerate(ids)],
+        )
+    return len(ids)
 
 
 _EVENT_COLUMNS = (

@@ -1,12 +1,12 @@
 """The transparency log (issue 21): every exchange-log event is a leaf of an RFC 9162 Merkle tree.
 
-``exchange_event.leaf_index`` is assigned by a trigger in the transaction that inserts the event, from the single
-row of ``tlog_counter``: whichever code path writes the event (the ORM, an executemany, a statement on the driver),
-the index comes with it, without a gap (a rolled-back transaction rolls its increment back) and without a duplicate
-(the counter row serialises the appenders). On PostgreSQL the trigger is a constraint trigger deferred to the
-commit, so the counter row is locked only while a transaction commits, never while it waits for another lock (no
-deadlock with the exchange's row locks); on SQLite there is a single writer anyway. Events already there get
-their indexes in id order. ``tlog_state`` (one row: the tree integrated into tiles and its latest checkpoint),
+``exchange_event.leaf_index``, the event's position in the log. SQLite (one writer at a time): a trigger assigns it
+in the transaction that inserts the event, from the single row of ``tlog_counter``, whatever code path writes the
+event. PostgreSQL: the sequencer assigns it, in id order, in the transaction that integrates the event into the
+tree; ``ix_exchange_event_unlogged`` (partial: ``leaf_index IS NULL``) finds the events still waiting. A trigger
+there would serialise every writer's commit, fsync included, on the counter row and cost the exchange most of
+its group commit (docs/evidence.md has the figures). Either way: no gap, no duplicate, every committed event
+exactly one leaf. Events already there get their indexes in id order. ``tlog_state`` (one row: the tree integrated into tiles and its latest checkpoint),
 ``tlog_checkpoint`` (every checkpoint cut) and ``tlog_tile`` (tile path -> blob in the object store) belong to the
 sequencer (service/exchange/tlog.py).
 
@@ -27,20 +27,6 @@ depends_on = None
 EMPTY_ROOT = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'  # SHA-256 of nothing
 _BIG = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
-PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION tlog_assign_leaf() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-    UPDATE tlog_counter SET next_index = next_index + 1 WHERE id = 1 RETURNING next_index - 1 INTO n;
-    UPDATE exchange_event SET leaf_index = n WHERE id = NEW.id;
-    RETURN NULL;
-END
-$$
-"""
-PG_TRIGGER = """
-CREATE CONSTRAINT TRIGGER tlog_leaf AFTER INSERT ON exchange_event
-DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tlog_assign_leaf()
-"""
 SQLITE_TRIGGER = """
 CREATE TRIGGER tlog_leaf AFTER INSERT ON exchange_event BEGIN
     UPDATE exchange_event SET leaf_index = (SELECT next_index FROM tlog_counter WHERE id = 1) WHERE id = NEW.id;
@@ -53,6 +39,8 @@ def upgrade() -> None:
     with op.batch_alter_table('exchange_event') as batch:
         batch.add_column(sa.Column('leaf_index', _BIG, nullable=True))
         batch.create_index('ix_exchange_event_leaf_index', ['leaf_index'], unique=True)
+        batch.create_index('ix_exchange_event_unlogged', ['id'], postgresql_where=sa.text('leaf_index IS NULL'),
+                           sqlite_where=sa.text('leaf_index IS NULL'))
     op.create_table(
         'tlog_counter',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -96,23 +84,18 @@ def upgrade() -> None:
         "INSERT INTO tlog_state (id, size, root, updated_at) "
         f"VALUES (1, 0, '{EMPTY_ROOT}', CURRENT_TIMESTAMP)"
     )
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute(PG_FUNCTION)
-        op.execute(PG_TRIGGER)
-    else:
+    if op.get_bind().dialect.name == 'sqlite':
         op.execute(SQLITE_TRIGGER)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute("DROP TRIGGER IF EXISTS tlog_leaf ON exchange_event")
-        op.execute("DROP FUNCTION IF EXISTS tlog_assign_leaf()")
-    else:
+    if op.get_bind().dialect.name == 'sqlite':
         op.execute("DROP TRIGGER IF EXISTS tlog_leaf")
     op.drop_table('tlog_tile')
     op.drop_table('tlog_checkpoint')
     op.drop_table('tlog_state')
     op.drop_table('tlog_counter')
     with op.batch_alter_table('exchange_event') as batch:
+        batch.drop_index('ix_exchange_event_unlogged')
         batch.drop_index('ix_exchange_event_leaf_index')
         batch.drop_column('leaf_index')
