@@ -45,23 +45,23 @@ def build_bundle(gw: Gateway, caller: Caller, package_id: str, *, reason: str | 
     service = log_service(gw)
     with gw.sessions() as session:
         record = inbox.package_record(session, caller, package_id)  # the access check, and the history it shows
-        state = tlog_store.read_state(session)
-        note = state.cosigned or state.checkpoint or ""
+        latest = tlog_store.read_state(session).size
+        size, note = service.served(session)  # with quorum witnesses: the latest cosigned checkpoint
         ids = [package_id, *tlog_store.response_package_ids(session, package_id)]
         events = tlog_store.events_of_document(session, record["document_id"], ids)
         shown = {d["to"] for d in record["deliveries"]} | {record["from"]}
         events = [e for e in events if e["agency_code"] is None or e["agency_code"] in shown]
-        oracle = service.oracle(session, state.size)
-        logged = [e["leaf_index"] for e in events if e["leaf_index"] < state.size]
-        oracle.plan(lambda subtree: [inclusion_proof(subtree, i, state.size) for i in logged])  # one query
+        oracle = service.oracle(session, latest)
+        logged = [e["leaf_index"] for e in events if e["leaf_index"] < size]
+        oracle.plan(lambda subtree: [inclusion_proof(subtree, i, size) for i in logged])  # one query
         listed: list[dict[str, Any]] = []
-        files: dict[str, bytes] = {"checkpoint": note.encode()}
+        files: dict[str, bytes] = {"checkpoint": note}
         for row in events:
             index = row["leaf_index"]
             entry = {"index": index, "event": row["id"], "kind": row["kind"], "leaf": f"log/{index}.json"}
             files[entry["leaf"]] = encode_leaf(row)
-            if index < state.size:
-                proof = TlogProof(index, tuple(inclusion_proof(oracle.subtree, index, state.size)), note.encode())
+            if index < size:
+                proof = TlogProof(index, tuple(inclusion_proof(oracle.subtree, index, size)), note)
                 entry["proof"] = f"log/{index}.tlog-proof"
                 files[entry["proof"]] = proof.encode()
             else:
@@ -81,7 +81,7 @@ def build_bundle(gw: Gateway, caller: Caller, package_id: str, *, reason: str | 
         "format": FORMAT,
         "package": package,
         "document_id": record["document_id"],
-        "log": {"origin": service.origin, "vkey": service.verifier.vkey, "size": state.size},
+        "log": {"origin": service.origin, "vkey": service.verifier.vkey, "size": size},
         "events": listed,
     }
     buf = io.BytesIO()

@@ -175,12 +175,15 @@ class LogService:
         """The latest signed checkpoint, with its witnesses' cosignatures when it has them; when witnesses are
         required (``log_witness_quorum``), the latest checkpoint that has them."""
         with self.gw.sessions() as session:
-            if self.gw.settings.log_witness_quorum > 0:
-                row = tlog_store.latest_cosigned(session)
-                return row.cosigned.encode() if row is not None and row.cosigned else None
-            state = tlog_store.read_state(session)
-        note = state.cosigned or state.checkpoint
-        return note.encode() if note else None
+            return self.served(session)[1] or None
+
+    def served(self, session: Session) -> tuple[int, bytes]:
+        """The size and note of the checkpoint this node serves (and proves against in evidence bundles)."""
+        if self.gw.settings.log_witness_quorum > 0:
+            row = tlog_store.latest_cosigned(session)
+            return (row.size, (row.cosigned or "").encode()) if row is not None else (0, b"")
+        state = tlog_store.read_state(session)
+        return state.size, (state.cosigned or state.checkpoint or "").encode()
 
     def record_cosigned(self, size: int, note: bytes) -> None:
         with self.gw.writes() as session, session.begin():
