@@ -48,7 +48,7 @@ def tile(gw: GatewayDep, path: str) -> Response:
 
 
 @api.get("/key", summary="The log's origin and verifier key (C2SP signed-note vkey)")
-def key(gw: GatewayDep) -> dict[str, Any]:
+def key(gw: GatewayDep, caller: CallerDep) -> dict[str, Any]:  # any client system (the API needs a key)
     service = log_service(gw)
     return {"origin": service.origin, "vkey": service.verifier.vkey}
 
