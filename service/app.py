@@ -85,6 +85,11 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     app.include_router(audit_pages.pages)
     app.include_router(vxp_http.router)
+    from service.api import tlog as tlog_http  # the transparency log: tiles, checkpoint, proofs (issue 21)
+
+    app.include_router(tlog_http.tiles)
+    app.include_router(tlog_http.api)
+    app.include_router(tlog_http.evidence)
     return app
 
 

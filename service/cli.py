@@ -544,6 +544,9 @@ def _register_commands() -> None:
     from service.cli_signing import register
 
     register(app)  # edoc sign, edoc verify (service/cli_signing.py)
+    from service.cli_tlog import register as register_tlog
+
+    register_tlog(app)  # edoc log, edoc evidence, edoc witness (service/cli_tlog.py)
 
 
 _register_commands()

@@ -258,6 +258,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"EDOC_METRICS_ALLOW: {entry!r} is not an address or network") from exc
         return value
 
+    # --- the transparency log (issue 21, docs/evidence.md) ---
+    log_key_file: Path | None = Field(
+        None,
+        description="PEM (PKCS#8) Ed25519 key that signs the log's checkpoints; unset: "
+        "<data_dir>/keys/log-ed25519.pem, generated at the first start outside production",
+    )
+    log_origin: str = Field("", description="checkpoint origin and log key name (default: the node id)")
+    log_checkpoint_seconds: float = Field(
+        0.5, gt=0, le=1, description="pause of the log sequencer when no new event waits (a checkpoint within 1 s)"
+    )
+    log_batch: int = Field(4096, ge=1, le=100_000, description="events the sequencer integrates per checkpoint at most")
+    log_witnesses: tuple[str, ...] = Field(
+        (), description='witnesses the node pushes checkpoints to: JSON ["<url>|<vkey>", ...] (tlog-witness)'
+    )
+    log_witness_quorum: int = Field(0, ge=0, description="cosignatures a checkpoint needs before it is served cosigned")
+
     @field_validator("node_id")
     @classmethod
     def _node_id(cls, value: str) -> str:
@@ -351,6 +367,8 @@ class Settings(BaseSettings):
         for name, remote in self.remote_signers.items():
             if "+https://" not in remote.url:
                 problems.append(f"remote signer {name} is not reached over https:// (STANDARDS.md §7: TLS ≥ 1.2)")
+        if self.log_key_file is None:
+            problems.append("EDOC_LOG_KEY_FILE is not set (the transparency log signs with a key kept by the operator)")
         for name, uplink in self.uplinks.items():
             if not uplink.endpoint.startswith("https://"):
                 problems.append(f"uplink {name} is not reached over https:// (STANDARDS.md §7: TLS ≥ 1.2)")

@@ -39,16 +39,18 @@ logger = logging.getLogger("edoc.delivery")
 
 def run_worker(gw: Any, stop: threading.Event) -> None:
     """Deliver until ``stop`` is set, with this node's uplink pollers (the process that delivers also pulls) and
-    the remote-signing poller."""
+    the remote-signing poller and the transparency log's sequencer."""
     from service.exchange.delivery import DeliveryWorker
+    from service.exchange.tlog import log_service
     from service.remote_poller import start_poller
     from service.vxp.uplink import start_pollers
 
     pollers = start_pollers(gw, stop)
     remote = start_poller(gw, stop)  # remote signatures waiting for an official's phone (issue 23)
+    sequencer = log_service(gw).start(stop)  # integrates new log leaves, cuts a checkpoint within a second
     DeliveryWorker(gw).run_forever(stop)
-    for poller in [*pollers, *([remote] if remote else [])]:
-        poller.join(timeout=10)
+    for thread in (*pollers, *([remote] if remote else []), sequencer):
+        thread.join(timeout=10)
 
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}

@@ -41,6 +41,10 @@ __all__ = [
     "RouteRule",
     "SmallBlob",
     "StatusEntry",
+    "TlogCheckpoint",
+    "TlogCounter",
+    "TlogState",
+    "TlogTile",
     "UplinkReceipt",
     "new_id",
     "utcnow",
@@ -263,7 +267,7 @@ class ExchangeEvent(Base):
     """Append-only exchange log: every accepted, refused, delivered, acknowledged and status event."""
 
     __tablename__ = "exchange_event"
-    # Each filter of the auditor search pages in (at, id) order (storage/events.py, migration 0007); the
+    # Each filter of the auditor search pages in (at, id) order (storage/events.py, migration 0008_event_search); the
     # expression index on detail.status_code and the trigram indexes live in that migration only.
     __table_args__ = (
         sa.Index("ix_event_at_id", "at", "id"),
@@ -272,6 +276,10 @@ class ExchangeEvent(Base):
         sa.Index("ix_event_document_at", "document_id", "at", "id"),
         sa.Index("ix_event_package_at", "package_id", "at", "id"),
         sa.Index("ix_event_status_at", sa.text("(detail ->> 'status_code')"), "at", "id"),
+        # The events not yet in the transparency log, in id order: what the log sequencer assigns indexes to on
+        # PostgreSQL (migration 0009_tlog).
+        sa.Index("ix_exchange_event_unlogged", "id", postgresql_where=sa.text("leaf_index IS NULL"),
+                 sqlite_where=sa.text("leaf_index IS NULL")),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -281,6 +289,51 @@ class ExchangeEvent(Base):
     agency_code: Mapped[str | None] = mapped_column(sa.String(13))
     actor: Mapped[str | None] = mapped_column(sa.String(100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Position of the event in the transparency log (storage/tlog), without a gap: on SQLite set by a trigger in the
+    #: transaction that inserts the event (``tlog_counter``), on PostgreSQL by the log sequencer (migration 0009_tlog).
+    leaf_index: Mapped[int | None] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), index=True, unique=True
+    )
+
+
+class TlogCounter(Base):
+    """The next leaf index of the transparency log: one row, advanced by SQLite's ``exchange_event`` insert trigger."""
+
+    __tablename__ = "tlog_counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    next_index: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+
+
+class TlogState(Base):
+    """The integrated tree (one row): how many leaves are in the tiles, its root and the latest signed checkpoint."""
+
+    __tablename__ = "tlog_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    root: Mapped[str] = mapped_column(sa.String(64))
+    checkpoint: Mapped[str | None] = mapped_column(sa.Text)
+    cosigned: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TlogCheckpoint(Base):
+    """Every signed checkpoint the log cut (the sequence a witness or an audit checks for consistency)."""
+
+    __tablename__ = "tlog_checkpoint"
+    size: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    root: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.Text)
+    cosigned: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TlogTile(Base):
+    """Where a tile or entry bundle (C2SP tlog-tiles path) is in the content-addressed object store."""
+
+    __tablename__ = "tlog_tile"
+    path: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int]
 
 
 class OutboxMessage(Base):

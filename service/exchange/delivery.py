@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from service.bus.interfaces import Bus, Message
 from service.context import Gateway
 from service.exchange.handlers import HANDLERS, DeliveryError, Failure, Handler, Transport, Work, deliver_local
+from service.exchange.tlog import log_service
 from service.routing import LOCAL
 from storage.exchange import outbox
 from storage.models import utcnow
@@ -101,6 +102,10 @@ class DeliveryWorker:
         instead of 5.0-6.8 (bench/exchange.py, paired runs). A document waits at most one pause longer.
         """
         logger.info("delivery worker %s started", self.name)
+        # The transparency log's sequencer runs beside the deliveries, in every process that delivers (edoc worker,
+        # edoc serve's worker process, the ASGI app's thread): it integrates new leaves and signs a checkpoint
+        # within a second (service/exchange/tlog.py).
+        sequencer = log_service(self.gw).start(stop)
         full = self.gw.settings.worker_batch
         while not stop.is_set():
             try:
@@ -112,6 +117,7 @@ class DeliveryWorker:
             self.gw.wakeup.clear()  # what the round itself signalled is claimed after the pause
             self.gw.wakeup.wait(self.gw.settings.worker_poll_seconds)
             self.gw.wakeup.clear()
+        sequencer.join(timeout=10)
         logger.info("delivery worker %s stopped", self.name)
 
     def _purge_when_due(self) -> None:

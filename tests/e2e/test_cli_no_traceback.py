@@ -26,6 +26,7 @@ from tests.support.server import EDOC, free_port
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 BAD_LOGIN = "postgresql+psycopg://nobody:wrong@127.0.0.1:5432/nodb"
+VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"  # the C2SP signed-note example
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ def _cases() -> list[Case]:
         (("client", "rotate", "nope"), False),
         (("worker", "--once"), True),
         (("uplink", "poll"), False),
+        (("log", "key"), True),
+        (("log", "integrate"), True),
+        (("log", "audit"), True),
     ]
     bad = ("bad_url", "bad_login", "bad_settings")
     cases: list[Case] = []
@@ -97,6 +101,11 @@ def _cases() -> list[Case]:
         Case(("verify", "{files}/signed.pdf", "--trust", "{files}/ca.pem", "--receipt", "{files}/r.pdf"), "fresh",
              verdict=2),
         Case(("verify", "{files}/signed.pdf", "--trust", "{files}/ca.pem"), "bad_settings"),
+        Case(("evidence", "verify", "{files}/missing.zip", "--log-key", VKEY), "fresh"),
+        Case(("evidence", "verify", "{files}/garbage.json", "--log-key", VKEY), "fresh"),
+        Case(("evidence", "verify", "{files}/doc.pdf", "--log-key", "not-a-key"), "fresh"),
+        Case(("witness", "--log-key", "not-a-key", "--key", "{files}/w.pem", "--state", "{files}/w.json"), "fresh"),
+        Case(("witness", "--log-key", VKEY, "--key", "{files}/doc.pdf", "--state", "{files}/w.json"), "fresh"),
     ]
     return cases
 
