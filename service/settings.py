@@ -79,6 +79,18 @@ class Settings(BaseSettings):
         "a JSON array or URLs separated by commas or spaces; production requires two on different endpoints or "
         "buckets, each able to enforce a retention (s3:// with Object Lock), and refuses file://",
     )
+    archive_after_days: float = Field(
+        30, gt=0, description="days after which a document whose exchange is not complete is archived anyway "
+        "(its AIP marked incomplete)",
+    )
+    archive_sweep_seconds: float = Field(
+        60, ge=0, description="how often the worker looks for completed exchanges to archive (0: never)"
+    )
+    retention_table: Path | None = Field(
+        None, description="JSON file of retention rules by document type and issuing agency (docs/configuration.md)"
+    )
+    retention_default: str = Field("10 năm", description="retention when no rule matches: \"Vĩnh viễn\" or N năm")
+    fixity_days: float = Field(30, gt=0, description="every archive copy is re-hashed at least this often")
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
 
     node_id: str = Field("000.00.00.H53", description="agency code of this node, written in TraceHeaders")
