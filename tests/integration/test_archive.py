@@ -24,8 +24,8 @@ def file_env(empty_database_url: str, tmp_path: Path) -> Iterator[Env]:
     yield from gateway_env(empty_database_url, tmp_path, archive_sweep_seconds=0)
 
 
-def complete_exchange(env: Env, pdf: bytes | None = None) -> str:
-    resp = submit(env, "A", header(A, [B]), files=[("Công văn số 12.pdf", pdf or simple_pdf(2))])
+def complete_exchange(env: Env, pdf: bytes | None = None, number: str = "12") -> str:
+    resp = submit(env, "A", header(A, [B], number=number), files=[("Công văn số 12.pdf", pdf or simple_pdf(2))])
     assert resp.status_code == 202, resp.text
     doc: str = resp.json()["id"]
     env.deliver()
