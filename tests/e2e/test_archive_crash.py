@@ -67,6 +67,7 @@ def test_sigkill_while_archiving_leaves_one_complete_aip_per_copy(empty_database
         proc.send_signal(signal.SIGKILL)  # mid-stream: some AIPs written, one being written, some not started
         proc.wait(timeout=10)
         done, pending, half = _counts(env.gw)
+        assert done + pending == DOCS
         assert half == 0, "a pending AIP has copy rows"
         assert 0 < done < DOCS, (done, log.read_text()[-2000:])
 
