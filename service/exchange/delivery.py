@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.archive.archiving import sweep as archive_sweep
+from service.archive.fixity import audit_due
 from service.bus.interfaces import Bus, Message
 from service.context import Gateway
 from service.exchange.handlers import HANDLERS, DeliveryError, Failure, Handler, Transport, Work, deliver_local
@@ -148,7 +149,8 @@ class DeliveryWorker:
 
     def _archive_sweep_when_due(self) -> None:
         """Every ``archive_sweep_seconds`` (0: never), after a round that did not fill its batch, queue the AIPs
-        of the exchanges that completed (service/archive/archiving.py: why a sweep)."""
+        of the exchanges that completed (service/archive/archiving.py: why a sweep) and audit a few archive
+        copies that are due (service/archive/fixity.py)."""
         every = self.gw.settings.archive_sweep_seconds
         now = time.monotonic()
         if not every or now < self._next_archive_sweep:
@@ -158,6 +160,10 @@ class DeliveryWorker:
             archive_sweep(self.gw)
         except Exception:  # tried again at the next due time; delivery goes on
             logger.exception("delivery worker %s: archive sweep failed", self.name)
+        try:  # the rolling fixity audit: a few copies whose last check is older than EDOC_FIXITY_DAYS
+            audit_due(self.gw)
+        except Exception:
+            logger.exception("delivery worker %s: fixity audit failed", self.name)
 
     def _record_failure(self, handler: Handler | None, failure: Failure) -> None:
         """Retry on the schedule or dead-letter, with the handler's own bookkeeping, in one transaction."""

@@ -18,6 +18,8 @@ __all__ = [
     "Candidate",
     "CopyRow",
     "DocumentRecord",
+    "add_files",
+    "aip_ids",
     "aip_of_package",
     "complete_aip",
     "copies_due",
@@ -212,3 +214,17 @@ def document_record(session: Session, package_id: str) -> DocumentRecord | None:
                       .order_by(STATUS_ENTRIES.c.id)),
         events=rows(sa.select(EVENTS).where(EVENTS.c.package_id == package_id).order_by(EVENTS.c.id)),
     )
+
+
+def add_files(session: Session, aip_id: str, files: dict[str, Any]) -> None:
+    """Add files (PREMIS event files appended after the AIP was written) to every copy of an AIP."""
+    for copy in copies_of(session, aip_id):
+        session.execute(
+            AIP_COPIES.update()
+            .where(AIP_COPIES.c.aip_id == aip_id, AIP_COPIES.c.store_url == copy.store_url)
+            .values(files={**copy.files, **files})
+        )
+
+
+def aip_ids(session: Session) -> list[str]:
+    return list(session.scalars(sa.select(_A.id).where(_A.state == "complete").order_by(_A.created_at)))
