@@ -105,3 +105,44 @@ def test_an_audit_repairs_s3_copies_with_new_versions(s3_env: Env) -> None:
     assert not two.exists(mets)
     check_audit(env, (first.id, first_copies[0].store_url), (second.id, second_copies[1].store_url))
     assert one.read(sha) == good and two.exists(mets)
+
+
+def test_the_audit_and_verify_commands(empty_database_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    urls = ((tmp_path / "copy-1").as_uri(), (tmp_path / "copy-2").as_uri())
+    variables = {"EDOC_DATABASE_URL": empty_database_url, "EDOC_DATA_DIR": str(tmp_path),
+                 "EDOC_STORAGE_URL": (tmp_path / "objects").as_uri(), "EDOC_ARCHIVE_URLS": ",".join(urls)}
+    runner = CliRunner()
+    for env in gateway_env(empty_database_url, tmp_path, archive_urls=urls, archive_sweep_seconds=0):
+        (first, copies), _second = two_archived(env)
+        ok = runner.invoke(app, ["archive", "verify", first.id], env=variables)
+        assert ok.exit_code == 0, ok.output
+        assert "intact" in ok.output
+
+        mets = copies[0].files["METS.xml"]["sha256"]
+        (tmp_path / "copy-1" / mets[:2] / mets[2:4] / mets).write_bytes(b"<not-mets/>")
+        bad = runner.invoke(app, ["archive", "verify", first.package_id], env=variables)
+        assert bad.exit_code == 1
+        assert "METS.xml: SHA-256" in bad.output and "copy-1" in bad.output and "copy-2" not in bad.output
+
+        audited = runner.invoke(app, ["archive", "audit", "--aip", first.id], env=variables)
+        assert audited.exit_code == 0, audited.output
+        assert "2 copies: 1 ok, 1 repaired, 0 damaged" in audited.output
+        assert runner.invoke(app, ["archive", "verify", first.id], env=variables).exit_code == 0
+
+        folder = tmp_path / "unpacked"
+        for path, entry in copies[1].files.items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes((tmp_path / "copy-2" / entry["sha256"][:2] / entry["sha256"][2:4] /
+                                         entry["sha256"]).read_bytes())
+        assert runner.invoke(app, ["archive", "verify", str(folder)], env=variables).exit_code == 0
+        (folder / "documentation" / "status-history.json").write_text("{}")
+        lines = runner.invoke(app, ["archive", "verify", str(folder)], env=variables).output.strip().splitlines()
+        assert lines and all(line.startswith("documentation/status-history.json:") for line in lines), lines
+
+        missing = runner.invoke(app, ["archive", "audit", "--aip", "urn:uuid:nothing"], env=variables)
+        assert missing.exit_code == 1 and "no AIP urn:uuid:nothing" in missing.output
+        assert "Traceback" not in missing.output
