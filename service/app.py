@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.api import admin, edocs
+from service.api import admin, archive, edocs
 from service.api_docs import install_docs
 from service.context import Gateway
 from service.edge.guard import EdgeGuard, EdgeLimits
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.add_middleware(EdgeGuard, limits=app.state.edge)
     app.include_router(edocs.hot)
     app.include_router(edocs.router)
+    app.include_router(archive.router)
     app.include_router(admin.router)
     app.include_router(admin.health)
     from service.api import signatures  # PDF verify/sign API and the clerks' /verify page (issue 3)

@@ -112,3 +112,23 @@ def test_the_retention_table_decides_the_period(empty_database_url: str, tmp_pat
         env.deliver()
         aip, _copies = aip_files(env, doc)
         assert aip.permanent and aip.retain_until is None and aip.retention == "Vĩnh viễn"
+
+
+def test_the_archive_endpoint_shows_the_aip_its_copies_and_last_fixity(file_env: Env) -> None:
+    from service.archive.fixity import audit
+
+    env = file_env
+    doc = complete_exchange(env)
+    early = env.http.get(f"/api/v1/edocs/{doc}/archive", headers=env.as_("A"))
+    assert early.status_code == 404 and early.json()["code"] == "not_archived"
+    sweep(env.gw)
+    env.deliver()
+    audit(env.gw, everything=True)
+    for who in ("A", "B", "auditor"):
+        resp = env.http.get(f"/api/v1/edocs/{doc}/archive", headers=env.as_(who))
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert body["aip"].startswith("urn:uuid:") and body["state"] == "complete" and body["retention"] == "10 năm"
+        [copy] = body["copies"]
+        assert copy["files"] >= 10 and copy["last_fixity"]["outcome"] == "ok"
+    assert env.http.get(f"/api/v1/edocs/{doc}/archive", headers=env.as_("C")).status_code in (403, 404)
