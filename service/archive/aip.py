@@ -201,14 +201,17 @@ def _events(aip: AipRow, record: DocumentRecord, ctx: Context, subjects: Sequenc
         return PremisEvent(str(uuid.uuid5(base, name)), kind, at, outcome, (run, node, *extra), tuple(objects),
                            detail, note)
 
-    signature = p.get("signature") or {}
+    incoming = (p.get("signature") or {}).get("incoming") or {}
+    code = incoming.get("code")
+    outcome = {"valid": "success", "built": "not applicable", "unsigned": "warning"}.get(code or "", "failure")
     events = [
         event("ingestion", "ingestion", created, "success", payload,
               f"package {p['id']} accepted from {p['from_code']} ({p.get('channel', 'api')})",
               extra=((sender, "submitter"),)),
-        event("validation-xmldsig", "validation", created,
-              "success" if signature.get("valid", True) is not False else "failure", payload[:1],
-              "XML-DSig of the edXML package", note=json.dumps(signature, ensure_ascii=False, default=str)[:2000]),
+        event("validation-xmldsig", "validation", created, outcome, payload[:1],
+              "XML-DSig of the edXML package as received (built: made by this node from a native submit); the "
+              "package as delivered is signed by this node",
+              note=json.dumps(incoming, ensure_ascii=False, default=str)[:2000]),
     ]
     for a in record.attachments:
         if a.get("verification"):
