@@ -5,12 +5,14 @@ It pins ``lxml==5.1.0`` while pyHanko needs a newer one, so it cannot live in th
 it there from the package index. At import it fetches four CSIP vocabularies over the network although the same
 files ship in its package: the runner below installs a ``urllib`` opener that answers those URLs from
 ``eark_validator/ipxml/resources/vocabs/``, so validation touches no network. Locally a failed install skips the
-tests that need it (with the reason); on CI it fails them.
+tests that need it (with the reason); on CI it fails them. ``EDOC_TEST_EARK_PYTHON`` names an interpreter that
+already has it (.ci/run makes one), which saves the install.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -85,8 +87,21 @@ class EarkValidator:
         return result
 
 
+def _site_packages(python: Path) -> Path:
+    where = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True)
+    return Path(where.stdout.strip())
+
+
 @pytest.fixture(scope="session")
 def eark_validator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EarkValidator]:
+    """``EDOC_TEST_EARK_PYTHON`` (set by .ci/run: a venv with eark-validator made once) or a venv made now."""
+    given = os.environ.get("EDOC_TEST_EARK_PYTHON")
+    if given:
+        python = Path(given)
+        require(python.is_file(), f"EDOC_TEST_EARK_PYTHON={given}: no such interpreter")
+        yield EarkValidator(python, _site_packages(python))
+        return
     venv = tmp_path_factory.mktemp("eark-validator-venv")
     made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True, check=False)
     require(made.returncode == 0, f"cannot create a venv for eark-validator: {made.stderr[-500:]}")
@@ -95,6 +110,4 @@ def eark_validator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EarkVal
                          capture_output=True, text=True, timeout=900, check=False)
     require(pip.returncode == 0, f"cannot install eark-validator {VERSION} from the package index: "
             f"{pip.stderr.strip().splitlines()[-1:] if pip.stderr.strip() else pip.returncode}")
-    where = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                           capture_output=True, text=True, check=True)
-    yield EarkValidator(python, Path(where.stdout.strip()))
+    yield EarkValidator(python, _site_packages(python))
