@@ -470,11 +470,11 @@ def archive_peak_rss(tmp: Path, size_mb: int) -> tuple[float, float]:
                                 stderr=subprocess.DEVNULL)
         peak = 0
         while proc.poll() is None:
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, RuntimeError):  # RuntimeError: exited, a zombie
                 peak = max(peak, vm_hwm(proc.pid))
             time.sleep(0.01)
         assert proc.returncode == 0, proc.returncode
-        return peak / 1024
+        return peak / 2**20  # vm_hwm answers bytes
 
     for env in gateway_env(url, tmp, archive_sweep_seconds=0):
         big = b"%PDF-1.4\n" + os.urandom(size_mb * 2**20)
