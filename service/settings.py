@@ -221,6 +221,19 @@ class Settings(BaseSettings):
     def _bus_url(cls, value: str) -> str:
         return check_url(value)  # db:// (the outbox table) now; amqp:// comes with the production tier
 
+    @model_validator(mode="after")
+    def _retention(self) -> Settings:
+        """A retention table or default that cannot be read refuses to start, in one line (not at the first
+        archive sweep)."""
+        from service.archive.errors import ArchiveError
+        from service.archive.retention import RetentionTable
+
+        try:
+            RetentionTable.load(self.retention_table, self.retention_default)
+        except ArchiveError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
     @field_validator("archive_urls", mode="before")
     @classmethod
     def _split_archive_urls(cls, value: Any) -> Any:

@@ -55,3 +55,17 @@ def test_bad_tables_are_refused(tmp_path: Path, content: str) -> None:
     with pytest.raises(ArchiveError) as refused:
         RetentionTable.load(path, "10 năm")
     assert refused.value.code == "invalid_retention_table"
+
+
+def test_a_bad_table_refuses_the_settings(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    path = tmp_path / "t.json"
+    path.write_text('{"rules": [{"type_name": "x", "retention": "forever"}]}', encoding="utf-8")
+    with pytest.raises(ValidationError, match="not a retention period"):
+        Settings(retention_table=path)
+    with pytest.raises(ValidationError, match="not a retention period"):
+        Settings(retention_default="sometimes")
+    assert Settings(retention_default="Vĩnh viễn").retention_default == "Vĩnh viễn"
