@@ -1,7 +1,9 @@
 """Offline check of one AIP (issue 20 item 7, partly): given a way to read its files by path, say in one line per
 problem what is wrong: the BagIt manifest (every listed file present with its SHA-256), the METS checksums and
-sizes of every file and metadata reference, and the PREMIS links (every event's objects exist, every object's
-fixity matches its file). Signatures inside (XML-DSig, PAdES) are not re-verified here yet."""
+sizes of every file and metadata reference, the PREMIS links (every event's objects exist, every object's fixity
+matches its file), and the XML signature of the package as delivered (signed by this node: it must verify). The
+PAdES signatures of the attachments are not re-verified here (that needs the trust configuration): their
+verification reports at archiving time are in ``documentation/verification.json``."""
 
 from __future__ import annotations
 
@@ -97,11 +99,25 @@ def _premis(read: Reader, problems: list[str]) -> None:
                 problems.append(f"PREMIS.xml: event {ident} links to an unknown agent {link.text}")
 
 
+def _xml_signature(read: Reader, problems: list[str]) -> None:
+    from signing.xmldsig import verify_package
+
+    path = "representations/rep1/data/package.edxml"
+    data = read(path)
+    if data is None:
+        return  # reported as missing by the manifest
+    check = verify_package(data)
+    if check.code != "valid":
+        problems.append(f"{path}: XML signature {check.code}" + (f" ({'; '.join(check.problems)})"
+                                                                   if check.problems else ""))
+
+
 def verify_aip(read: Reader) -> list[str]:
     """Every problem found, one line each (empty: the AIP is intact and consistent)."""
     problems: list[str] = []
     _manifest(read, problems)
     _mets(read, problems)
+    _xml_signature(read, problems)
     try:
         _premis(read, problems)
     except etree.XMLSyntaxError as exc:

@@ -142,6 +142,10 @@ def test_the_audit_and_verify_commands(empty_database_url: str, tmp_path: Path) 
         (folder / "documentation" / "status-history.json").write_text("{}")
         lines = runner.invoke(app, ["archive", "verify", str(folder)], env=variables).output.strip().splitlines()
         assert lines and all(line.startswith("documentation/status-history.json:") for line in lines), lines
+        package = folder / "representations" / "rep1" / "data" / "package.edxml"
+        package.write_bytes(package.read_bytes().replace("triển khai".encode(), "trien khai".encode()))
+        lines = runner.invoke(app, ["archive", "verify", str(folder)], env=variables).output.strip().splitlines()
+        assert any(line.startswith("representations/rep1/data/package.edxml: XML signature") for line in lines), lines
 
         missing = runner.invoke(app, ["archive", "audit", "--aip", "urn:uuid:nothing"], env=variables)
         assert missing.exit_code == 1 and "no AIP urn:uuid:nothing" in missing.output
