@@ -143,7 +143,7 @@ def test_the_audit_and_verify_commands(empty_database_url: str, tmp_path: Path) 
         lines = runner.invoke(app, ["archive", "verify", str(folder)], env=variables).output.strip().splitlines()
         assert lines and all(line.startswith("documentation/status-history.json:") for line in lines), lines
         package = folder / "representations" / "rep1" / "data" / "package.edxml"
-        package.write_bytes(package.read_bytes().replace("triển khai".encode(), "trien khai".encode()))
+        package.write_bytes(package.read_bytes().replace("triển khai".encode(), b"trien khai"))
         lines = runner.invoke(app, ["archive", "verify", str(folder)], env=variables).output.strip().splitlines()
         assert any(line.startswith("representations/rep1/data/package.edxml: XML signature") for line in lines), lines
 
