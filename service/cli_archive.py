@@ -3,6 +3,9 @@
 - ``edoc archive audit [--all] [--aip ID]``: re-hash archive copies now (those due within ``EDOC_FIXITY_DAYS``,
   every copy with ``--all``, or those of one AIP), repairing what is wrong from a good copy; a progress bar on
   stderr, a summary table on stdout; exit 0 when every copy is intact or repaired, 1 when one is left damaged.
+- ``edoc archive export [IDS…] [--agency CODE --year YYYY] [--dip] --to OUT.zip``: a transfer zip (the AIPs as
+  archived, a manifest of the whole) or a DIP (the documents and their metadata XML in order)
+  (service/archive/export.py).
 - ``edoc archive verify PATH|ID``: check one AIP offline (an unpacked folder, or an AIP id / package id read from
   each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links; one line per problem, exit 1 when
   there is one.
@@ -96,6 +99,35 @@ def verify(target: Annotated[str, typer.Argument(help="an unpacked AIP folder, o
     if problems:
         raise typer.Exit(1)
     out.print(f"{target}: intact")
+
+
+@archive_app.command("export")
+def export(
+    ids: Annotated[list[str] | None, typer.Argument(help="AIP ids (urn:uuid:…) or package ids")] = None,
+    to: Annotated[Path, typer.Option("--to", "-o", help="the zip to write")] = Path("export.zip"),
+    agency: Annotated[str | None, typer.Option(help="with --year: every document this agency sent that year")] = None,
+    year: Annotated[int | None, typer.Option(help="with --agency")] = None,
+    dip: Annotated[bool, typer.Option("--dip", help="a DIP: the documents and their metadata XML in order")] = False,
+) -> None:
+    """Write archived documents to a zip: a transfer (the AIPs as archived, with a manifest) or a DIP."""
+    from service.archive.errors import ArchiveError
+    from service.archive.export import export_dip, export_transfer, select_aips
+    from storage.errors import StorageError
+
+    if (agency is None) != (year is None):
+        fail("--agency and --year go together")
+    if not ids and agency is None:
+        fail("name the documents (ids) or an --agency and a --year")
+    gw = _gateway()
+    try:
+        aips = select_aips(gw, ids=ids or (), agency=agency, year=year)
+        count = (export_dip if dip else export_transfer)(gw, aips, to)
+    except (ArchiveError, StorageError) as exc:
+        to.unlink(missing_ok=True)
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{to}: {exc.strerror or exc}")
+    out.print(f"{to}: {len(aips)} document(s), {count} files ({'DIP' if dip else 'transfer'})")
 
 
 def _copies(target: str) -> list[tuple[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ __all__ = [
     "add_files",
     "aip_ids",
     "aip_of_package",
+    "aips_of_agency_year",
     "complete_aip",
     "copies_due",
     "copies_of",
@@ -228,3 +229,15 @@ def add_files(session: Session, aip_id: str, files: dict[str, Any]) -> None:
 
 def aip_ids(session: Session) -> list[str]:
     return list(session.scalars(sa.select(_A.id).where(_A.state == "complete").order_by(_A.created_at)))
+
+
+def aips_of_agency_year(session: Session, agency: str, year: int) -> list[AipRow]:
+    """The complete AIPs of the documents ``agency`` sent in ``year`` (UTC), oldest first."""
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    rows = session.execute(
+        sa.select(AIPS).join(PACKAGES, _P.id == _A.package_id)
+        .where(_A.state == "complete", _P.from_code == agency, _P.created_at >= start, _P.created_at < end)
+        .order_by(_P.created_at)
+    )
+    return [_aip(r) for r in rows]

@@ -150,3 +150,46 @@ def test_the_audit_and_verify_commands(empty_database_url: str, tmp_path: Path) 
         missing = runner.invoke(app, ["archive", "audit", "--aip", "urn:uuid:nothing"], env=variables)
         assert missing.exit_code == 1 and "no AIP urn:uuid:nothing" in missing.output
         assert "Traceback" not in missing.output
+
+
+def test_export_a_transfer_and_a_dip(empty_database_url: str, tmp_path: Path) -> None:
+    import hashlib
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from tests.support.gateway import A
+
+    urls = ((tmp_path / "copy-1").as_uri(), (tmp_path / "copy-2").as_uri())
+    variables = {"EDOC_DATABASE_URL": empty_database_url, "EDOC_DATA_DIR": str(tmp_path),
+                 "EDOC_STORAGE_URL": (tmp_path / "objects").as_uri(), "EDOC_ARCHIVE_URLS": ",".join(urls)}
+    runner = CliRunner()
+    for env in gateway_env(empty_database_url, tmp_path, archive_urls=urls, archive_sweep_seconds=0):
+        (first, copies), (second, _c) = two_archived(env)
+        sha = attachment(copies[0])  # damaged in copy 1: the export takes copy 2's
+        (tmp_path / "copy-1" / sha[:2] / sha[2:4] / sha).write_bytes(b"damaged")
+        year = first.created_at.year
+        done = runner.invoke(app, ["archive", "export", "--agency", A, "--year", str(year), "--to",
+                                   str(tmp_path / "t.zip")], env=variables)
+        assert done.exit_code == 0, done.output
+        with zipfile.ZipFile(tmp_path / "t.zip") as zf:
+            names = zf.namelist()
+            manifest = zf.read("manifest-sha256.txt").decode().splitlines()
+            assert len(manifest) == len(names) - 1
+            for line in manifest:
+                digest, name = line.split(" ", 1)
+                assert hashlib.sha256(zf.read(name)).hexdigest() == digest, name
+        folder = first.id.removeprefix("urn:uuid:")
+        assert f"{folder}/METS.xml" in names and f"{second.id.removeprefix('urn:uuid:')}/METS.xml" in names
+
+        dip = runner.invoke(app, ["archive", "export", first.package_id, second.id, "--dip", "-o",
+                                  str(tmp_path / "d.zip")], env=variables)
+        assert dip.exit_code == 0, dip.output
+        with zipfile.ZipFile(tmp_path / "d.zip") as zf:
+            names = zf.namelist()
+        assert names[0].startswith("001-") and names[0].endswith("/document.xml")
+        assert any(n.startswith("002-") and n.endswith(".pdf") for n in names)
+
+        bad = runner.invoke(app, ["archive", "export", "nothing", "-o", str(tmp_path / "x.zip")], env=variables)
+        assert bad.exit_code == 1 and "no archived document" in bad.output and not (tmp_path / "x.zip").exists()
