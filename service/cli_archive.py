@@ -2,7 +2,8 @@
 
 - ``edoc archive audit [--all] [--aip ID]``: re-hash archive copies now (those due within ``EDOC_FIXITY_DAYS``,
   every copy with ``--all``, or those of one AIP), repairing what is wrong from a good copy; a progress bar on
-  stderr, a summary table on stdout; exit 0 when every copy is intact or repaired, 1 when one is left damaged.
+  stderr, a summary table on stdout; exit 0 when every copy is intact or repaired, 1 when one is left damaged or
+  could not be audited (its store down or no longer configured).
 - ``edoc archive export [IDS…] [--agency CODE --year YYYY] [--dip] --to OUT.zip``: a transfer zip (the AIPs as
   archived, a manifest of the whole) or a DIP (the documents and their metadata XML in order)
   (service/archive/export.py).
@@ -77,8 +78,8 @@ def audit(
                       problems or "-")
     out.print(table)
     out.print(f"{len(summary.copies)} copies: {summary.count('ok')} ok, {summary.count('repaired')} repaired, "
-              f"{summary.count('damaged')} damaged")
-    if summary.count("damaged"):
+              f"{summary.count('damaged')} damaged, {summary.count('error')} not audited")
+    if summary.count("damaged") or summary.count("error"):
         raise typer.Exit(1)
 
 

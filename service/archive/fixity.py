@@ -53,7 +53,7 @@ COUNTERS: Counter[str] = Counter()
 class CopyResult:
     aip_id: str
     store_url: str
-    outcome: str  # ok | repaired | damaged
+    outcome: str  # ok | repaired | damaged | error (not audited: its store did not answer or is gone; no row)
     files: int = 0
     bytes: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
@@ -212,7 +212,13 @@ def audit(gw: Any, *, aip_id: str | None = None, everything: bool = False, limit
             siblings = repo.copies_of(session, copy.aip_id)
         assert aip is not None
         current = next(c for c in siblings if c.store_url == copy.store_url)  # its file list may have grown
-        summary.copies.append(audit_copy(gw, current, aip, siblings, stores, progress))
+        try:
+            summary.copies.append(audit_copy(gw, current, aip, siblings, stores, progress))
+        except (ArchiveError, StorageError) as exc:  # a store down or gone: the other copies are still audited
+            logger.error("fixity: %s on %s could not be audited: %s", aip.id, copy.store_url, exc)
+            COUNTERS["audit_errors"] += 1
+            summary.copies.append(CopyResult(aip.id, copy.store_url, "error",
+                                             problems=[{"path": "", "problem": str(exc), "repaired_from": None}]))
     return summary
 
 

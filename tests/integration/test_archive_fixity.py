@@ -130,7 +130,7 @@ def test_the_audit_and_verify_commands(empty_database_url: str, tmp_path: Path) 
 
         audited = runner.invoke(app, ["archive", "audit", "--aip", first.id], env=variables)
         assert audited.exit_code == 0, audited.output
-        assert "2 copies: 1 ok, 1 repaired, 0 damaged" in audited.output
+        assert "2 copies: 1 ok, 1 repaired, 0 damaged, 0 not audited" in audited.output
         assert runner.invoke(app, ["archive", "verify", first.id], env=variables).exit_code == 0
 
         folder = tmp_path / "unpacked"
