@@ -82,6 +82,7 @@ class Context:
     node_id: str
     node_name: str
     store_urls: tuple[str, ...]  # the copies (a replication event each), without credentials
+    format_tool: str | None = None  # e.g. "Siegfried 1.11.9 (pygfried)"; None: declared content types only
 
 
 def _bytes_file(path: str, data: bytes, mimetype: str) -> AipFile:
@@ -223,7 +224,8 @@ def _events(aip: AipRow, record: DocumentRecord, ctx: Context, subjects: Sequenc
     events += [
         event("digest", "message digest calculation", archived, "success", subjects, "SHA-256 of every file"),
         event("format", "format identification", archived, "success", subjects,
-              "format from the declared content type (no PRONOM identifier tool installed)"),
+              f"PRONOM identification by {ctx.format_tool}; declared content type otherwise" if ctx.format_tool
+              else "format from the declared content type (no PRONOM identifier installed)"),
     ]
     for n, url in enumerate(ctx.store_urls, 1):
         events.append(event(f"replication-{n}", "replication", archived, "success", subjects,
@@ -232,10 +234,11 @@ def _events(aip: AipRow, record: DocumentRecord, ctx: Context, subjects: Sequenc
 
 
 def build_aip(aip: AipRow, record: DocumentRecord, ctx: Context, header: Any = None,
-              original: tuple[str, int] | None = None) -> BuiltAip:
+              original: tuple[str, int] | None = None, formats: dict[str, str] | None = None) -> BuiltAip:
     """Every file of the AIP (the payload by reference to its blob; the rest as bytes) and the manifest digest.
     ``header``: the package's parsed MessageHeader when available; ``original``: (sha256, size) of the package as
-    received when the node kept it."""
+    received when the node kept it; ``formats``: PRONOM ids by SHA-256 (service/archive/formats.py)."""
+    formats = formats or {}
     created = _when(aip.created_at)
     payload = _payload(record, original)
     documentation = _documentation(record)
@@ -244,7 +247,8 @@ def build_aip(aip: AipRow, record: DocumentRecord, ctx: Context, header: Any = N
                               descriptive_xml(descriptive_metadata(record, header, aip.retention)), "application/xml")
     subjects = [f.path for f, _n in payload] + [f.path for f in documentation] + [descriptive.path]
     events, agents = _events(aip, record, ctx, subjects, [f.path for f, _n in payload])
-    premis_files = [PremisFile(f.path, f.sha256, f.size, f.mimetype, original_name=name) for f, name in payload]
+    premis_files = [PremisFile(f.path, f.sha256, f.size, f.mimetype, pronom_id=formats.get(f.sha256),
+                               original_name=name) for f, name in payload]
     premis_files += [PremisFile(f.path, f.sha256, f.size, f.mimetype) for f in (*documentation, descriptive)]
     premis = _bytes_file("metadata/preservation/PREMIS.xml", premis_xml(premis_files, events, agents),
                          "application/xml")

@@ -22,6 +22,7 @@ object by its key, and a repair rewrites one object, not the whole AIP.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from typing import Any
 from schemas.edxml.parser import parse_package
 from service.archive.aip import BuiltAip, Context, build_aip
 from service.archive.errors import ArchiveError
+from service.archive.formats import identifier, pronom_id
 from service.archive.retention import Period, RetentionTable
 from storage import archive as repo
 from storage.interfaces import ObjectStore, Retention
@@ -135,9 +137,22 @@ def write_copy(gw: Any, store: ObjectStore, built: BuiltAip, retention: Retentio
     return files
 
 
+def _formats(gw: Any, record: repo.DocumentRecord) -> dict[str, str]:
+    """PRONOM ids of the attachments by SHA-256 (the packages are edXML: their format needs no identifier)."""
+    found = {}
+    for a in record.attachments:
+        suffix = "." + a["name"].rsplit(".", 1)[-1] if "." in a["name"] else ""
+        pronom = pronom_id(functools.partial(gw.blobs.open, a["blob_sha256"]), a["size"], suffix)
+        if pronom:
+            found[a["blob_sha256"]] = pronom
+    return found
+
+
 def build(gw: Any, aip: repo.AipRow, record: repo.DocumentRecord, stores: Sequence[ObjectStore]) -> BuiltAip:
-    ctx = Context(SOFTWARE_VERSION, gw.settings.node_id, _node_name(gw), tuple(store_label(s) for s in stores))
-    return build_aip(aip, record, ctx, _header(gw, record.package), _original(gw, record.package))
+    ctx = Context(SOFTWARE_VERSION, gw.settings.node_id, _node_name(gw), tuple(store_label(s) for s in stores),
+                  format_tool=identifier())
+    return build_aip(aip, record, ctx, _header(gw, record.package), _original(gw, record.package),
+                     _formats(gw, record))
 
 
 def archive(gw: Any, aip_id: str, *, ack: Any = None) -> bool:

@@ -90,6 +90,8 @@ def test_an_exchange_is_archived_to_two_locked_s3_copies_that_validate(
         kinds = premis.xpath("//p:eventType/text()", namespaces={"p": "http://www.loc.gov/premis/v3"})
         assert {"ingestion", "validation", "message digest calculation", "format identification"} <= set(kinds)
         assert kinds.count("replication") == 2
+        pronom = premis.xpath("//p:formatRegistryKey/text()", namespaces={"p": "http://www.loc.gov/premis/v3"})
+        assert pronom and all(p.startswith("fmt/") for p in pronom)  # the PDF attachment, found by Siegfried
 
         meta = etree.parse(str(folder / "metadata" / "descriptive" / "document.xml")).getroot()
         assert meta.findtext(f"{T}CodeNumber") == "12"
