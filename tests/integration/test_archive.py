@@ -132,3 +132,32 @@ def test_the_archive_endpoint_shows_the_aip_its_copies_and_last_fixity(file_env:
         [copy] = body["copies"]
         assert copy["files"] >= 10 and copy["last_fixity"]["outcome"] == "ok"
     assert env.http.get(f"/api/v1/edocs/{doc}/archive", headers=env.as_("C")).status_code in (403, 404)
+
+
+def test_the_export_endpoint_for_auditors_with_a_logged_reason(file_env: Env) -> None:
+    import io
+    import zipfile
+
+    env = file_env
+    doc = complete_exchange(env)
+    sweep(env.gw)
+    env.deliver()
+    body = {"ids": [doc], "dip": True, "reason": "Kiểm tra hồ sơ lưu trữ năm 2026"}
+    assert env.http.post("/api/v1/archive/export", json=body, headers=env.as_("A")).json()["code"] == "wrong_role"
+    no_reason = env.http.post("/api/v1/archive/export", json={**body, "reason": "vì"}, headers=env.as_("auditor"))
+    assert no_reason.status_code == 403 and no_reason.json()["code"] == "reason_required"
+    missing = env.http.post("/api/v1/archive/export", json={**body, "ids": ["nothing"]}, headers=env.as_("auditor"))
+    assert missing.status_code == 404 and missing.json()["code"] == "aip_not_found"
+
+    resp = env.http.post("/api/v1/archive/export", json=body, headers=env.as_("auditor"))
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(resp.content)).namelist()
+    assert names[0].startswith("001-") and any(n.endswith(".pdf") for n in names)
+    transfer = env.http.post("/api/v1/archive/export", json={**body, "dip": False}, headers=env.as_("admin"))
+    assert "manifest-sha256.txt" in zipfile.ZipFile(io.BytesIO(transfer.content)).namelist()
+
+    log = env.http.get("/api/v1/events", params={"package_id": doc, "kind": "content_read"},
+                       headers=env.as_("auditor")).json()
+    reads = [e for e in log["items"] if e["kind"] == "content_read"]
+    assert len(reads) == 2 and {r["detail"]["what"] for r in reads} == {"archive DIP", "archive transfer"}
+    assert all(r["detail"]["reason"] == body["reason"] for r in reads)
