@@ -6,12 +6,16 @@ an archived object before its retention date, whoever asks (the gateway's own st
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
+from minio.commonconfig import COMPLIANCE
 from minio.error import S3Error
+from minio.retention import Retention as S3Retention
 
 from service.archive.archiving import sweep
 from storage import archive as repo
@@ -100,7 +104,7 @@ def test_an_exchange_is_archived_to_two_locked_s3_copies_that_validate(
         assert meta.findtext(f"{T}Maintenance") == "10 năm"
 
 
-def test_an_archived_object_cannot_be_deleted_before_its_date(s3_env: Env) -> None:
+def test_an_archived_object_cannot_be_deleted_or_overwritten_before_its_date(s3_env: Env) -> None:
     env = s3_env
     doc = complete_exchange(env)
     sweep(env.gw)
@@ -116,4 +120,18 @@ def test_an_archived_object_cannot_be_deleted_before_its_date(s3_env: Env) -> No
     with pytest.raises(S3Error) as refused:  # through the gateway's own client and credentials
         store.client.remove_object(store.bucket, key, version_id=version)
     assert refused.value.code == "AccessDenied"
-    assert store.read(str(copy.files["METS.xml"]["sha256"]))  # still there
+    # Overwriting makes a new version on a locked bucket; the archived version stays as it was, and shortening
+    # its retention is refused as well.
+    original = store.read(str(copy.files["METS.xml"]["sha256"]))
+    store.client.put_object(store.bucket, key, io.BytesIO(b"tampered"), 8)
+    kept = store.client.get_object(store.bucket, key, version_id=version)
+    try:
+        assert kept.read() == original
+    finally:
+        kept.close()
+        kept.release_conn()
+    with pytest.raises(S3Error):
+        store.client.set_object_retention(store.bucket, key, S3Retention(COMPLIANCE, datetime.now(UTC)
+                                                                         + timedelta(days=1)), version_id=version)
+    with pytest.raises(S3Error):
+        store.client.remove_object(store.bucket, key, version_id=version)
