@@ -15,9 +15,10 @@ each copy's file list in the database, so later audits check them too; the AIP's
 manifest are never rewritten. An audit that finds nothing wrong writes no event file: its row is the record (one
 event file per AIP per month of audits would add nothing an auditor reads).
 
-The worker audits the copies whose last check is older than ``EDOC_FIXITY_DAYS`` a few at a time
-(:func:`audit_due`), so the whole archive is re-hashed on a rolling schedule; ``edoc archive audit`` runs it on
-demand.
+The worker audits the copies whose last check (or, never checked, whose writing) is older than
+``EDOC_FIXITY_DAYS``, a few at a time and the longest waiting first (:func:`audit_due`), so every copy is re-hashed
+once per period, spread over the period as the AIPs were written; ``edoc archive audit`` runs it on demand
+(``--all``: every copy now).
 """
 
 from __future__ import annotations

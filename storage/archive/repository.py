@@ -155,10 +155,12 @@ def copies_of(session: Session, aip_id: str) -> list[CopyRow]:
 
 def copies_due(session: Session, *, checked_before: datetime | None, aip_id: str | None = None,
                limit: int | None = None) -> list[CopyRow]:
-    """Copies whose last check is older than ``checked_before`` (None: every copy), never checked first."""
-    query = sa.select(AIP_COPIES).order_by(AIP_COPIES.c.checked_at.is_not(None), AIP_COPIES.c.checked_at)
+    """Copies whose last check (or, never checked, whose writing) is older than ``checked_before`` (None: every
+    copy), the longest waiting first: each copy comes up once per period, spread as the AIPs were written."""
+    last = sa.func.coalesce(AIP_COPIES.c.checked_at, AIP_COPIES.c.created_at)
+    query = sa.select(AIP_COPIES).order_by(last, AIP_COPIES.c.aip_id, AIP_COPIES.c.position)
     if checked_before is not None:
-        query = query.where(sa.or_(AIP_COPIES.c.checked_at.is_(None), AIP_COPIES.c.checked_at < checked_before))
+        query = query.where(last < checked_before)
     if aip_id is not None:
         query = query.where(AIP_COPIES.c.aip_id == aip_id)
     if limit is not None:

@@ -91,3 +91,35 @@ def test_sigkill_while_archiving_leaves_one_complete_aip_per_copy(empty_database
                     for path, entry in copy.files.items():
                         data = store.read(entry["sha256"])
                         assert hashlib.sha256(data).hexdigest() == entry["sha256"], path
+
+
+def test_a_running_worker_sweeps_archives_and_audits_on_its_own(empty_database_url: str, tmp_path: Path) -> None:
+    """No explicit sweep: ``edoc worker`` finds the completed exchange, archives it, then audits the copy."""
+    for env in gateway_env(empty_database_url, tmp_path, archive_sweep_seconds=0):
+        doc = complete_exchange(env)
+        variables = {
+            **os.environ,
+            "EDOC_DATA_DIR": str(tmp_path),
+            "EDOC_DATABASE_URL": empty_database_url,
+            "EDOC_STORAGE_URL": (tmp_path / "objects").as_uri(),
+            "EDOC_ARCHIVE_SWEEP_SECONDS": "0.2",
+            "EDOC_WORKER_POLL_SECONDS": "0.05",
+            "EDOC_FIXITY_DAYS": "0.00002",  # 1.7 s: the copy is due again soon after it was written
+        }
+        log = tmp_path / "worker.log"
+        proc = _worker(variables, log)
+        try:
+            deadline, copy = time.monotonic() + 60, None
+            while time.monotonic() < deadline and (copy is None or copy.checked_at is None):
+                with env.gw.sessions() as session:
+                    aip = repo.aip_of_package(session, doc)
+                    copies = repo.copies_of(session, aip.id) if aip is not None else []
+                copy = copies[0] if copies else None
+                time.sleep(0.1)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        assert copy is not None and copy.checked_at is not None, log.read_text()[-3000:]
+        assert copy.store_url == (tmp_path / "archive").resolve().as_uri()  # the development default
+        with env.gw.sessions() as session:
+            assert [c["outcome"] for c in repo.fixity_checks(session, copy.aip_id)] == ["ok"]
