@@ -51,6 +51,13 @@ so the idle one's delivery worker polls during the other's runs, symmetrically. 
 version and the ratio new/base, with the documents/s of each run. No build+sign or large-attachment figures, no
 verdict lines: compare with the plain run for those.
 
+``--archive [--archive-docs 50] [--big-mb 100] [--objects-mb 256]``: the archive (issue 20) instead: AIPs built
+and written per second (documents with a 100 KB PDF, completed with 03 and 06, archived by the worker's handler on
+the file store, one copy), the peak RSS (VmHWM, read while it runs) of an ``edoc worker --once`` that archives one
+document with a ``--big-mb`` attachment beside the same command with nothing to do, and fixity-audit throughput
+(the audit's own re-hash of one object) on the file store and on a local SeaweedFS S3 server beside ``sha256sum``
+on the same bytes in the same run, medians of ``--repeat`` (3 at least).
+
 Figures of past runs, and what they decided: docs/performance.md.
 """
 
@@ -411,6 +418,128 @@ def objects_throughput(tmp: Path, size_mb: int, repeat: int) -> list[tuple[str, 
         weed.stop()
 
 
+def archive_rate(tmp: Path, docs: int) -> float:
+    """AIPs per second: ``docs`` completed exchanges (100 KB PDF) archived by the handler, one file-store copy."""
+    import json as _json
+
+    from service.archive.archiving import sweep
+    from service.exchange.delivery import DeliveryWorker
+    from tests.support.gateway import gateway_env
+
+    url = f"sqlite:///{tmp / 'archive.sqlite3'}"
+    for env in gateway_env(url, tmp, archive_sweep_seconds=0):
+        pdf = simple_pdf(1) + b"%" + os.urandom(100 * 1024)
+        for n in range(docs):
+            header = {"from": A, "to": [B], "code": {"number": str(n + 1), "notation": "BENCH"},
+                      "subject": f"Văn bản lưu trữ số {n}", "date": "2026-11-20", "type_name": "Công văn"}
+            resp = env.http.post("/api/v1/edocs", data={"header": _json.dumps(header, ensure_ascii=False)},
+                                 files=[("files", (f"vb-{n}.pdf", pdf, "application/pdf"))], headers=env.as_("A"))
+            assert resp.status_code == 202, resp.text
+            doc = resp.json()["id"]
+            env.deliver()
+            for code in ("03", "06"):
+                env.http.post(f"/api/v1/edocs/{doc}/status", json={"code": code}, headers=env.as_("B"))
+        env.deliver()
+        worker = DeliveryWorker(env.gw, name="bench-archive")
+        start = time.perf_counter()
+        queued = sweep(env.gw, limit=docs + 10)
+        while worker.run_once():
+            pass
+        elapsed = time.perf_counter() - start
+        assert queued == docs, queued
+        return docs / elapsed
+    raise AssertionError("no gateway")
+
+
+def archive_peak_rss(tmp: Path, size_mb: int) -> tuple[float, float]:
+    """(idle, archiving) peak RSS in MiB of ``edoc worker --once``, the second archiving one document whose
+    attachment has ``size_mb`` MiB (the package has it base64-encoded besides)."""
+    import json as _json
+
+    from service.archive.archiving import sweep
+    from tests.support.gateway import gateway_env
+
+    url = f"sqlite:///{tmp / 'rss.sqlite3'}"
+    variables = {**os.environ, "EDOC_DATA_DIR": str(tmp), "EDOC_DATABASE_URL": url,
+                 "EDOC_STORAGE_URL": (tmp / "objects").as_uri(), "EDOC_ARCHIVE_SWEEP_SECONDS": "0"}
+
+    def worker_once() -> float:
+        """VmHWM from /proc while it runs (not wait4's ru_maxrss: on Linux that keeps the peak of the forked
+        copy of this big process from before the exec)."""
+        proc = subprocess.Popen([str(EDOC), "worker", "--once"], env=variables, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        peak = 0
+        while proc.poll() is None:
+            with contextlib.suppress(OSError, ValueError, RuntimeError):  # RuntimeError: exited, a zombie
+                peak = max(peak, vm_hwm(proc.pid))
+            time.sleep(0.01)
+        assert proc.returncode == 0, proc.returncode
+        return peak / 2**20  # vm_hwm answers bytes
+
+    for env in gateway_env(url, tmp, archive_sweep_seconds=0):
+        big = b"%PDF-1.4\n" + os.urandom(size_mb * 2**20)
+        header = {"from": A, "to": [B], "code": {"number": "1", "notation": "BIG"}, "subject": "Tệp lớn",
+                  "date": "2026-11-20"}
+        resp = env.http.post("/api/v1/edocs", data={"header": _json.dumps(header, ensure_ascii=False)},
+                             files=[("files", ("big.pdf", big, "application/pdf"))], headers=env.as_("A"))
+        assert resp.status_code == 202, resp.text
+        del big
+        doc = resp.json()["id"]
+        env.deliver()
+        for code in ("03", "06"):
+            env.http.post(f"/api/v1/edocs/{doc}/status", json={"code": code}, headers=env.as_("B"))
+        env.deliver()
+        idle = worker_once()
+        assert sweep(env.gw) == 1
+        busy = worker_once()
+        from storage import archive as repo
+
+        with env.gw.sessions() as session:
+            aip = repo.aip_of_package(session, doc)
+            assert aip is not None and aip.state == "complete", aip
+        return idle, busy
+    raise AssertionError("no gateway")
+
+
+def fixity_throughput(tmp: Path, size_mb: int, repeat: int) -> list[tuple[str, float]]:
+    """(what, MB/s) of the fixity audit's re-hash of one ``size_mb`` MiB object: sha256sum on the file, the file
+    store, the S3 store (local SeaweedFS); medians of ``repeat`` runs."""
+    from service.archive.fixity import _check
+    from storage import objects
+    from tests.support.s3server import start_weed
+
+    path = tmp / "fixity.bin"
+    with open(path, "wb") as out:
+        for _ in range(size_mb):
+            out.write(os.urandom(2**20))
+    (tmp / "weed").mkdir()
+    weed = start_weed(tmp / "weed")
+    if isinstance(weed, str):
+        raise SystemExit(f"--archive: no local S3 server: {weed}")
+    try:
+        file_store = objects.from_url((tmp / "fixity-objects").as_uri())
+        s3_store = weed.store()
+        refs = [file_store.put_file(path), s3_store.put_file(path)]
+        assert refs[0] == refs[1]
+        ref = refs[0]
+
+        def timed(fn: Any) -> float:
+            start = time.perf_counter()
+            fn()
+            return size_mb / (time.perf_counter() - start)
+
+        def sha256sum() -> None:
+            subprocess.run(["sha256sum", str(path)], check=True, capture_output=True)
+
+        rows = [("sha256sum (same file)", statistics.median(timed(sha256sum) for _ in range(repeat)))]
+        for name, store in (("fixity, file store", file_store), ("fixity, S3 (SeaweedFS)", s3_store)):
+            rows.append((name, statistics.median(
+                timed(lambda store=store: _check(store, ref.sha256, ref.size)) for _ in range(repeat))))
+        return rows
+    finally:
+        weed.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=400)
@@ -464,7 +593,26 @@ def main() -> None:
     parser.add_argument("--new", type=Path, default=ROOT, help="with --base: the version to compare (this checkout)")
     parser.add_argument("--objects", action="store_true", help="object store put/get MB/s (file, S3) instead")
     parser.add_argument("--objects-mb", type=int, default=256, help="--objects: the blob's size in MiB")
+    parser.add_argument("--archive", action="store_true", help="the archive: AIPs/s, peak RSS, fixity MB/s instead")
+    parser.add_argument("--archive-docs", type=int, default=50, help="--archive: documents archived for AIPs/s")
     args = parser.parse_args()
+    if args.archive:
+        repeat = max(args.repeat, 3)
+        with bench_folder("edoc-bench-archive-", args.workdir) as tmp:
+            calibration = calibration_ms()
+            for name in ("rate", "rss", "fixity"):
+                (tmp / name).mkdir()
+            rate = archive_rate(tmp / "rate", args.archive_docs)
+            idle, busy = archive_peak_rss(tmp / "rss", args.big_mb)
+            rows = fixity_throughput(tmp / "fixity", args.objects_mb, repeat)
+        print(f"\narchive (calibration {calibration:.0f} ms, {os.cpu_count()} cores)")
+        print(f"AIPs built and written per second (100 KB PDF, file store, 1 copy, SQLite): {rate:.1f}")
+        print(f"peak RSS of edoc worker --once: {idle:.0f} MiB idle, {busy:.0f} MiB archiving a {args.big_mb} MiB "
+              f"attachment (+{busy - idle:.0f} MiB; target <= {2 * args.big_mb} MiB)")
+        print(f"fixity re-hash of one {args.objects_mb} MiB object, median of {repeat} runs:")
+        for name, mbs in rows:
+            print(f"  {name:<26} {mbs:>7.0f} MB/s")
+        return
     if args.objects:
         with bench_folder("edoc-bench-objects-", args.workdir) as tmp:
             calibration = calibration_ms()

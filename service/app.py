@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.api import admin, edocs
+from service.api import admin, archive, edocs
 from service.api import events as audit_events
 from service.api_docs import install_docs
 from service.context import Gateway
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         app.include_router(observability_metrics.router)
     app.include_router(edocs.hot)
     app.include_router(edocs.router)
+    app.include_router(archive.router)
     app.include_router(admin.router)
     app.include_router(audit_events.router)  # exchange-log search, exports, statistics (issue 21)
     app.include_router(admin.health)

@@ -541,12 +541,14 @@ def _read(file: Path) -> bytes:
 
 
 def _register_commands() -> None:
+    from service.cli_archive import register as register_archive
     from service.cli_signing import register
 
     register(app)  # edoc sign, edoc verify (service/cli_signing.py)
     from service.cli_tlog import register as register_tlog
 
     register_tlog(app)  # edoc log, edoc evidence, edoc witness (service/cli_tlog.py)
+    register_archive(app)  # edoc archive audit|verify (service/cli_archive.py)
 
 
 _register_commands()

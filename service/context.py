@@ -105,6 +105,15 @@ class Gateway:
         return Acks(self.engine, self.writes)
 
     @cached_property
+    def archive_copies(self) -> tuple[ObjectStore, ...]:
+        """Where the archive writes its copies: :attr:`archive_stores`, or when none is set (development only:
+        production requires two) one copy on the file store ``<data dir>/archive``, which cannot enforce a
+        retention."""
+        if self.archive_stores:
+            return self.archive_stores
+        return (objects.from_url((self.settings.data_dir / "archive").resolve().as_uri()),)
+
+    @cached_property
     def bus(self) -> Bus:
         """The bus ``EDOC_BUS_URL`` names (service/bus/): ``db://``, the outbox table of this database."""
         return bus_from_url(

@@ -101,6 +101,18 @@ class Settings(BaseSettings):
         "a JSON array or URLs separated by commas or spaces; production requires two on different endpoints or "
         "buckets, each able to enforce a retention (s3:// with Object Lock), and refuses file://",
     )
+    archive_after_days: float = Field(
+        30, gt=0, description="days after which a document whose exchange is not complete is archived anyway "
+        "(its AIP marked incomplete)",
+    )
+    archive_sweep_seconds: float = Field(
+        60, ge=0, description="how often the worker looks for completed exchanges to archive (0: never)"
+    )
+    retention_table: Path | None = Field(
+        None, description="JSON file of retention rules by document type and issuing agency (docs/configuration.md)"
+    )
+    retention_default: str = Field("10 năm", description="retention when no rule matches: \"Vĩnh viễn\" or N năm")
+    fixity_days: float = Field(30, gt=0, description="every archive copy is re-hashed at least this often")
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
 
     node_id: str = Field("000.00.00.H53", description="agency code of this node, written in TraceHeaders")
@@ -285,6 +297,19 @@ class Settings(BaseSettings):
     @classmethod
     def _bus_url(cls, value: str) -> str:
         return check_url(value)  # db:// (the outbox table) now; amqp:// comes with the production tier
+
+    @model_validator(mode="after")
+    def _retention(self) -> Settings:
+        """A retention table or default that cannot be read refuses to start, in one line (not at the first
+        archive sweep)."""
+        from service.archive.errors import ArchiveError
+        from service.archive.retention import RetentionTable
+
+        try:
+            RetentionTable.load(self.retention_table, self.retention_default)
+        except ArchiveError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @field_validator("archive_urls", mode="before")
     @classmethod

@@ -18,15 +18,20 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "AIPS",
+    "AIP_COPIES",
     "ATTACHMENTS",
     "DELIVERIES",
     "EVENTS",
+    "FIXITY_CHECKS",
     "OUTBOX",
     "PACKAGES",
     "REMOTE_SIGNINGS",
     "SMALL_BLOBS",
     "STATUS_ENTRIES",
     "Agency",
+    "Aip",
+    "AipCopy",
     "ApiKey",
     "AttachmentRow",
     "Base",
@@ -34,6 +39,7 @@ __all__ = [
     "ClientSystem",
     "Delivery",
     "ExchangeEvent",
+    "FixityCheck",
     "OutboxMessage",
     "Package",
     "RemoteSigning",
@@ -460,3 +466,57 @@ EVENTS = cast(sa.Table, ExchangeEvent.__table__)
 OUTBOX = cast(sa.Table, OutboxMessage.__table__)
 SMALL_BLOBS = cast(sa.Table, SmallBlob.__table__)
 REMOTE_SIGNINGS = cast(sa.Table, RemoteSigning.__table__)
+
+
+class Aip(Base):
+    """An archival information package of one document (issue 20; service/archive/, migration 0010_archive).
+
+    ``state``: ``pending`` (the sweep queued it), ``complete`` (every copy written and recorded). ``complete`` (the
+    flag): every recipient reached a terminal state; false when archived after ``EDOC_ARCHIVE_AFTER_DAYS``.
+    ``retention``: the thời hạn bảo quản as written in the metadata ("Vĩnh viễn", "10 năm").
+    """
+
+    __tablename__ = "aip"
+    id: Mapped[str] = mapped_column(sa.String(45), primary_key=True)  # urn:uuid:…
+    package_id: Mapped[str] = mapped_column(sa.ForeignKey("package.id"), unique=True)
+    document_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    state: Mapped[str] = mapped_column(sa.String(16), index=True)
+    complete: Mapped[bool]
+    retention: Mapped[str] = mapped_column(sa.String(30))
+    retain_until: Mapped[datetime | None]
+    permanent: Mapped[bool]
+    manifest_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    archived_at: Mapped[datetime | None]
+
+
+class AipCopy(Base):
+    """One copy of an AIP on one archive store (its URL without credentials): every file's path, SHA-256, size."""
+
+    __tablename__ = "aip_copy"
+    aip_id: Mapped[str] = mapped_column(sa.ForeignKey("aip.id", ondelete="CASCADE"), primary_key=True)
+    store_url: Mapped[str] = mapped_column(sa.String(500), primary_key=True)
+    position: Mapped[int]
+    state: Mapped[str] = mapped_column(sa.String(16))
+    files: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    checked_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class FixityCheck(Base):
+    """One fixity audit of one copy: ``outcome`` ok, damaged (found bad, not repaired) or repaired."""
+
+    __tablename__ = "fixity_check"
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    aip_id: Mapped[str] = mapped_column(sa.ForeignKey("aip.id", ondelete="CASCADE"), index=True)
+    store_url: Mapped[str] = mapped_column(sa.String(500))
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    files_checked: Mapped[int]
+    bytes_checked: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    problems: Mapped[list[Any]]
+
+
+AIPS = cast(sa.Table, Aip.__table__)
+AIP_COPIES = cast(sa.Table, AipCopy.__table__)
+FIXITY_CHECKS = cast(sa.Table, FixityCheck.__table__)

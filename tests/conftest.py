@@ -14,7 +14,7 @@ from tests.support.env import require
 if TYPE_CHECKING:
     from tests.support.gateway import Env
 
-pytest_plugins = ["tests.support.pki.fixtures", "tests.support.remote", "tests.support.s3server"]
+pytest_plugins = ["tests.support.pki.fixtures", "tests.support.remote", "tests.support.s3server", "tests.support.eark"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples" / "edxml"

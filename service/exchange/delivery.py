@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from service.archive.archiving import sweep as archive_sweep
+from service.archive.fixity import audit_due
 from service.bus.interfaces import Bus, Message
 from service.context import Gateway
 from service.exchange.handlers import HANDLERS, DeliveryError, Failure, Handler, Transport, Work, deliver_local
@@ -61,6 +63,7 @@ class DeliveryWorker:
     transports: dict[str, Transport] | None = None
     handlers: Sequence[Handler] = HANDLERS
     _next_purge: float = field(default=0.0, init=False, repr=False)  # time.monotonic(); 0: at the first idle round
+    _next_archive_sweep: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
@@ -114,6 +117,7 @@ class DeliveryWorker:
             except Exception:  # keep the worker alive; the message is retried after its lease
                 logger.exception("delivery worker %s: batch failed", self.name)
             self._purge_when_due()
+            self._archive_sweep_when_due()
             self.gw.wakeup.clear()  # what the round itself signalled is claimed after the pause
             self.gw.wakeup.wait(self.gw.settings.worker_poll_seconds)
             self.gw.wakeup.clear()
@@ -135,6 +139,24 @@ class DeliveryWorker:
         if purged:
             logger.info("delivery worker %s: deleted %d completed outbox messages past their retention",
                         self.name, purged)
+
+    def _archive_sweep_when_due(self) -> None:
+        """Every ``archive_sweep_seconds`` (0: never), after a round that did not fill its batch, queue the AIPs
+        of the exchanges that completed (service/archive/archiving.py: why a sweep) and audit a few archive
+        copies that are due (service/archive/fixity.py)."""
+        every = self.gw.settings.archive_sweep_seconds
+        now = time.monotonic()
+        if not every or now < self._next_archive_sweep:
+            return
+        self._next_archive_sweep = now + every
+        try:
+            archive_sweep(self.gw)
+        except Exception:  # tried again at the next due time; delivery goes on
+            logger.exception("delivery worker %s: archive sweep failed", self.name)
+        try:  # the rolling fixity audit: a few copies whose last check is older than EDOC_FIXITY_DAYS
+            audit_due(self.gw)
+        except Exception:
+            logger.exception("delivery worker %s: fixity audit failed", self.name)
 
     def _record_failure(self, handler: Handler | None, failure: Failure) -> None:
         """Retry on the schedule or dead-letter, with the handler's own bookkeeping, in one transaction."""

@@ -272,6 +272,24 @@ class S3ObjectStore:
                 raise StorageError(f"cannot read or spool a blob for s3://{self.bucket}: {exc}") from exc
             return self._upload(spool, ref, retention)  # type: ignore[arg-type]
 
+    def rewrite(self, stream: BinaryIO, *, retention: Retention | None = None) -> BlobRef:
+        """Upload ``stream`` under its key even if an object is there (a repair after a fixity audit found the
+        current version damaged or missing): on a versioned bucket this is a new version; a locked older version
+        stays as it was."""
+        try:
+            spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, dir=self._spool_dir)  # noqa: SIM115
+        except OSError as exc:
+            raise StorageError(f"cannot spool a blob for s3://{self.bucket}: {exc}") from exc
+        with spool:
+            ref = _hash(stream, spool)
+            spool.seek(0)
+            lock = S3Retention(COMPLIANCE, retention.until) if retention and retention.until else None
+            self._call(f"cannot rewrite {ref.sha256}", self.client.put_object, self.bucket, self.key(ref.sha256),
+                       spool, ref.size, metadata={"sha256": ref.sha256}, part_size=_PART,
+                       num_parallel_uploads=_PARALLEL, retention=lock,
+                       legal_hold=bool(retention and retention.legal_hold))
+        return ref
+
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobRef]:
         """One after the other: each is complete (on the server) when its upload answers."""
         return [self.put_bytes(data) for data in blobs]

@@ -21,6 +21,7 @@ Adding a topic (the archive, a log checkpoint, a fixity audit) is one handler fi
 
 from __future__ import annotations
 
+from service.exchange.handlers.archive import ArchiveHandler
 from service.exchange.handlers.auto_status import AutoStatusHandler
 from service.exchange.handlers.base import DeliveryError, Failure, Handler, Transport, Work
 from service.exchange.handlers.deliver import DeliverHandler, deliver_local
@@ -29,4 +30,4 @@ from service.exchange.handlers.verify_attachment import VerifyAttachmentHandler
 __all__ = ["HANDLERS", "DeliveryError", "Failure", "Handler", "Transport", "Work", "deliver_local"]
 
 #: In the order a round runs them: the batched topics first, then the deliveries (each possibly a network call).
-HANDLERS: tuple[Handler, ...] = (AutoStatusHandler(), VerifyAttachmentHandler(), DeliverHandler())
+HANDLERS: tuple[Handler, ...] = (AutoStatusHandler(), VerifyAttachmentHandler(), DeliverHandler(), ArchiveHandler())

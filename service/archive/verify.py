@@ -1,0 +1,137 @@
+"""Offline check of one AIP (issue 20 item 7, partly): given a way to read its files by path, say in one line per
+problem what is wrong: the BagIt manifest (every listed file present with its SHA-256), the METS checksums and
+sizes of every file and metadata reference, the PREMIS links (every event's objects exist, every object's fixity
+matches its file), and the XML signature of the package as delivered (signed by this node: it must verify). The
+PAdES signatures of the attachments are not re-verified here (that needs the trust configuration): their
+verification reports at archiving time are in ``documentation/verification.json``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from lxml import etree
+
+from schemas.archive.mets import METS_NS, XLINK_NS
+from schemas.archive.premis import PREMIS_NS
+
+__all__ = ["verify_aip", "verify_folder"]
+
+Reader = Callable[[str], bytes | None]
+_M, _X, _P = f"{{{METS_NS}}}", f"{{{XLINK_NS}}}", {"p": PREMIS_NS}
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+
+
+def _digest(read: Reader, path: str, problems: list[str], where: str) -> str | None:
+    data = read(path)
+    if data is None:
+        problems.append(f"{path}: missing (listed in {where})")
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest(read: Reader, problems: list[str]) -> None:
+    manifest = read("manifest-sha256.txt")
+    if manifest is None:
+        problems.append("manifest-sha256.txt: missing")
+        return
+    for line in manifest.decode("utf-8", "replace").splitlines():
+        digest, _, path = line.partition(" ")
+        path = path.strip().replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+        got = _digest(read, path, problems, "manifest-sha256.txt")
+        if got is not None and got != digest:
+            problems.append(f"{path}: SHA-256 {got} differs from the manifest's {digest}")
+
+
+def _mets(read: Reader, problems: list[str]) -> None:
+    data = read("METS.xml")
+    if data is None:
+        problems.append("METS.xml: missing")
+        return
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        problems.append(f"METS.xml: not well-formed XML ({exc})")
+        return
+    for element in root.iter(_M + "file", _M + "mdRef"):
+        href = element.get(_X + "href") or next(
+            (loc.get(_X + "href") for loc in element.iter(_M + "FLocat")), None)
+        if not href:
+            problems.append(f"METS.xml: {element.get('ID')} names no file")
+            continue
+        content = read(href)
+        if content is None:
+            problems.append(f"{href}: missing (listed in METS.xml)")
+            continue
+        checksum = (element.get("CHECKSUM") or "").lower()
+        if element.get("CHECKSUMTYPE") != "SHA-256" or checksum != hashlib.sha256(content).hexdigest():
+            problems.append(f"{href}: checksum differs from METS.xml")
+        if element.get("SIZE") != str(len(content)):
+            problems.append(f"{href}: size {len(content)} differs from METS.xml's {element.get('SIZE')}")
+
+
+def _premis(read: Reader, problems: list[str]) -> None:
+    data = read("metadata/preservation/PREMIS.xml")
+    if data is None:
+        problems.append("metadata/preservation/PREMIS.xml: missing")
+        return
+    root = etree.fromstring(data, _PARSER)
+    objects = {}
+    for obj in root.findall("p:object", _P):
+        ident = obj.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=_P)
+        objects[ident] = obj.findtext("p:objectCharacteristics/p:fixity/p:messageDigest", namespaces=_P)
+    agents = {a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=_P)
+              for a in root.findall("p:agent", _P)}
+    for path, digest in objects.items():
+        content = read(path or "")
+        if content is None:
+            problems.append(f"{path}: missing (a PREMIS object)")
+        elif hashlib.sha256(content).hexdigest() != digest:
+            problems.append(f"{path}: SHA-256 differs from its PREMIS fixity")
+    for event in root.findall("p:event", _P):
+        ident = event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=_P)
+        for link in event.findall("p:linkingObjectIdentifier/p:linkingObjectIdentifierValue", _P):
+            if link.text not in objects:
+                problems.append(f"PREMIS.xml: event {ident} links to an unknown object {link.text}")
+        for link in event.findall("p:linkingAgentIdentifier/p:linkingAgentIdentifierValue", _P):
+            if link.text not in agents:
+                problems.append(f"PREMIS.xml: event {ident} links to an unknown agent {link.text}")
+
+
+def _xml_signature(read: Reader, problems: list[str]) -> None:
+    from signing.xmldsig import verify_package
+
+    path = "representations/rep1/data/package.edxml"
+    data = read(path)
+    if data is None:
+        return  # reported as missing by the manifest
+    check = verify_package(data)
+    if check.code != "valid":
+        problems.append(f"{path}: XML signature {check.code}" + (f" ({'; '.join(check.problems)})"
+                                                                   if check.problems else ""))
+
+
+def verify_aip(read: Reader) -> list[str]:
+    """Every problem found, one line each (empty: the AIP is intact and consistent)."""
+    problems: list[str] = []
+    _manifest(read, problems)
+    _mets(read, problems)
+    _xml_signature(read, problems)
+    try:
+        _premis(read, problems)
+    except etree.XMLSyntaxError as exc:
+        problems.append(f"metadata/preservation/PREMIS.xml: not well-formed XML ({exc})")
+    return list(dict.fromkeys(problems))
+
+
+def verify_folder(folder: Path) -> list[str]:
+    root = folder.resolve()
+
+    def read(path: str) -> bytes | None:
+        target = (root / path).resolve()
+        if root not in target.parents or not target.is_file():
+            return None
+        return target.read_bytes()
+
+    return verify_aip(read)

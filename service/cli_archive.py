@@ -1,0 +1,165 @@
+"""``edoc archive``: the archive from the command line (issue 20).
+
+- ``edoc archive audit [--all] [--aip ID]``: re-hash archive copies now (those due within ``EDOC_FIXITY_DAYS``,
+  every copy with ``--all``, or those of one AIP), repairing what is wrong from a good copy; a progress bar on
+  stderr, a summary table on stdout; exit 0 when every copy is intact or repaired, 1 when one is left damaged or
+  could not be audited (its store down or no longer configured).
+- ``edoc archive export [IDS…] [--agency CODE --year YYYY] [--dip] --to OUT.zip``: a transfer zip (the AIPs as
+  archived, a manifest of the whole) or a DIP (the documents and their metadata XML in order)
+  (service/archive/export.py).
+- ``edoc archive verify PATH|ID``: check one AIP offline (an unpacked folder, or an AIP id / package id read from
+  each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links; one line per problem, exit 1 when
+  there is one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.cli_output import err, fail, load_settings, out
+
+__all__ = ["register"]
+
+archive_app = typer.Typer(help="the archive: fixity audits and offline checks of AIPs", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(archive_app, name="archive")
+
+
+def _gateway() -> Any:
+    from service.settings import ConfigError
+    from service.wiring import build_gateway
+    from storage.errors import StorageError
+
+    try:
+        return build_gateway(load_settings())
+    except (ConfigError, StorageError) as exc:
+        fail(str(exc))
+
+
+@archive_app.command("audit")
+def audit(
+    everything: Annotated[bool, typer.Option("--all", help="every copy, not only those due")] = False,
+    aip: Annotated[str | None, typer.Option("--aip", help="only the copies of this AIP (urn:uuid:…)")] = None,
+) -> None:
+    """Re-hash archive copies and repair damaged or missing objects from a good copy."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+    from rich.table import Table
+
+    from service.archive.errors import ArchiveError
+    from service.archive.fixity import audit as run_audit
+    from storage.errors import StorageError
+
+    gw = _gateway()
+    columns = (TextColumn("fixity"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("fixity", total=0)
+
+        def planned(copies: list[Any]) -> None:
+            total = sum(int(e["size"]) for c in copies for e in c.files.values())
+            progress.update(task, total=total)
+
+        try:
+            summary = run_audit(gw, aip_id=aip, everything=everything, planned=planned,
+                                progress=lambda n: progress.advance(task, n))
+        except (ArchiveError, StorageError) as exc:
+            fail(str(exc))
+    table = Table(title="Kiểm tra toàn vẹn / fixity audit")
+    for name in ("AIP", "store", "outcome", "files", "MB", "problems"):
+        table.add_column(name)
+    for c in summary.copies:
+        problems = "; ".join(f"{p['path']}: {p['problem']}" + (" (repaired)" if p["repaired_from"] else "")
+                             for p in c.problems)
+        table.add_row(c.aip_id, c.store_url.split("?")[0], c.outcome, str(c.files), f"{c.bytes / 1e6:.1f}",
+                      problems or "-")
+    out.print(table)
+    out.print(f"{len(summary.copies)} copies: {summary.count('ok')} ok, {summary.count('repaired')} repaired, "
+              f"{summary.count('damaged')} damaged, {summary.count('error')} not audited")
+    if summary.count("damaged") or summary.count("error"):
+        raise typer.Exit(1)
+
+
+@archive_app.command("verify")
+def verify(target: Annotated[str, typer.Argument(help="an unpacked AIP folder, or an AIP id / package id")]) -> None:
+    """Check one AIP offline: manifest, METS checksums, PREMIS links (one line per problem)."""
+    from service.archive.verify import verify_aip, verify_folder
+
+    path = Path(target)
+    if path.is_dir():
+        problems = verify_folder(path)
+    else:
+        problems = []
+        for label, read in _copies(target):
+            problems += [f"{label}: {line}" for line in verify_aip(read)]
+    for line in problems:
+        out.print(line, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"{target}: intact")
+
+
+@archive_app.command("export")
+def export(
+    ids: Annotated[list[str] | None, typer.Argument(help="AIP ids (urn:uuid:…) or package ids")] = None,
+    to: Annotated[Path, typer.Option("--to", "-o", help="the zip to write")] = Path("export.zip"),
+    agency: Annotated[str | None, typer.Option(help="with --year: every document this agency sent that year")] = None,
+    year: Annotated[int | None, typer.Option(help="with --agency")] = None,
+    dip: Annotated[bool, typer.Option("--dip", help="a DIP: the documents and their metadata XML in order")] = False,
+) -> None:
+    """Write archived documents to a zip: a transfer (the AIPs as archived, with a manifest) or a DIP."""
+    from service.archive.errors import ArchiveError
+    from service.archive.export import export_dip, export_transfer, select_aips
+    from storage.errors import StorageError
+
+    if (agency is None) != (year is None):
+        fail("--agency and --year go together")
+    if not ids and agency is None:
+        fail("name the documents (ids) or an --agency and a --year")
+    gw = _gateway()
+    try:
+        aips = select_aips(gw, ids=ids or (), agency=agency, year=year)
+        count = (export_dip if dip else export_transfer)(gw, aips, to)
+    except (ArchiveError, StorageError) as exc:
+        to.unlink(missing_ok=True)
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{to}: {exc.strerror or exc}")
+    out.print(f"{to}: {len(aips)} document(s), {count} files ({'DIP' if dip else 'transfer'})")
+
+
+def _copies(target: str) -> list[tuple[str, Any]]:
+    from service.archive.archiving import store_label
+    from storage import archive as repo
+    from storage.errors import BlobNotFound
+
+    gw = _gateway()
+    with gw.sessions() as session:
+        aip = repo.get_aip(session, target) or repo.aip_of_package(session, target)
+        if aip is None:
+            fail(f"{target}: no such folder, AIP or archived package")
+        copies = repo.copies_of(session, aip.id)
+    if not copies:
+        fail(f"{aip.id}: not written yet ({aip.state})")
+    stores = {store_label(s): s for s in gw.archive_copies}
+    readers = []
+    for copy in copies:
+        store = stores.get(copy.store_url)
+        if store is None:
+            fail(f"{aip.id}: its copy on {copy.store_url} is on a store no longer in EDOC_ARCHIVE_URLS")
+
+        def read(path: str, files: dict[str, Any] = copy.files, store: Any = store) -> bytes | None:
+            entry = files.get(path)
+            if entry is None:
+                return None
+            try:
+                data: bytes = store.read(entry["sha256"])
+            except BlobNotFound:
+                return None
+            return data
+
+        readers.append((copy.store_url.split("?")[0], read))
+    return readers
