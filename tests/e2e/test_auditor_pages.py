@@ -2,7 +2,8 @@
 
 At 1280 px and at 375 px (a phone): sign in with an auditor key, search, export CSV (the download is checked: BOM,
 header, rows), open a document's timeline (each event's leaf in the log), view the statistics charts, verify the
-document's evidence bundle by upload; the page never scrolls sideways (wide tables scroll inside their box). The sign-in form is also used with the keyboard only (skip link, focus order, Enter).
+document's evidence bundle by upload; the page never scrolls sideways (wide tables scroll inside their box). The
+sign-in form is also used with the keyboard only (skip link, focus order, Enter).
 Screenshots go to this test run's temporary folder, whose path is printed.
 """
 
