@@ -1,17 +1,21 @@
 """The auditors' pages over HTTP (issue 21 item 8): sign-in and its refusals, CSRF, the session cookie's
 attributes, search, export, timeline with each event's proof state, statistics with SVG charts, the evidence page
-checking a real bundle and a tampered one, sign-out. The browser test (tests/e2e/test_auditor_pages.py) drives
-the same pages in Chromium."""
+checking a real bundle and a tampered one (and saying when it cannot), sign-out. The browser test
+(tests/e2e/test_auditor_pages.py) drives the same pages in Chromium."""
 
 from __future__ import annotations
 
 import io
 import re
 import zipfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from service.exchange.tlog import log_service
 from tests.support.exchange import header, status, submit
-from tests.support.gateway import A, B, C, Env
+from tests.support.gateway import A, B, C, Env, gateway_env
 
 
 def _csrf(html: str) -> str:
@@ -154,3 +158,17 @@ def test_timeline_proofs_and_evidence_check_follow_the_log(env: Env) -> None:
     assert bad.status_code == 200 and 'id="verdict" class="error"' in bad.text
     assert "Hồ sơ chứng cứ không hợp lệ" in bad.text and f"{package}: its SHA-256" in bad.text
     assert _verdict(bad.text).count("<li>") >= 2  # the manifest's hash, and the leaves naming the package's hash
+
+
+def test_evidence_page_without_a_usable_log_key_says_so(tmp_path: Path) -> None:
+    """A node whose log key file is not an Ed25519 key cannot check bundles: the page says so, and a POST is 503."""
+    key = tmp_path / "log-key.pem"
+    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))  # TEST ONLY key, made here
+    for env in gateway_env(f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path, log_key_file=key):
+        _sign_in(env)
+        page = env.http.get("/audit/evidence")
+        assert page.status_code == 200 and 'id="unavailable"' in page.text and "edoc evidence verify" in page.text
+        posted = env.http.post("/audit/evidence", data={"csrf": _csrf(page.text)},
+                               files={"bundle": ("b.zip", b"PK\x03\x04", "application/zip")})
+        assert posted.status_code == 503 and 'id="unavailable"' in posted.text
