@@ -46,6 +46,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def _pg_function_db() -> Iterator[str]:
+    require(postgres_available(), f"PostgreSQL not reachable at {postgres_admin_url()} (set EDOC_TEST_POSTGRES_URL)")
     with temporary_postgres_database() as url:
         yield url
 
@@ -64,3 +65,11 @@ def sqlite_env(tmp_path: Path) -> Iterator[Env]:
     from tests.support.gateway import gateway_env
 
     yield from gateway_env(f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path)
+
+
+@pytest.fixture
+def pg_env(_pg_function_db: str, tmp_path: Path) -> Iterator[Env]:
+    """A gateway on PostgreSQL only, for what exists only there (a variant of a statement SQLite has not)."""
+    from tests.support.gateway import gateway_env
+
+    yield from gateway_env(_pg_function_db, tmp_path)

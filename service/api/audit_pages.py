@@ -25,7 +25,7 @@ from service.audit.exports import MEDIA_TYPES
 from service.context import Gateway
 from service.exchange.directory import Caller, authenticate
 from service.exchange.errors import ExchangeError, Invalid
-from service.web.auditor import layout, seams, session, views
+from service.web.auditor import evidence, layout, session, views
 from service.web.auditor.i18n import lang_of, words
 from storage.events import search_events
 from storage.stats import VIETNAM
@@ -224,7 +224,7 @@ def timeline(request: Request) -> Response:
     flt = audit_search.to_search(caller, audit_search.SearchRequest(document_id=document_id or "-", sort="at"))
     with gw.sessions() as db:
         rows = list(search_events(db, flt, limit=1000))
-    proofs = seams.proof_statuses(gw, [r.id for r in rows])
+    proofs = evidence.proof_statuses(gw, [r.id for r in rows], lang)
     body = views.timeline_body(lang, document_id, rows, proofs)
     return _page(request, words(lang)["timeline_title"], body, caller=caller, csrf=current.csrf)
 
@@ -292,7 +292,7 @@ def evidence_form(request: Request) -> Response:
     except _SignIn:
         return _to_login(request)
     lang = _lang(request)
-    available = seams.bundle_verifier(gw) is not None
+    available = evidence.bundle_verifier(gw) is not None
     body = views.evidence_body(lang, current.csrf, available=available)
     return _page(request, words(lang)["evidence_title"], body, caller=caller, csrf=current.csrf)
 
@@ -311,7 +311,7 @@ async def evidence_check(request: Request) -> Response:
     if not session.check_csrf(current.csrf, token):
         return _page(request, t["evidence_title"], f'<p class="error" role="alert">{layout.e(t["csrf"])}</p>',
                      caller=caller, csrf=current.csrf, status=403)
-    verifier = seams.bundle_verifier(gw)
+    verifier = evidence.bundle_verifier(gw)
     if verifier is None:
         body = views.evidence_body(lang, current.csrf, available=False)
         return _page(request, t["evidence_title"], body, caller=caller, csrf=current.csrf, status=503)

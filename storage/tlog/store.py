@@ -28,6 +28,7 @@ __all__ = [
     "event_rows",
     "events_of_document",
     "latest_cosigned",
+    "leaf_indexes",
     "lock_state",
     "read_state",
     "record_checkpoint",
@@ -184,3 +185,11 @@ def latest_cosigned(session: Session) -> TlogCheckpoint | None:
 def response_package_ids(session: Session, package_id: str) -> list[str]:
     """The status packages answering a package (their events belong to its evidence)."""
     return list(session.execute(sa.select(Package.id).where(Package.response_for_id == package_id)).scalars())
+
+
+def leaf_indexes(session: Session, event_ids: Sequence[int]) -> dict[int, int | None]:
+    """Event id → its leaf index (None: not yet given one, PostgreSQL's sequencer gives it)."""
+    if not event_ids:
+        return {}
+    query = sa.select(ExchangeEvent.id, ExchangeEvent.leaf_index).where(ExchangeEvent.id.in_(list(event_ids)))
+    return {row.id: row.leaf_index for row in session.execute(query)}

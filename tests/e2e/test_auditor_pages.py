@@ -1,16 +1,20 @@
 """The auditors' pages (issue 21 item 8) in a real headless Chromium against a real ``edoc serve`` process.
 
 At 1280 px and at 375 px (a phone): sign in with an auditor key, search, export CSV (the download is checked: BOM,
-header, rows), open a document's timeline, view the statistics charts; the page never scrolls sideways (wide tables
-scroll inside their box). The sign-in form is also used with the keyboard only (skip link, focus order, Enter).
+header, rows), open a document's timeline (each event's leaf in the log), view the statistics charts, verify the
+document's evidence bundle by upload; the page never scrolls sideways (wide tables scroll inside their box). The
+sign-in form is also used with the keyboard only (skip link, focus order, Enter).
 Screenshots go to this test run's temporary folder, whose path is printed.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,8 +55,21 @@ def _wait_delivered(base: str, key: str, count: int) -> list[dict[str, str]]:
     raise AssertionError("documents were not delivered")
 
 
+def _evidence(base: str, key: str, doc: str) -> bytes:
+    """The document's evidence bundle once every event in it is in the signed tree (the sequencer runs each s)."""
+    for _ in range(100):
+        resp = httpx.get(f"{base}/api/v1/edocs/{doc}/evidence", headers={"Authorization": f"Bearer {key}"},
+                         timeout=10)
+        assert resp.status_code == 200, resp.text
+        with zipfile.ZipFile(io.BytesIO(resp.content)) as zf:
+            if not any(e.get("pending") for e in json.loads(zf.read("manifest.json"))["events"]):
+                return resp.content
+        time.sleep(0.2)
+    raise AssertionError("the log did not cover the document's events")
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayProcess, str]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayProcess, str, str, str]]:
     data = tmp_path_factory.mktemp("auditor-pages")
     url = f"sqlite:///{data / 'edoc.sqlite3'}"
     keys = provision(url, data, prefix="e2e")
@@ -70,7 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayPr
         for doc in docs:
             assert httpx.post(f"{base}/api/v1/edocs/{doc['id']}/ack", timeout=10,
                               headers={"Authorization": f"Bearer {keys['B']}"}).is_success
-        yield proc, auditor
+        yield proc, auditor, keys["A"], docs[0]["id"]
     finally:
         proc.stop()
 
@@ -115,7 +132,7 @@ def _sign_in(page, base: str, key: str) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_auditor_journey(server, browser, shots: Path, tmp_path: Path, width: int) -> None:
-    proc, key = server
+    proc, key, sender, first = server
     context = _context(browser, width)
     page = context.new_page()
     errors: list[str] = []
@@ -150,14 +167,15 @@ def test_auditor_journey(server, browser, shots: Path, tmp_path: Path, width: in
         assert lines[0].startswith("id,at,kind,status_code") and len(lines) == 4
         assert all(SUBJECT in line for line in lines[1:])
 
-        # a document's timeline: its events in order, proofs not yet available
+        # a document's timeline: its events in order, each with its leaf in the log
         with page.expect_navigation():
             page.locator("#events a.timeline").first.click()
         timeline = page.locator("#timeline tbody tr")
         assert timeline.count() >= 3
         kinds = [timeline.nth(i).locator("td").nth(1).inner_text() for i in range(timeline.count())]
         assert kinds[0] == "Gửi văn bản" and "Đã chuyển đến" in kinds
-        assert page.locator("#timeline td.proof").first.inner_text() == "chưa có"
+        proof = page.locator("#timeline td.proof").first.inner_text()
+        assert re.fullmatch(r"lá #\d+, (đã có trong checkpoint \d+|chờ checkpoint)", proof), proof
         page.screenshot(path=str(shots / f"timeline-{width}.png"), full_page=True)
         _no_sideways_scroll(page)
 
@@ -176,11 +194,23 @@ def test_auditor_journey(server, browser, shots: Path, tmp_path: Path, width: in
         page.screenshot(path=str(shots / f"stats-{width}.png"), full_page=True)
         _no_sideways_scroll(page)
 
+        # verify evidence: upload the bundle the sender downloaded once the sequencer covered its events
+        bundle = tmp_path / "evidence.zip"
+        bundle.write_bytes(_evidence(proc.base, sender, first))
+        with page.expect_navigation():
+            page.click("header nav >> text=Kiểm tra hồ sơ chứng cứ")
+        page.set_input_files("#bundle", str(bundle))
+        with page.expect_navigation():
+            page.click("#do-check")
+        assert page.locator("#verdict.ok").inner_text().startswith("Hồ sơ chứng cứ hợp lệ")
+        page.screenshot(path=str(shots / f"evidence-{width}.png"), full_page=True)
+        _no_sideways_scroll(page)
+
         # English, then sign out
         with page.expect_navigation():
             page.click("#lang-switch")
         assert page.get_attribute("html", "lang") == "en"
-        assert page.locator("h1").inner_text() == "Exchange statistics"
+        assert page.locator("h1").inner_text() == "Verify a document's evidence bundle"
         with page.expect_navigation():
             page.click("#logout")
         assert "/audit/login" in page.url
@@ -192,7 +222,7 @@ def test_auditor_journey(server, browser, shots: Path, tmp_path: Path, width: in
 
 
 def test_sign_in_with_the_keyboard_only(server, browser, shots: Path) -> None:
-    proc, key = server
+    proc, key, _sender, _first = server
     context = _context(browser, 1280)
     page = context.new_page()
     try:

@@ -1,6 +1,7 @@
 """The VXP transport ack's two variants (storage/vxp.py ``TransportAcks``) leave the same rows: on PostgreSQL the
 one statement through the driver, elsewhere (and here, on PostgreSQL too, for the comparison) a writer
-transaction. The facade's behaviour on both databases is in test_vxp_sdk_flow.py."""
+transaction. So this runs on PostgreSQL only (``pg_env``); the facade's behaviour on both databases is in
+test_vxp_sdk_flow.py."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ def _rows(env: Env, doc: str) -> tuple[list[Any], list[Any]]:
 
 
 @pytest.mark.parametrize("failed", [False, True])
-def test_both_variants_leave_the_same_rows(env: Env, failed: bool) -> None:
-    if not is_postgresql(env.gw.engine):
-        pytest.skip("the one-statement variant is PostgreSQL's; SQLite has only the transaction")
+def test_both_variants_leave_the_same_rows(pg_env: Env, failed: bool) -> None:
+    env = pg_env  # the one-statement variant is PostgreSQL's; on SQLite there is only the transaction
+    assert is_postgresql(env.gw.engine)
     sender = vxp_system(env, f"ack-a-{failed}", [A])
     docs = [SdkClient.ok(sender.send_edoc(edoc_xml(A, [B, C], f"9{n}{int(failed)}"), A, [B, C]))["DocId"]
             for n in range(2)]

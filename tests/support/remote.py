@@ -3,7 +3,8 @@
 A harness is a configured :class:`~signing.remote.interfaces.RemoteSigner` plus the test controls of the server it
 talks to (confirm / reject / let expire a pending transaction: what the signer does on the phone), so the contract
 in tests/contract/test_remote_signer.py runs unchanged against every adapter. To add an adapter: write a fixture
-returning a RemoteHarness for it (here or in its own plugin) and add its name to ``REMOTE_HARNESSES``.
+returning a RemoteHarness for it (here or in its own plugin) and add its name to ``REMOTE_HARNESSES`` (and to
+``PENDING_HARNESSES`` when its transactions wait for the signer).
 
 CSC: :mod:`tests.support.csc_server` on 127.0.0.1, the "good-rsa" key of the test PKI inside SoftHSM2 (credential
 ``rsa-1``, PIN ``CSC_PIN``) and the "good-ec" key in memory (credential ``ec-1``). TEST ONLY secrets.
@@ -32,6 +33,7 @@ __all__ = [
     "CSC_CLIENT_ID",
     "CSC_CLIENT_SECRET",
     "CSC_PIN",
+    "PENDING_HARNESSES",
     "REMOTE_HARNESSES",
     "RemoteHarness",
     "csc_dummy",
@@ -47,6 +49,9 @@ CSC_CLIENT_SECRET = "test-only-client-secret-7f3a"  # TEST ONLY
 CSC_PIN = "246810"  # TEST ONLY
 
 REMOTE_HARNESSES = ["csc_v1", "csc_v2", "csc_dummy", "vnpt_smartca", "viettel_mysign"]  # fixture names
+#: The providers that leave a transaction pending until the signer acts (their harness has confirm/reject/expire);
+#: the others (CSC v1, the CSC dummy) answer synchronously, so a rejection or an expiry cannot happen there.
+PENDING_HARNESSES = ["csc_v2", "vnpt_smartca", "viettel_mysign"]
 
 
 @dataclass

@@ -4,7 +4,7 @@ a document's timeline, statistics with charts, and evidence-bundle verification.
 Server-rendered HTML, Vietnamese first (English with the language switch), no script and no external asset: the
 style is inline and the charts are SVG drawn here (charts.py), so the pages work on an agency network without
 Internet access. Modules: ``session.py`` (the sealed session cookie, CSRF), ``i18n.py`` (the words), ``layout.py``
-(page chrome, CSS, escaping), ``charts.py`` (SVG bar and line charts), ``views.py`` (the page bodies), ``seams.py``
-(what issue 21's transparency log provides: proof status and bundle verification, wired by the integrator).
+(page chrome, CSS, escaping), ``charts.py`` (SVG bar and line charts), ``views.py`` (the page bodies), ``evidence.py``
+(what the transparency log provides to the pages: each event's proof status, and the evidence-bundle check).
 Routes: service/api/audit_pages.py.
 """

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from service.web.auditor.charts import bar_chart, line_chart
+from service.web.auditor.evidence import BundleCheck
 from service.web.auditor.i18n import KIND_LABELS, STATUS_LABELS, lang_of, words
 from service.web.auditor.layout import e, href
-from service.web.auditor.seams import BundleCheck
 from storage.events import EventRow
 from storage.stats import VIETNAM, StatRow
 
@@ -217,7 +217,7 @@ def evidence_body(lang: str, csrf: str, *, available: bool, result: BundleCheck 
     if result is not None:
         cls, verdict = ("ok", t["valid"]) if result.ok else ("error", t["invalid"])
         problems = "".join(f"<li>{e(p)}</li>" for p in result.problems)
-        facts = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in result.facts.items())
+        facts = "".join(f"<dt>{e(t.get(k, k))}</dt><dd>{e(v)}</dd>" for k, v in result.facts.items())
         listed = f"<ul>{problems}</ul>" if problems else ""
         outcome = (f'<div role="alert" id="verdict" class="{cls}"><strong>{e(verdict)}</strong>{listed}</div>'
                    f'{"<dl>" + facts + "</dl>" if facts else ""}')
