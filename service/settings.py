@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     database_url: str = ""
     storage_url: str = ""
     bus_url: str = "db://"
+    amqp_prefetch: int = Field(
+        100, ge=1, le=65535, description="amqp:// bus: messages each work queue hands a worker before its acks"
+    )
+    amqp_delivery_limit: int = Field(
+        20, ge=1, description="amqp:// bus: deliveries of one message (consumer crashes) before the broker "
+        "dead-letters it (x-delivery-limit of the quorum queues)"
+    )
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
 
     node_id: str = Field("000.00.00.H53", description="agency code of this node, written in TraceHeaders")
@@ -200,7 +207,7 @@ class Settings(BaseSettings):
     @field_validator("bus_url")
     @classmethod
     def _bus_url(cls, value: str) -> str:
-        return check_url(value)  # db:// (the outbox table) now; amqp:// comes with the production tier
+        return check_url(value)  # db:// (the outbox table) or amqp:// (RabbitMQ, service/bus/amqp.py)
 
     @model_validator(mode="after")
     def _route_targets(self) -> Settings:

@@ -64,3 +64,20 @@ def sqlite_env(tmp_path: Path) -> Iterator[Env]:
     from tests.support.gateway import gateway_env
 
     yield from gateway_env(f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """An ``amqp://`` URL of a vhost of this test session on the local RabbitMQ (tests/support/rabbitmq.py)."""
+    from tests.support.rabbitmq import Unavailable, session_vhost
+
+    try:
+        context = session_vhost()
+        url = context.__enter__()
+    except Unavailable as exc:
+        require(False, f"RabbitMQ: {exc}")
+        raise
+    try:
+        yield url
+    finally:
+        context.__exit__(None, None, None)
