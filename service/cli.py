@@ -534,9 +534,11 @@ def _read(file: Path) -> bytes:
 
 
 def _register_commands() -> None:
+    from service import cli_dead_letters
     from service.cli_signing import register
 
     register(app)  # edoc sign, edoc verify (service/cli_signing.py)
+    cli_dead_letters.register(app, lambda: _gateway(_settings()))  # edoc dead-letters list|requeue
 
 
 _register_commands()

@@ -456,12 +456,12 @@ _DEAD_ROW = (
     .with_for_update()
 )
 _REQUEUE = (
-    sa.update(OUTBOX).where(_O.id == sa.bindparam("id"))
+    sa.update(OUTBOX).where(_O.id == sa.bindparam("message_id"))
     .values(dead_at=None, done_at=None, published_at=None, locked_until=None, locked_by=None, attempts=0,
             available_at=sa.bindparam("now"))
 )
 _DEAD_DELIVERY_BACK = (
-    sa.update(DELIVERIES).where(_D.id == sa.bindparam("id"), _D.state == "dead")
+    sa.update(DELIVERIES).where(_D.id == sa.bindparam("delivery_id"), _D.state == "dead")
     .values(state="pending", updated_at=sa.bindparam("now"))
 )
 
@@ -473,7 +473,7 @@ def requeue(session: Session, message_id: int) -> StoredMessage | None:
     if row is None:
         return None
     now = utcnow()
-    session.execute(_REQUEUE, {"id": message_id, "now": now})
+    session.execute(_REQUEUE, {"message_id": message_id, "now": now})
     if row.topic == "deliver" and row.payload.get("delivery_id"):
-        session.execute(_DEAD_DELIVERY_BACK, {"id": row.payload["delivery_id"], "now": now})
+        session.execute(_DEAD_DELIVERY_BACK, {"delivery_id": row.payload["delivery_id"], "now": now})
     return StoredMessage(row.id, row.topic, dict(row.payload))
