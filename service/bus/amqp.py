@@ -232,7 +232,11 @@ class AmqpBus:
 
     def _settle_one(self, held: _Held, *, dead: bool) -> None:
         incoming = held.incoming
-        self._call(incoming.reject(requeue=False) if dead else incoming.ack(), timeout=10)
+        try:
+            self._call(incoming.reject(requeue=False) if dead else incoming.ack(), timeout=10)
+        except Exception as exc:  # the channel closed meanwhile: the broker redelivers, the row says it is done
+            logger.info("amqp bus: could not settle message %s with the broker (%s); it will come back and be "
+                        "settled then", held.message.id, exc.__class__.__name__)
 
     # --- the I/O thread ---------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """What only the ``amqp://`` bus does, against a real RabbitMQ (the shared contract is tests/contract/test_bus.py):
-the broker's own dead-lettering (``x-delivery-limit``) lands in the database's dead letters, and the topology is
-what docs/architecture.md says (quorum queues, delivery limit, at-least-once dead-lettering)."""
+the broker's own dead-lettering (``x-delivery-limit``) lands in the database's dead letters, credentials stay out
+of logs, and the bus runs on a private node started by the test."""
 
 from __future__ import annotations
 
@@ -71,3 +71,32 @@ def test_a_message_that_keeps_crashing_its_consumers_is_dead_in_the_database(
 
 def test_credentials_never_reach_a_log_line() -> None:
     assert safe_url("amqp://edoc:s3cret@rabbit:5672/prod?prefetch=5") == "amqp://edoc:***@rabbit:5672/prod"
+
+
+@pytest.mark.slow
+def test_the_bus_runs_on_a_private_broker_node(engine: Engine, writes: sessionmaker[Session]) -> None:
+    """The private node (tests/support/rabbitmq.py) issue 22's fault tests will kill: started on free ports by the
+    test, it carries a message from the relay to a claim and an ack, and stops cleanly."""
+    from tests.support.env import require
+    from tests.support.rabbitmq import Unavailable, private_node
+
+    try:
+        context = private_node()
+        node = context.__enter__()
+    except Unavailable as exc:
+        require(False, f"RabbitMQ: {exc}")
+        raise
+    try:
+        assert node.pid() > 0
+        with writes() as session, session.begin():
+            outbox.insert_messages(session, [("private", {"n": 1})])
+        bus = make(node.url, engine, writes, "p.")
+        try:
+            [message] = bus.claim(10, worker="w").messages
+            assert message.topic == "private"
+            assert bus.ack([message.id], worker="w") == {message.id}
+            assert bus.claim(10, worker="w").messages == ()
+        finally:
+            bus.close()
+    finally:
+        context.__exit__(None, None, None)

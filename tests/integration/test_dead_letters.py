@@ -132,3 +132,39 @@ def test_edoc_dead_letters_list_and_requeue(tmp_path: Path, monkeypatch: pytest.
     rounds(env, Probe(refuse=False))
     assert done_events(env) == [1]
     env.gw.close()
+
+
+def test_a_dead_delivery_requeued_on_the_broker_bus_is_delivered_once(amqp_url: str, tmp_path: Path) -> None:
+    """``amqp://`` hands local deliveries to the deliver handler (no settling in a claim), so a local transport
+    that refuses for good kills the delivery itself: dead, listed, requeued, then delivered exactly once."""
+    from service.exchange.handlers import DeliveryError, deliver_local
+    from tests.support.exchange import header, inbox, record, submit
+    from tests.support.gateway import A, B
+
+    def refusing(_session: Session, _delivery: object) -> None:
+        raise DeliveryError("B's node refused the package (test)", permanent=True)
+
+    require(postgres_available(), f"PostgreSQL not reachable at {postgres_admin_url()} (set EDOC_TEST_POSTGRES_URL)")
+    with temporary_postgres_database() as url:
+        env_iter = gateway_env(url, tmp_path, bus_url=f"{amqp_url}?prefix=r{uuid.uuid4().hex[:8]}.")
+        env = next(env_iter)
+        try:
+            doc = submit(env, "A", header(A, [B])).json()["id"]
+            refuser = DeliveryWorker(env.gw, name="refuser", transports={"local": refusing})
+            for _ in range(4):
+                refuser.run_once()
+            assert [d["state"] for d in record(env, "A", doc)["deliveries"]] == ["dead"]
+            [item] = env.http.get("/api/v1/admin/dead-letters", headers=env.as_("admin")).json()["items"]
+            assert item["topic"] == "deliver" and "refused" in item["last_error"]
+            assert env.http.post(f"/api/v1/admin/dead-letters/{item['id']}/requeue",
+                                 headers=env.as_("admin")).status_code == 200
+            worker = DeliveryWorker(env.gw, name="worker", transports={"local": deliver_local})
+            for _ in range(4):
+                worker.run_once()
+            assert [i["id"] for i in inbox(env, "B")] == [doc]
+            with env.gw.sessions() as session:
+                delivered = session.execute(sa.select(sa.func.count()).select_from(ExchangeEvent).where(
+                    ExchangeEvent.kind == "delivered", ExchangeEvent.package_id == doc)).scalar_one()
+            assert delivered == 1
+        finally:
+            env_iter.close()

@@ -3,7 +3,7 @@
 - :func:`session_vhost`: on the broker at ``EDOC_TEST_AMQP_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``),
   a fresh vhost (``rabbitmqctl add_vhost`` + ``set_permissions``) deleted at the end, so parallel sessions never
   share a queue.
-- :func:`private_node`: a node of its own (``rabbitmq-server -detached`` with its own node name, free AMQP and
+- :func:`private_node`: a node of its own (``rabbitmq-server`` in the background with its own node name, free AMQP and
   distribution ports, data and log folders in a temporary directory), for tests that must kill the broker
   (issue 22's fault tests); stopped and removed at the end.
 
@@ -84,6 +84,8 @@ class PrivateNode:
     name: str
     port: int
     env: dict[str, str]
+    base: Path
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -93,20 +95,39 @@ class PrivateNode:
         return int(_ctl("-n", self.name, "eval", "list_to_integer(os:getpid()).", env=self.env).strip())
 
     def start(self, timeout: float = 90) -> None:
+        """Start the node in the background (its output in ``log/server.out``) and wait until it serves AMQP."""
         server = shutil.which("rabbitmq-server")
         if server is None:
             raise Unavailable("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
-        subprocess.run([server, "-detached"], env=self.env, check=True, capture_output=True, timeout=30)
-        _ctl("-n", self.name, "await_startup", "--timeout", str(int(timeout)), env=self.env, timeout=timeout + 10)
+        output = open(self.base / "log" / "server.out", "wb")  # noqa: SIM115 (the node's, closed by the OS)
+        self.process = subprocess.Popen([server], env=self.env, stdout=output, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        output.close()
         deadline = time.monotonic() + timeout
         while not _reachable("127.0.0.1", self.port):
-            if time.monotonic() > deadline:
-                raise Unavailable(f"private RabbitMQ node {self.name} did not open port {self.port}")
-            time.sleep(0.2)
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                tail = (self.base / "log" / "server.out").read_text(errors="replace")[-300:]
+                raise Unavailable(f"private RabbitMQ node {self.name} did not start: {tail}")
+            time.sleep(0.3)
+        _ctl("-n", self.name, "await_startup", env=self.env, timeout=timeout)
 
     def stop(self) -> None:
         with suppress(Unavailable, subprocess.TimeoutExpired):
             _ctl("-n", self.name, "stop", env=self.env, timeout=60)
+
+
+def _give_to_the_broker_user(base: Path) -> None:
+    """As root, Debian's rabbitmq-server runs the node as the ``rabbitmq`` user: it must own the folders."""
+    if os.geteuid() != 0:
+        return
+    try:
+        import pwd
+
+        user = pwd.getpwnam("rabbitmq")
+    except KeyError:
+        return
+    for path in (base, *base.rglob("*")):
+        os.chown(path, user.pw_uid, user.pw_gid)
 
 
 @contextmanager
@@ -118,13 +139,17 @@ def private_node() -> Iterator[PrivateNode]:
     config = base / "rabbitmq.conf"
     config.write_text(f"listeners.tcp.1 = 127.0.0.1:{port}\nloopback_users = none\n", encoding="utf-8")
     (base / "enabled_plugins").write_text("[].\n", encoding="utf-8")
+    for folder in ("mnesia", "log"):  # the node creates files in them, not the folders themselves
+        (base / folder).mkdir()
+    _give_to_the_broker_user(base)
     env = {
         **os.environ, "RABBITMQ_NODENAME": name, "RABBITMQ_NODE_PORT": str(port), "RABBITMQ_DIST_PORT": str(dist),
         "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1", "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
         "RABBITMQ_LOG_BASE": str(base / "log"), "RABBITMQ_CONFIG_FILE": str(config.with_suffix("")),
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"), "RABBITMQ_PID_FILE": str(base / "pid"),
+        "RABBITMQ_FEATURE_FLAGS_FILE": str(base / "mnesia" / "feature_flags"),
     }
-    node = PrivateNode(name, port, env)
+    node = PrivateNode(name, port, env, base)
     try:
         node.start()
         yield node
