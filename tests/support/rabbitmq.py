@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -114,6 +115,13 @@ class PrivateNode:
     def stop(self) -> None:
         with suppress(Unavailable, subprocess.TimeoutExpired):
             _ctl("-n", self.name, "stop", env=self.env, timeout=60)
+        if self.process is None:
+            return
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:  # the node did not stop: its whole session goes (our own processes)
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def _give_to_the_broker_user(base: Path) -> None:
