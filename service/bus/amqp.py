@@ -35,8 +35,10 @@
   ``db://``): a retry clears ``published_at``, so the relay publishes the row again once it is due. No per-delay
   queues with TTLs: one mechanism for both buses, and the delay survives a broker restart in the database.
 - **Dead letters**: the database records every death (``dead_at``, listed by ``GET /api/v1/admin/dead-letters``
-  and ``edoc dead-letters``); the broker's own (``x-delivery-limit`` reached: a message that crashed its
-  consumers that many times) arrive in ``edoc.dead``, whose consumer records them in the database the same way.
+  and ``edoc dead-letters``). What the broker dead-letters itself (``x-delivery-limit`` reached: its consumers
+  crashed, or were restarted with it in their prefetch, that many times) arrives in ``edoc.dead``, whose consumer
+  counts it as one failed attempt on the retry schedule: published afresh after the delay, dead in the database
+  once the schedule is exhausted.
 """
 
 from __future__ import annotations
@@ -329,8 +331,10 @@ class AmqpBus:
             await incoming.ack()
 
     async def _died(self, incoming: Any) -> None:
-        """A message the broker dead-lettered: record its death in the database unless it is recorded already
-        (a dead row the bus rejected), then drop it from the dead-letter queue."""
+        """A message the broker dead-lettered: a row the bus rejected is dead already; any other (the delivery
+        limit: its consumers kept crashing, or kept being restarted with it in their prefetch) counts as one failed
+        attempt on the retry schedule, so the relay publishes it afresh after the delay and it is dead only once
+        the schedule is exhausted. Then drop it from the dead-letter queue."""
         try:
             message_id = int(incoming.message_id)
         except (TypeError, ValueError):
@@ -345,9 +349,15 @@ class AmqpBus:
             state = outbox.row_states(session, [message_id]).get(message_id)
             if state is None or state.done:
                 return
-            failed = outbox.dead_letter(session, message_id, reason)
-        if failed is not None:
-            logger.error("message %s (%s) is dead: %s", message_id, failed.message.topic, reason)
+            failed = outbox.retry(session, message_id, reason, schedule=self.retry_schedule)
+        if failed is None:
+            return
+        if failed.dead:
+            logger.error("message %s (%s) is dead after %d attempts: %s", message_id, failed.message.topic,
+                         failed.attempts, reason)
+        else:
+            logger.warning("message %s (%s) failed (attempt %d), retrying: %s", message_id, failed.message.topic,
+                           failed.attempts, reason)
 
     async def _relay_forever(self) -> None:
         assert self._relay_wake is not None

@@ -4,7 +4,6 @@ of logs, and the bus runs on a private node started by the test."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,39 +33,41 @@ def writes(engine: Engine) -> sessionmaker[Session]:
     return writer_session_factory(engine)
 
 
-def make(amqp_url: str, engine: Engine, writes: sessionmaker[Session], prefix: str, **query: int) -> AmqpBus:
+def make(amqp_url: str, engine: Engine, writes: sessionmaker[Session], prefix: str, *,
+         schedule: tuple[float, ...] = (1.0,), **query: int) -> AmqpBus:
     extra = "".join(f"&{k}={v}" for k, v in query.items())
     bus = buses.from_url(f"{amqp_url}?prefix={prefix}{extra}", engine=engine, writes=writes,
-                         retry_schedule=(1.0,), lease_seconds=30)
+                         retry_schedule=schedule, lease_seconds=30)
     assert isinstance(bus, AmqpBus)
     return bus
 
 
-def test_a_message_that_keeps_crashing_its_consumers_is_dead_in_the_database(
+def crash_with(bus: AmqpBus) -> None:
+    """The consumer dies holding what it was handed: its connection closes with no ack and no reject."""
+    bus._stopping = True
+    bus._call(bus._disconnect(), timeout=10)
+
+
+def test_a_message_that_keeps_crashing_its_consumers_is_retried_on_the_schedule_then_dead(
     amqp_url: str, engine: Engine, writes: sessionmaker[Session]
 ) -> None:
+    """Past the broker's delivery limit, a message counts one failed attempt: published afresh after the
+    schedule's delay; past the last delay, dead in the database (listed like any other dead letter)."""
     prefix = f"p{uuid.uuid4().hex[:8]}."
     with writes() as session, session.begin():
         outbox.insert_messages(session, [("poison", {"n": 1})])
-    for _ in range(2):  # a consumer takes it and dies (its connection closes before any ack): redelivered
-        crashing = make(amqp_url, engine, writes, prefix, delivery_limit=1)
-        [message] = crashing.claim(10, worker="crashes").messages
-        assert message.topic == "poison"
-        crashing._stopping = True  # die without settling: no ack, no reject
-        crashing._call(crashing._disconnect(), timeout=10)
-    survivor = make(amqp_url, engine, writes, prefix, delivery_limit=1)
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert survivor.claim(10, worker="w").messages == ()  # never handed out again
-            with writes() as session:
-                dead = outbox.dead_letters(session, offset=0, limit=10)
-            if dead:
-                break
-        assert [(d.topic, d.id) for d in dead] == [("poison", message.id)]
-        assert dead[0].last_error and "delivery limit" in dead[0].last_error
-    finally:
-        survivor.close()
+    crashes, dead = 0, []
+    while not dead and crashes < 12:  # the schedule (0.2,): one retry, so two rounds of the delivery limit
+        crashing = make(amqp_url, engine, writes, prefix, schedule=(0.2,), delivery_limit=1)
+        handed = [m for _ in range(20) for m in crashing.claim(10, worker="crashes").messages][:1]
+        crash_with(crashing)
+        crashes += 1
+        with writes() as session:
+            dead = outbox.dead_letters(session, offset=0, limit=10)
+        assert dead or [m.topic for m in handed] == ["poison"]
+    assert [(d.topic, d.attempts) for d in dead] == [("poison", 2)]
+    assert crashes >= 4  # delivery limit 1: two deliveries per attempt, two attempts
+    assert dead[0].last_error and "delivery limit" in dead[0].last_error
 
 
 def test_credentials_never_reach_a_log_line() -> None:

@@ -167,4 +167,5 @@ def test_a_dead_delivery_requeued_on_the_broker_bus_is_delivered_once(amqp_url: 
                     ExchangeEvent.kind == "delivered", ExchangeEvent.package_id == doc)).scalar_one()
             assert delivered == 1
         finally:
+            env.gw.close()  # the bus's relay and consumers stop before the database goes
             env_iter.close()
