@@ -101,3 +101,38 @@ def test_the_bus_runs_on_a_private_broker_node(engine: Engine, writes: sessionma
             bus.close()
     finally:
         context.__exit__(None, None, None)
+
+
+def test_a_message_no_queue_takes_is_not_marked_published(
+    amqp_url: str, engine: Engine, writes: sessionmaker[Session]
+) -> None:
+    """``mandatory``: a message the broker cannot route comes back as an error, so the relay leaves its row
+    unpublished (and publishes it again later) instead of marking it on the broker's confirm."""
+    import asyncio
+
+    import aio_pika
+    import sqlalchemy as sa
+
+    from storage.models import OUTBOX
+
+    prefix = f"m{uuid.uuid4().hex[:8]}."
+    bus = make(amqp_url, engine, writes, prefix, shards=1)
+    try:
+        assert bus.claim(10, worker="w").messages == ()  # connected, topology declared
+
+        async def delete_the_queue() -> None:
+            connection = await aio_pika.connect(amqp_url)
+            channel = await connection.channel()
+            await channel.queue_delete(f"{prefix}edoc.work.0")
+            await connection.close()
+
+        asyncio.run(delete_the_queue())
+        with writes() as session, session.begin():
+            outbox.insert_messages(session, [("lost", {"n": 1})])
+        for _ in range(4):
+            assert bus.claim(10, worker="w").messages == ()
+        with writes() as session:
+            published = session.execute(sa.select(OUTBOX.c.published_at)).scalars().all()
+        assert published == [None]
+    finally:
+        bus.close()
