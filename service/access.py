@@ -63,6 +63,7 @@ class Op(StrEnum):
     ROUTES_WRITE = "routes_write"
     VERIFY = "verify"
     SIGN = "sign"
+    DEAD_LETTERS = "dead_letters"
 
 
 _PARTIES = frozenset({"dms", "clerk", "node"})
@@ -88,6 +89,7 @@ MATRIX: dict[Op, frozenset[str]] = {
     Op.ROUTES_WRITE: frozenset({"admin"}),
     Op.VERIFY: _EVERYONE,
     Op.SIGN: frozenset({"clerk", "admin"}),
+    Op.DEAD_LETTERS: frozenset({"admin"}),
 }
 
 #: Operations an auditor may perform on any document (no party needed); CONTENT needs a reason besides.

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from service.api import admin, archive, edocs
+from service.api import admin, archive, dead_letters, edocs
 from service.api import events as audit_events
 from service.api_docs import install_docs
 from service.context import Gateway
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(admin.router)
     app.include_router(audit_events.router)  # exchange-log search, exports, statistics (issue 21)
     app.include_router(admin.health)
+    app.include_router(dead_letters.router)
     from service.api import signatures  # PDF verify/sign API and the clerks' /verify page (issue 3)
 
     app.include_router(signatures.router)

@@ -542,6 +542,7 @@ def _read(file: Path) -> bytes:
 
 def _register_commands() -> None:
     from service.cli_archive import register as register_archive
+    from service import cli_dead_letters
     from service.cli_signing import register
 
     register(app)  # edoc sign, edoc verify (service/cli_signing.py)
@@ -549,6 +550,7 @@ def _register_commands() -> None:
 
     register_tlog(app)  # edoc log, edoc evidence, edoc witness (service/cli_tlog.py)
     register_archive(app)  # edoc archive audit|verify (service/cli_archive.py)
+    cli_dead_letters.register(app, lambda: _gateway(_settings()))  # edoc dead-letters list|requeue
 
 
 _register_commands()

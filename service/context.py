@@ -115,10 +115,12 @@ class Gateway:
 
     @cached_property
     def bus(self) -> Bus:
-        """The bus ``EDOC_BUS_URL`` names (service/bus/): ``db://``, the outbox table of this database."""
+        """The bus ``EDOC_BUS_URL`` names (service/bus/): ``db://``, the outbox table of this database, or
+        ``amqp://``, RabbitMQ fed from that table."""
         return bus_from_url(
             self.settings.bus_url, engine=self.engine, writes=self.writes,
             retry_schedule=self.settings.retry_schedule, lease_seconds=self.settings.worker_lease_seconds,
+            prefetch=self.settings.amqp_prefetch, delivery_limit=self.settings.amqp_delivery_limit,
         )
 
     @cached_property
@@ -136,6 +138,9 @@ class Gateway:
         return _demo_node_key(self.settings.data_dir / "keys" / "node-demo.p12", self.settings.node_id)
 
     def close(self) -> None:
+        bus = self.__dict__.get("bus")  # only if built; a broker bus settles and disconnects
+        if bus is not None and hasattr(bus, "close"):
+            bus.close()
         self.engine.dispose()
 
 

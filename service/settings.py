@@ -113,6 +113,13 @@ class Settings(BaseSettings):
     )
     retention_default: str = Field("10 năm", description="retention when no rule matches: \"Vĩnh viễn\" or N năm")
     fixity_days: float = Field(30, gt=0, description="every archive copy is re-hashed at least this often")
+    amqp_prefetch: int = Field(
+        100, ge=1, le=65535, description="amqp:// bus: messages each work queue hands a worker before its acks"
+    )
+    amqp_delivery_limit: int = Field(
+        20, ge=1, description="amqp:// bus: deliveries of one message (consumer crashes) before the broker "
+        "dead-letters it (x-delivery-limit of the quorum queues)"
+    )
     secret_key: SecretStr = SecretStr(DEMO_SECRET)
 
     node_id: str = Field("000.00.00.H53", description="agency code of this node, written in TraceHeaders")
@@ -296,7 +303,7 @@ class Settings(BaseSettings):
     @field_validator("bus_url")
     @classmethod
     def _bus_url(cls, value: str) -> str:
-        return check_url(value)  # db:// (the outbox table) now; amqp:// comes with the production tier
+        return check_url(value)  # db:// (the outbox table) or amqp:// (RabbitMQ, service/bus/amqp.py)
 
     @model_validator(mode="after")
     def _retention(self) -> Settings:

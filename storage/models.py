@@ -355,6 +355,13 @@ class OutboxMessage(Base):
             "ix_outbox_pending", "id",
             postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL"),
         ),
+        # What a broker bus's relay has still to publish (migration 0009).
+        sa.Index(
+            "ix_outbox_unpublished", "id",
+            postgresql_where=sa.text("done_at IS NULL AND published_at IS NULL"),
+            sqlite_where=sa.text("done_at IS NULL AND published_at IS NULL"),
+        ),
+        sa.Index("ix_outbox_dead", "dead_at"),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(sa.String(32))
@@ -366,6 +373,8 @@ class OutboxMessage(Base):
     locked_by: Mapped[str | None] = mapped_column(sa.String(64))
     done_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    published_at: Mapped[datetime | None]  # the broker confirmed it (amqp:// relay); NULL with db://
+    dead_at: Mapped[datetime | None]  # dead-lettered (done_at is set too); a requeue clears both
 
 
 class ReplayNonce(Base):

@@ -73,3 +73,20 @@ def pg_env(_pg_function_db: str, tmp_path: Path) -> Iterator[Env]:
     from tests.support.gateway import gateway_env
 
     yield from gateway_env(_pg_function_db, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """An ``amqp://`` URL of a vhost of this test session on the local RabbitMQ (tests/support/rabbitmq.py)."""
+    from tests.support.rabbitmq import Unavailable, session_vhost
+
+    try:
+        context = session_vhost()
+        url = context.__enter__()
+    except Unavailable as exc:
+        require(False, f"RabbitMQ: {exc}")
+        raise
+    try:
+        yield url
+    finally:
+        context.__exit__(None, None, None)

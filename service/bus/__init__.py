@@ -2,7 +2,7 @@
 
 ``BACKENDS`` maps a URL scheme to ``"module:Class"``; the class builds itself with ``from_url(url, **wiring)``
 and satisfies :class:`service.bus.interfaces.Bus`. Only the named backend's module is imported, so a broker client
-(``amqp://`` RabbitMQ, a later issue) is needed only where it is used. To add a backend: one module beside
+(``amqp://`` RabbitMQ through aio-pika) is needed only where it is used. To add a backend: one module beside
 ``db.py``, one line here, and a subclass of the contract in tests/contract/test_bus.py.
 """
 
@@ -16,7 +16,7 @@ from service.bus.interfaces import Bus, Claimed, Failed, Message
 
 __all__ = ["BACKENDS", "Bus", "Claimed", "Failed", "Message", "UnknownBus", "check_url", "from_url"]
 
-BACKENDS: dict[str, str] = {"db": "service.bus.db:DatabaseBus"}
+BACKENDS: dict[str, str] = {"db": "service.bus.db:DatabaseBus", "amqp": "service.bus.amqp:AmqpBus"}
 
 
 class UnknownBus(ValueError):
@@ -28,13 +28,14 @@ def check_url(url: str) -> str:
     scheme = urlsplit(url).scheme
     if scheme not in BACKENDS:
         known = ", ".join(f"{name}://" for name in BACKENDS)
-        raise UnknownBus(f"unknown bus URL scheme {scheme!r} in {url!r}; known: {known}")
+        raise UnknownBus(f"unknown bus URL scheme {scheme!r}; known: {known}")  # the URL may hold a password
     return url
 
 
 def from_url(url: str, **wiring: Any) -> Bus:
     """Build the bus a URL names; ``wiring`` is what the backend needs from the node (``db://``: ``engine``,
-    ``writes``, ``retry_schedule``, ``lease_seconds``)."""
+    ``writes``, ``retry_schedule``, ``lease_seconds``; ``amqp://`` also ``prefetch``, ``delivery_limit``); a
+    backend ignores the options it does not use."""
     module, _, name = BACKENDS[urlsplit(check_url(url)).scheme].partition(":")
     bus: Bus = getattr(import_module(module), name).from_url(url, **wiring)
     return bus

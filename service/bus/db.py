@@ -56,10 +56,12 @@ class DatabaseBus:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> DatabaseBus:
-        """``db://``: the node's own database (``engine``, ``writes``) carries the queue; the URL takes no host."""
+        """``db://``: the node's own database (``engine``, ``writes``) carries the queue; the URL takes no host.
+        Options for other backends (a broker's ``prefetch``) are ignored."""
         if urlsplit(url).netloc:
             raise ValueError(f"{url!r}: the db:// bus uses the node's own database; write db:// alone")
-        return cls(url=url, **options)
+        known = ("engine", "writes", "retry_schedule", "lease_seconds")
+        return cls(url=url, **{k: v for k, v in options.items() if k in known})
 
     def publish(self, session: Session, topic: str, payload: Mapping[str, Any]) -> None:
         outbox.insert_messages(session, [(topic, payload)])

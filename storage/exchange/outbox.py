@@ -40,16 +40,26 @@ __all__ = [
     "LOCAL_ROUTE",
     "READY",
     "Claim",
+    "DeadLetter",
     "Failure",
     "OutboxStore",
+    "Outgoing",
     "PostgresOutbox",
+    "RowState",
     "SqliteOutbox",
     "StoredMessage",
     "claim_parameters",
+    "count_dead_letters",
     "dead_letter",
+    "dead_letters",
     "insert_messages",
+    "lease",
+    "mark_published",
+    "publishable",
     "purge",
+    "requeue",
     "retry",
+    "row_states",
 ]
 
 #: The route of a delivery to this node's own inbox (``delivery.route``; service/routing.py ``LOCAL``).
@@ -115,9 +125,10 @@ def _fail(session: Session, message_id: int, error: str, *, schedule: Sequence[f
         return None
     now, attempts = utcnow(), row.attempts + 1
     dead = permanent or attempts > len(schedule)
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error, "locked_until": None}
+    # published_at NULL: a broker bus's relay publishes the message again once it is due (nothing with db://).
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error, "locked_until": None, "published_at": None}
     if dead:
-        values["done_at"] = now
+        values["done_at"] = values["dead_at"] = now
     else:
         values["available_at"] = now + timedelta(seconds=schedule[attempts - 1])
     session.execute(sa.update(OUTBOX).where(_O.id == message_id).values(values))
@@ -319,3 +330,150 @@ def _delivered_event(row: Any, now: datetime, worker: str) -> dict[str, Any]:
     return {"at": now, "kind": "delivered", "package_id": row.package_id, "document_id": row.document_id,
             "agency_code": row.to_code, "actor": f"worker:{worker}",
             "detail": {k: v for k, v in detail.items() if v is not None}}
+
+
+# --- a broker bus's relay and consumers (service/bus/amqp.py) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message the relay has to publish; ``key`` orders it (a ``deliver`` message: its recipient's code)."""
+
+    id: int
+    topic: str
+    payload: Mapping[str, Any]
+    key: str
+
+
+_PUBLISHABLE = (
+    sa.select(_O.id, _O.topic, _O.payload)
+    .where(_O.done_at.is_(None), _O.published_at.is_(None), _O.available_at <= sa.bindparam("now"))
+    .order_by(_O.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_RECIPIENTS = sa.select(_D.id, _D.to_code).where(_D.id.in_(sa.bindparam("ids", expanding=True)))
+_PUBLISHED = (
+    sa.update(OUTBOX).where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.published_at.is_(None))
+    .values(published_at=sa.bindparam("now"))
+)
+
+
+def publishable(session: Session, limit: int) -> list[Outgoing]:
+    """The due messages not yet published, in id order, locked in ``session``'s transaction (PostgreSQL: ``SKIP
+    LOCKED``, so relays of several processes take different rows); keyed by recipient where they deliver."""
+    rows = session.execute(_PUBLISHABLE, {"now": utcnow(), "limit": limit}).all()
+    wanted = {r.payload.get("delivery_id") for r in rows if r.topic == "deliver"} - {None}
+    to = {r.id: r.to_code for r in session.execute(_RECIPIENTS, {"ids": list(wanted)})} if wanted else {}
+    return [Outgoing(r.id, r.topic, r.payload, to.get(r.payload.get("delivery_id")) or str(r.id)) for r in rows]
+
+
+def mark_published(session: Session, ids: Sequence[int]) -> None:
+    """The broker confirmed these messages (a retry that comes due makes a message publishable again)."""
+    if ids:
+        session.execute(_PUBLISHED, {"ids": list(ids), "now": utcnow()})
+
+
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """Where a message handed out by a broker stands in the database (the outbox row is the truth)."""
+
+    id: int
+    done: bool
+    dead: bool
+    attempts: int
+    locked_by: str | None
+
+
+_STATES = (
+    sa.select(_O.id, _O.done_at, _O.dead_at, _O.attempts, _O.locked_by)
+    .where(_O.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def row_states(session: Session, ids: Sequence[int]) -> dict[int, RowState]:
+    """The state of each message of ``ids`` that still exists."""
+    if not ids:
+        return {}
+    rows = session.execute(_STATES, {"ids": list(ids)}).all()
+    return {r.id: RowState(r.id, r.done_at is not None, r.dead_at is not None, r.attempts, r.locked_by)
+            for r in rows}
+
+
+_LEASE_HANDED_OUT = (
+    sa.update(OUTBOX)
+    .where(_O.id.in_(sa.bindparam("ids", expanding=True)), _O.done_at.is_(None))
+    .values(locked_until=sa.bindparam("locked_until"), locked_by=sa.bindparam("locked_by"))
+    .returning(_O.id, _O.attempts)
+)
+
+
+def lease(session: Session, ids: Sequence[int], *, worker: str, until: datetime) -> dict[int, int]:
+    """Lease to ``worker`` the messages a broker handed it (the broker gives a message to one consumer at a time,
+    so an earlier lease is taken over); the attempts so far of each not done, by id."""
+    if not ids:
+        return {}
+    params = {"ids": list(ids), "locked_until": until, "locked_by": worker}
+    return {r.id: r.attempts for r in session.execute(_LEASE_HANDED_OUT, params)}
+
+
+# --- dead letters, for both buses (the admin API and ``edoc dead-letters``) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    topic: str
+    payload: Mapping[str, Any]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    dead_at: datetime
+
+
+_DEAD = (
+    sa.select(_O.id, _O.topic, _O.payload, _O.attempts, _O.last_error, _O.created_at, _O.dead_at)
+    .where(_O.dead_at.is_not(None))
+    .order_by(_O.dead_at.desc(), _O.id.desc())
+    .offset(sa.bindparam("offset"))
+    .limit(sa.bindparam("limit"))
+)
+_DEAD_COUNT = sa.select(sa.func.count()).select_from(OUTBOX).where(_O.dead_at.is_not(None))
+
+
+def dead_letters(session: Session, *, offset: int, limit: int) -> list[DeadLetter]:
+    """The dead messages, the latest death first."""
+    rows = session.execute(_DEAD, {"offset": offset, "limit": limit}).all()
+    return [DeadLetter(r.id, r.topic, r.payload, r.attempts, r.last_error, r.created_at, r.dead_at) for r in rows]
+
+
+def count_dead_letters(session: Session) -> int:
+    return int(session.execute(_DEAD_COUNT).scalar_one())
+
+
+_DEAD_ROW = (
+    sa.select(_O.id, _O.topic, _O.payload).where(_O.id == sa.bindparam("id"), _O.dead_at.is_not(None))
+    .with_for_update()
+)
+_REQUEUE = (
+    sa.update(OUTBOX).where(_O.id == sa.bindparam("message_id"))
+    .values(dead_at=None, done_at=None, published_at=None, locked_until=None, locked_by=None, attempts=0,
+            available_at=sa.bindparam("now"))
+)
+_DEAD_DELIVERY_BACK = (
+    sa.update(DELIVERIES).where(_D.id == sa.bindparam("delivery_id"), _D.state == "dead")
+    .values(state="pending", updated_at=sa.bindparam("now"))
+)
+
+
+def requeue(session: Session, message_id: int) -> StoredMessage | None:
+    """Make a dead message due again with a fresh retry schedule (and its dead delivery pending again); None if
+    no dead message has that id."""
+    row = session.execute(_DEAD_ROW, {"id": message_id}).first()
+    if row is None:
+        return None
+    now = utcnow()
+    session.execute(_REQUEUE, {"message_id": message_id, "now": now})
+    if row.topic == "deliver" and row.payload.get("delivery_id"):
+        session.execute(_DEAD_DELIVERY_BACK, {"delivery_id": row.payload["delivery_id"], "now": now})
+    return StoredMessage(row.id, row.topic, dict(row.payload))

@@ -1,10 +1,11 @@
-"""The bus port's contract, written once and run against every backend (STYLE.md 3): ``db://`` on SQLite and on
-PostgreSQL today; ``amqp://`` subclasses it when it comes."""
+"""The bus port's contract, written once and run against every backend (STYLE.md 3): ``db://`` and ``amqp://``
+(a real RabbitMQ, a vhost of the test session), each on SQLite and on PostgreSQL (one class, parametrized)."""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -164,8 +165,15 @@ class BusContract:
         assert len(claimed) == total and len(set(claimed)) == total
 
 
-class TestDatabaseBus(BusContract):
-    """``db://``: the outbox table, on SQLite and on PostgreSQL (the ``empty_database_url`` parameters)."""
+class TestBus(BusContract):
+    """Every backend (``db://``, ``amqp://``) on SQLite and on PostgreSQL (the ``empty_database_url`` parameters)."""
+
+    @pytest.fixture(params=["db", "amqp"])
+    def bus_url(self, request: pytest.FixtureRequest) -> str:
+        if request.param == "db":
+            return "db://"
+        base: str = request.getfixturevalue("amqp_url")  # queues of their own for each test: prefix
+        return f"{base}?prefix=t{uuid.uuid4().hex[:8]}."
 
     @pytest.fixture
     def engine(self, empty_database_url: str) -> Iterator[Engine]:
@@ -179,12 +187,20 @@ class TestDatabaseBus(BusContract):
         return writer_session_factory(engine)
 
     @pytest.fixture
-    def make_bus(self, engine: Engine, writes: sessionmaker[Session]) -> MakeBus:
-        def make(*, retry_schedule: tuple[float, ...] = SCHEDULE, lease_seconds: float = 30.0) -> Bus:
-            return buses.from_url("db://", engine=engine, writes=writes,
-                                  retry_schedule=retry_schedule, lease_seconds=lease_seconds)
+    def make_bus(self, engine: Engine, writes: sessionmaker[Session], bus_url: str) -> Iterator[MakeBus]:
+        made: list[Bus] = []
 
-        return make
+        def make(*, retry_schedule: tuple[float, ...] = SCHEDULE, lease_seconds: float = 30.0) -> Bus:
+            bus = buses.from_url(bus_url, engine=engine, writes=writes,
+                                 retry_schedule=retry_schedule, lease_seconds=lease_seconds)
+            made.append(bus)
+            return bus
+
+        yield make
+        for bus in made:
+            close = getattr(bus, "close", None)
+            if close is not None:
+                close()
 
     @pytest.fixture
     def transaction(self, writes: sessionmaker[Session]) -> Transaction:
