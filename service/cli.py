@@ -541,8 +541,8 @@ def _read(file: Path) -> bytes:
 
 
 def _register_commands() -> None:
-    from service.cli_archive import register as register_archive
     from service import cli_dead_letters
+    from service.cli_archive import register as register_archive
     from service.cli_signing import register
 
     register(app)  # edoc sign, edoc verify (service/cli_signing.py)

@@ -355,7 +355,7 @@ class OutboxMessage(Base):
             "ix_outbox_pending", "id",
             postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL"),
         ),
-        # What a broker bus's relay has still to publish (migration 0009).
+        # What a broker bus's relay has still to publish (migration 0011_outbox_relay).
         sa.Index(
             "ix_outbox_unpublished", "id",
             postgresql_where=sa.text("done_at IS NULL AND published_at IS NULL"),
