@@ -79,10 +79,10 @@ def _premis(read: Reader, problems: list[str]) -> None:
     root = etree.fromstring(data, _PARSER)
     objects = {}
     for obj in root.findall("p:object", _P):
-        ident = obj.findtext("p:objectIdentifier/p:objectIdentifierValue", namespaces=_P)
-        objects[ident] = obj.findtext("p:objectCharacteristics/p:fixity/p:messageDigest", namespaces=_P)
-    agents = {a.findtext("p:agentIdentifier/p:agentIdentifierValue", namespaces=_P)
-              for a in root.findall("p:agent", _P)}
+        objects[_value(obj, "p:objectIdentifier/p:objectIdentifierValue")] = _value(
+            obj, "p:objectCharacteristics/p:fixity/p:messageDigest"
+        )
+    agents = {_value(a, "p:agentIdentifier/p:agentIdentifierValue") for a in root.findall("p:agent", _P)}
     for path, digest in objects.items():
         content = read(path or "")
         if content is None:
@@ -90,7 +90,7 @@ def _premis(read: Reader, problems: list[str]) -> None:
         elif hashlib.sha256(content).hexdigest() != digest:
             problems.append(f"{path}: SHA-256 differs from its PREMIS fixity")
     for event in root.findall("p:event", _P):
-        ident = event.findtext("p:eventIdentifier/p:eventIdentifierValue", namespaces=_P)
+        ident = _value(event, "p:eventIdentifier/p:eventIdentifierValue")
         for link in event.findall("p:linkingObjectIdentifier/p:linkingObjectIdentifierValue", _P):
             if link.text not in objects:
                 problems.append(f"PREMIS.xml: event {ident} links to an unknown object {link.text}")
@@ -135,3 +135,8 @@ def verify_folder(folder: Path) -> list[str]:
         return target.read_bytes()
 
     return verify_aip(read)
+
+
+def _value(element: etree._Element, path: str) -> str | None:
+    """The text of the PREMIS element at ``path`` under ``element`` (None if absent)."""
+    return element.findtext(path, namespaces=_P)
