@@ -284,9 +284,9 @@ def run_load(
 
 
 def build_and_sign_cost(tmp: Path, key_type: str = "rsa") -> float:
-    from schemas.edxml import build_edoc
+    from schemas.edxml import TraceHeader, build_edoc
+    from service.exchange.clock import vn_wall_clock
     from service.exchange.compose import FileInput, edoc_from_header, header_from_json, sign_built
-    from service.exchange.submit import TraceHeader, vn_wall_clock
 
     url = f"sqlite:///{tmp / 'cost.sqlite3'}"
     prepare(url, tmp / "cost")
