@@ -8,8 +8,10 @@
   archived, a manifest of the whole) or a DIP (the documents and their metadata XML in order)
   (service/archive/export.py).
 - ``edoc archive verify PATH|ID``: check one AIP offline (an unpacked folder, or an AIP id / package id read from
-  each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links; one line per problem, exit 1 when
-  there is one.
+  each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links, the XML signature of the package
+  and the PAdES signatures of its PDF attachments re-verified (trust and revocation settings as ``edoc verify``;
+  ``--offline``, ``--soft-fail``) and compared with the result recorded at ingest; one line per problem, exit 1
+  when there is one.
 """
 
 from __future__ import annotations
@@ -83,18 +85,51 @@ def audit(
         raise typer.Exit(1)
 
 
+def _pdf_checker(offline: bool, soft_fail: bool) -> Any:
+    """PDF bytes → verification summary, with the trust store and revocation policy ``edoc verify`` uses."""
+    from service.cli_verify import Refusal, configured_store
+    from signing.errors import SigningError
+    from signing.pdf.revocation import RevocationMode, RevocationPolicy
+    from signing.pdf.verify import verify_pdf
+
+    settings = load_settings()
+    try:
+        store = configured_store(settings)
+    except Refusal as exc:
+        fail(str(exc))
+    mode = RevocationMode.SOFT_FAIL if soft_fail else RevocationMode(settings.revocation_mode)
+    policy = RevocationPolicy(mode=mode, offline=offline or settings.revocation_offline)
+
+    def check(data: bytes) -> dict[str, Any]:
+        try:
+            report = verify_pdf(data, trust=store, revocation=policy, max_signatures=settings.verify_max_signatures,
+                                max_seconds=settings.verify_max_seconds)
+        except SigningError as exc:
+            return {"state": "unreadable", "code": exc.code}
+        sub = report.sub_indication.value if report.sub_indication else None
+        return {"state": "done", "indication": report.indication.value, "sub_indication": sub}
+
+    return check
+
+
 @archive_app.command("verify")
-def verify(target: Annotated[str, typer.Argument(help="an unpacked AIP folder, or an AIP id / package id")]) -> None:
-    """Check one AIP offline: manifest, METS checksums, PREMIS links (one line per problem)."""
+def verify(
+    target: Annotated[str, typer.Argument(help="an unpacked AIP folder, or an AIP id / package id")],
+    offline: Annotated[bool, typer.Option("--offline", help="PAdES: only the revocation data the PDFs carry")] = False,
+    soft_fail: Annotated[bool, typer.Option("--soft-fail", help="PAdES: unavailable revocation is no failure")] = False,
+) -> None:
+    """Check one AIP offline: manifest, METS checksums, PREMIS links, XML and PAdES signatures (one line per
+    problem)."""
     from service.archive.verify import verify_aip, verify_folder
 
     path = Path(target)
+    check = _pdf_checker(offline, soft_fail)
     if path.is_dir():
-        problems = verify_folder(path)
+        problems = verify_folder(path, check)
     else:
         problems = []
         for label, read in _copies(target):
-            problems += [f"{label}: {line}" for line in verify_aip(read)]
+            problems += [f"{label}: {line}" for line in verify_aip(read, check)]
     for line in problems:
         out.print(line, highlight=False, soft_wrap=True)
     if problems:
