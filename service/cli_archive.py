@@ -5,7 +5,8 @@
   stderr, a summary table on stdout; exit 0 when every copy is intact or repaired, 1 when one is left damaged or
   could not be audited (its store down or no longer configured).
 - ``edoc archive export [IDS…] [--agency CODE --year YYYY] [--dip] --to OUT.zip``: a transfer zip (the AIPs as
-  archived, a manifest of the whole) or a DIP (the documents and their metadata XML in order)
+  archived as sub-packages of an E-ARK SIP with the set's METS and TT 02/2019 metadata, a BagIt manifest of the
+  whole) or a DIP (the documents and their metadata XML in order)
   (service/archive/export.py).
 - ``edoc archive verify PATH|ID``: check one AIP offline (an unpacked folder, or an AIP id / package id read from
   each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links, the XML signature of the package
@@ -145,7 +146,7 @@ def export(
     year: Annotated[int | None, typer.Option(help="with --agency")] = None,
     dip: Annotated[bool, typer.Option("--dip", help="a DIP: the documents and their metadata XML in order")] = False,
 ) -> None:
-    """Write archived documents to a zip: a transfer (the AIPs as archived, with a manifest) or a DIP."""
+    """Write archived documents to a zip: a transfer (nộp lưu: an E-ARK SIP of the AIPs as archived) or a DIP."""
     from service.archive.errors import ArchiveError
     from service.archive.export import export_dip, export_transfer, select_aips
     from storage.errors import StorageError
@@ -157,7 +158,8 @@ def export(
     gw = _gateway()
     try:
         aips = select_aips(gw, ids=ids or (), agency=agency, year=year)
-        count = (export_dip if dip else export_transfer)(gw, aips, to)
+        count = export_dip(gw, aips, to) if dip else export_transfer(gw, aips, to, agency=agency, year=year,
+                                                                     ids=ids or ())
     except (ArchiveError, StorageError) as exc:
         to.unlink(missing_ok=True)
         fail(str(exc))
