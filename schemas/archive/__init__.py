@@ -15,7 +15,7 @@ from schemas.archive.descriptive import (
     descriptive_xml,
     transfer_xml,
 )
-from schemas.archive.mets import SIP_PROFILE, CsipPackage, MetadataRef, MetsFile, SubPackage, mets_xml
+from schemas.archive.mets import SIP_PROFILE, CsipPackage, MetadataRef, MetsAgent, MetsFile, SubPackage, mets_xml
 from schemas.archive.premis import PremisAgent, PremisEvent, PremisFile, premis_xml
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "CsipPackage",
     "DocumentMetadata",
     "MetadataRef",
+    "MetsAgent",
     "MetsFile",
     "PremisAgent",
     "PremisEvent",

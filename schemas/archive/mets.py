@@ -19,7 +19,8 @@ from lxml import etree
 
 from schemas.errors import SchemaError
 
-__all__ = ["CSIP_NS", "METS_NS", "SIP_PROFILE", "CsipPackage", "MetadataRef", "MetsFile", "SubPackage", "mets_xml"]
+__all__ = ["CSIP_NS", "METS_NS", "SIP_PROFILE", "CsipPackage", "MetadataRef", "MetsAgent", "MetsFile", "SubPackage",
+           "mets_xml"]
 
 METS_NS = "http://www.loc.gov/METS/"
 CSIP_NS = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS"
@@ -71,6 +72,17 @@ class SubPackage:
 
 
 @dataclass(frozen=True, slots=True)
+class MetsAgent:
+    """A further ``metsHdr/agent`` beside the software CREATOR (CSIP10 allows others), e.g. the submitting
+    organisation of a SIP: ``role="OTHER"``, ``other_role="SUBMITTER"``, ``type="ORGANIZATION"``."""
+
+    name: str
+    role: str
+    type: str
+    other_role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CsipPackage:
     objid: uuid.UUID
     label: str
@@ -89,6 +101,7 @@ class CsipPackage:
     #: the whole ``@PROFILE`` when set (a SIP names the E-ARK SIP profile alone: SIP2); else CSIP + extra_profile
     profile: str | None = None
     sub_packages: tuple[SubPackage, ...] = ()
+    agents: tuple[MetsAgent, ...] = ()
 
 
 def _when(value: datetime, what: str) -> str:
@@ -147,6 +160,15 @@ def mets_xml(package: CsipPackage) -> bytes:
     note = etree.SubElement(agent, _M + "note")
     note.set(_C + "NOTETYPE", "SOFTWARE VERSION")
     note.text = package.software_version
+    for extra in package.agents:
+        if extra.role == "CREATOR":
+            raise SchemaError("the CREATOR agent is the software (CSIP12)", code="invalid_archive_value")
+        element = etree.SubElement(header, _M + "agent")
+        element.set("ROLE", extra.role)
+        if extra.other_role:
+            element.set("OTHERROLE", extra.other_role)
+        element.set("TYPE", extra.type)
+        etree.SubElement(element, _M + "name").text = extra.name
 
     dmd_ids, amd_ids = [], []
     for n, ref in enumerate(r for r in package.metadata if r.kind == "descriptive"):

@@ -5,7 +5,8 @@ its recorded SHA-256 while it is copied (a damaged copy is skipped for the next 
   agency's documents of a year)::
 
       METS.xml                               the set's METS: OBJID urn:uuid:…, OAISPACKAGETYPE SIP, the SIP profile,
-                                             a software CREATOR agent with its version, a PHYSICAL structMap whose
+                                             a software CREATOR agent with its version, this node's organisation
+                                             as the SUBMITTER agent, a PHYSICAL structMap whose
                                              Representations/<uuid> divisions point (mptr) at each AIP's METS.xml
       metadata/descriptive/transfer.xml      the set: agency + year or the ids asked for, number of documents,
                                              range of issue dates, each document's TT 02/2019 record in order
@@ -39,6 +40,7 @@ from schemas.archive import (
     SIP_PROFILE,
     CsipPackage,
     MetadataRef,
+    MetsAgent,
     MetsFile,
     PremisAgent,
     PremisEvent,
@@ -52,7 +54,7 @@ from schemas.archive import (
     transfer_xml,
 )
 from service.archive.aip import PREMIS_XSD, SOFTWARE
-from service.archive.archiving import SOFTWARE_VERSION, store_label
+from service.archive.archiving import SOFTWARE_VERSION, node_name, store_label
 from service.archive.errors import ArchiveError
 from storage import archive as repo
 from storage.errors import BlobNotFound, StorageError
@@ -152,7 +154,7 @@ def _copy_aip(gw: Any, aip: repo.AipRow, sip: _Sip) -> None:
 
 
 def _root_files(sip: _Sip, objid: uuid.UUID, created: datetime, agency: str | None, year: int | None,
-                ids: Sequence[str]) -> None:
+                ids: Sequence[str], submitter: str) -> None:
     descriptive = sip.add("metadata/descriptive/transfer.xml", transfer_xml(TransferMetadata(
         f"urn:uuid:{objid}", created.isoformat(), tuple(sip.documents), agency, year, tuple(ids))),
         "application/xml")
@@ -182,6 +184,7 @@ def _root_files(sip: _Sip, objid: uuid.UUID, created: datetime, agency: str | No
             MetadataRef(premis.href, "preservation", "PREMIS", "application/xml", premis.size, created,
                         premis.sha256),
         ),
+        agents=(MetsAgent(submitter, "OTHER", "ORGANIZATION", other_role="SUBMITTER"),),
         sub_packages=tuple(SubPackage(u, f"representations/{u}/METS.xml", f"urn:uuid:{u}") for u, _s, _n in sip.mets),
     )), "application/xml")
 
@@ -195,7 +198,7 @@ def export_transfer(gw: Any, aips: Sequence[repo.AipRow], out: Path, *, agency: 
         sip = _Sip(zf)
         for aip in sorted(aips, key=lambda a: (a.created_at, a.id)):
             _copy_aip(gw, aip, sip)
-        _root_files(sip, objid, created, agency, year, ids)
+        _root_files(sip, objid, created, agency, year, ids, node_name(gw))
         zf.writestr("bagit.txt", BAGIT_TXT)
         zf.writestr("manifest-sha256.txt", manifest_sha256(sip.listed))
     return len(sip.listed) + 2

@@ -47,6 +47,7 @@ def test_the_transfer_is_an_eark_sip_of_the_archived_aips(empty_database_url: st
         errors = [m for m in result["messages"] if m["severity"] == "Error"]
         assert [m for m in errors if m["rule"] not in VALIDATOR_CONTRADICTIONS] == [], errors
         assert len(errors) <= 1  # SIP14, on the software agent's version note only
+        assert result["structure"] == "WellFormed"
         assert (result["structure"], result["schema"]) == ("WellFormed", "VALID")
 
         schema_dir = eark_validator.mets_xsd.parent
@@ -57,8 +58,9 @@ def test_the_transfer_is_an_eark_sip_of_the_archived_aips(empty_database_url: st
         root = mets.getroot()
         assert root.get("OBJID", "").startswith("urn:uuid:") and root.get("TYPE")
         assert root.find(f"{M}metsHdr").get("{https://DILCIS.eu/XML/METS/CSIPExtensionMETS}OAISPACKAGETYPE") == "SIP"
-        agent = root.find(f"{M}metsHdr/{M}agent")
+        agent, submitter = root.findall(f"{M}metsHdr/{M}agent")
         assert agent.get("OTHERTYPE") == "SOFTWARE" and agent.findtext(f"{M}note")
+        assert (submitter.get("OTHERROLE"), submitter.get("TYPE")) == ("SUBMITTER", "ORGANIZATION")
         pointers = [p.get(f"{X}href") for p in root.iter(f"{M}mptr")]
         ordered = sorted((first, second), key=lambda a: (a.created_at, a.id))  # archived order (one sweep: by id)
         expected = [f"representations/{a.id.removeprefix('urn:uuid:')}/METS.xml" for a in ordered]
