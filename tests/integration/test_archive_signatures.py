@@ -49,6 +49,14 @@ def test_archive_verify_rechecks_the_pades_signatures(empty_database_url: str, t
         ok = runner.invoke(app, ["archive", "verify", str(folder)], env=variables)
         assert ok.exit_code == 0, ok.output
 
+        # the same bytes, verified without the test root among the trust anchors: another verdict than at ingest
+        untrusted = {**variables, "EDOC_TRUST_SETS": "{}", "EDOC_TRUST_BUNDLED": "false"}
+        other = runner.invoke(app, ["archive", "verify", str(folder)], env=untrusted)
+        assert other.exit_code == 1
+        [line] = other.output.strip().splitlines()
+        assert "kết quả kiểm tra chữ ký PAdES khác lúc lưu trữ: nay INDETERMINATE" in line, line
+        assert "lúc lưu trữ TOTAL_PASSED" in line and "/ PAdES result differs from ingest" in line, line
+
         [pdf] = (folder / "representations" / "rep1" / "data" / "attachments").iterdir()
         pdf.write_bytes(tamper(pdf.read_bytes()))
         bad = runner.invoke(app, ["archive", "verify", str(folder)], env=variables)
