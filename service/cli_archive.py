@@ -5,11 +5,14 @@
   stderr, a summary table on stdout; exit 0 when every copy is intact or repaired, 1 when one is left damaged or
   could not be audited (its store down or no longer configured).
 - ``edoc archive export [IDS…] [--agency CODE --year YYYY] [--dip] --to OUT.zip``: a transfer zip (the AIPs as
-  archived, a manifest of the whole) or a DIP (the documents and their metadata XML in order)
+  archived as sub-packages of an E-ARK SIP with the set's METS and TT 02/2019 metadata, a BagIt manifest of the
+  whole) or a DIP (the documents and their metadata XML in order)
   (service/archive/export.py).
 - ``edoc archive verify PATH|ID``: check one AIP offline (an unpacked folder, or an AIP id / package id read from
-  each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links; one line per problem, exit 1 when
-  there is one.
+  each of its copies): BagIt manifest, METS checksums and sizes, PREMIS links, the XML signature of the package
+  and the PAdES signatures of its PDF attachments re-verified (trust and revocation settings as ``edoc verify``;
+  ``--offline``, ``--soft-fail``) and compared with the result recorded at ingest; one line per problem, exit 1
+  when there is one.
 """
 
 from __future__ import annotations
@@ -83,18 +86,51 @@ def audit(
         raise typer.Exit(1)
 
 
+def _pdf_checker(offline: bool, soft_fail: bool) -> Any:
+    """PDF bytes → verification summary, with the trust store and revocation policy ``edoc verify`` uses."""
+    from service.cli_verify import Refusal, configured_store
+    from signing.errors import SigningError
+    from signing.pdf.revocation import RevocationMode, RevocationPolicy
+    from signing.pdf.verify import verify_pdf
+
+    settings = load_settings()
+    try:
+        store = configured_store(settings)
+    except Refusal as exc:
+        fail(str(exc))
+    mode = RevocationMode.SOFT_FAIL if soft_fail else RevocationMode(settings.revocation_mode)
+    policy = RevocationPolicy(mode=mode, offline=offline or settings.revocation_offline)
+
+    def check(data: bytes) -> dict[str, Any]:
+        try:
+            report = verify_pdf(data, trust=store, revocation=policy, max_signatures=settings.verify_max_signatures,
+                                max_seconds=settings.verify_max_seconds)
+        except SigningError as exc:
+            return {"state": "unreadable", "code": exc.code}
+        sub = report.sub_indication.value if report.sub_indication else None
+        return {"state": "done", "indication": report.indication.value, "sub_indication": sub}
+
+    return check
+
+
 @archive_app.command("verify")
-def verify(target: Annotated[str, typer.Argument(help="an unpacked AIP folder, or an AIP id / package id")]) -> None:
-    """Check one AIP offline: manifest, METS checksums, PREMIS links (one line per problem)."""
+def verify(
+    target: Annotated[str, typer.Argument(help="an unpacked AIP folder, or an AIP id / package id")],
+    offline: Annotated[bool, typer.Option("--offline", help="PAdES: only the revocation data the PDFs carry")] = False,
+    soft_fail: Annotated[bool, typer.Option("--soft-fail", help="PAdES: unavailable revocation is no failure")] = False,
+) -> None:
+    """Check one AIP offline: manifest, METS checksums, PREMIS links, XML and PAdES signatures (one line per
+    problem)."""
     from service.archive.verify import verify_aip, verify_folder
 
     path = Path(target)
+    check = _pdf_checker(offline, soft_fail)
     if path.is_dir():
-        problems = verify_folder(path)
+        problems = verify_folder(path, check)
     else:
         problems = []
         for label, read in _copies(target):
-            problems += [f"{label}: {line}" for line in verify_aip(read)]
+            problems += [f"{label}: {line}" for line in verify_aip(read, check)]
     for line in problems:
         out.print(line, highlight=False, soft_wrap=True)
     if problems:
@@ -110,7 +146,7 @@ def export(
     year: Annotated[int | None, typer.Option(help="with --agency")] = None,
     dip: Annotated[bool, typer.Option("--dip", help="a DIP: the documents and their metadata XML in order")] = False,
 ) -> None:
-    """Write archived documents to a zip: a transfer (the AIPs as archived, with a manifest) or a DIP."""
+    """Write archived documents to a zip: a transfer (nộp lưu: an E-ARK SIP of the AIPs as archived) or a DIP."""
     from service.archive.errors import ArchiveError
     from service.archive.export import export_dip, export_transfer, select_aips
     from storage.errors import StorageError
@@ -122,7 +158,8 @@ def export(
     gw = _gateway()
     try:
         aips = select_aips(gw, ids=ids or (), agency=agency, year=year)
-        count = (export_dip if dip else export_transfer)(gw, aips, to)
+        count = export_dip(gw, aips, to) if dip else export_transfer(gw, aips, to, agency=agency, year=year,
+                                                                     ids=ids or ())
     except (ArchiveError, StorageError) as exc:
         to.unlink(missing_ok=True)
         fail(str(exc))

@@ -8,22 +8,34 @@ Started for issue 20 (not yet wired: the archive handler that lays a package out
 from __future__ import annotations
 
 from schemas.archive.bagit import BAGIT_TXT, bag_info, manifest_sha256
-from schemas.archive.descriptive import DocumentMetadata, descriptive_xml
-from schemas.archive.mets import CsipPackage, MetadataRef, MetsFile, mets_xml
+from schemas.archive.descriptive import (
+    DocumentMetadata,
+    TransferDocument,
+    TransferMetadata,
+    descriptive_xml,
+    transfer_xml,
+)
+from schemas.archive.mets import SIP_PROFILE, CsipPackage, MetadataRef, MetsAgent, MetsFile, SubPackage, mets_xml
 from schemas.archive.premis import PremisAgent, PremisEvent, PremisFile, premis_xml
 
 __all__ = [
     "BAGIT_TXT",
+    "SIP_PROFILE",
     "CsipPackage",
     "DocumentMetadata",
     "MetadataRef",
+    "MetsAgent",
     "MetsFile",
     "PremisAgent",
     "PremisEvent",
     "PremisFile",
+    "SubPackage",
+    "TransferDocument",
+    "TransferMetadata",
     "bag_info",
     "descriptive_xml",
     "manifest_sha256",
     "mets_xml",
     "premis_xml",
+    "transfer_xml",
 ]

@@ -15,7 +15,7 @@ from lxml import etree
 
 from schemas.errors import SchemaError
 
-__all__ = ["TT02_NS", "DocumentMetadata", "descriptive_xml"]
+__all__ = ["TT02_NS", "DocumentMetadata", "TransferDocument", "TransferMetadata", "descriptive_xml", "transfer_xml"]
 
 TT02_NS = "urn:edoc-gateway:tt02-2019:document:1"
 _T = f"{{{TT02_NS}}}"
@@ -95,4 +95,61 @@ def descriptive_xml(metadata: DocumentMetadata) -> bytes:
         if longest is not None and len(text) > longest:
             raise SchemaError(f"{element} is longer than {longest} characters", code="unrepresentable_value")
         etree.SubElement(root, _T + element).text = text
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferDocument:
+    """One document of a nộp lưu transfer: its AIP, where its METS lies in the transfer, and its TT 02/2019
+    record (the AIP's ``metadata/descriptive/document.xml``, copied as is)."""
+
+    aip_id: str
+    mets_href: str
+    record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TransferMetadata:
+    """The set a transfer (SIP) carries: an agency's documents of a year, or a list of documents."""
+
+    identifier: str  # urn:uuid:… of the transfer
+    created: str  # ISO 8601 time of the transfer
+    documents: tuple[TransferDocument, ...]
+    agency: str | None = None  # Cơ quan, tổ chức giao nộp (code)
+    year: int | None = None  # Năm hình thành
+    requested: tuple[str, ...] = ()  # the ids the transfer was asked for (a list, not an agency + year)
+
+
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+
+
+def transfer_xml(metadata: TransferMetadata) -> bytes:
+    """``metadata/descriptive/transfer.xml``: the set (agency and year, or the ids asked for), the number of
+    documents, the range of their issue dates, and every document's TT 02/2019 record in order."""
+    root = etree.Element(_T + "TransferMetadata", nsmap={None: TT02_NS})
+    etree.SubElement(root, _T + "Identifier").text = metadata.identifier
+    etree.SubElement(root, _T + "Created").text = metadata.created
+    if metadata.agency is not None:
+        etree.SubElement(root, _T + "Agency").text = metadata.agency
+    if metadata.year is not None:
+        etree.SubElement(root, _T + "Year").text = str(metadata.year)
+    if metadata.requested:
+        asked = etree.SubElement(root, _T + "Requested")
+        for ident in metadata.requested:
+            etree.SubElement(asked, _T + "Id").text = ident
+    etree.SubElement(root, _T + "DocumentCount").text = str(len(metadata.documents))
+    records = [etree.fromstring(d.record, _SAFE) for d in metadata.documents]
+    dates = sorted(d for r in records if (d := r.findtext(_T + "IssuedDate")))
+    if dates:
+        etree.SubElement(root, _T + "StartDate").text = dates[0]
+        etree.SubElement(root, _T + "EndDate").text = dates[-1]
+    listed = etree.SubElement(root, _T + "Documents")
+    for n, (doc, record) in enumerate(zip(metadata.documents, records, strict=True), 1):
+        if record.tag != _T + "DocumentMetadata":
+            raise SchemaError(f"{doc.aip_id}: not a TT 02/2019 document record", code="invalid_archive_value")
+        entry = etree.SubElement(listed, _T + "Document")
+        entry.set("ordinal", str(n))
+        entry.set("aip", doc.aip_id)
+        entry.set("mets", doc.mets_href)
+        entry.append(record)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

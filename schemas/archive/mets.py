@@ -19,13 +19,15 @@ from lxml import etree
 
 from schemas.errors import SchemaError
 
-__all__ = ["CSIP_NS", "METS_NS", "CsipPackage", "MetadataRef", "MetsFile", "mets_xml"]
+__all__ = ["CSIP_NS", "METS_NS", "SIP_PROFILE", "CsipPackage", "MetadataRef", "MetsAgent", "MetsFile", "SubPackage",
+           "mets_xml"]
 
 METS_NS = "http://www.loc.gov/METS/"
 CSIP_NS = "https://DILCIS.eu/XML/METS/CSIPExtensionMETS"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 CSIP_PROFILE = "https://earkcsip.dilcis.eu/profile/E-ARK-CSIP.xml"
+SIP_PROFILE = "https://earksip.dilcis.eu/profile/E-ARK-SIP.xml"
 _M, _C, _X = f"{{{METS_NS}}}", f"{{{CSIP_NS}}}", f"{{{XLINK_NS}}}"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -59,6 +61,28 @@ class MetadataRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SubPackage:
+    """A package inside this one, under ``representations/<name>/`` with its own ``METS.xml`` (``href``): listed
+    in the file group ``Representations/<name>`` (add that file to ``files``) and pointed at by an ``mptr`` from
+    its division ``Representations/<name>`` of the structMap (CSIP106-112)."""
+
+    name: str
+    href: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetsAgent:
+    """A further ``metsHdr/agent`` beside the software CREATOR (CSIP10 allows others), e.g. the submitting
+    organisation of a SIP: ``role="OTHER"``, ``other_role="SUBMITTER"``, ``type="ORGANIZATION"``."""
+
+    name: str
+    role: str
+    type: str
+    other_role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CsipPackage:
     objid: uuid.UUID
     label: str
@@ -74,6 +98,10 @@ class CsipPackage:
     #: the file groups' ``csip:OTHERCONTENTINFORMATIONTYPE`` (their ``csip:CONTENTINFORMATIONTYPE`` is ``OTHER``)
     group_content_type: str = "TT05-2025"
     extra_profile: tuple[str, ...] = field(default=())
+    #: the whole ``@PROFILE`` when set (a SIP names the E-ARK SIP profile alone: SIP2); else CSIP + extra_profile
+    profile: str | None = None
+    sub_packages: tuple[SubPackage, ...] = ()
+    agents: tuple[MetsAgent, ...] = ()
 
 
 def _when(value: datetime, what: str) -> str:
@@ -118,7 +146,7 @@ def mets_xml(package: CsipPackage) -> bytes:
     root.set("LABEL", package.label)
     root.set("TYPE", package.content_category)
     root.set(_C + "CONTENTINFORMATIONTYPE", package.content_information_type)
-    root.set("PROFILE", " ".join((CSIP_PROFILE, *package.extra_profile)))
+    root.set("PROFILE", package.profile or " ".join((CSIP_PROFILE, *package.extra_profile)))
 
     header = etree.SubElement(root, _M + "metsHdr")
     header.set("CREATEDATE", _when(package.created, "metsHdr"))
@@ -132,6 +160,15 @@ def mets_xml(package: CsipPackage) -> bytes:
     note = etree.SubElement(agent, _M + "note")
     note.set(_C + "NOTETYPE", "SOFTWARE VERSION")
     note.text = package.software_version
+    for extra in package.agents:
+        if extra.role == "CREATOR":
+            raise SchemaError("the CREATOR agent is the software (CSIP12)", code="invalid_archive_value")
+        element = etree.SubElement(header, _M + "agent")
+        element.set("ROLE", extra.role)
+        if extra.other_role:
+            element.set("OTHERROLE", extra.other_role)
+        element.set("TYPE", extra.type)
+        etree.SubElement(element, _M + "name").text = extra.name
 
     dmd_ids, amd_ids = [], []
     for n, ref in enumerate(r for r in package.metadata if r.kind == "descriptive"):
@@ -208,4 +245,17 @@ def mets_xml(package: CsipPackage) -> bytes:
         div.set("ID", f"div-{n + 1}")
         div.set("LABEL", use)
         etree.SubElement(div, _M + "fptr").set("FILEID", group_id)
+    for n, sub in enumerate(package.sub_packages):
+        _checked(sub.href, "0" * 64, 0)
+        if representations is None:
+            raise SchemaError(f"sub-package {sub.name}: its METS is not in a Representations file group",
+                              code="invalid_archive_value")
+        div = etree.SubElement(representations, _M + "div")
+        div.set("ID", f"div-rep-{n + 1}")
+        div.set("LABEL", f"Representations/{sub.name}")
+        pointer = etree.SubElement(div, _M + "mptr")
+        pointer.set("LOCTYPE", "URL")
+        pointer.set(_X + "type", "simple")
+        pointer.set(_X + "href", sub.href)
+        pointer.set(_X + "title", sub.title)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -97,7 +97,10 @@ def post_export(body: ExportIn, gw: GatewayDep, caller: CallerDep) -> FileRespon
     try:
         with open(fd, "wb"):
             pass
-        (export_dip if body.dip else export_transfer)(gw, aips, path)
+        if body.dip:
+            export_dip(gw, aips, path)
+        else:
+            export_transfer(gw, aips, path, agency=body.agency, year=body.year, ids=body.ids or ())
     except ArchiveError as exc:
         path.unlink(missing_ok=True)
         raise StorageError(str(exc), code="archive_damaged") from None

@@ -47,7 +47,7 @@ from schemas.archive import (
 )
 from storage.archive import AipRow, DocumentRecord
 
-__all__ = ["AipFile", "BuiltAip", "Context", "build_aip"]
+__all__ = ["AipFile", "BuiltAip", "Context", "attachment_path", "build_aip"]
 
 VN = timezone(timedelta(hours=7), "ICT")
 SOFTWARE = "edoc-gateway"
@@ -95,6 +95,11 @@ def _safe_name(name: str, position: int) -> str:
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "attachment"
     return f"{position + 1:02d}-{text[:80]}"
+
+
+def attachment_path(name: str, position: int) -> str:
+    """Where attachment ``position`` (original name ``name``) lies in the AIP."""
+    return f"{_DATA}/attachments/{_safe_name(name, position)}"
 
 
 def _json(value: Any) -> bytes:
@@ -177,7 +182,7 @@ def _payload(
         files.append((AipFile(f"{_DATA}/package-as-received.edxml", original[0], original[1], "application/xml",
                               blob=original[0]), None))
     for a in record.attachments:
-        path = f"{_DATA}/attachments/{_safe_name(a['name'], a['position'])}"
+        path = attachment_path(a["name"], a["position"])
         files.append((AipFile(path, a["blob_sha256"], a["size"], a["content_type"], blob=a["blob_sha256"]),
                       a["name"]))
     return files

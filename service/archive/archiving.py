@@ -39,7 +39,7 @@ from storage import archive as repo
 from storage.interfaces import ObjectStore, Retention
 from storage.objects import redact
 
-__all__ = ["archive", "retention_of", "store_label", "sweep"]
+__all__ = ["archive", "node_name", "retention_of", "store_label", "sweep"]
 
 logger = logging.getLogger("edoc.archive")
 
@@ -115,7 +115,7 @@ def _original(gw: Any, package: dict[str, Any]) -> tuple[str, int] | None:
     return sha, size
 
 
-def _node_name(gw: Any) -> str:
+def node_name(gw: Any) -> str:
     with gw.sessions() as session:
         entry = gw.agencies.lookup(session, [gw.settings.node_id]).get(gw.settings.node_id)
     return (entry.organization.organ_name if entry is not None else None) or f"node {gw.settings.node_id}"
@@ -149,7 +149,7 @@ def _formats(gw: Any, record: repo.DocumentRecord) -> dict[str, str]:
 
 
 def build(gw: Any, aip: repo.AipRow, record: repo.DocumentRecord, stores: Sequence[ObjectStore]) -> BuiltAip:
-    ctx = Context(SOFTWARE_VERSION, gw.settings.node_id, _node_name(gw), tuple(store_label(s) for s in stores),
+    ctx = Context(SOFTWARE_VERSION, gw.settings.node_id, node_name(gw), tuple(store_label(s) for s in stores),
                   format_tool=identifier())
     return build_aip(aip, record, ctx, _header(gw, record.package), _original(gw, record.package),
                      _formats(gw, record))

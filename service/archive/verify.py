@@ -1,24 +1,31 @@
-"""Offline check of one AIP (issue 20 item 7, partly): given a way to read its files by path, say in one line per
-problem what is wrong: the BagIt manifest (every listed file present with its SHA-256), the METS checksums and
-sizes of every file and metadata reference, the PREMIS links (every event's objects exist, every object's fixity
-matches its file), and the XML signature of the package as delivered (signed by this node: it must verify). The
-PAdES signatures of the attachments are not re-verified here (that needs the trust configuration): their
-verification reports at archiving time are in ``documentation/verification.json``."""
+"""Offline check of one AIP (issue 20 item 7): given a way to read its files by path, say in one line per problem
+what is wrong: the BagIt manifest (every listed file present with its SHA-256), the METS checksums and sizes of
+every file and metadata reference, the PREMIS links (every event's objects exist, every object's fixity matches its
+file), the XML signature of the package as delivered (signed by this node: it must verify), and, when the caller
+gives a PDF checker (the trust configuration lives outside the AIP: ``edoc archive verify`` builds one from the
+settings as ``edoc verify`` does), the PAdES signatures of every PDF attachment, compared with the verification
+summary recorded at ingest in ``documentation/verification.json``: a signature that no longer verifies, or an
+indication other than the recorded one, is a problem line (Vietnamese first, then English)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 from schemas.archive.mets import METS_NS, XLINK_NS
 from schemas.archive.premis import PREMIS_NS
 
-__all__ = ["verify_aip", "verify_folder"]
+__all__ = ["PdfChecker", "verify_aip", "verify_folder"]
 
 Reader = Callable[[str], bytes | None]
+#: a PDF's bytes → its verification summary now: ``{"indication": …, "sub_indication": …}`` (as
+#: service/signatures.py ``summary_of``), or ``{"state": "unreadable", "code": …}`` when it cannot be verified
+PdfChecker = Callable[[bytes], dict[str, Any]]
 _M, _X, _P = f"{{{METS_NS}}}", f"{{{XLINK_NS}}}", {"p": PREMIS_NS}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -112,12 +119,53 @@ def _xml_signature(read: Reader, problems: list[str]) -> None:
                                                                    if check.problems else ""))
 
 
-def verify_aip(read: Reader) -> list[str]:
-    """Every problem found, one line each (empty: the AIP is intact and consistent)."""
+def _verdict(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "?"
+    if summary.get("state") not in (None, "done"):
+        return f"{summary.get('state')}/{summary.get('code', '')}".rstrip("/")
+    sub = summary.get("sub_indication")
+    return f"{summary.get('indication')}" + (f"/{sub}" if sub else "")
+
+
+def _pades(read: Reader, check: PdfChecker, problems: list[str]) -> None:
+    from service.archive.aip import attachment_path
+
+    data = read("documentation/verification.json")
+    if data is None:
+        return  # reported as missing by the manifest
+    try:
+        recorded = json.loads(data).get("attachments") or []
+    except (ValueError, AttributeError):
+        problems.append("documentation/verification.json: không đọc được / not readable JSON")
+        return
+    for entry in recorded:
+        before = entry.get("verification")
+        if not before or before.get("state") == "pending":
+            continue  # not a PDF, or never verified at ingest: nothing to compare with
+        path = attachment_path(entry.get("name") or "", int(entry.get("position") or 0))
+        content = read(path)
+        if content is None:
+            continue  # reported as missing by the manifest
+        now = check(content)
+        was, got = _verdict(before), _verdict(now)
+        if now.get("indication") == "TOTAL_FAILED" and before.get("indication") != "TOTAL_FAILED":
+            problems.append(f"{path}: chữ ký số PAdES không còn hợp lệ ({got}; lúc lưu trữ: {was}) / PAdES "
+                            f"signature no longer verifies ({got}; at ingest: {was})")
+        elif (now.get("indication") or now.get("state")) != (before.get("indication") or before.get("state")):
+            problems.append(f"{path}: kết quả kiểm tra chữ ký PAdES khác lúc lưu trữ: nay {got}, lúc lưu trữ {was} / "
+                            f"PAdES result differs from ingest: now {got}, at ingest {was}")
+
+
+def verify_aip(read: Reader, check_pdf: PdfChecker | None = None) -> list[str]:
+    """Every problem found, one line each (empty: the AIP is intact and consistent); ``check_pdf``: also re-verify
+    the PAdES signatures of the PDF attachments (module docstring)."""
     problems: list[str] = []
     _manifest(read, problems)
     _mets(read, problems)
     _xml_signature(read, problems)
+    if check_pdf is not None:
+        _pades(read, check_pdf, problems)
     try:
         _premis(read, problems)
     except etree.XMLSyntaxError as exc:
@@ -125,7 +173,7 @@ def verify_aip(read: Reader) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def verify_folder(folder: Path) -> list[str]:
+def verify_folder(folder: Path, check_pdf: PdfChecker | None = None) -> list[str]:
     root = folder.resolve()
 
     def read(path: str) -> bytes | None:
@@ -134,7 +182,7 @@ def verify_folder(folder: Path) -> list[str]:
             return None
         return target.read_bytes()
 
-    return verify_aip(read)
+    return verify_aip(read, check_pdf)
 
 
 def _value(element: etree._Element, path: str) -> str | None:

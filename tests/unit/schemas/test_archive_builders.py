@@ -181,3 +181,44 @@ def test_times_must_carry_a_zone() -> None:
                    [PremisEvent("e", "ingestion", datetime(2026, 1, 1), "success", ())], [])
     premis_xml([PremisFile("f", PDF, 1, "application/pdf")],
                [PremisEvent("e", "ingestion", datetime(2026, 1, 1, tzinfo=UTC), "success", ())], [])
+
+
+def test_a_sip_points_at_its_sub_packages_and_lists_the_set() -> None:
+    from schemas.archive import SIP_PROFILE, SubPackage, TransferDocument, TransferMetadata, transfer_xml
+
+    subs = ("0b7e2f5c-0000-4c1e-9d7a-000000000001", "0b7e2f5c-0000-4c1e-9d7a-000000000002")
+    package = dataclasses.replace(
+        _package(), package_type="SIP", profile=SIP_PROFILE,
+        files=tuple(MetsFile(f"representations/{s}/METS.xml", f"Representations/{s}", "application/xml", 5, AT,
+                             "d" * 64) for s in subs),
+        sub_packages=tuple(SubPackage(s, f"representations/{s}/METS.xml", f"urn:uuid:{s}") for s in subs))
+    root = etree.fromstring(mets_xml(package))
+    assert root.get("PROFILE") == SIP_PROFILE
+    assert root.find("mets:metsHdr", NS).get(f"{{{CSIP_NS}}}OAISPACKAGETYPE") == "SIP"
+    reps = root.find("mets:structMap/mets:div/mets:div[@LABEL='Representations']", NS)
+    assert len(reps.findall("mets:fptr", NS)) == 2  # each sub-package's METS in its file group
+    divs = reps.findall("mets:div", NS)
+    assert [d.get("LABEL") for d in divs] == [f"Representations/{s}" for s in subs]
+    pointer = divs[0].find("mets:mptr", NS)
+    assert (pointer.get("LOCTYPE"), pointer.get(f"{{{XLINK_NS}}}type")) == ("URL", "simple")
+    assert pointer.get(f"{{{XLINK_NS}}}href") == f"representations/{subs[0]}/METS.xml"
+    with pytest.raises(SchemaError, match="not a relative package path"):
+        mets_xml(dataclasses.replace(package, sub_packages=(SubPackage("x", "../x/METS.xml", "x"),)))
+
+    record = descriptive_xml(DocumentMetadata(
+        identifier="H53.2026.12", code_number="12", code_notation="STTTT-VP", issued_date=date(2026, 12, 1),
+        type_name="Công văn", subject="Về việc", organ_name="Sở", retention="10 năm"))
+    later = record.replace(b"2026-12-01", b"2026-12-05")
+    xml = etree.fromstring(transfer_xml(TransferMetadata(
+        "urn:uuid:1", AT.isoformat(), (TransferDocument("urn:uuid:a", "representations/a/METS.xml", later),
+                                       TransferDocument("urn:uuid:b", "representations/b/METS.xml", record)),
+        agency="000.00.11.H53", year=2026)))
+    ns = {"t": xml.nsmap[None]}
+    assert xml.findtext("t:DocumentCount", namespaces=ns) == "2"
+    assert (xml.findtext("t:StartDate", namespaces=ns), xml.findtext("t:EndDate", namespaces=ns)) == (
+        "2026-12-01", "2026-12-05")
+    assert [d.get("aip") for d in xml.findall("t:Documents/t:Document", ns)] == ["urn:uuid:a", "urn:uuid:b"]
+    assert xml.findtext("t:Documents/t:Document/t:DocumentMetadata/t:CodeNumber", namespaces=ns) == "12"
+    with pytest.raises(SchemaError, match="not a TT 02/2019 document record"):
+        transfer_xml(TransferMetadata("urn:uuid:1", AT.isoformat(),
+                                      (TransferDocument("urn:uuid:a", "representations/a/METS.xml", b"<x/>"),)))
