@@ -21,7 +21,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
@@ -32,10 +32,17 @@ from storage.tlog.errors import NoteError, ProofError, TlogError
 from storage.tlog.merkle import EMPTY_ROOT, verify_consistency
 from storage.tlog.note import ALG_COSIGNATURE, Signer, Verifier, open_note, parse_checkpoint, parse_note
 
-if TYPE_CHECKING:
-    from service.exchange.tlog import LogService
 
-__all__ = ["Witness", "WitnessPush", "serve_witness", "witness_app"]
+class PushedLog(Protocol):
+    """What a witness push needs of the node's log (service/exchange/tlog.py ``PushedLog``): a consistency proof
+    between two sizes, and where to keep a cosigned checkpoint. A Protocol, so that the log imports this module
+    and not the other way round."""
+
+    def consistency(self, old: int, new: int) -> list[bytes]: ...
+
+    def record_cosigned(self, size: int, note: bytes) -> None: ...
+
+__all__ = ["PushedLog", "Witness", "WitnessPush", "serve_witness", "witness_app"]
 
 logger = logging.getLogger("edoc.witness")
 SIZE_TYPE = "text/x.tlog.size"
@@ -172,11 +179,11 @@ class WitnessPush:
             parsed.append((url.rstrip("/"), Verifier.parse(vkey)))
         return cls(parsed, quorum)
 
-    _latest: tuple[LogService, bytes, int] | None = field(default=None, init=False, repr=False)
+    _latest: tuple[PushedLog, bytes, int] | None = field(default=None, init=False, repr=False)
     _wake: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
 
-    def __call__(self, log: LogService, note: bytes, size: int) -> None:
+    def __call__(self, log: PushedLog, note: bytes, size: int) -> None:
         """Hand the new checkpoint to the pushing thread and return at once: a slow or absent witness never delays
         the next checkpoint. Only the latest checkpoint waits; one the witnesses had no time for is skipped."""
         with self._wake:
@@ -198,13 +205,13 @@ class WitnessPush:
             except Exception:  # the next checkpoint tries again
                 logger.exception("witness push failed")
 
-    def push(self, log: LogService, note: bytes, size: int) -> None:
+    def push(self, log: PushedLog, note: bytes, size: int) -> None:
         """Push one checkpoint to every witness now, and keep it cosigned once the quorum answered."""
         lines = [line for url, verifier in self.witnesses if (line := self._push(log, url, verifier, note, size))]
         if len(lines) >= max(1, self.quorum):
             log.record_cosigned(size, note + "".join(lines).encode())
 
-    def _push(self, log: LogService, url: str, verifier: Verifier, note: bytes, size: int) -> str | None:
+    def _push(self, log: PushedLog, url: str, verifier: Verifier, note: bytes, size: int) -> str | None:
         import httpx
 
         for _ in range(2):  # a 409 tells the size the witness holds: once more from there
