@@ -550,6 +550,9 @@ def _register_commands() -> None:
 
     register_tlog(app)  # edoc log, edoc evidence, edoc witness (service/cli_tlog.py)
     register_archive(app)  # edoc archive audit|verify (service/cli_archive.py)
+    from service.cli_keys import register as register_keys
+
+    register_keys(app)  # edoc keys init (service/cli_keys.py)
     cli_dead_letters.register(app, lambda: _gateway(_settings()))  # edoc dead-letters list|requeue
 
 

@@ -23,9 +23,11 @@ from cryptography.x509.oid import NameOID
 
 from signing.keys import KeyLoadError, KeyMaterial, PrivateKey
 
-__all__ = ["DEMO_MARK", "create_demo_pkcs12", "demo_certificate"]
+__all__ = ["DEMO_MARK", "PLACEHOLDER_MARK", "create_demo_pkcs12", "demo_certificate"]
 
 DEMO_MARK = "TEST ONLY - edoc-gateway demo key"
+# `edoc keys init`: a production key pair whose self-signed certificate waits for the one the CA issues.
+PLACEHOLDER_MARK = "PLACEHOLDER - replace with the certificate your CA issues"
 VALIDITY = dt.timedelta(days=730)
 
 
@@ -36,10 +38,12 @@ def create_demo_pkcs12(
     organization: str,
     password: bytes | None,
     key_type: Literal["rsa", "ec"] = "rsa",
+    mark: str = DEMO_MARK,
 ) -> KeyMaterial:
-    """Create a demo key (RSA-2048 or EC P-256) with a self-signed certificate and write it to ``path``."""
+    """Create a demo key (RSA-2048 or EC P-256) with a self-signed certificate and write it to ``path``; ``mark``
+    (the organisational unit) says what the certificate is: a demo key, or a placeholder awaiting the CA's."""
     key = _new_key(key_type)
-    certificate = demo_certificate(key, common_name=common_name, organization=organization)
+    certificate = demo_certificate(key, common_name=common_name, organization=organization, mark=mark)
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
     )
@@ -57,6 +61,7 @@ def demo_certificate(
     organization: str,
     now: dt.datetime | None = None,
     validity: dt.timedelta = VALIDITY,
+    mark: str = DEMO_MARK,
 ) -> x509.Certificate:
     """A self-signed end-entity certificate marked TEST ONLY, usable for digital signatures."""
     start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(minutes=5)
@@ -64,7 +69,7 @@ def demo_certificate(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEMO_MARK),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, mark),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
