@@ -394,6 +394,8 @@ class Settings(BaseSettings):
         if self.resolved_storage_url().startswith("file:"):
             problems.append("the file object store is for the embedded tier; set EDOC_STORAGE_URL to s3://…")
         problems.extend(self._archive_problems())
+        if not self.bus_url.startswith("amqp"):
+            problems.append("the database queue is for the embedded tier; set EDOC_BUS_URL to amqp://… (RabbitMQ)")
         if self.node_key_file is None:
             problems.append("EDOC_NODE_KEY_FILE is not set (the node must sign with a real certificate)")
         for name, remote in self.remote_signers.items():

@@ -129,3 +129,80 @@ def test_roles_run_on_postgresql(compose: dict, postgres_url: str, tmp_path: Pat
         for proc in [*apis, *([worker] if worker else [])]:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+PROD_ROLES = ("migrate-prod", "api-prod", "worker-prod")
+SECRET_NAME = re.compile(r"(PASSWORD|PASS|SECRET|SECRET_KEY|ACCESS_KEY)$")
+
+
+def _prod_env(compose: dict, service: str, given: dict[str, str]) -> dict[str, str]:
+    """The environment a production role gets: the file's ``environment`` plus its env files' variables (named in
+    ``x-secret-variables``), with stand-in values for the secrets."""
+    env = _service_env(compose, service, given)
+    declared = compose["x-secret-variables"]
+    for env_file in compose["services"][service]["env_file"]:
+        for name in declared[env_file]:
+            env.setdefault(name, given[name])
+    return env
+
+
+PROD_SECRETS = {
+    "EDOC_SECRET_KEY": "s" * 40,
+    "PGPASSWORD": "pg-stand-in",
+    "EDOC_BUS_URL": "amqp://edoc:stand-in@rabbitmq:5672/",
+    "EDOC_S3_ACCESS_KEY": "access-stand-in",
+    "EDOC_S3_SECRET_KEY": "secret-stand-in",
+    "EDOC_NODE_KEY_PASSWORD": "p12-stand-in",
+}
+
+
+def test_production_profile_is_wired(compose: dict) -> None:
+    services = compose["services"]
+    assert {"db", "rabbitmq", "minio", "minio-init", *PROD_ROLES} <= set(services)
+    prod = {n for n, s in services.items() if "prod" in s.get("profiles", [])}
+    dev = {n for n, s in services.items() if "dev" in s.get("profiles", [])}
+    assert {"postgres", "migrate", "api", "worker"} <= dev and not dev & prod
+    assert all(s.get("profiles") for s in services.values()), "a service without a profile runs in both tiers"
+    for role in PROD_ROLES:
+        env = _prod_env(compose, role, PROD_SECRETS)
+        fields = {k.removeprefix("EDOC_").lower(): v for k, v in env.items() if k.startswith("EDOC_")}
+        assert {"s3_access_key", "s3_secret_key"} <= set(fields)  # read by storage/objects/s3.py, not Settings
+        fields = {k: v for k, v in fields.items() if not k.startswith("s3_")}
+        assert set(fields) <= set(Settings.model_fields), f"{role} sets unknown settings"
+        settings = Settings(**fields)
+        settings.check_production()  # every variable production requires is set for this role
+        assert settings.bus_url.startswith("amqp://") and settings.resolved_storage_url().startswith("s3://")
+        assert "@db:5432/" in settings.resolved_database_url()
+        assert services[role]["command"][0] == "edoc"
+        assert "./keys:/run/keys:ro" in services[role]["volumes"]
+        key_dir = "/run/keys/"
+        assert str(settings.node_key_file).startswith(key_dir) and str(settings.log_key_file).startswith(key_dir)
+    assert _service_env(compose, "api-prod", {})["EDOC_EMBEDDED_WORKER"] == "false"
+    assert services["migrate-prod"]["command"] == ["edoc", "db", "upgrade"]
+    assert services["worker-prod"]["command"] == ["edoc", "worker"]
+    for role in ("api-prod", "worker-prod"):
+        needs = services[role]["depends_on"]
+        assert needs["migrate-prod"]["condition"] == "service_completed_successfully"
+        assert needs["minio-init"]["condition"] == "service_completed_successfully"
+        assert needs["rabbitmq"]["condition"] == "service_healthy"
+        assert services[role]["deploy"]["replicas"] >= 2
+    assert services["migrate-prod"]["depends_on"]["db"]["condition"] == "service_healthy"
+    for name in ("db", "rabbitmq", "minio", "api-prod", "worker-prod"):
+        assert services[name]["healthcheck"]["test"], f"{name} has no healthcheck"
+    archive = Settings(**{"archive_urls": _service_env(compose, "api-prod", {})["EDOC_ARCHIVE_URLS"]}).archive_urls
+    init = services["minio-init"]["command"][0]
+    for url in archive:
+        bucket = url.removeprefix("s3://").split("?")[0]
+        assert f"--with-lock edoc/{bucket}" in init, f"archive bucket {bucket} is not made with Object Lock"
+
+
+def test_no_secret_value_in_the_production_profile(compose: dict) -> None:
+    for name, service in compose["services"].items():
+        if "prod" not in service.get("profiles", []):
+            continue
+        for key, value in (service.get("environment") or {}).items():
+            assert not SECRET_NAME.search(key), f"{name}: {key} belongs in an env file, not in docker-compose.yml"
+            assert not re.search(r"://[^/@\s]*:[^/@\s]*@", str(value)), f"{name}: {key} carries a password"
+    text = COMPOSE.read_text()
+    for stand_in in PROD_SECRETS.values():
+        assert stand_in not in text

@@ -21,7 +21,7 @@ A2 = "s3://edoc-archive-b?endpoint=minio-b:9000"
 def _production(**values: Any) -> Settings:
     return Settings(environment="production", secret_key="x" * 40, database_url="postgresql+psycopg://db/edoc",
                     storage_url="s3://edoc?endpoint=minio:9000", node_key_file="/keys/node.p12",
-                    log_key_file="/keys/log-ed25519.pem", **values)
+                    log_key_file="/keys/log-ed25519.pem", bus_url="amqp://edoc@rabbitmq:5672/", **values)
 
 
 @pytest.mark.parametrize("raw", [f'["{A1}", "{A2}"]', f"{A1},{A2}", f"{A1} {A2}", f" {A1} ,\n {A2} "])
