@@ -4,6 +4,7 @@
                                        [--separate-worker] [--rate DOCS_PER_S] [--target-rate 100] [--repeat 3]
                                        [--relist] [--big-mb 100]
     .venv/bin/python bench/exchange.py --base /tmp/base [--new .] --backends postgresql --repeat 3 [--target-rate 100]
+    .venv/bin/python bench/exchange.py --bus db,amqp [--api 2 --workers 1] --docs 600 --repeat 3 [--target-rate 0]
 
 For each backend a real gateway process (``edoc serve``: its HTTP processes and the delivery worker process it
 starts; with ``--separate-worker`` HTTP processes without one plus an ``edoc worker`` process, the docker-compose
@@ -50,6 +51,14 @@ alternate between the two, the first version alternating from round to round. Bo
 so the idle one's delivery worker polls during the other's runs, symmetrically. Printed: each figure's median per
 version and the ratio new/base, with the documents/s of each run. No build+sign or large-attachment figures, no
 verdict lines: compare with the plain run for those.
+
+``--bus db,amqp``: the buses side by side on PostgreSQL (issue 22 item 6): a gateway per bus on its own fresh
+database, the ``amqp`` one with ``EDOC_BUS_URL`` on a fresh vhost of the local RabbitMQ (``rabbitmqctl add_vhost``,
+deleted afterwards, tests/support/rabbitmq.py), runs alternated as with ``--base``. Printed per bus: documents/s,
+p95 submit, CPU ms per document of the gateway (HTTP + worker processes), of the worker processes alone, of
+PostgreSQL and of the broker (the local node's ``beam.smp``), medians and the ratio to the first bus.
+``--api N --workers M`` (any mode): N HTTP processes and M separate ``edoc worker`` processes (M = 0: ``edoc serve``
+starts the delivery worker); without ``--api``, ``--workers`` counts HTTP processes as before.
 
 ``--archive [--archive-docs 50] [--big-mb 100] [--objects-mb 256]``: the archive (issue 20) instead: AIPs built
 and written per second (documents with a 100 KB PDF, completed with 03 and 06, archived by the worker's handler on
