@@ -673,8 +673,9 @@ def main() -> None:
         big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
     print(
         f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
-        f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es)"
-        + (" + 1 edoc worker process" if args.separate_worker else " + the delivery worker process edoc serve starts")
+        f"{args.clients} concurrent clients, {topology(args)[0]} HTTP worker process(es)"
+        + (f" + {topology(args)[1]} edoc worker process(es)" if topology(args)[1]
+           else " + the delivery worker process edoc serve starts")
         + ", "
         f"{os.cpu_count()} cores, node key {'RSA-2048' if args.node_key == 'rsa' else 'EC P-256'}, "
         + (f"open loop at {args.rate:g} documents/s offered" if args.rate else "closed loop (saturation)")
@@ -972,8 +973,9 @@ def paired(args: argparse.Namespace) -> None:
     calibration.append(calibration_ms())
     print(
         f"\nedoc-gateway exchange benchmark, paired: base {roots['base']} against new {roots['new']}; {args.docs} "
-        f"documents a run, {args.clients} clients, {args.workers} HTTP worker process(es), {args.repeat} alternated "
-        f"runs of each kind per version (medians); calibration {' / '.join(f'{c:.0f}' for c in calibration)} ms"
+        f"documents a run, {args.clients} clients, {topology(args)[0]} HTTP worker process(es), {args.repeat} "
+        f"alternated runs of each kind per version (medians); calibration "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
     print(f"{'backend, load':<28}{'version':<9}" + "".join(f"{label:>17}" for _, label, _ in PAIRED_FIGURES)
           + "   docs/s of each run")
