@@ -4,6 +4,7 @@
                                        [--separate-worker] [--rate DOCS_PER_S] [--target-rate 100] [--repeat 3]
                                        [--relist] [--big-mb 100]
     .venv/bin/python bench/exchange.py --base /tmp/base [--new .] --backends postgresql --repeat 3 [--target-rate 100]
+    .venv/bin/python bench/exchange.py --bus db,amqp [--api 2 --workers 1] --docs 600 --repeat 3 [--target-rate 0]
 
 For each backend a real gateway process (``edoc serve``: its HTTP processes and the delivery worker process it
 starts; with ``--separate-worker`` HTTP processes without one plus an ``edoc worker`` process, the docker-compose
@@ -50,6 +51,14 @@ alternate between the two, the first version alternating from round to round. Bo
 so the idle one's delivery worker polls during the other's runs, symmetrically. Printed: each figure's median per
 version and the ratio new/base, with the documents/s of each run. No build+sign or large-attachment figures, no
 verdict lines: compare with the plain run for those.
+
+``--bus db,amqp``: the buses side by side on PostgreSQL (issue 22 item 6): a gateway per bus on its own fresh
+database, the ``amqp`` one with ``EDOC_BUS_URL`` on a fresh vhost of the local RabbitMQ (``rabbitmqctl add_vhost``,
+deleted afterwards, tests/support/rabbitmq.py), runs alternated as with ``--base``. Printed per bus: documents/s,
+p95 submit, CPU ms per document of the gateway (HTTP + worker processes), of the worker processes alone, of
+PostgreSQL and of the broker (the local node's ``beam.smp``), medians and the ratio to the first bus.
+``--api N --workers M`` (any mode): N HTTP processes and M separate ``edoc worker`` processes (M = 0: ``edoc serve``
+starts the delivery worker); without ``--api``, ``--workers`` counts HTTP processes as before.
 
 ``--archive [--archive-docs 50] [--big-mb 100] [--objects-mb 256]``: the archive (issue 20) instead: AIPs built
 and written per second (documents with a 100 KB PDF, completed with 03 and 06, archived by the worker's handler on
@@ -213,6 +222,7 @@ def delivery_worker_pid(server: GatewayProcess) -> int:
 def run_load(
     server: GatewayProcess, keys: dict[str, str], docs: int, clients: int, tag: str,
     worker: subprocess.Popen[bytes] | None = None, rate: float = 0.0, relist: bool = False,
+    more_workers: Sequence[subprocess.Popen[bytes]] = (), broker: Sequence[int] = (),
 ) -> dict[str, float]:
     """Drive one run. ``rate`` 0: closed loop, each client submits as soon as its previous submit is answered (the
     throughput at saturation; latency is then about clients / throughput by construction). ``rate`` > 0: open
@@ -221,8 +231,10 @@ def run_load(
     groups = process_groups(server)
     if worker is not None:
         groups["gateway"].append(worker.pid)
+    groups["gateway"].extend(w.pid for w in more_workers)
     delivery = worker.pid if worker is not None else delivery_worker_pid(server)
-    groups["worker"] = [delivery] if delivery else []  # also counted in "gateway"
+    groups["worker"] = ([delivery] if delivery else []) + [w.pid for w in more_workers]  # also in "gateway"
+    groups["broker"] = list(broker)  # the RabbitMQ node's Erlang VM(s), for an amqp:// bus
     cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
     busy_before = machine_busy_seconds()
     latencies: list[float] = []
@@ -270,6 +282,8 @@ def run_load(
     cpu["other"] = (machine_busy_seconds() - busy_before) * 1000 / docs - sum(
         ms for name, ms in cpu.items() if name != "worker"
     )
+    if not broker:
+        cpu.pop("broker")
     quantiles = statistics.quantiles(latencies, n=100)
     return {
         **{f"cpu_{name}": ms for name, ms in cpu.items()},
@@ -545,7 +559,19 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=400)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="uvicorn worker processes; with --api: separate edoc worker processes (the delivery workers)",
+    )
+    parser.add_argument(
+        "--api", type=int, default=0,
+        help="HTTP (uvicorn worker) processes; then --workers counts separate edoc worker processes",
+    )
+    parser.add_argument(
+        "--bus", default="db",
+        help="comma-separated buses to run side by side on PostgreSQL, alternating (db, amqp: a fresh vhost of the "
+        "local RabbitMQ per run); default db, the plain run",
+    )
     parser.add_argument("--big-mb", type=int, default=100)
     parser.add_argument(
         "--repeat", type=int, default=1,
@@ -626,6 +652,9 @@ def main() -> None:
     if args.base is not None:
         paired(args)
         return
+    if args.bus != "db":
+        buses(args)
+        return
     rows = []
     calibration = [calibration_ms()]
     with bench_folder("edoc-bench-", args.workdir) as tmp:
@@ -644,8 +673,9 @@ def main() -> None:
         big = peak_rss_large(tmp, args.big_mb) if args.big_mb else None
     print(
         f"\nedoc-gateway exchange benchmark: {args.docs} documents (100 KB PDF, 2 recipients), "
-        f"{args.clients} concurrent clients, {args.workers} HTTP worker process(es)"
-        + (" + 1 edoc worker process" if args.separate_worker else " + the delivery worker process edoc serve starts")
+        f"{args.clients} concurrent clients, {topology(args)[0]} HTTP worker process(es)"
+        + (f" + {topology(args)[1]} edoc worker process(es)" if topology(args)[1]
+           else " + the delivery worker process edoc serve starts")
         + ", "
         f"{os.cpu_count()} cores, node key {'RSA-2048' if args.node_key == 'rsa' else 'EC P-256'}, "
         + (f"open loop at {args.rate:g} documents/s offered" if args.rate else "closed loop (saturation)")
@@ -821,31 +851,55 @@ class Subject:
     """One gateway under test on its own database: its process (and ``edoc worker`` with ``--separate-worker``),
     the API keys of its agencies, its vacuum upkeep."""
 
-    def __init__(self, url: str, data: Path, args: argparse.Namespace, root: Path | None = None) -> None:
+    def __init__(self, url: str, data: Path, args: argparse.Namespace, root: Path | None = None,
+                 bus_url: str = "db://") -> None:
         self.url, self.data, self.args = url, data, args
         self.keys = provision_with(root, url, data) if root is not None else prepare(url, data)
         settings = {"worker_poll_seconds": str(args.worker_poll), **node_key_settings(data, args.node_key)}
-        if args.separate_worker:  # the docker-compose topology: HTTP processes without a worker, one worker process
+        if bus_url != "db://":
+            settings["bus_url"] = bus_url
+        http, workers = topology(args)
+        if workers:  # the docker-compose topology: HTTP processes without a worker, edoc worker processes
             settings["embedded_worker"] = "false"
-        self.server = gateway_of(root or ROOT, data, url, **settings).start("--workers", str(args.workers))
-        self.worker: subprocess.Popen[bytes] | None = None
-        if args.separate_worker:
-            self.worker = subprocess.Popen([str(EDOC), "worker"], env=self.server.env, cwd=root or ROOT,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.server = gateway_of(root or ROOT, data, url, **settings).start("--workers", str(http))
+        self.workers: list[subprocess.Popen[bytes]] = [
+            subprocess.Popen([str(EDOC), "worker"], env=self.server.env, cwd=root or ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            for _ in range(workers)
+        ]
+        self.broker = broker_pids() if bus_url.startswith("amqp") else []
         self.upkeep = Upkeep(url)
 
     def run(self, tag: str, docs: int, rate: float = 0.0) -> dict[str, float]:
         """One run of ``docs`` documents (closed loop, or open at ``rate``), then vacuum if the server needs it."""
-        result = run_load(self.server, self.keys, docs, self.args.clients, tag, self.worker, rate=rate,
-                          relist=self.args.relist)
+        first, *more = self.workers or [None]
+        result = run_load(self.server, self.keys, docs, self.args.clients, tag, first, rate=rate,
+                          relist=self.args.relist, more_workers=more, broker=self.broker)
         self.upkeep.after(docs)
         return result
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.terminate()
-            self.worker.wait(timeout=30)
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
+            worker.wait(timeout=30)
         self.server.stop()
+
+
+def topology(args: argparse.Namespace) -> tuple[int, int]:
+    """(HTTP processes, separate ``edoc worker`` processes). With ``--api N``: N HTTP processes and ``--workers``
+    edoc worker processes. Without it, ``--workers`` keeps its old meaning (HTTP processes) and
+    ``--separate-worker`` adds one edoc worker process (else ``edoc serve`` starts the delivery worker itself)."""
+    if args.api:
+        return args.api, args.workers
+    return args.workers, 1 if args.separate_worker else 0
+
+
+def broker_pids() -> list[int]:
+    """The local RabbitMQ node's Erlang VM(s) (``beam.smp``): the broker whose CPU an amqp:// run counts."""
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("beam.smp", "beam")]
 
 
 def provision_with(root: Path, url: str, data: Path) -> dict[str, str]:
@@ -919,8 +973,9 @@ def paired(args: argparse.Namespace) -> None:
     calibration.append(calibration_ms())
     print(
         f"\nedoc-gateway exchange benchmark, paired: base {roots['base']} against new {roots['new']}; {args.docs} "
-        f"documents a run, {args.clients} clients, {args.workers} HTTP worker process(es), {args.repeat} alternated "
-        f"runs of each kind per version (medians); calibration {' / '.join(f'{c:.0f}' for c in calibration)} ms"
+        f"documents a run, {args.clients} clients, {topology(args)[0]} HTTP worker process(es), {args.repeat} "
+        f"alternated runs of each kind per version (medians); calibration "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms"
     )
     print(f"{'backend, load':<28}{'version':<9}" + "".join(f"{label:>17}" for _, label, _ in PAIRED_FIGURES)
           + "   docs/s of each run")
@@ -935,6 +990,77 @@ def paired(args: argparse.Namespace) -> None:
                 f"{row[key] / base[key]:>17.2f}" if base[key] else f"{'-':>17}" for key, _, _ in PAIRED_FIGURES
             )
             print(f"{'':<28}{'new/base':<9}{ratios}")
+
+
+# ------------------------------------------------------------------------------------------------ --bus
+
+
+BUS_FIGURES = (("docs_per_s", "docs/s e2e", 1), ("p95_ms", "p95 submit ms", 1), ("cpu_gateway", "gateway ms/doc", 2),
+               ("cpu_worker", "workers ms/doc", 2), ("cpu_postgres", "database ms/doc", 2),
+               ("cpu_broker", "broker ms/doc", 2), ("cpu_other", "other ms/doc", 2))
+
+
+def buses(args: argparse.Namespace) -> None:
+    """The same exchange on PostgreSQL with each bus of ``--bus`` side by side: a gateway per bus on its own fresh
+    database (an amqp:// one on a fresh vhost of the local broker, deleted afterwards), ``--repeat`` runs of each
+    kind alternated between them, each figure's median per bus and the ratio to the first bus."""
+    from tests.support.rabbitmq import Unavailable, session_vhost
+
+    names = args.bus.split(",")
+    if unknown := set(names) - {"db", "amqp"}:
+        sys.exit(f"error: unknown bus {sorted(unknown)[0]!r} (db, amqp)")
+    http, workers = topology(args)
+    calibration = [calibration_ms()]
+    kinds = [("saturation", args.rate)] + ([(f"{args.target_rate:g}/s offered", args.target_rate)]
+                                          if not args.rate and args.target_rate else [])
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    if not postgres_available():
+        sys.exit("error: --bus needs PostgreSQL at 127.0.0.1:5432")
+    with bench_folder("edoc-bench-bus-", args.workdir) as tmp, contextlib.ExitStack() as stack:
+        subjects = {}
+        for name in names:
+            data = tmp / name
+            data.mkdir()
+            url = stack.enter_context(database("postgresql", data, f"edoc_bench_{name}"))
+            bus_url = "db://"
+            if name == "amqp":
+                try:
+                    bus_url = stack.enter_context(session_vhost())
+                except Unavailable as exc:
+                    sys.exit(f"error: --bus amqp: {exc}")
+            subjects[name] = Subject(url, data, args, bus_url=bus_url)
+            stack.callback(subjects[name].stop)
+        for subject in subjects.values():
+            subject.run("warm", min(40, args.docs))
+        for n in range(args.repeat):
+            for kind, rate in kinds:
+                for name in alternate(n, list(subjects)):
+                    result = subjects[name].run(f"{kind[:3]}{n}", args.docs, rate)
+                    runs.setdefault((kind, name), []).append(result)
+                    print(f"{kind} run {n + 1}/{args.repeat} {name}: {result['docs_per_s']:.1f} docs/s",
+                          file=sys.stderr, flush=True)
+    calibration.append(calibration_ms())
+    print(
+        f"\nedoc-gateway exchange benchmark, buses {' against '.join(names)} on PostgreSQL: {args.docs} documents a "
+        f"run, {args.clients} clients, {http} HTTP process(es) + "
+        + (f"{workers} edoc worker process(es)" if workers else "the delivery worker process edoc serve starts")
+        + f", {os.cpu_count()} cores, {args.repeat} alternated runs of each kind per bus (medians); calibration "
+        f"{' / '.join(f'{c:.0f}' for c in calibration)} ms; gateway = HTTP + worker processes, workers = of which "
+        "the worker processes, broker = the local RabbitMQ node's beam.smp"
+    )
+    print(f"{'load':<22}{'bus':<10}" + "".join(f"{label:>16}" for _, label, _ in BUS_FIGURES) + "   docs/s of each run")
+    for (kind, name), results in runs.items():
+        row = medians(results)
+        each = " / ".join(f"{r['docs_per_s']:.1f}" for r in results)
+        print(f"{kind:<22}{name:<10}"
+              + "".join(f"{row.get(key, 0.0):>16.{digits}f}" for key, _, digits in BUS_FIGURES) + f"   {each}")
+        first = medians(runs[(kind, names[0])])
+        if name != names[0]:
+            ratios = "".join(
+                f"{row.get(key, 0.0) / first[key]:>16.2f}" if first.get(key) else f"{'-':>16}"
+                for key, _, _ in BUS_FIGURES
+            )
+            print(f"{'':<22}{name + '/' + names[0]:<10}{ratios}")
 
 
 if __name__ == "__main__":

@@ -47,3 +47,15 @@ def test_a_run_set_up_otherwise_than_the_targets_says_it_does_not_judge_them() -
     lines = verdicts(results, None, rate=0.0, target_rate=100.0, differences=other)
     assert lines[0].startswith("this run's setup differs from the one the targets are set for (4 clients, not 16;")
     assert "do not judge them" in lines[0] and len(lines) == 3
+
+
+def test_api_and_workers_count_http_and_edoc_worker_processes() -> None:
+    from argparse import Namespace
+
+    from bench.exchange import topology
+
+    assert topology(Namespace(api=2, workers=1, separate_worker=False)) == (2, 1)
+    assert topology(Namespace(api=2, workers=0, separate_worker=False)) == (2, 0)
+    # without --api, --workers keeps its old meaning (HTTP processes), --separate-worker adds one edoc worker
+    assert topology(Namespace(api=0, workers=2, separate_worker=False)) == (2, 0)
+    assert topology(Namespace(api=0, workers=2, separate_worker=True)) == (2, 1)
