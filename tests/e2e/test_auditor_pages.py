@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import time
 import zipfile
 from collections.abc import Iterator
@@ -23,14 +22,10 @@ import pytest
 
 from service.exchange.directory import create_client
 from service.wiring import build_gateway
-from tests.support.env import require
 from tests.support.gateway import A, B, C, make_settings, provision
 from tests.support.pdfs import simple_pdf
 from tests.support.server import GatewayProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 SUBJECT = "Về việc triển khai chuyển đổi số năm 2026"
 
 
@@ -90,20 +85,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GatewayPr
         yield proc, auditor, keys["A"], docs[0]["id"]
     finally:
         proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    chromium = CHROMIUM if CHROMIUM.exists() else (Path(p) if (p := shutil.which("chromium")) else None)
-    require(chromium is not None, "Chromium not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +18,9 @@ import httpx
 import pytest
 
 from tests.integration.test_signing_api import signed_pdf, tamper, trust_sets
-from tests.support.env import require, require_executable
+from tests.support.env import require_executable
 from tests.support.server import GatewayProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 SCREENSHOT = Path("/tmp/edoc-verify-page.png")
 
 
@@ -49,20 +45,6 @@ def good_pdf(test_pki) -> bytes:
     """Signed before the browser starts: Playwright's sync API runs an event loop in this thread, and sign_pdf
     (like verify_pdf) uses asyncio.run."""
     return signed_pdf(test_pki)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    chromium = CHROMIUM if CHROMIUM.exists() else (Path(p) if (p := shutil.which("chromium")) else None)
-    require(chromium is not None, "Chromium not installed (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
