@@ -39,6 +39,10 @@
   crashed, or were restarted with it in their prefetch, that many times) arrives in ``edoc.dead``, whose consumer
   counts it as one failed attempt on the retry schedule: published afresh after the delay, dead in the database
   once the schedule is exhausted.
+- **Faults** (tests/e2e/test_production_faults.py): the broker away → the relay's rounds fail and are retried, the
+  robust connection re-opens and re-consumes; the database away → a claim that cannot lease gives its messages
+  back (still unacked: they hold prefetch slots) and a dead letter that cannot be recorded is requeued after a
+  pause. :meth:`AmqpBus.check` is ``/readyz``'s probe (a broker away leaves the API ready: the outbox holds work).
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.bus.interfaces import Claimed, Failed, Message
+from service.bus.interfaces import BrokerUnavailable, Claimed, Failed, Message
 from storage.exchange import outbox
 from storage.exchange.outbox import OutboxStore
 from storage.models import utcnow
@@ -73,6 +77,9 @@ RELAY_WINDOW = 500  # publishes in flight at once (each awaits its confirm)
 RELAY_IDLE_SECONDS = 0.2  # the relay's pause when nothing was due (a claim wakes it at once)
 CLAIM_WAIT_SECONDS = 0.25  # how long a claim waits for a first message
 QUIET_SECONDS = 0.03  # then how long it waits for more before it answers
+DEAD_RETRY_SECONDS = 1.0  # a dead-lettered message the database could not record waits this long, then comes back
+CHECK_SECONDS = 3.0  # the readiness probe's connection timeout
+CHECK_CACHE_SECONDS = 2.0  # /readyz is public: its broker probe is answered from a cache this long
 WORK, DEAD = "edoc.work", "edoc.dead"
 
 
@@ -121,6 +128,8 @@ class AmqpBus:
         self._relay_wake: asyncio.Event | None = None
         self._connection: Any = None
         self._stopping = False
+        self._check_lock = threading.Lock()
+        self._checked: tuple[float, str | None] = (-CHECK_CACHE_SECONDS - 1, None)  # (time.monotonic(), error)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> AmqpBus:
@@ -149,8 +158,14 @@ class AmqpBus:
             self._start()
             self._settle()
             self._wake_relay()
-            chosen = self._expired(limit) + self._wait_for(limit)
-            return Claimed(tuple(self._lease(chosen[:limit], worker)))
+            chosen = self._expired(limit)
+            if len(chosen) < limit:
+                chosen += self._wait_for(limit - len(chosen))
+            try:
+                return Claimed(tuple(self._lease(chosen, worker)))
+            except BaseException:  # the database is away: what was chosen is handed out at a later claim
+                self._give_back(chosen)
+                raise
 
     def ack(self, ids: Sequence[int], *, worker: str, session: Session | None = None) -> set[int]:
         return self.store.ack(ids, worker=worker, session=session)
@@ -160,6 +175,20 @@ class AmqpBus:
 
     def dead_letter(self, session: Session, message_id: int, error: str) -> Failed | None:
         return _failed(outbox.dead_letter(session, message_id, error))
+
+    def check(self) -> None:
+        """Raise :class:`BrokerUnavailable` unless the broker accepts a connection to our vhost now (``/readyz``).
+
+        A connection of its own, opened and closed, from any thread (the API process never starts the I/O thread:
+        it only inserts outbox rows). The answer is kept :data:`CHECK_CACHE_SECONDS`, so callers of the public
+        ``/readyz`` cannot make the node open connections without bound."""
+        with self._check_lock:
+            at, error = self._checked
+            if time.monotonic() - at > CHECK_CACHE_SECONDS:
+                error = _probe(self.url)
+                self._checked = (time.monotonic(), error)
+        if error is not None:
+            raise BrokerUnavailable(error)
 
     def close(self) -> None:
         """Settle what was handed out, then stop the relay, the consumers and the connection."""
@@ -198,6 +227,13 @@ class AmqpBus:
                 self._arrived.wait(QUIET_SECONDS)
             chosen = [self._inbox.pop(i) for i in sorted(self._inbox)[:limit]]
         return chosen
+
+    def _give_back(self, held: list[_Held]) -> None:
+        """Return chosen messages to the received ones: the broker still counts them as ours (unacked), so a
+        message dropped here would hold a prefetch slot and never be handed out until the connection closed."""
+        with self._arrived:
+            for h in held:
+                self._inbox.setdefault(h.message.id, h)
 
     def _lease(self, held: list[_Held], worker: str) -> list[Message]:
         if not held:
@@ -341,7 +377,14 @@ class AmqpBus:
             await incoming.ack()
             return
         reason = _death_reason(incoming.headers or {})
-        await asyncio.to_thread(self._bury, message_id, reason)
+        try:
+            await asyncio.to_thread(self._bury, message_id, reason)
+        except Exception as exc:  # the database is away: the broker keeps it and gives it back after a pause
+            logger.warning("amqp bus: dead-lettered message %s not recorded yet (%s); retried", message_id,
+                           exc.__class__.__name__)
+            await asyncio.sleep(DEAD_RETRY_SECONDS)
+            await incoming.nack(requeue=True)
+            return
         await incoming.ack()
 
     def _bury(self, message_id: int, reason: str) -> None:
@@ -366,9 +409,11 @@ class AmqpBus:
                 published = await asyncio.to_thread(self._relay_round)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the broker or the database is away: tried again after the pause
-                logger.warning("amqp relay: a round failed", exc_info=True)
+            except Exception as exc:  # the broker or the database is away: tried again after the pause
+                logger.warning("amqp relay: a round failed (%s); tried again", exc.__class__.__name__)
+                logger.debug("amqp relay: the failed round", exc_info=True)
                 published = 0
+                await asyncio.sleep(RELAY_IDLE_SECONDS)
             if published < RELAY_WINDOW:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._relay_wake.wait(), RELAY_IDLE_SECONDS)
@@ -401,6 +446,24 @@ class AmqpBus:
                                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
         shard = zlib.crc32(row.key.encode()) % self.shards
         await self._exchange.publish(message, routing_key=str(shard), mandatory=True)
+
+
+def _probe(url: str) -> str | None:
+    """None if an AMQP connection to ``url`` opens within :data:`CHECK_SECONDS`, else the failure's kind."""
+    import aio_pika
+
+    async def connect() -> None:
+        base = urlunsplit(urlsplit(url)._replace(query=""))
+        connection = await aio_pika.connect(base, timeout=CHECK_SECONDS,
+                                            client_properties={"connection_name": "edoc-readyz"})
+        await connection.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(connect(), CHECK_SECONDS + 1))
+    except Exception as exc:
+        logger.warning("amqp bus: the broker at %s does not answer (%s)", safe_url(url), exc.__class__.__name__)
+        return exc.__class__.__name__
+    return None
 
 
 def _death_reason(headers: Mapping[str, Any]) -> str:
