@@ -166,12 +166,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz", summary="The database and the object stores answer")
+@health.get("/readyz", summary="The database, the object stores and the broker answer")
 def readyz(gw: GatewayDep) -> JSONResponse:
     checks: dict[str, str] = {}
     probes = [("database", lambda: ping(gw.engine)), ("objects", gw.store.check)]
     # each archive copy by its position in EDOC_ARCHIVE_URLS: which store is down, without its address
     probes += [(f"archive-{n}", store.check) for n, store in enumerate(gw.archive_stores, 1)]
+    # A broker bus (amqp://) has a broker to name when it is away; db:// has none (its queue is the database).
+    broker = getattr(gw.bus, "check", None)
     for name, probe in probes:
         try:
             probe()
@@ -181,4 +183,14 @@ def readyz(gw: GatewayDep) -> JSONResponse:
             logger.warning("readiness: %s fails: %s", name, exc)
             checks[name] = f"fail: {getattr(exc, 'code', type(exc).__name__)}"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ok else "fail", "checks": checks}, status_code=200 if ok else 503)
+    status = "ok" if ok else "fail"
+    if broker is not None:
+        # Named, but not a reason to take this API out of service: submissions go to the outbox and reach the
+        # broker once it is back (docs/operations.md "When a dependency is down").
+        try:
+            broker()
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"fail: {getattr(exc, 'code', type(exc).__name__)}"
+            status = "degraded" if ok else status
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if ok else 503)

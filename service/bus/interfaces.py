@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Bus", "Claimed", "Failed", "Message"]
+__all__ = ["BrokerUnavailable", "Bus", "Claimed", "Failed", "Message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,13 @@ class Failed:
     attempts: int
     dead: bool
     error: str
+
+
+class BrokerUnavailable(RuntimeError):
+    """A broker bus cannot reach its broker (``/readyz`` names it ``broker``; the API still accepts work: the
+    outbox keeps it until the broker is back)."""
+
+    code = "broker_unavailable"
 
 
 @runtime_checkable

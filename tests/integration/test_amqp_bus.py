@@ -136,3 +136,25 @@ def test_a_message_no_queue_takes_is_not_marked_published(
         assert published == [None]
     finally:
         bus.close()
+
+
+def test_check_names_a_broker_that_is_away_and_answers_from_a_cache(
+    amqp_url: str, engine: Engine, writes: sessionmaker[Session]
+) -> None:
+    """``/readyz``'s probe: a real connection to the vhost, the failure's kind only (no address), and not a new
+    connection per call (anyone may call ``/readyz``)."""
+    from service.bus.interfaces import BrokerUnavailable
+    from tests.support.server import free_port
+
+    make(amqp_url, engine, writes, "check.").check()
+    port = free_port()
+    away = buses.from_url(f"amqp://guest:secret@127.0.0.1:{port}/", engine=engine, writes=writes,
+                          retry_schedule=(1.0,), lease_seconds=30)
+    with pytest.raises(BrokerUnavailable) as caught:
+        away.check()
+    assert caught.value.code == "broker_unavailable"
+    assert str(port) not in str(caught.value) and "secret" not in str(caught.value)
+    checked_at = away._checked[0]  # type: ignore[attr-defined]
+    with pytest.raises(BrokerUnavailable):
+        away.check()
+    assert away._checked[0] == checked_at  # type: ignore[attr-defined]  # the cached answer, no second probe
