@@ -32,8 +32,9 @@ def _bucket(url: str) -> str:
     return url.removeprefix("s3://").split("@")[-1].split("?")[0]
 
 
-@pytest.fixture
-def prod_env(_pg_function_db: str, amqp_url: str, s3_server: Any, tmp_path: Path) -> dict[str, str]:
+def production_env(database_url: str, amqp_url: str, s3: Any, tmp_path: Path) -> dict[str, str]:
+    """The compose file's production environment for ``api-prod``, with the local servers in place of the
+    containers' and the keys of a real ``edoc keys init``."""
     keys = tmp_path / "keys"
     base = {k: v for k, v in os.environ.items() if not k.startswith("EDOC_")}
     done = subprocess.run(
@@ -42,21 +43,21 @@ def prod_env(_pg_function_db: str, amqp_url: str, s3_server: Any, tmp_path: Path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     key_env = dict(line.split("=", 1) for line in (keys / "node.env").read_text().splitlines() if "=" in line)
-    local = f"?endpoint={s3_server.endpoint}&secure=0&region=us-east-1"
-    objects = _bucket(s3_server.new_bucket_url())
-    archives = [_bucket(s3_server.new_bucket_url(object_lock=True)) for _ in range(2)]
+    local = f"?endpoint={s3.endpoint}&secure=0&region=us-east-1"
+    objects = _bucket(s3.new_bucket_url())
+    archives = [_bucket(s3.new_bucket_url(object_lock=True)) for _ in range(2)]
     compose = yaml.safe_load(COMPOSE.read_text())
     env = {**base, **_prod_env(compose, "api-prod", {**PROD_SECRETS, **key_env})}
     env.pop("EDOC_EMBEDDED_WORKER")
     sep = "&" if "?" in amqp_url else "?"
     env.update(
         {  # the compose file's names for the containers, replaced by the local servers
-            "EDOC_DATABASE_URL": _pg_function_db,
+            "EDOC_DATABASE_URL": database_url,
             "EDOC_BUS_URL": f"{amqp_url}{sep}prefix=prod{uuid.uuid4().hex[:8]}",
             "EDOC_STORAGE_URL": f"s3://{objects}{local}",
             "EDOC_ARCHIVE_URLS": ",".join(f"s3://{b}{local}" for b in archives),
-            "EDOC_S3_ACCESS_KEY": s3_server.access_key,
-            "EDOC_S3_SECRET_KEY": s3_server.secret_key,
+            "EDOC_S3_ACCESS_KEY": s3.access_key,
+            "EDOC_S3_SECRET_KEY": s3.secret_key,
             "EDOC_NODE_KEY_FILE": str(keys / "node.p12"),
             "EDOC_LOG_KEY_FILE": str(keys / "log-ed25519.pem"),
             "EDOC_DATA_DIR": str(tmp_path / "data"),
@@ -66,6 +67,11 @@ def prod_env(_pg_function_db: str, amqp_url: str, s3_server: Any, tmp_path: Path
     env.pop("PGPASSWORD")  # the local PostgreSQL trusts the test user
     assert env["EDOC_ENVIRONMENT"] == "production"
     return env
+
+
+@pytest.fixture
+def prod_env(_pg_function_db: str, amqp_url: str, s3_server: Any, tmp_path: Path) -> dict[str, str]:
+    return production_env(_pg_function_db, amqp_url, s3_server, tmp_path)
 
 
 def _role(compose: dict, role: str, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:

@@ -9,12 +9,7 @@ and everything must work again once the cluster is back.
 
 from __future__ import annotations
 
-import glob
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,58 +17,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.env import require
 from tests.support.exchange import header
 from tests.support.pdfs import simple_pdf
-from tests.support.server import GatewayProcess, free_port
+from tests.support.pgcluster import Cluster, private_cluster
+from tests.support.server import GatewayProcess
 
 A, B = "000.00.11.H53", "000.00.12.H53"  # the demo's Sở TT&TT and Sở Nội vụ
 
 
-class Cluster:
-    def __init__(self, root: Path) -> None:
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        require(bool(bins), "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql")
-        self.bin = Path(bins[-1]).parent
-        self.root = root
-        self.data = root / "data"
-        self.port = free_port()
-        self.url = f"postgresql+psycopg://edoc@127.0.0.1:{self.port}/postgres"
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses root
-            require(shutil.which("runuser") is not None, "runuser is needed to run PostgreSQL as postgres")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(root, "postgres")
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
-
-    def init(self) -> Cluster:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "edoc", "--no-sync")
-        return self
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "pg.log"),
-                  "-w", "start")
-
-    def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    root = Path(tempfile.mkdtemp(prefix="edoc-pg-"))  # not under pytest's folder: the postgres user cannot enter it
-    try:
-        pg = Cluster(root).init()
-        pg.start()
-        try:
-            yield pg
-        finally:
-            subprocess.run([*pg.as_user, str(pg.bin / "pg_ctl"), "-D", str(pg.data), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with private_cluster() as pg:
+        yield pg
 
 
 def _unavailable(resp: httpx.Response) -> None:

@@ -112,6 +112,23 @@ class PrivateNode:
             time.sleep(0.3)
         _ctl("-n", self.name, "await_startup", env=self.env, timeout=timeout)
 
+    def kill(self) -> None:
+        """``kill -9`` of the node's Erlang VM, as a crash (issue 22's fault tests); :meth:`start` brings it back
+        on the same ports and data."""
+        pid = self.pid()
+        os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(30)  # the start script exits with its VM
+        deadline = time.monotonic() + 30
+        while _reachable("127.0.0.1", self.port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def queues(self) -> dict[str, int]:
+        """Every queue of the default vhost and its message count."""
+        out = _ctl("-n", self.name, "list_queues", "-q", "--no-table-headers", "name", "messages", env=self.env)
+        rows = (line.split() for line in out.splitlines())
+        return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+
     def stop(self) -> None:
         with suppress(Unavailable, subprocess.TimeoutExpired):
             _ctl("-n", self.name, "stop", env=self.env, timeout=60)
