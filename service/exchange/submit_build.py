@@ -17,6 +17,8 @@ from service.exchange.clock import vn_wall_clock
 from service.exchange.compose import sign_built
 from service.exchange.directory import Caller
 from service.exchange.submit_plan import Incoming, Plan
+from service.observability.context import current_traceparent
+from service.routing import LOCAL
 from signing.xmldsig import sign_package, sign_package_file
 from storage.blobs import PendingBlob
 from storage.exchange.submissions import SubmissionRows
@@ -175,12 +177,14 @@ def rows_of(
         if is_pdf:  # its signatures are verified by the delivery worker (service/signatures.py), off the submit path
             messages.append(("verify_attachment", {"package_id": package_id, "position": position}))
     deliveries: list[dict[str, Any]] = []
+    trace = current_traceparent()
     for code in plan.recipients:
-        delivery_id = new_id()
-        deliveries.append(
-            {"id": delivery_id, "package_id": package_id, "to_code": code, "route": gw.router.resolve(code)}
-        )
-        messages.append(("deliver", {"delivery_id": delivery_id}))
+        delivery_id, route = new_id(), gw.router.resolve(code)
+        deliveries.append({"id": delivery_id, "package_id": package_id, "to_code": code, "route": route})
+        deliver: dict[str, Any] = {"delivery_id": delivery_id}
+        if route != LOCAL and trace is not None:  # the uplink call the worker makes later continues this trace
+            deliver["traceparent"] = trace
+        messages.append(("deliver", deliver))
     event = log.event(
         "submitted" if plan.kind == "edoc" else "status_submitted",
         package_id=package_id,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
@@ -27,7 +29,9 @@ __all__ = [
     "RequestContext",
     "TraceParent",
     "bind",
+    "continued",
     "current",
+    "current_traceparent",
     "new_request_id",
     "outgoing_traceparent",
     "parse_traceparent",
@@ -124,6 +128,24 @@ def bind(*, agency: str | None = None, client: str | None = None, document_id: s
         ctx.client = client
     if document_id is not None:
         ctx.document_id = document_id
+
+
+def current_traceparent() -> str | None:
+    """The ``traceparent`` naming the request in progress as the parent (its own hop), None outside a request: what
+    the outbox keeps for work done later on the request's behalf (an uplink delivery), see :func:`continued`."""
+    ctx = _current.get()
+    return None if ctx is None else TraceParent(ctx.trace_id, ctx.span_id, ctx.flags).header()
+
+
+@contextmanager
+def continued(traceparent: str | None) -> Iterator[RequestContext]:
+    """The context of work done later for a request (the delivery worker's uplink push of a submitted document):
+    the request's trace, a hop of its own; a fresh trace when ``traceparent`` is None or malformed."""
+    ctx, token = start(traceparent)
+    try:
+        yield ctx
+    finally:
+        reset(token)
 
 
 def outgoing_traceparent() -> str:

@@ -204,6 +204,31 @@ def test_uplink_calls_carry_the_requests_trace(peer: str) -> None:
     assert alone is not None and alone.trace_id != TRACE
 
 
+def test_the_workers_uplink_delivery_continues_the_submitting_requests_trace(peer: str, tmp_path: Path) -> None:
+    """The uplink call is made later by the delivery worker, outside any request: the outbox row carries the
+    DMS's trace to it (a local delivery, which makes no call, carries none)."""
+    env = gateway_env(
+        f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path,
+        uplinks={"peer": {"endpoint": peer, "systemid": "lgsp.test", "secret": "secret-for-tests"}},
+        routes=({"pattern": B, "target": "peer"},),
+    )  # fmt: skip
+    trace_env = next(env)
+    try:
+        sent = trace_env.http.post(
+            "/api/v1/edocs", data={"header": json.dumps(header(A, [B]))},
+            files=[("files", ("a.pdf", b"%PDF-1.4 x", "application/pdf"))],
+            headers={**trace_env.as_("A"), "traceparent": TRACEPARENT},
+        )  # fmt: skip
+        assert sent.status_code == 202, sent.text
+        _Peer.seen.clear()
+        trace_env.deliver()  # the peer answers FAIL: the delivery is retried later, the call was made
+        calls = [parse_traceparent(seen.get("traceparent")) for seen in _Peer.seen]
+        assert calls and all(c is not None and c.trace_id == TRACE for c in calls), _Peer.seen
+        assert all(c is not None and c.parent_id != "00f067aa0ba902b7" for c in calls)  # hops of their own
+    finally:
+        env.close()
+
+
 def test_json_logs_of_a_real_server_name_the_request_and_never_a_secret(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'edoc.sqlite3'}"
     keys = provision(url, tmp_path, prefix="obs", clients=(("A", A),))

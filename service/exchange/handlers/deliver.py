@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from service.bus.interfaces import Failed, Message
 from service.exchange import log
 from service.exchange.handlers.base import DeliveryError, Failure, Work
+from service.observability import context
 from storage.models import Delivery, OutboxMessage, utcnow
 
 __all__ = ["DeliverHandler", "deliver_local"]
@@ -89,8 +90,11 @@ def _push(work: Work, message_id: int) -> str | None:
         if delivery is None or delivery.state != "pending":
             return None
         push = getattr(work.transports.get(delivery.route), "push", None)
-        delivery_id = delivery.id
-    return None if push is None else str(push(delivery_id))
+        delivery_id, trace = delivery.id, message.payload.get("traceparent")
+    if push is None:
+        return None
+    with context.continued(trace):  # the submitting request's trace, carried by the outbox row
+        return str(push(delivery_id))
 
 
 def _hop(work: Work, session: Session, delivery: Delivery, pushed: str | None) -> None:
