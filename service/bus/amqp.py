@@ -38,7 +38,8 @@
   and ``edoc dead-letters``). What the broker dead-letters itself (``x-delivery-limit`` reached: its consumers
   crashed, or were restarted with it in their prefetch, that many times) arrives in ``edoc.dead``, whose consumer
   counts it as one failed attempt on the retry schedule: published afresh after the delay, dead in the database
-  once the schedule is exhausted.
+  once the schedule is exhausted; ``on_own_failure`` (set by the delivery worker) lets the topic's handler do its
+  bookkeeping in that transaction (a delivery's attempts, its dead state and event).
 - **Faults** (tests/e2e/test_production_faults.py): the broker away → the relay's rounds fail and are retried, the
   robust connection re-opens and re-consumes; the database away → a claim that cannot lease gives its messages
   back (still unacked: they hold prefetch slots) and a dead letter that cannot be recorded is requeued after a
@@ -54,7 +55,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
@@ -128,6 +129,7 @@ class AmqpBus:
         self._relay_wake: asyncio.Event | None = None
         self._connection: Any = None
         self._stopping = False
+        self.on_own_failure: Callable[[Session, Failed], None] | None = None  # the delivery worker's bookkeeping
         self._check_lock = threading.Lock()
         self._checked: tuple[float, str | None] = (-CHECK_CACHE_SECONDS - 1, None)  # (time.monotonic(), error)
 
@@ -393,6 +395,9 @@ class AmqpBus:
             if state is None or state.done:
                 return
             failed = outbox.retry(session, message_id, reason, schedule=self.retry_schedule)
+            reported = _failed(failed)
+            if reported is not None and self.on_own_failure is not None:  # the handler's bookkeeping, same commit
+                self.on_own_failure(session, reported)
         if failed is None:
             return
         if failed.dead:

@@ -24,7 +24,7 @@ backend without this shortcut hands out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +53,7 @@ class DatabaseBus:
         self.store = OutboxStore.for_engine(engine, writes)
         self.retry_schedule = tuple(retry_schedule)
         self.lease = timedelta(seconds=lease_seconds)
+        self.on_own_failure: Callable[[Session, Failed], None] | None = None  # the port's; never called here
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> DatabaseBus:

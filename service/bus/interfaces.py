@@ -16,7 +16,7 @@ tests/contract/test_bus.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -70,6 +70,10 @@ class Bus(Protocol):
     """Publish, claim, ack, retry, dead-letter (see the module docstring)."""
 
     url: str
+    #: Set by the delivery worker: called with each failed attempt the backend records by itself (a broker's
+    #: delivery limit), in the transaction that records it, so the topic's handler does its bookkeeping as for a
+    #: failure it reported (a dead delivery row, its log event). Never called by ``db://``, which has no such case.
+    on_own_failure: Callable[[Session, Failed], None] | None
 
     def publish(self, session: Session, topic: str, payload: Mapping[str, Any]) -> None:
         """Queue a message as part of ``session``'s transaction: it exists if and only if that commits."""

@@ -23,9 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from service.archive.archiving import sweep as archive_sweep
 from service.archive.fixity import audit_due
-from service.bus.interfaces import Bus, Message
+from service.bus.interfaces import Bus, Failed, Message
 from service.context import Gateway
 from service.exchange.handlers import HANDLERS, DeliveryError, Failure, Handler, Transport, Work, deliver_local
 from service.exchange.tlog import log_service
@@ -69,6 +71,14 @@ class DeliveryWorker:
         self.name = self.name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.transports = {LOCAL: deliver_local, **self.gw.uplink_transports, **(self.transports or {})}
         self._by_topic = {handler.topic: handler for handler in self.handlers}
+        self.bus.on_own_failure = self._own_failure
+
+    def _own_failure(self, session: Session, failed: Failed) -> None:
+        """A failed attempt the bus recorded by itself (RabbitMQ's delivery limit: the consumers holding the message
+        kept dying): the topic's handler does its bookkeeping in that transaction, as in :meth:`_record_failure`."""
+        handler = self._by_topic.get(failed.message.topic)
+        if handler is not None:
+            handler.on_failure(session, failed, self.name)
 
     @property
     def bus(self) -> Bus:

@@ -88,3 +88,42 @@ def test_a_second_worker_process_cannot_take_the_recall_while_the_document_is_in
         assert second.bus.claim(10, worker="w2").messages == ()  # the recall is not handed to anyone else
     finally:
         second.close()
+
+
+def test_a_delivery_the_broker_gives_up_on_is_dead_in_the_database_too(amqp_url: str, tmp_path: Path) -> None:
+    """RabbitMQ's delivery limit (the consumers holding the message kept dying) counts a failed attempt on the
+    delivery as a handler's failure does: once the retry schedule is exhausted the delivery row is dead, with its
+    attempts, error and ``dead`` event, not left pending while its message is a dead letter."""
+    from service.exchange.delivery import DeliveryWorker
+    from storage.models import Delivery
+    from tests.integration.test_amqp_bus import crash_with
+
+    url = f"{amqp_url}?prefix=k{uuid.uuid4().hex[:8]}.&delivery_limit=1"
+    env = gateway_env(f"sqlite:///{tmp_path / 'edoc.sqlite3'}", tmp_path, bus_url=url, retry_schedule=(0.2,))
+    doomed = next(env)
+    try:
+        sent = submit(doomed, "A", header(A, [B]))
+        assert sent.status_code == 202, sent.text
+        package = sent.json()["id"]
+        state, crashes = "pending", 0
+        while state == "pending" and crashes < 12:  # one retry: two rounds of the delivery limit
+            crashing = AmqpBus.from_url(url, engine=doomed.gw.engine, writes=doomed.gw.writes,
+                                        retry_schedule=(0.2,), lease_seconds=30)
+            doomed.gw.__dict__["bus"] = crashing  # a new worker process each round, on a new connection
+            DeliveryWorker(doomed.gw, name="doomed")
+            for _ in range(20):
+                if crashing.claim(10, worker="doomed").messages:
+                    break
+            crash_with(crashing)
+            crashes += 1
+            with doomed.gw.sessions() as session:
+                delivery = session.execute(sa.select(Delivery).where(Delivery.package_id == package)).scalar_one()
+                state, attempts, error = delivery.state, delivery.attempts, delivery.last_error
+        assert state == "dead" and attempts == 2, (state, attempts, crashes)
+        assert error and "delivery limit" in error
+        with doomed.gw.sessions() as session:
+            dead_events = session.execute(sa.select(sa.func.count()).select_from(ExchangeEvent).where(
+                ExchangeEvent.kind == "dead", ExchangeEvent.package_id == package)).scalar_one()
+        assert dead_events == 1
+    finally:
+        env.close()
