@@ -139,7 +139,11 @@ def tier(tmp_path: Path) -> Iterator[Tier]:
                     "EDOC_AUTH_CACHE_SECONDS": "30",
                 })
                 (tmp_path / "logs").mkdir()
-                yield Tier(pg, rabbit, s3, env, tmp_path / "logs")
+                tier = Tier(pg, rabbit, s3, env, tmp_path / "logs")
+                try:
+                    yield tier
+                finally:  # also when the test was interrupted (a timeout): no gateway process outlives it
+                    tier.stop()
             finally:
                 s3.stop()
     finally:
