@@ -43,7 +43,7 @@ import sqlalchemy as sa
 import yaml
 
 from tests.e2e.test_compose_roles import COMPOSE
-from tests.e2e.test_production_roles import production_env
+from tests.e2e.test_production_roles import _edoc, production_env
 from tests.support.env import require
 from tests.support.gateway import A, B, C
 from tests.support.pdfs import simple_pdf
@@ -157,12 +157,6 @@ def _rabbit() -> Iterator[PrivateNode]:
             yield node
     except Unavailable as exc:
         require(False, str(exc))
-
-
-def _edoc(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(EDOC), *args], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def _provision(tier: Tier) -> dict[str, str]:
@@ -331,7 +325,7 @@ def test_production_tier_loses_and_duplicates_nothing_through_faults(
     # RabbitMQ before 4.0 (Debian's 3.10) records a new quorum queue's Ra name on disk lazily: a node killed within
     # minutes of the declaration comes back without the queue's leader (rabbitmq-server PR 11809 fixed recovery
     # in 4.0). A broker in service has long since written it; this one is restarted cleanly once to be in that state
-    # (docs/operations.md, "RabbitMQ").
+    # (docs/configuration.md, "When a dependency is down").
     _wait("the workers declare their queues", lambda: sum(q.startswith("prod") for q in tier.rabbit.queues()) >= 5)
     tier.rabbit.stop()
     tier.rabbit.start()
